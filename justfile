@@ -1,0 +1,46 @@
+# One task runner for the project. `just --list` shows every recipe.
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+# Tools come from the project's venv, activated or not.
+export PATH := justfile_directory() / ".venv/bin" + ":" + env_var("PATH")
+
+# List the recipes
+default:
+    @just --list
+
+# Regenerate the betterproto2 stubs in gen/ from proto/
+gen:
+    buf generate
+
+# Lint the contract (buf lint, buf format) and the Python code (ruff, mypy)
+lint:
+    buf lint
+    buf format -d --exit-code
+    ruff check .
+    ruff format --check .
+    mypy
+
+# Fail on any FILE-level break of proto/ against the released contract
+breaking:
+    buf breaking --against contracts/released
+
+# Record proto/ as the released contract (only after `just breaking` passes)
+release-contract: breaking
+    rm -rf contracts/released/kugel
+    cp -r proto/kugel contracts/released/kugel
+
+# Fail when gen/ differs from what `just gen` makes of proto/
+check-gen: gen
+    @git diff --quiet -- gen && test -z "$(git ls-files --others --exclude-standard -- gen)" \
+        || { git status --short -- gen; echo "gen/ is stale or hand-edited: run 'just gen' and commit" >&2; exit 1; }
+
+# Run the test suite (pytest's exit 5, "no tests ran", fails too)
+test *args:
+    pytest {{args}}
+
+# Run the micro benchmarks and compare with the last saved run (fails on >20% median regression)
+bench *args:
+    pytest tests/bench --benchmark-only --benchmark-autosave --benchmark-compare --benchmark-compare-fail=median:20% {{args}}
+
+# Everything CI runs, in order
+ci: lint breaking check-gen test

@@ -1,0 +1,1 @@
+"""The services of the item-master link: master-data and cart."""
