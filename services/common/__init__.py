@@ -1,0 +1,1 @@
+"""Small pieces both services share: logging, secrets, the embedded uvicorn server."""

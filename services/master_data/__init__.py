@@ -1,0 +1,1 @@
+"""master-data: serves the item contract over gRPC (grpclib) and Connect (Starlette)."""

@@ -1,0 +1,88 @@
+"""The `master-data` command: serve, import a master file, seed the demo data."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+import uvloop
+from pydantic import ValidationError
+
+from services.common.logging import configure_logging
+
+from . import demo_data
+from .catalog import ItemCatalog
+from .master_files import InvalidMasterFile
+from .master_import import format_of, import_entries, parse_master_file
+from .repository import SqlItemRepository
+from .server import serve
+from .settings import MasterDataSettings
+
+
+def _settings() -> MasterDataSettings:
+    try:
+        return MasterDataSettings()
+    except ValidationError as invalid:
+        for e in invalid.errors():
+            name = str(e["loc"][0]).upper() if e["loc"] else "?"
+            print(f"master-data: invalid environment variable {name}: {e['msg']}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+async def _import(settings: MasterDataSettings, path: Path, kind: str | None) -> int:
+    entries = parse_master_file(await asyncio.to_thread(path.read_bytes), format_of(path), kind)
+    print(f"{path}: {len(entries)} records valid, writing ...", file=sys.stderr)
+    repository = await SqlItemRepository.open_sqlite(settings.master_data_db)
+    try:
+        return await import_entries(ItemCatalog(repository, 0), entries)
+    finally:
+        await repository.close()
+
+
+async def _seed_demo(settings: MasterDataSettings) -> int:
+    repository = await SqlItemRepository.open_sqlite(settings.master_data_db)
+    try:
+        records = demo_data.records()
+        await ItemCatalog(repository, 0).apply(records)
+        return len(records)
+    finally:
+        await repository.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="master-data", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("serve", help="serve gRPC (when USE_GRPC=true) and HTTP until SIGTERM")
+    importer = commands.add_parser("import", help="import a master file (.json or .csv)")
+    importer.add_argument("file", type=Path)
+    importer.add_argument(
+        "--kind", help="what a CSV file holds: tenants, stores, tax-rules, items, store-prices"
+    )
+    commands.add_parser("seed-demo", help="write the demo data set (idempotent)")
+    args = parser.parse_args(argv)
+
+    settings = _settings()
+    configure_logging(settings.log_level)
+    if args.command == "serve":
+        uvloop.run(serve(settings))
+    elif args.command == "import":
+        try:
+            count = asyncio.run(_import(settings, args.file, args.kind))
+        except InvalidMasterFile as invalid:
+            for problem in invalid.problems:
+                print(f"{args.file}: {problem}", file=sys.stderr)
+            print(f"{args.file}: nothing imported", file=sys.stderr)
+            raise SystemExit(1) from None
+        except OSError as error:
+            print(f"master-data import: {error}", file=sys.stderr)
+            raise SystemExit(1) from None
+        print(f"imported {count} records into {settings.master_data_db}")
+    else:
+        count = asyncio.run(_seed_demo(settings))
+        print(f"seeded {count} demo records into {settings.master_data_db}")
+
+
+if __name__ == "__main__":
+    main()

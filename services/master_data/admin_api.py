@@ -1,0 +1,142 @@
+"""The admin JSON API: create, update and delete master entries, and import master files.
+
+`PUT` creates or replaces the entry its path names; `DELETE` removes it. Every call needs
+`authorization: Bearer $ADMIN_TOKEN`; without ADMIN_TOKEN configured the API is switched off.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Final
+
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from services.common.secrets import BearerToken
+
+from .catalog import ItemCatalog
+from .master_files import InvalidMasterFile
+from .master_import import import_entries, parse_master_file
+from .records import Item, MasterRecord, Store, StorePrice, TaxRule, Tenant
+from .repository import ChangeRejected, Deletion, EntryNotFound
+
+PREFIX: Final = "/admin/v1"
+_ENTRY_PATHS: Final[dict[str, type[MasterRecord]]] = {
+    "/tenants/{tenant_id}": Tenant,
+    "/tenants/{tenant_id}/stores/{store_code}": Store,
+    "/tenants/{tenant_id}/tax-rules/{tax_code}": TaxRule,
+    "/tenants/{tenant_id}/items/{item_code}": Item,
+    "/tenants/{tenant_id}/stores/{store_code}/prices/{item_code}": StorePrice,
+}
+
+
+def error(status: int, code: str, message: str, details: list[Any] | None = None) -> JSONResponse:
+    """The error shape of every JSON API here: {"code", "message", "details"?}."""
+    body: dict[str, Any] = {"code": code, "message": message}
+    if details:
+        body["details"] = details
+    return JSONResponse(body, status_code=status)
+
+
+class AdminApi:
+    """Routes of the admin API over one catalog (whose writes clear its read cache)."""
+
+    def __init__(self, catalog: ItemCatalog, token: BearerToken, max_body_bytes: int) -> None:
+        self._catalog = catalog
+        self._token = token
+        self._limit = max_body_bytes
+
+    def routes(self) -> list[BaseRoute]:
+        routes: list[BaseRoute] = [
+            Route(f"{PREFIX}{path}", self._entry_endpoint(kind), methods=["PUT", "DELETE"])
+            for path, kind in _ENTRY_PATHS.items()
+        ]
+        routes.append(Route(f"{PREFIX}/import", self._import, methods=["POST"]))
+        return routes
+
+    def _denied(self, request: Request) -> Response | None:
+        if not self._token.required:
+            return error(403, "admin_disabled", "the admin API is off: set ADMIN_TOKEN to use it")
+        if not self._token.accepts(request.headers.get("authorization")):
+            return error(401, "unauthenticated", "missing or invalid bearer token")
+        return None
+
+    async def _body(self, request: Request) -> bytes | Response:
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > self._limit:
+                return error(413, "body_too_large", f"body exceeds {self._limit} bytes")
+        return bytes(body)
+
+    def _entry_endpoint(self, kind: type[MasterRecord]) -> Any:
+        async def endpoint(request: Request) -> Response:
+            if (denied := self._denied(request)) is not None:
+                return denied
+            key = dict(request.path_params)
+            if request.method == "DELETE":
+                return await self._delete(kind, key)
+            body = await self._body(request)
+            if isinstance(body, Response):
+                return body
+            return await self._put(kind, key, body)
+
+        return endpoint
+
+    async def _put(self, kind: type[MasterRecord], key: dict[str, str], body: bytes) -> Response:
+        try:
+            fields = json.loads(body)
+        except (ValueError, RecursionError):
+            return error(400, "invalid_json", "body is not valid JSON")
+        if not isinstance(fields, dict):
+            return error(400, "invalid_json", "body must be a JSON object")
+        clashes = [k for k in fields if k in key or _snake(k) in key]
+        if clashes:
+            return error(400, "invalid_field", f"{', '.join(clashes)} comes from the path")
+        try:
+            record = kind.model_validate({**fields, **key})
+        except ValidationError as invalid:
+            details = [
+                {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
+                for e in invalid.errors()
+            ]
+            return error(400, "validation_error", "the entry is not valid", details)
+        try:
+            await self._catalog.apply([record])
+        except ChangeRejected:
+            return error(
+                409,
+                "unknown_reference",
+                "refers to a tenant, store, item or tax rule that does not exist",
+            )
+        return JSONResponse(record.model_dump(mode="json", by_alias=True))
+
+    async def _delete(self, kind: type[MasterRecord], key: dict[str, str]) -> Response:
+        try:
+            await self._catalog.apply([Deletion(kind, tuple(key.values()))])
+        except EntryNotFound as missing:
+            return error(404, "not_found", str(missing))
+        except ChangeRejected:
+            return error(409, "in_use", f"the {kind.__name__} is still in use")
+        return Response(status_code=204)
+
+    async def _import(self, request: Request) -> Response:
+        if (denied := self._denied(request)) is not None:
+            return denied
+        body = await self._body(request)
+        if isinstance(body, Response):
+            return body
+        file_format = request.query_params.get("format", "json")
+        try:
+            entries = parse_master_file(body, file_format, request.query_params.get("kind"))
+            count = await import_entries(self._catalog, entries)
+        except InvalidMasterFile as invalid:
+            details = [p.as_dict() for p in invalid.problems]
+            return error(400, "invalid_master_file", "nothing was imported", details)
+        return JSONResponse({"imported": count})
+
+
+def _snake(name: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)

@@ -1,0 +1,164 @@
+"""The item lookup: validation, store price resolution, and the in-process read cache.
+
+Both transports call this one implementation. Reads come from the cache; every write made
+through `apply` clears it at once, and `refresh_if_changed` (polled by the server) clears it
+when another process (an import, another worker) changed the database.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Sequence
+from typing import Final
+
+from gen.kugel.item.v1 import Item, RoundingMethod, TaxRule, TaxType
+
+from .errors import CatalogError, ErrorCode
+from .read_cache import LruCache
+from .records import CODE_RE
+from .repository import ItemRepository, MasterChange, PricedItem, StoreContext
+
+MAX_BATCH_SIZE: Final = 100  # documented in the proto: BatchGetItemDetailsRequest.item_codes
+
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+
+
+class _NotFound:
+    """Cached answer 'no such item', so repeated misses cost no query."""
+
+
+_NOT_FOUND: Final = _NotFound()
+
+
+def _check_code(field: str, value: str) -> None:
+    if not value:
+        raise CatalogError(ErrorCode.INVALID_ARGUMENT, f"{field} is required")
+    if not CODE_RE.match(value):
+        raise CatalogError(
+            ErrorCode.INVALID_ARGUMENT,
+            f"{field} must be 1 to 64 characters of A-Z a-z 0-9 _ . -",
+        )
+
+
+def _timestamp(microseconds: int) -> datetime.datetime:
+    return _EPOCH + datetime.timedelta(microseconds=microseconds)
+
+
+def to_message(priced: PricedItem, currency_code: str) -> Item:
+    """The contract's Item for one priced item of one store."""
+    return Item(
+        item_code=priced.item_code,
+        item_name=priced.item_name,
+        unit_price=priced.unit_price,
+        currency_code=currency_code,
+        tax_code=priced.tax_code,
+        category_code=priced.category_code,
+        is_active=priced.is_active,
+        created_at=_timestamp(priced.created_at_us),
+        updated_at=_timestamp(priced.updated_at_us),
+        tax_rule=TaxRule(
+            tax_code=priced.tax_code,
+            tax_type=TaxType[priced.tax_type],
+            rate_basis_points=priced.rate_basis_points,
+            rounding_method=RoundingMethod[priced.rounding_method],
+            name=priced.tax_rule_name,
+        ),
+        store_price_applied=priced.store_price_applied,
+    )
+
+
+class ItemCatalog:
+    """Answers item lookups for a tenant's store from the repository, through a read cache."""
+
+    def __init__(self, repository: ItemRepository, cache_size: int) -> None:
+        self._repository = repository
+        self._stores: LruCache[tuple[str, str], StoreContext | _NotFound] = LruCache(cache_size)
+        self._items: LruCache[tuple[str, str, str], Item | _NotFound] = LruCache(cache_size)
+        self._seen_version: int | None = None
+        # Bumped by every invalidation: a read that started before one must not refill the cache.
+        self._generation = 0
+
+    async def get_item(self, tenant_id: str, store_code: str, item_code: str) -> Item:
+        """One item priced for the store; NOT_FOUND names the unknown tenant, store or item."""
+        _check_code("item_code", item_code)
+        found, missing = await self.get_items(tenant_id, store_code, [item_code])
+        if missing:
+            raise CatalogError(ErrorCode.NOT_FOUND, f"item {item_code} not found")
+        return found[0]
+
+    async def get_items(
+        self, tenant_id: str, store_code: str, item_codes: Sequence[str]
+    ) -> tuple[list[Item], list[str]]:
+        """The items found (in first-mention order) and the codes not found."""
+        if not item_codes:
+            raise CatalogError(ErrorCode.INVALID_ARGUMENT, "item_codes must not be empty")
+        if len(item_codes) > MAX_BATCH_SIZE:
+            raise CatalogError(
+                ErrorCode.INVALID_ARGUMENT,
+                f"at most {MAX_BATCH_SIZE} item_codes per batch, got {len(item_codes)}",
+            )
+        for code in item_codes:
+            _check_code("item_codes" if len(item_codes) > 1 else "item_code", code)
+        context = await self._store_context(tenant_id, store_code)
+
+        codes = list(dict.fromkeys(item_codes))
+        answers: dict[str, Item | _NotFound] = {}
+        misses: list[str] = []
+        for code in codes:
+            cached = self._items.get((tenant_id, store_code, code))
+            if cached is None:
+                misses.append(code)
+            else:
+                answers[code] = cached
+        if misses:
+            generation = self._generation
+            loaded = await self._repository.priced_items(tenant_id, store_code, misses)
+            by_code = {p.item_code: to_message(p, context.currency_code) for p in loaded}
+            for code in misses:
+                answer = by_code.get(code, _NOT_FOUND)
+                if generation == self._generation:
+                    self._items.put((tenant_id, store_code, code), answer)
+                answers[code] = answer
+
+        found = [a for a in (answers[c] for c in codes) if isinstance(a, Item)]
+        missing = [c for c in codes if isinstance(answers[c], _NotFound)]
+        return found, missing
+
+    async def _store_context(self, tenant_id: str, store_code: str) -> StoreContext:
+        key = (tenant_id, store_code)
+        context = self._stores.get(key)
+        if context is None:
+            _check_code("tenant_id", tenant_id)
+            _check_code("store_code", store_code)
+            generation = self._generation
+            context = await self._repository.store_context(tenant_id, store_code) or _NOT_FOUND
+            if generation == self._generation:
+                self._stores.put(key, context)
+        if isinstance(context, _NotFound):
+            raise CatalogError(ErrorCode.NOT_FOUND, f"tenant {tenant_id} not found")
+        if not context.store_known:
+            raise CatalogError(
+                ErrorCode.NOT_FOUND, f"store {store_code} of tenant {tenant_id} not found"
+            )
+        return context
+
+    async def apply(self, changes: Sequence[MasterChange]) -> None:
+        """Write changes in one transaction; this process's readers see them at once."""
+        try:
+            await self._repository.apply(changes)
+        finally:
+            self.invalidate()
+
+    def invalidate(self) -> None:
+        self._generation += 1
+        self._stores.clear()
+        self._items.clear()
+
+    async def refresh_if_changed(self) -> bool:
+        """Drop the cache when another process changed the database; True if it did."""
+        version = await self._repository.version()
+        changed = self._seen_version is not None and version != self._seen_version
+        if changed:
+            self.invalidate()
+        self._seen_version = version
+        return changed

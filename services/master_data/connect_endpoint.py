@@ -1,0 +1,207 @@
+"""Unary rpcs over the Connect protocol, built from the services' own method tables.
+
+Each grpclib servable lists its rpcs in `__mapping__()` (path, handler, request and reply types).
+This endpoint serves every unary entry of that table: an rpc added to the proto and implemented
+in the service is served here with no new routing code. The generated handler runs unchanged
+against `UnaryExchange`, which stands in for grpclib's server stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import gzip
+import zlib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import betterproto2
+from google.protobuf.descriptor_pb2 import MethodOptions
+from google.protobuf.descriptor_pool import DescriptorPool
+from grpclib.const import Cardinality, Handler, Status
+from grpclib.exceptions import GRPCError
+from starlette.requests import Request
+from starlette.responses import Response
+
+from services.common.strict_codec import (
+    MalformedMessage,
+    MessageTooLarge,
+    decode_binary,
+    decode_json,
+    encode_json,
+)
+
+from .connect_protocol import JSON, PROTO, ConnectError, media_type, parse_timeout_ms
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectMethod:
+    """One unary rpc as the endpoint serves it."""
+
+    handler: Handler
+    allows_get: bool  # idempotency_level = NO_SIDE_EFFECTS
+
+
+class UnaryExchange:
+    """Stands in for grpclib's server Stream so a generated handler serves one Connect call."""
+
+    def __init__(self, request: betterproto2.Message, metadata: Mapping[str, str]) -> None:
+        self._request = request
+        self.metadata = metadata
+        self.response: betterproto2.Message | None = None
+
+    async def recv_message(self) -> betterproto2.Message:
+        return self._request
+
+    async def send_message(self, message: betterproto2.Message) -> None:
+        self.response = message
+
+
+_DECODERS: dict[str, Callable[[bytes, Any, int], Any]] = {
+    JSON: decode_json,
+    PROTO: decode_binary,
+}
+_ENCODERS: dict[str, Callable[[betterproto2.Message], bytes]] = {
+    JSON: encode_json,
+    PROTO: bytes,
+}
+_GET_ENCODINGS = {"json": JSON, "proto": PROTO}
+
+
+def method_table(services: Iterable[Any], pool: DescriptorPool) -> dict[str, ConnectMethod]:
+    """Every unary rpc of the servables, keyed by its path `/package.Service/Method`."""
+    table: dict[str, ConnectMethod] = {}
+    for service in services:
+        for path, handler in service.__mapping__().items():
+            if handler.cardinality is not Cardinality.UNARY_UNARY:
+                continue
+            full_name = path.lstrip("/").replace("/", ".")
+            options = pool.FindMethodByName(full_name).GetOptions()
+            table[path] = ConnectMethod(
+                handler=handler,
+                allows_get=options.idempotency_level == MethodOptions.NO_SIDE_EFFECTS,
+            )
+    return table
+
+
+class ConnectEndpoint:
+    """A Starlette endpoint answering `POST` (and `GET` where allowed) on the rpc paths."""
+
+    def __init__(self, methods: dict[str, ConnectMethod], max_request_bytes: int) -> None:
+        self._methods = methods
+        self._limit = max_request_bytes
+
+    async def handle(self, request: Request) -> Response:
+        try:
+            return await self._serve(request)
+        except ConnectError as error:
+            return error.to_response()
+
+    async def _serve(self, request: Request) -> Response:
+        path = request.url.path
+        method = self._methods.get(path)
+        if method is None:
+            raise ConnectError(Status.UNIMPLEMENTED, f"unknown rpc {path}", http_status=404)
+        version = request.headers.get("connect-protocol-version")
+        if version is not None and version != "1":
+            raise ConnectError(Status.INVALID_ARGUMENT, "Connect-Protocol-Version must be 1")
+        timeout = parse_timeout_ms(request.headers.get("connect-timeout-ms"))
+
+        if request.method == "POST":
+            codec, body = await self._read_post(request)
+        elif request.method == "GET" and method.allows_get:
+            codec, body = self._read_get(request)
+        else:
+            allowed = "GET, POST" if method.allows_get else "POST"
+            raise ConnectError(
+                Status.UNIMPLEMENTED,
+                f"{request.method} is not allowed on {path}",
+                http_status=405,
+                headers={"Allow": allowed},
+            )
+
+        handler = method.handler
+        try:
+            message = _DECODERS[codec](body, handler.request_type, self._limit)
+        except MessageTooLarge as error:
+            raise ConnectError(Status.RESOURCE_EXHAUSTED, str(error)) from None
+        except MalformedMessage as error:
+            raise ConnectError(Status.INVALID_ARGUMENT, str(error)) from None
+
+        exchange = UnaryExchange(message, request.headers)
+        try:
+            async with asyncio.timeout(timeout):
+                await handler.func(exchange)
+        except GRPCError as error:
+            raise ConnectError(error.status, error.message or error.status.name.lower()) from None
+        except TimeoutError:
+            raise ConnectError(Status.DEADLINE_EXCEEDED, "deadline exceeded") from None
+        if exchange.response is None:
+            raise ConnectError(Status.INTERNAL, "internal error")
+        return Response(_ENCODERS[codec](exchange.response), media_type=codec)
+
+    async def _read_post(self, request: Request) -> tuple[str, bytes]:
+        codec = media_type(request.headers.get("content-type"))
+        if codec not in _DECODERS:
+            raise ConnectError(
+                Status.UNIMPLEMENTED,
+                f"unsupported content type {codec or 'none'}: use {JSON} or {PROTO}",
+                http_status=415,
+                headers={"Accept-Post": f"{JSON}, {PROTO}"},
+            )
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self._limit:
+            raise self._too_large()
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > self._limit:
+                raise self._too_large()
+        encoding = request.headers.get("content-encoding", "identity").lower()
+        return codec, self._decompress(bytes(body), encoding)
+
+    def _read_get(self, request: Request) -> tuple[str, bytes]:
+        query = request.query_params
+        codec = _GET_ENCODINGS.get(query.get("encoding", ""))
+        if codec is None:
+            raise ConnectError(
+                Status.INVALID_ARGUMENT, "query parameter encoding must be json or proto"
+            )
+        raw = query.get("message", "")
+        if query.get("base64") == "1":
+            try:
+                body = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
+            except (binascii.Error, ValueError):
+                raise ConnectError(
+                    Status.INVALID_ARGUMENT, "message is not valid base64url"
+                ) from None
+        else:
+            body = raw.encode()
+        if len(body) > self._limit:
+            raise self._too_large()
+        return codec, self._decompress(body, query.get("compression", "identity").lower())
+
+    def _decompress(self, body: bytes, encoding: str) -> bytes:
+        if encoding == "identity":
+            return body
+        if encoding != "gzip":
+            raise ConnectError(
+                Status.UNIMPLEMENTED,
+                f"unsupported compression {encoding}: use gzip or identity",
+                headers={"Accept-Encoding": "gzip"},
+            )
+        inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        try:
+            plain = inflater.decompress(body, self._limit + 1)
+        except (zlib.error, gzip.BadGzipFile):
+            raise ConnectError(Status.INVALID_ARGUMENT, "body is not valid gzip") from None
+        if len(plain) > self._limit:
+            raise self._too_large()
+        return plain
+
+    def _too_large(self) -> ConnectError:
+        return ConnectError(
+            Status.RESOURCE_EXHAUSTED, f"request body exceeds the limit of {self._limit} bytes"
+        )

@@ -1,0 +1,132 @@
+"""The demo data set: 2 tenants, 3 stores, 300 items per tenant, store overrides, 3 tax rules.
+
+Deterministic, so README examples and tests can name codes and prices.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from .records import (
+    Item,
+    MasterRecord,
+    RoundingMethod,
+    Store,
+    StorePrice,
+    TaxRule,
+    TaxType,
+    Tenant,
+)
+
+TENANTS: Final = {"T0001": "Kugel Mart", "T0002": "Kugel Drug"}
+STORES: Final = {
+    ("T0001", "S001"): "Shibuya",
+    ("T0001", "S002"): "Umeda",
+    ("T0002", "S001"): "Sapporo",
+}
+ITEMS_PER_TENANT: Final = 300
+_PRODUCTS: Final = [
+    "Green tea",
+    "Rice ball",
+    "Coffee",
+    "Sandwich",
+    "Chocolate",
+    "Noodles",
+    "Yogurt",
+    "Water",
+    "Bread",
+    "Juice",
+    "Shampoo",
+    "Toothpaste",
+]
+_SIZES: Final = ["S", "M", "L", "XL", "Pack of 6"]
+_CATEGORIES: Final = [
+    "DRINK",
+    "FOOD",
+    "DRINK",
+    "FOOD",
+    "SNACK",
+    "FOOD",
+    "DAIRY",
+    "DRINK",
+    "FOOD",
+    "DRINK",
+    "CARE",
+    "CARE",
+]
+
+
+def item_code(n: int) -> str:
+    """The code of demo item n (1-based): ITEM0001 ... ITEM0300."""
+    return f"ITEM{n:04d}"
+
+
+def common_price(n: int) -> int:
+    """The common price of demo item n, in yen: 100 to 2,090 in steps of 10."""
+    return 100 + (n * 37) % 200 * 10
+
+
+def tax_code(n: int) -> str:
+    """Every seventh item is exempt, every third internal 8 %, the rest external 10 %."""
+    if n % 7 == 0:
+        return "TX00"
+    return "TX08" if n % 3 == 0 else "TX10"
+
+
+def records() -> list[MasterRecord]:
+    """Every demo record in write order."""
+    out: list[MasterRecord] = []
+    for tenant_id, name in TENANTS.items():
+        out.append(Tenant(tenant_id=tenant_id, name=name, currency_code="JPY"))
+        out += [
+            TaxRule(
+                tenant_id=tenant_id,
+                tax_code="TX10",
+                name="Standard 10%",
+                tax_type=TaxType.EXTERNAL,
+                rate_basis_points=1000,
+                rounding_method=RoundingMethod.FLOOR,
+            ),
+            TaxRule(
+                tenant_id=tenant_id,
+                tax_code="TX08",
+                name="Reduced 8% (included)",
+                tax_type=TaxType.INTERNAL,
+                rate_basis_points=800,
+                rounding_method=RoundingMethod.HALF_UP,
+            ),
+            TaxRule(
+                tenant_id=tenant_id,
+                tax_code="TX00",
+                name="Exempt",
+                tax_type=TaxType.EXEMPT,
+                rate_basis_points=0,
+                rounding_method=RoundingMethod.FLOOR,
+            ),
+        ]
+        for n in range(1, ITEMS_PER_TENANT + 1):
+            product = _PRODUCTS[n % len(_PRODUCTS)]
+            out.append(
+                Item(
+                    tenant_id=tenant_id,
+                    item_code=item_code(n),
+                    item_name=f"{product} {_SIZES[n % len(_SIZES)]}",
+                    unit_price=common_price(n),
+                    tax_code=tax_code(n),
+                    category_code=_CATEGORIES[n % len(_CATEGORIES)],
+                    is_active=n % 50 != 0,  # ITEM0050, ITEM0100, ... are withdrawn
+                )
+            )
+    for (tenant_id, store_code), name in STORES.items():
+        out.append(Store(tenant_id=tenant_id, store_code=store_code, name=name))
+        step = 5 if store_code == "S001" else 7
+        out += [
+            StorePrice(
+                tenant_id=tenant_id,
+                store_code=store_code,
+                item_code=item_code(n),
+                unit_price=common_price(n) - 20,
+            )
+            for n in range(step, ITEMS_PER_TENANT + 1, step)
+        ]
+    return out

@@ -1,0 +1,165 @@
+"""Reading master files (JSON documents and CSV tables) into validated records.
+
+Every problem is reported with where it is (`items[3].unitPrice`, `row 4, unit_price`), all of
+them at once, and nothing is written unless the whole file is valid.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Final
+
+from pydantic import ValidationError
+
+from .records import Item, MasterRecord, Store, StorePrice, TaxRule, Tenant
+
+# In the order they must be written: a record only refers to kinds before it.
+KINDS: Final[dict[str, type[MasterRecord]]] = {
+    "tenants": Tenant,
+    "stores": Store,
+    "taxRules": TaxRule,
+    "items": Item,
+    "storePrices": StorePrice,
+}
+CSV_KINDS: Final = {"tenants", "stores", "tax-rules", "items", "store-prices"}
+MAX_PROBLEMS: Final = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One reason a file is refused: where, which field, what is wrong."""
+
+    where: str
+    field: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"where": self.where, "field": self.field, "message": self.message}
+
+    def __str__(self) -> str:
+        return f"{self.where}, {self.field}: {self.message}"
+
+
+class InvalidMasterFile(Exception):
+    """The file cannot be imported; `problems` says every reason found."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("; ".join(str(p) for p in problems[:5]))
+        self.problems = problems
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A valid record and where it came from."""
+
+    where: str
+    record: MasterRecord
+
+
+def _csv_kind(kind: str) -> str:
+    if kind not in CSV_KINDS:
+        raise InvalidMasterFile(
+            [Problem("file", "kind", f"must be one of {', '.join(sorted(CSV_KINDS))}")]
+        )
+    head, *rest = kind.split("-")
+    return head + "".join(part.title() for part in rest)
+
+
+def _validate(
+    record_type: type[MasterRecord], raw: Any, where: str, field_names: dict[str, str]
+) -> MasterRecord | list[Problem]:
+    try:
+        return record_type.model_validate(raw)
+    except ValidationError as error:
+        problems = []
+        for detail in error.errors():
+            loc = ".".join(str(p) for p in detail["loc"]) or "(record)"
+            problems.append(Problem(where, field_names.get(loc, loc), detail["msg"]))
+        return problems
+
+
+def _collect(
+    rows: Iterator[tuple[str, Any]], record_type: type[MasterRecord], names: dict[str, str]
+) -> tuple[list[Entry], list[Problem]]:
+    entries: list[Entry] = []
+    problems: list[Problem] = []
+    for where, raw in rows:
+        result = _validate(record_type, raw, where, names)
+        if isinstance(result, list):
+            problems.extend(result)
+        else:
+            entries.append(Entry(where, result))
+    return entries, problems
+
+
+def parse_json(data: bytes) -> list[Entry]:
+    """Records of a JSON document `{"tenants": [...], "stores": [...], "items": [...], ...}`."""
+    try:
+        document = json.loads(data)
+    except (ValueError, RecursionError) as error:
+        raise InvalidMasterFile(
+            [Problem("file", "(document)", f"not valid JSON: {error}")]
+        ) from None
+    if not isinstance(document, dict):
+        raise InvalidMasterFile([Problem("file", "(document)", "must be a JSON object")])
+    unknown = set(document) - set(KINDS)
+    problems = [
+        Problem("file", key, f"unknown section; use {', '.join(KINDS)}") for key in sorted(unknown)
+    ]
+    entries: list[Entry] = []
+    for section, record_type in KINDS.items():
+        rows = document.get(section, [])
+        if not isinstance(rows, list):
+            problems.append(Problem(section, "(section)", "must be a list"))
+            continue
+        found, bad = _collect(
+            ((f"{section}[{i}]", row) for i, row in enumerate(rows)), record_type, {}
+        )
+        entries.extend(found)
+        problems.extend(bad)
+    return _checked(entries, problems)
+
+
+def parse_csv(data: bytes, kind: str) -> list[Entry]:
+    """Records of a CSV table of one kind; the header names the fields in snake_case."""
+    record_type = KINDS[_csv_kind(kind)]
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise InvalidMasterFile([Problem("file", "(encoding)", f"not UTF-8: {error}")]) from None
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    columns = reader.fieldnames or []
+    known = set(record_type.model_fields)
+    problems = [Problem("row 1", c, "unknown column") for c in columns if c not in known]
+    missing = [
+        name
+        for name, f in record_type.model_fields.items()
+        if f.is_required() and name not in columns
+    ]
+    problems += [Problem("row 1", name, "missing column") for name in missing]
+    if problems:
+        raise InvalidMasterFile(problems)
+    # Pydantic reports fields by alias (camelCase); a CSV user knows them by their column.
+    names = {f.alias or n: n for n, f in record_type.model_fields.items()}
+
+    def rows() -> Iterator[tuple[str, Any]]:
+        for line_no, row in enumerate(reader, start=2):
+            if None in row:
+                yield f"row {line_no}", {"(extra cells)": row[None]}
+                continue
+            yield f"row {line_no}", {k: v for k, v in row.items() if v != ""}
+
+    entries, bad = _collect(rows(), record_type, names)
+    return _checked(entries, bad)
+
+
+def _checked(entries: list[Entry], problems: list[Problem]) -> list[Entry]:
+    if problems:
+        raise InvalidMasterFile(problems[:MAX_PROBLEMS])
+    if not entries:
+        raise InvalidMasterFile([Problem("file", "(document)", "has no records")])
+    return entries

@@ -1,0 +1,124 @@
+"""Runs master-data: both transports in one process, until SIGTERM or SIGINT.
+
+Shutdown is graceful: health turns NOT_SERVING, new rpcs get UNAVAILABLE (so a client falls
+back or retries elsewhere), calls in flight get up to SHUTDOWN_GRACE_SECONDS to finish, then the
+servers and the database close.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from dataclasses import dataclass
+
+from grpclib.server import Server
+from starlette.applications import Starlette
+
+from gen.google_proto_descriptor_pool import default_google_proto_descriptor_pool
+from services.common.secrets import BearerToken
+from services.common.uvicorn_server import http_server, listening_socket, wait_started
+
+from .admin_api import AdminApi
+from .call_gate import CallGate, GuardedService
+from .catalog import ItemCatalog
+from .connect_endpoint import ConnectEndpoint, method_table
+from .grpc_server import build_grpc_server
+from .http_app import build_http_app
+from .item_service import ItemService
+from .repository import ItemRepository, SqlItemRepository
+from .settings import MasterDataSettings
+
+log = logging.getLogger("master_data")
+
+
+async def _poll_catalog_version(catalog: ItemCatalog, interval: float) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            if await catalog.refresh_if_changed():
+                log.info("master data changed by another process: read cache cleared")
+        except Exception:
+            log.exception("could not read the catalog version")
+
+
+@dataclass(frozen=True)
+class MasterData:
+    """master-data's parts, wired: what `serve` runs and what in-process tests drive."""
+
+    catalog: ItemCatalog
+    gate: CallGate
+    item_service: GuardedService
+    http_app: Starlette
+
+
+def wire(repository: ItemRepository, settings: MasterDataSettings) -> MasterData:
+    """Build every part of master-data over one repository."""
+    catalog = ItemCatalog(repository, settings.catalog_cache_size)
+    gate = CallGate(BearerToken(settings.master_data_token))
+    item_service = gate.guard(ItemService(catalog), authenticate=True)
+    connect = ConnectEndpoint(
+        method_table([item_service], default_google_proto_descriptor_pool),
+        settings.max_request_bytes,
+    )
+    admin = AdminApi(catalog, BearerToken(settings.admin_token), settings.max_request_bytes)
+    return MasterData(catalog, gate, item_service, build_http_app(connect, admin, repository))
+
+
+async def serve(settings: MasterDataSettings) -> None:
+    """Serve until SIGTERM/SIGINT, then shut down gracefully."""
+    repository = await SqlItemRepository.open_sqlite(settings.master_data_db)
+    parts = wire(repository, settings)
+    catalog, gate, item_service = parts.catalog, parts.gate, parts.item_service
+    await catalog.refresh_if_changed()
+    http_socket = listening_socket(settings.bind_host, settings.http_port)
+    uvicorn_server = http_server(
+        parts.http_app, grace_seconds=settings.shutdown_grace_seconds, log_level="warning"
+    )
+
+    grpc = None
+    if settings.use_grpc:
+        grpc = build_grpc_server(item_service, max_message_bytes=settings.max_request_bytes)
+        grpc_socket = listening_socket(settings.bind_host, settings.grpc_port)
+        await grpc.server.start(sock=grpc_socket)
+        log.info("gRPC server started on port %d", grpc_socket.getsockname()[1])
+
+    http_task = asyncio.create_task(uvicorn_server.serve(sockets=[http_socket]))
+    await wait_started(uvicorn_server, http_task)
+    log.info("HTTP server started on port %d", http_socket.getsockname()[1])
+    poller = asyncio.create_task(_poll_catalog_version(catalog, settings.catalog_poll_seconds))
+    log.info(
+        "master-data ready: grpc=%s http=%d db=%s auth=%s",
+        grpc_socket.getsockname()[1] if grpc else "off",
+        http_socket.getsockname()[1],
+        settings.master_data_db,
+        "on" if settings.master_data_token else "off",
+    )
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    stopped = asyncio.create_task(stop.wait())
+    await asyncio.wait({stopped, http_task}, return_when=asyncio.FIRST_COMPLETED)
+
+    log.info("master-data shutting down: draining %d calls in flight", gate.in_flight)
+    if grpc:
+        grpc.serving.set(False)
+    if not await gate.drain(settings.shutdown_grace_seconds):
+        log.warning("grace period over with %d calls in flight: cancelling them", gate.in_flight)
+    uvicorn_server.should_exit = True
+    await http_task
+    if grpc:
+        await _close_grpc(grpc.server)
+    poller.cancel()
+    stopped.cancel()
+    await repository.close()
+    log.info("master-data stopped")
+
+
+async def _close_grpc(server: Server) -> None:
+    server.close()
+    with contextlib.suppress(asyncio.CancelledError):
+        await server.wait_closed()

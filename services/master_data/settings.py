@@ -1,0 +1,28 @@
+"""master-data's configuration, read from the environment once at start."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class MasterDataSettings(BaseSettings):
+    """Every environment variable master-data reads, with its default (see README)."""
+
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore")
+
+    use_grpc: bool = False
+    grpc_port: int = Field(default=50051, ge=0, le=65535)
+    http_port: int = Field(default=8002, ge=0, le=65535)
+    bind_host: str = "127.0.0.1"
+    master_data_db: Path = Path("data/master_data.db")
+    master_data_token: SecretStr | None = None
+    admin_token: SecretStr | None = None
+    max_request_bytes: int = Field(default=1_048_576, ge=1024)
+    catalog_cache_size: int = Field(default=100_000, ge=0)
+    catalog_poll_seconds: float = Field(default=1.0, gt=0)
+    shutdown_grace_seconds: float = Field(default=5.0, ge=0)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

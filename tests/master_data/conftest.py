@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+from starlette.testclient import TestClient
+
+from services.master_data import demo_data
+from services.master_data.catalog import ItemCatalog
+from services.master_data.repository import SqlItemRepository
+from services.master_data.server import MasterData, wire
+from services.master_data.settings import MasterDataSettings
+
+
+@pytest.fixture
+async def repository(tmp_path: Path) -> AsyncIterator[SqlItemRepository]:
+    repo = await SqlItemRepository.open_sqlite(tmp_path / "master.db")
+    await repo.apply(demo_data.records())
+    yield repo
+    await repo.close()
+
+
+@pytest.fixture
+def catalog(repository: SqlItemRepository) -> ItemCatalog:
+    return ItemCatalog(repository, cache_size=1000)
+
+
+TOKEN = "s3cret-token"
+ADMIN = "admin-token"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> MasterDataSettings:
+    return MasterDataSettings(
+        master_data_db=tmp_path / "master.db",
+        master_data_token=SecretStr(TOKEN),
+        admin_token=SecretStr(ADMIN),
+        max_request_bytes=4096,
+    )
+
+
+@pytest.fixture
+def master_data(repository: SqlItemRepository, settings: MasterDataSettings) -> MasterData:
+    return wire(repository, settings)
+
+
+@pytest.fixture
+def http(master_data: MasterData) -> Iterator[TestClient]:
+    with TestClient(master_data.http_app) as client:
+        yield client

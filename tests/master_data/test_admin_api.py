@@ -1,0 +1,196 @@
+"""The admin API and master file import: writes, validation naming row and field, all or nothing."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from starlette.testclient import TestClient
+
+from .conftest import ADMIN, TOKEN
+
+ADMIN_AUTH = {"authorization": f"Bearer {ADMIN}"}
+LOOKUP = "/kugel.item.v1.ItemService/GetItemDetail"
+
+
+def lookup(http: TestClient, code: str, store: str = "S001") -> dict:
+    response = http.post(
+        LOOKUP,
+        json={"tenantId": "T0001", "storeCode": store, "itemCode": code},
+        headers={"authorization": f"Bearer {TOKEN}"},
+    )
+    return {"status": response.status_code, **response.json()}
+
+
+NEW_ITEM = {
+    "itemName": "Melon bread",
+    "unitPrice": 180,
+    "taxCode": "TX08",
+    "categoryCode": "FOOD",
+}
+
+
+def test_put_item_then_lookup_sees_it(http: TestClient) -> None:
+    assert lookup(http, "MELON")["status"] == 404  # also caches the miss
+    response = http.put("/admin/v1/tenants/T0001/items/MELON", json=NEW_ITEM, headers=ADMIN_AUTH)
+    assert response.status_code == 200, response.text
+    assert response.json()["itemCode"] == "MELON"
+    item = lookup(http, "MELON")["item"]
+    assert (item["itemName"], item["unitPrice"]) == ("Melon bread", "180")
+
+
+def test_store_price_put_and_delete(http: TestClient) -> None:
+    path = "/admin/v1/tenants/T0001/stores/S002/prices/ITEM0001"
+    assert http.put(path, json={"unitPrice": 55}, headers=ADMIN_AUTH).status_code == 200
+    assert lookup(http, "ITEM0001", "S002")["item"]["unitPrice"] == "55"
+    assert http.delete(path, headers=ADMIN_AUTH).status_code == 204
+    assert lookup(http, "ITEM0001", "S002")["item"].get("storePriceApplied") is None
+    assert http.delete(path, headers=ADMIN_AUTH).status_code == 404
+
+
+def test_delete_item_then_lookup_is_not_found(http: TestClient) -> None:
+    assert lookup(http, "ITEM0002")["status"] == 200
+    assert (
+        http.delete("/admin/v1/tenants/T0001/items/ITEM0002", headers=ADMIN_AUTH).status_code == 204
+    )
+    assert lookup(http, "ITEM0002")["status"] == 404
+
+
+def test_tax_rule_in_use_cannot_be_deleted(http: TestClient) -> None:
+    response = http.delete("/admin/v1/tenants/T0001/tax-rules/TX10", headers=ADMIN_AUTH)
+    assert response.status_code == 409
+    assert response.json()["code"] == "in_use"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        pytest.param({**NEW_ITEM, "unitPrice": 1.5}, "unitPrice", id="float price"),
+        pytest.param({**NEW_ITEM, "unitPrice": 100.0}, "unitPrice", id="integral float price"),
+        pytest.param({**NEW_ITEM, "unitPrice": -1}, "unitPrice", id="negative price"),
+        pytest.param({**NEW_ITEM, "unitPrice": 10**15}, "unitPrice", id="huge price"),
+        pytest.param(
+            {k: v for k, v in NEW_ITEM.items() if k != "itemName"}, "itemName", id="missing name"
+        ),
+        pytest.param({**NEW_ITEM, "colour": "red"}, "colour", id="unknown field"),
+        pytest.param({**NEW_ITEM, "taxCode": "bad code"}, "taxCode", id="malformed reference"),
+    ],
+)
+def test_invalid_entry_names_the_field(http: TestClient, body: dict, field: str) -> None:
+    response = http.put("/admin/v1/tenants/T0001/items/NEW1", json=body, headers=ADMIN_AUTH)
+    assert response.status_code == 400
+    assert response.json()["code"] == "validation_error"
+    assert field in [d["field"] for d in response.json()["details"]]
+    assert lookup(http, "NEW1")["status"] == 404
+
+
+def test_unknown_reference_is_a_conflict(http: TestClient) -> None:
+    response = http.put(
+        "/admin/v1/tenants/T0001/items/NEW1",
+        json={**NEW_ITEM, "taxCode": "TX99"},
+        headers=ADMIN_AUTH,
+    )
+    assert response.status_code == 409
+
+
+def test_key_fields_come_from_the_path(http: TestClient) -> None:
+    response = http.put(
+        "/admin/v1/tenants/T0001/items/NEW1",
+        json={**NEW_ITEM, "tenantId": "T0002"},
+        headers=ADMIN_AUTH,
+    )
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        pytest.param({}, 401, id="no token"),
+        pytest.param({"authorization": "Bearer nope"}, 401, id="wrong token"),
+        pytest.param({"authorization": f"Bearer {TOKEN}"}, 401, id="item-service token"),
+    ],
+)
+def test_admin_needs_the_admin_token(http: TestClient, headers: dict, status: int) -> None:
+    response = http.put("/admin/v1/tenants/T0001/items/NEW1", json=NEW_ITEM, headers=headers)
+    assert response.status_code == status
+    assert ADMIN not in response.text
+
+
+def test_json_import(http: TestClient) -> None:
+    document = {
+        "items": [
+            {"tenantId": "T0001", "itemCode": "J1", **NEW_ITEM},
+            {"tenantId": "T0001", "itemCode": "J2", **NEW_ITEM, "isActive": False},
+        ],
+        "storePrices": [
+            {"tenantId": "T0001", "storeCode": "S001", "itemCode": "J2", "unitPrice": 99}
+        ],
+    }
+    response = http.post("/admin/v1/import", content=json.dumps(document), headers=ADMIN_AUTH)
+    assert response.status_code == 200, response.text
+    assert response.json() == {"imported": 3}
+    assert lookup(http, "J2")["item"]["unitPrice"] == "99"
+
+
+def test_bad_json_import_changes_nothing_and_names_row_and_field(http: TestClient) -> None:
+    document = {
+        "items": [
+            {"tenantId": "T0001", "itemCode": "J1", **NEW_ITEM},
+            {"tenantId": "T0001", "itemCode": "J2", **NEW_ITEM, "unitPrice": "12.5"},
+        ]
+    }
+    response = http.post("/admin/v1/import", content=json.dumps(document), headers=ADMIN_AUTH)
+    assert response.status_code == 400
+    assert response.json()["details"] == [
+        {
+            "where": "items[1]",
+            "field": "unitPrice",
+            "message": response.json()["details"][0]["message"],
+        }
+    ]
+    assert lookup(http, "J1")["status"] == 404
+
+
+CSV_HEADER = "tenant_id,item_code,item_name,unit_price,tax_code,category_code,is_active\n"
+
+
+def test_csv_import(http: TestClient) -> None:
+    body = CSV_HEADER + "T0001,C1,Cola,150,TX10,DRINK,true\nT0001,C2,Gum,80,TX08,SNACK,\n"
+    response = http.post("/admin/v1/import?format=csv&kind=items", content=body, headers=ADMIN_AUTH)
+    assert response.status_code == 200, response.text
+    assert lookup(http, "C2")["item"]["isActive"] is True
+
+
+@pytest.mark.parametrize(
+    ("body", "where", "field"),
+    [
+        pytest.param(
+            CSV_HEADER + "T0001,C1,Cola,150,TX10,DRINK,true\nT0001,C2,Gum,abc,TX08,SNACK,\n",
+            "row 3",
+            "unit_price",
+            id="bad price",
+        ),
+        pytest.param(
+            CSV_HEADER + "T0001,C1,Cola,150,TX10,DRINK,true\nT0001,C2,Gum,80,TX99,SNACK,\n",
+            "row 3",
+            "(reference)",
+            id="unknown tax rule",
+        ),
+        pytest.param("tenant_id,item_code\nT0001,C1\n", "row 1", "item_name", id="missing column"),
+        pytest.param(CSV_HEADER.strip() + ",colour\n", "row 1", "colour", id="unknown column"),
+        pytest.param(
+            CSV_HEADER + "T0001,C1,Cola,150,TX10,DRINK,true,extra\n",
+            "row 2",
+            "(extra cells)",
+            id="extra cell",
+        ),
+    ],
+)
+def test_bad_csv_import_changes_nothing(
+    http: TestClient, body: str, where: str, field: str
+) -> None:
+    response = http.post("/admin/v1/import?format=csv&kind=items", content=body, headers=ADMIN_AUTH)
+    assert response.status_code == 400, response.text
+    problems = [(d["where"], d["field"]) for d in response.json()["details"]]
+    assert (where, field) in problems
+    assert lookup(http, "C1")["status"] == 404

@@ -1,0 +1,132 @@
+"""ItemService over grpclib, in process (ChannelFor): answers, statuses, auth, limits."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from grpclib.const import Status
+from grpclib.exceptions import GRPCError
+from grpclib.health.v1.health_grpc import HealthStub
+from grpclib.health.v1.health_pb2 import HealthCheckRequest, HealthCheckResponse
+from grpclib.testing import ChannelFor
+
+from gen.kugel.item.v1 import (
+    BatchGetItemDetailsRequest,
+    GetItemDetailRequest,
+    ItemServiceStub,
+)
+from services.common.strict_codec import StrictProtoCodec
+from services.master_data.grpc_server import build_grpc_server
+from services.master_data.server import MasterData
+
+from .conftest import TOKEN
+
+AUTH = {"authorization": f"Bearer {TOKEN}"}
+
+
+@pytest.fixture
+async def channel(master_data: MasterData) -> AsyncIterator[ChannelFor]:
+    grpc = build_grpc_server(master_data.item_service, max_message_bytes=4096)
+    async with ChannelFor(grpc.services, codec=StrictProtoCodec(4096)) as channel:
+        yield channel
+
+
+def request(code: str = "ITEM0005") -> GetItemDetailRequest:
+    return GetItemDetailRequest(tenant_id="T0001", store_code="S001", item_code=code)
+
+
+async def test_lookup_returns_store_price(channel: ChannelFor) -> None:
+    response = await ItemServiceStub(channel).get_item_detail(request(), metadata=AUTH, timeout=5)
+    assert response.item is not None
+    assert response.item.item_code == "ITEM0005"
+    assert response.item.store_price_applied is True
+
+
+async def test_batch_lists_missing_codes(channel: ChannelFor) -> None:
+    response = await ItemServiceStub(channel).batch_get_item_details(
+        BatchGetItemDetailsRequest(
+            tenant_id="T0001", store_code="S001", item_codes=["ITEM0001", "NOPE"]
+        ),
+        metadata=AUTH,
+        timeout=5,
+    )
+    assert [i.item_code for i in response.items] == ["ITEM0001"]
+    assert response.not_found_item_codes == ["NOPE"]
+
+
+@pytest.mark.parametrize(
+    ("message", "metadata", "status", "detail"),
+    [
+        pytest.param(request("NOPE"), AUTH, Status.NOT_FOUND, "NOPE", id="unknown item"),
+        pytest.param(
+            GetItemDetailRequest(store_code="S001", item_code="A"),
+            AUTH,
+            Status.INVALID_ARGUMENT,
+            "tenant_id",
+            id="missing tenant",
+        ),
+        pytest.param(
+            request("bad code"), AUTH, Status.INVALID_ARGUMENT, "item_code", id="bad code"
+        ),
+        pytest.param(request(), {}, Status.UNAUTHENTICATED, "token", id="no token"),
+        pytest.param(
+            request(),
+            {"authorization": "Bearer wrong"},
+            Status.UNAUTHENTICATED,
+            "token",
+            id="wrong token",
+        ),
+        pytest.param(
+            request(),
+            {"authorization": TOKEN},
+            Status.UNAUTHENTICATED,
+            "token",
+            id="token without Bearer",
+        ),
+        pytest.param(
+            request("A" * 5000), AUTH, Status.RESOURCE_EXHAUSTED, "limit", id="oversize message"
+        ),
+    ],
+)
+async def test_bad_calls_get_the_right_status(
+    channel: ChannelFor,
+    message: GetItemDetailRequest,
+    metadata: dict[str, str],
+    status: Status,
+    detail: str,
+) -> None:
+    with pytest.raises(GRPCError) as raised:
+        await ItemServiceStub(channel).get_item_detail(message, metadata=metadata, timeout=5)
+    assert raised.value.status == status
+    assert detail in (raised.value.message or "")
+
+
+async def test_unexpected_error_is_internal_with_generic_message(
+    channel: ChannelFor, master_data: MasterData, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def broken(*_: object) -> None:
+        raise RuntimeError("secret database detail")
+
+    master_data.catalog._repository.priced_items = broken  # type: ignore[method-assign]
+    with pytest.raises(GRPCError) as raised:
+        await ItemServiceStub(channel).get_item_detail(
+            request("ITEM0009"), metadata=AUTH, timeout=5
+        )
+    assert raised.value.status == Status.INTERNAL
+    assert raised.value.message == "internal error"
+    assert "secret database detail" in caplog.text
+
+
+async def test_draining_server_refuses_new_calls(
+    channel: ChannelFor, master_data: MasterData
+) -> None:
+    assert await master_data.gate.drain(0.1) is True
+    with pytest.raises(GRPCError) as raised:
+        await ItemServiceStub(channel).get_item_detail(request(), metadata=AUTH, timeout=5)
+    assert raised.value.status == Status.UNAVAILABLE
+
+
+async def test_health_reports_serving(channel: ChannelFor) -> None:
+    reply = await HealthStub(channel).Check(HealthCheckRequest(), timeout=5)
+    assert reply.status == HealthCheckResponse.SERVING
