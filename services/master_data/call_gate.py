@@ -35,8 +35,9 @@ class GuardedService:
 class CallGate:
     """Admission, accounting and error hygiene for rpc handlers."""
 
-    def __init__(self, token: BearerToken) -> None:
+    def __init__(self, token: BearerToken, *, injected_delay_seconds: float = 0.0) -> None:
         self._token = token
+        self._delay = injected_delay_seconds  # fault injection for tests; 0 in production
         self._in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()
@@ -66,6 +67,8 @@ class CallGate:
             self._in_flight += 1
             self._idle.clear()
             try:
+                if self._delay:
+                    await asyncio.sleep(self._delay)
                 await func(stream)
             except (GRPCError, TimeoutError):
                 raise  # TimeoutError is how grpclib learns a deadline expired

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Final
 
 from gen.kugel.item.v1 import Item, RoundingMethod, TaxRule, TaxType
+from services.common.message_codec import freeze
 
 from .errors import CatalogError, ErrorCode
 from .read_cache import LruCache
@@ -45,8 +46,8 @@ def _timestamp(microseconds: int) -> datetime.datetime:
 
 
 def to_message(priced: PricedItem, currency_code: str) -> Item:
-    """The contract's Item for one priced item of one store."""
-    return Item(
+    """The contract's Item for one priced item of one store, frozen for the read cache."""
+    item = Item(
         item_code=priced.item_code,
         item_name=priced.item_name,
         unit_price=priced.unit_price,
@@ -65,6 +66,7 @@ def to_message(priced: PricedItem, currency_code: str) -> Item:
         ),
         store_price_applied=priced.store_price_applied,
     )
+    return freeze(item)
 
 
 class ItemCatalog:

@@ -25,11 +25,12 @@ from grpclib.exceptions import GRPCError
 from starlette.requests import Request
 from starlette.responses import Response
 
-from services.common.strict_codec import (
+from services.common.message_codec import (
     MalformedMessage,
     MessageTooLarge,
     decode_binary,
     decode_json,
+    encode_binary,
     encode_json,
 )
 
@@ -65,7 +66,7 @@ _DECODERS: dict[str, Callable[[bytes, Any, int], Any]] = {
 }
 _ENCODERS: dict[str, Callable[[betterproto2.Message], bytes]] = {
     JSON: encode_json,
-    PROTO: bytes,
+    PROTO: encode_binary,
 }
 _GET_ENCODINGS = {"json": JSON, "proto": PROTO}
 

@@ -11,7 +11,7 @@ from grpclib.reflection.service import ServerReflection
 from grpclib.server import Server
 
 from gen.google_proto_descriptor_pool import default_google_proto_descriptor_pool
-from services.common.strict_codec import StrictProtoCodec
+from services.common.message_codec import StrictProtoCodec
 
 
 @dataclass(frozen=True)

@@ -56,7 +56,10 @@ class MasterData:
 def wire(repository: ItemRepository, settings: MasterDataSettings) -> MasterData:
     """Build every part of master-data over one repository."""
     catalog = ItemCatalog(repository, settings.catalog_cache_size)
-    gate = CallGate(BearerToken(settings.master_data_token))
+    gate = CallGate(
+        BearerToken(settings.master_data_token),
+        injected_delay_seconds=settings.debug_rpc_delay_ms / 1000,
+    )
     item_service = gate.guard(ItemService(catalog), authenticate=True)
     connect = ConnectEndpoint(
         method_table([item_service], default_google_proto_descriptor_pool),

@@ -25,4 +25,6 @@ class MasterDataSettings(BaseSettings):
     catalog_cache_size: int = Field(default=100_000, ge=0)
     catalog_poll_seconds: float = Field(default=1.0, gt=0)
     shutdown_grace_seconds: float = Field(default=5.0, ge=0)
+    # Fault injection for tests: every rpc waits this long before it runs. Keep 0 in production.
+    debug_rpc_delay_ms: int = Field(default=0, ge=0, le=60_000)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -42,8 +43,10 @@ def run_guard(tmp_path: Path, old: str, new: str) -> subprocess.CompletedProcess
     text = contract.read_text()
     assert old in text, f"edit target {old!r} not in the contract"
     contract.write_text(text.replace(old, new, 1))
+    # The copy has no .venv of its own: buf comes from the one running the tests.
+    env = {**os.environ, "PATH": f"{JUST.parent}{os.pathsep}{os.environ['PATH']}"}
     return subprocess.run(
-        [str(JUST), "breaking"], cwd=tmp_path, capture_output=True, text=True, check=False
+        [str(JUST), "breaking"], cwd=tmp_path, env=env, capture_output=True, text=True, check=False
     )
 
 

@@ -16,7 +16,7 @@ from gen.kugel.item.v1 import (
     GetItemDetailRequest,
     ItemServiceStub,
 )
-from services.common.strict_codec import StrictProtoCodec
+from services.common.message_codec import StrictProtoCodec
 from services.master_data.grpc_server import build_grpc_server
 from services.master_data.server import MasterData
 

@@ -1,0 +1,93 @@
+"""Start the real service processes on free loopback ports and stop them by signal."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+PORT_LINE = re.compile(r"(gRPC|HTTP) server started on port (\d+)")
+
+
+@dataclass
+class ServiceProcess:
+    """A running service: its process, the ports it announced, and its log file."""
+
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    ports: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def url(self, kind: str = "HTTP") -> str:
+        return f"http://127.0.0.1:{self.ports[kind]}"
+
+    def stop(self, signum: int = signal.SIGTERM, timeout: float = 15.0) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signum)
+        return self.process.wait(timeout)
+
+
+def run_cli(command: list[str], env: dict[str, str]) -> str:
+    result = subprocess.run(
+        [str(BIN / command[0]), *command[1:]],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def start(command: list[str], env: dict[str, str], log_path: Path, ready: str) -> ServiceProcess:
+    """Start `command` (a console script of the venv) and wait for its ready log line."""
+    with log_path.open("wb") as log_file:  # the child keeps its own descriptor
+        process = subprocess.Popen(
+            [str(BIN / command[0]), *command[1:]],
+            env={**os.environ, **env},
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+    service = ServiceProcess(process, log_path)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        text = service.log
+        if ready in text:
+            service.ports = {kind: int(port) for kind, port in PORT_LINE.findall(text)}
+            return service
+        if process.poll() is not None:
+            break
+        time.sleep(0.02)
+    service.stop(signal.SIGKILL)
+    raise RuntimeError(f"{command[0]} did not become ready:\n{service.log}")
+
+
+def start_master_data(tmp_path: Path, **env: str) -> ServiceProcess:
+    """master-data on a fresh SQLite file with the demo data, both transports on free ports."""
+    db = tmp_path / "master.db"
+    base = {
+        "MASTER_DATA_DB": str(db),
+        "USE_GRPC": "true",
+        "GRPC_PORT": "0",
+        "HTTP_PORT": "0",
+        "BIND_HOST": "127.0.0.1",
+    }
+    if not db.exists():
+        run_cli(["master-data", "seed-demo"], {**base, **env})
+    return start(
+        ["master-data", "serve"],
+        {**base, **env},
+        tmp_path / f"master-data-{time.monotonic_ns()}.log",
+        "master-data ready",
+    )
