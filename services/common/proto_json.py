@@ -97,8 +97,8 @@ def to_json_dict(message: betterproto2.Message) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for f in fields_of(type(message)):
         value = getattr(message, f.name)
-        if value is None or (not value and not isinstance(value, betterproto2.Message)):
-            continue  # default values are omitted
+        if value is None or (f.kind is not Kind.MESSAGE and not value):
+            continue  # default values are omitted; a present message is kept, even empty
         if f.repeated:
             out[f.json_name] = [_value_out(f, v) for v in value]
         else:

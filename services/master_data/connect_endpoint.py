@@ -101,7 +101,7 @@ class ConnectEndpoint:
             return error.to_response()
 
     async def _serve(self, request: Request) -> Response:
-        path = request.url.path
+        path: str = request.scope["path"]
         method = self._methods.get(path)
         if method is None:
             raise ConnectError(Status.UNIMPLEMENTED, f"unknown rpc {path}", http_status=404)
