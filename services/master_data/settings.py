@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import BeforeValidator, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -27,4 +27,6 @@ class MasterDataSettings(BaseSettings):
     shutdown_grace_seconds: float = Field(default=5.0, ge=0)
     # Fault injection for tests: every rpc waits this long before it runs. Keep 0 in production.
     debug_rpc_delay_ms: int = Field(default=0, ge=0, le=60_000)
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_level: Annotated[
+        Literal["DEBUG", "INFO", "WARNING", "ERROR"], BeforeValidator(lambda v: str(v).upper())
+    ] = "INFO"
