@@ -1,0 +1,108 @@
+"""Item lookups over HTTP: the Connect endpoint of master-data through one pooled aiohttp session.
+
+aiohttp, not httpx: measured here about 4x faster per call, and it does not collapse under
+concurrency. Bodies are binary protobuf (`application/proto`), decoded strictly.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+
+import aiohttp
+from grpclib.const import Status
+
+from gen.kugel.item.v1 import BatchGetItemDetailsRequest, BatchGetItemDetailsResponse
+from services.common.message_codec import MalformedMessage, decode_binary, encode_binary
+
+from .model import BatchResult, ItemDetail, ItemLookupError, LookupFailure
+from .transport import FAILURE_BY_STATUS
+
+PATH = "/kugel.item.v1.ItemService/BatchGetItemDetails"
+_MAX_REPLY_BYTES = 16 << 20
+_STATUS_BY_CODE = {status.name.lower(): status for status in Status} | {
+    "canceled": Status.CANCELLED
+}
+
+
+def _failure(http_status: int, body: bytes) -> ItemLookupError:
+    """A Connect error body ({"code", "message"}) as an ItemLookupError."""
+    try:
+        error = json.loads(body)
+        code, message = str(error["code"]), str(error.get("message", ""))
+    except (ValueError, KeyError, TypeError):
+        code, message = "unavailable" if http_status >= 500 else "unknown", f"HTTP {http_status}"
+    status = _STATUS_BY_CODE.get(code, Status.UNKNOWN)
+    return ItemLookupError(FAILURE_BY_STATUS.get(status, LookupFailure.FAILED), message or code)
+
+
+class ConnectTransport:
+    """One aiohttp session per process and target, opened on first use, at most `pool_size`
+    connections (HTTP/1.1 has one call per connection: more calls in flight wait their turn)."""
+
+    name = "http"
+
+    def __init__(self, base_url: str, token: str | None, pool_size: int) -> None:
+        self._url = base_url.rstrip("/") + PATH
+        self._headers = {"content-type": "application/proto", "connect-protocol-version": "1"}
+        if token:
+            self._headers["authorization"] = f"Bearer {token}"
+        self._pool_size = pool_size
+        self._session: aiohttp.ClientSession | None = None
+        self.sessions_opened = 0
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            connector = aiohttp.TCPConnector(limit=self._pool_size, limit_per_host=self._pool_size)
+            self._session = aiohttp.ClientSession(connector=connector)
+            self.sessions_opened += 1
+        return self._session
+
+    async def batch(
+        self,
+        tenant_id: str,
+        store_code: str,
+        item_codes: Sequence[str],
+        terminal_id: str,
+        seconds_left: float,
+    ) -> BatchResult:
+        request = BatchGetItemDetailsRequest(
+            tenant_id=tenant_id,
+            store_code=store_code,
+            item_codes=list(item_codes),
+            terminal_id=terminal_id,
+        )
+        headers = {
+            **self._headers,
+            "connect-timeout-ms": str(max(1, math.floor(seconds_left * 1000))),
+        }
+        try:
+            async with self._get_session().post(
+                self._url,
+                data=encode_binary(request),
+                headers=headers,
+                timeout=aiohttp.ClientTimeout(total=seconds_left),
+            ) as response:
+                body = await response.read()
+                if response.status != 200:
+                    raise _failure(response.status, body)
+        except TimeoutError:
+            raise ItemLookupError(LookupFailure.UNAVAILABLE, "HTTP deadline exceeded") from None
+        except aiohttp.ClientError as error:
+            raise ItemLookupError(LookupFailure.UNAVAILABLE, f"HTTP unreachable: {error}") from None
+        try:
+            reply = decode_binary(body, BatchGetItemDetailsResponse, _MAX_REPLY_BYTES)
+        except (MalformedMessage, ValueError) as error:
+            raise ItemLookupError(
+                LookupFailure.FAILED, f"bad reply from master-data: {error}"
+            ) from None
+        return BatchResult(
+            found={i.item_code: ItemDetail.from_message(i) for i in reply.items},
+            not_found=list(reply.not_found_item_codes),
+        )
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None

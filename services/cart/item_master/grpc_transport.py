@@ -1,0 +1,76 @@
+"""Item lookups over gRPC: the generated ItemServiceStub on one shared grpclib Channel."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import h2.exceptions
+from grpclib.client import Channel
+from grpclib.exceptions import GRPCError, StreamTerminatedError
+
+from gen.kugel.item.v1 import BatchGetItemDetailsRequest, ItemServiceStub
+from services.common.message_codec import StrictProtoCodec
+
+from .model import BatchResult, ItemDetail, ItemLookupError, LookupFailure
+from .target import parse_target
+from .transport import FAILURE_BY_STATUS
+
+_MAX_REPLY_BYTES = 16 << 20
+
+
+class GrpcTransport:
+    """One Channel per process and target, opened on first use; grpclib reconnects by itself."""
+
+    name = "grpc"
+
+    def __init__(self, target: str, token: str | None) -> None:
+        self._host, self._port = parse_target(target)
+        self._metadata = {"authorization": f"Bearer {token}"} if token else None
+        self._stub: ItemServiceStub | None = None
+        self._channel: Channel | None = None
+        self.channels_opened = 0
+
+    def _get_stub(self) -> ItemServiceStub:
+        if self._stub is None:
+            self._channel = Channel(
+                self._host, self._port, codec=StrictProtoCodec(_MAX_REPLY_BYTES)
+            )
+            self._stub = ItemServiceStub(self._channel)
+            self.channels_opened += 1
+        return self._stub
+
+    async def batch(
+        self,
+        tenant_id: str,
+        store_code: str,
+        item_codes: Sequence[str],
+        terminal_id: str,
+        seconds_left: float,
+    ) -> BatchResult:
+        request = BatchGetItemDetailsRequest(
+            tenant_id=tenant_id,
+            store_code=store_code,
+            item_codes=list(item_codes),
+            terminal_id=terminal_id,
+        )
+        try:
+            reply = await self._get_stub().batch_get_item_details(
+                request, timeout=seconds_left, metadata=self._metadata
+            )
+        except GRPCError as error:
+            failure = FAILURE_BY_STATUS.get(error.status, LookupFailure.FAILED)
+            raise ItemLookupError(failure, error.message or error.status.name) from None
+        except TimeoutError:
+            raise ItemLookupError(LookupFailure.UNAVAILABLE, "gRPC deadline exceeded") from None
+        except (OSError, StreamTerminatedError, h2.exceptions.ProtocolError) as error:
+            raise ItemLookupError(LookupFailure.UNAVAILABLE, f"gRPC unreachable: {error}") from None
+        return BatchResult(
+            found={i.item_code: ItemDetail.from_message(i) for i in reply.items},
+            not_found=list(reply.not_found_item_codes),
+        )
+
+    async def close(self) -> None:
+        if self._channel is not None:
+            self._channel.close()
+            self._channel = None
+            self._stub = None

@@ -1,0 +1,42 @@
+"""The interface both transports implement, and the status table they share."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from grpclib.const import Status
+
+from .model import BatchResult, LookupFailure
+
+# gRPC status (and so Connect code, which names the same statuses) -> what the cart makes of it.
+FAILURE_BY_STATUS: dict[Status, LookupFailure] = {
+    Status.NOT_FOUND: LookupFailure.NOT_FOUND,
+    Status.INVALID_ARGUMENT: LookupFailure.INVALID,
+    Status.OUT_OF_RANGE: LookupFailure.INVALID,
+    Status.FAILED_PRECONDITION: LookupFailure.INVALID,
+    Status.RESOURCE_EXHAUSTED: LookupFailure.INVALID,
+    Status.UNAUTHENTICATED: LookupFailure.REJECTED,
+    Status.PERMISSION_DENIED: LookupFailure.REJECTED,
+    Status.UNAVAILABLE: LookupFailure.UNAVAILABLE,
+    Status.DEADLINE_EXCEEDED: LookupFailure.UNAVAILABLE,
+    Status.CANCELLED: LookupFailure.UNAVAILABLE,
+    Status.UNIMPLEMENTED: LookupFailure.UNAVAILABLE,  # e.g. an HTTP proxy in front
+}
+
+
+class ItemTransport(Protocol):
+    """One way of asking master-data for items. Raises ItemLookupError on any failure."""
+
+    name: str
+
+    async def batch(
+        self,
+        tenant_id: str,
+        store_code: str,
+        item_codes: Sequence[str],
+        terminal_id: str,
+        seconds_left: float,
+    ) -> BatchResult: ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,39 @@
+"""Builds the ItemMasterClient the settings describe."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry
+
+from ..settings import CartSettings
+from .circuit_breaker import CircuitBreaker
+from .client import ItemMasterClient
+from .connect_transport import ConnectTransport
+from .grpc_transport import GrpcTransport
+from .item_cache import ItemCache
+from .metrics import LookupMetrics
+
+
+def build_item_master_client(
+    settings: CartSettings, registry: CollectorRegistry
+) -> ItemMasterClient:
+    """One client per process: its channel and session are shared by every request and tenant."""
+    token = settings.master_data_token.get_secret_value() if settings.master_data_token else None
+    cache = (
+        ItemCache(
+            ttl=settings.item_cache_ttl_seconds,
+            not_found_ttl=settings.item_not_found_ttl_seconds,
+            max_size=settings.item_cache_size,
+        )
+        if settings.use_item_cache
+        else None
+    )
+    return ItemMasterClient(
+        grpc=GrpcTransport(settings.master_data_grpc_url, token) if settings.use_grpc else None,
+        http=ConnectTransport(
+            settings.master_data_http_url, token, settings.master_data_http_pool_size
+        ),
+        timeout_seconds=settings.grpc_timeout,
+        breaker=CircuitBreaker(settings.grpc_breaker_cooldown_seconds),
+        cache=cache,
+        metrics=LookupMetrics(registry),
+    )

@@ -1,0 +1,51 @@
+"""cart's configuration, read from the environment once at start."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BeforeValidator, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .item_master.target import parse_target
+
+
+class CartSettings(BaseSettings):
+    """Every environment variable the cart reads, with its default (see README)."""
+
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore")
+
+    use_grpc: bool = False
+    grpc_timeout: float = Field(default=5.0, gt=0, le=300)
+    master_data_grpc_url: str = "localhost:50051"
+    master_data_http_url: str = "http://localhost:8002"
+    master_data_token: SecretStr | None = None
+    master_data_http_pool_size: int = Field(default=2, ge=1, le=256)
+    grpc_breaker_cooldown_seconds: float = Field(default=5.0, gt=0)
+    use_item_cache: bool = True
+    item_cache_ttl_seconds: float = Field(default=60.0, gt=0)
+    item_cache_size: int = Field(default=50_000, ge=1)
+    item_not_found_ttl_seconds: float = Field(default=5.0, gt=0)
+    http_port: int = Field(default=8003, ge=0, le=65535)
+    bind_host: str = "127.0.0.1"
+    cart_db: Path = Path("data/cart.db")
+    max_request_bytes: int = Field(default=65_536, ge=1024)
+    shutdown_grace_seconds: float = Field(default=5.0, ge=0)
+
+    @field_validator("master_data_grpc_url")
+    @classmethod
+    def _host_and_port(cls, value: str) -> str:
+        parse_target(value)
+        return value
+
+    @field_validator("master_data_http_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+    log_level: Annotated[
+        Literal["DEBUG", "INFO", "WARNING", "ERROR"], BeforeValidator(lambda v: str(v).upper())
+    ] = "INFO"
