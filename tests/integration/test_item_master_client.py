@@ -26,13 +26,14 @@ ALL_CODES = [demo_data.item_code(n) for n in range(1, demo_data.ITEMS_PER_TENANT
 
 
 def client_for(
-    service: ServiceProcess | None, *, use_grpc: bool, grpc_port: int | None = None, **extra: object
+    service: ServiceProcess, *, use_grpc: bool, grpc_port: int | None = None, **extra: object
 ) -> tuple[ItemMasterClient, CollectorRegistry]:
     registry = CollectorRegistry()
-    http_port = service.ports["HTTP"] if service else free_port()
+    http_port = service.ports["HTTP"]
+    grpc_port = grpc_port or service.ports.get("gRPC") or free_port()
     settings = CartSettings(
         use_grpc=use_grpc,
-        master_data_grpc_url=f"127.0.0.1:{grpc_port or (service.ports.get('gRPC') if service else 1)}",
+        master_data_grpc_url=f"127.0.0.1:{grpc_port}",
         master_data_http_url=f"http://127.0.0.1:{http_port}",
         **{"master_data_token": SecretStr(TOKEN), **extra},  # type: ignore[arg-type]
     )
