@@ -1,0 +1,72 @@
+"""The `cart` command: serve the cart API, register terminals."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+import uvloop
+from pydantic import TypeAdapter, ValidationError
+
+from services.common.logging import configure_logging
+
+from .api_models import Code
+from .repository import SqlCartRepository
+from .server import serve
+from .settings import CartSettings
+from .terminals import issue_key
+
+
+def _settings() -> CartSettings:
+    try:
+        return CartSettings()
+    except ValidationError as invalid:
+        for e in invalid.errors():
+            name = str(e["loc"][0]).upper() if e["loc"] else "?"
+            print(f"cart: invalid environment variable {name}: {e['msg']}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+async def _add_terminal(settings: CartSettings, tenant: str, store: str, terminal: str) -> str:
+    key = issue_key()
+    repository = await SqlCartRepository.open_sqlite(settings.cart_db)
+    try:
+        await repository.add_terminal(key, tenant, store, terminal)
+    finally:
+        await repository.close()
+    return key.api_key
+
+
+def _code(value: str) -> str:
+    try:
+        return TypeAdapter(Code).validate_python(value)
+    except ValidationError:
+        raise argparse.ArgumentTypeError("1 to 64 characters of A-Z a-z 0-9 _ . -") from None
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="cart", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("serve", help="serve the cart API until SIGTERM")
+    terminals = commands.add_parser("terminals", help="manage terminals")
+    terminal_commands = terminals.add_subparsers(dest="terminal_command", required=True)
+    add = terminal_commands.add_parser("add", help="register a terminal and print its API key once")
+    add.add_argument("--tenant", required=True, type=_code)
+    add.add_argument("--store", required=True, type=_code)
+    add.add_argument("--terminal", required=True, type=_code)
+    args = parser.parse_args(argv)
+
+    settings = _settings()
+    configure_logging(settings.log_level)
+    if args.command == "serve":
+        uvloop.run(serve(settings))
+    else:
+        api_key = asyncio.run(_add_terminal(settings, args.tenant, args.store, args.terminal))
+        who = f"{args.tenant}/{args.store}/{args.terminal}"
+        print(f"terminal {who} registered; its API key, shown only this once:", file=sys.stderr)
+        print(api_key)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+"""The bodies the cart API accepts, validated by pydantic (camelCase, unknown fields refused)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Final, Self
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    TypeAdapter,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from .cart import MAX_QUANTITY, PaymentMethod
+
+MAX_LINES_PER_REQUEST: Final = 100  # one batch lookup in master-data
+MAX_PRICE: Final = 10**12
+Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+
+class LineItemInput(Body):
+    """An item to add. `unitPrice` overrides the store price only with `priceOverride: true`."""
+
+    item_code: Code
+    quantity: Annotated[StrictInt, Field(ge=1, le=MAX_QUANTITY)] = 1
+    unit_price: Annotated[StrictInt, Field(ge=0, le=MAX_PRICE)] | None = None
+    price_override: StrictBool = False
+
+    @model_validator(mode="after")
+    def _override_is_explicit(self) -> Self:
+        if self.unit_price is not None and not self.price_override:
+            raise ValueError("unitPrice overrides the price: set priceOverride to true to do so")
+        if self.price_override and self.unit_price is None:
+            raise ValueError("priceOverride needs the unitPrice to charge")
+        return self
+
+
+LINE_ITEMS: Final = TypeAdapter(
+    Annotated[list[LineItemInput], Field(min_length=1, max_length=MAX_LINES_PER_REQUEST)]
+)
+
+
+class QuantityInput(Body):
+    quantity: Annotated[StrictInt, Field(ge=1, le=MAX_QUANTITY)]
+
+
+class PaymentInput(Body):
+    """A payment: cash may exceed the balance (the rest is change); card and qr may not."""
+
+    method: PaymentMethod
+    amount: Annotated[StrictInt, Field(ge=1, le=MAX_PRICE * 10)]

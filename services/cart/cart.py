@@ -1,0 +1,272 @@
+"""The cart: line items, totals, payments and its states. Pure domain logic, no I/O.
+
+States: initial -> entering_items -> paying -> completed, or cancelled from any open state.
+Amounts are integer minor units of the cart's currency.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+from enum import StrEnum
+from typing import Final
+
+from pydantic import BaseModel, ConfigDict, computed_field
+from pydantic.alias_generators import to_camel
+
+from .errors import CartError, ErrorCode
+from .tax import Rounding, TaxRuleSnapshot, TaxType, tax_of
+
+MAX_LINES: Final = 500
+MAX_QUANTITY: Final = 9_999
+
+
+class CartState(StrEnum):
+    INITIAL = "initial"
+    ENTERING_ITEMS = "entering_items"
+    PAYING = "paying"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class PaymentMethod(StrEnum):
+    CASH = "cash"  # may exceed the balance: the rest is change
+    CARD = "card"  # cashless: at most the balance
+    QR = "qr"  # cashless: at most the balance
+
+
+class CamelModel(BaseModel):
+    """camelCase in JSON, snake_case in Python."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, validate_assignment=False
+    )
+
+
+class LineItem(CamelModel):
+    """One scanned item: the price and tax rule as they were at the scan."""
+
+    line_no: int
+    item_code: str
+    item_name: str
+    category_code: str
+    unit_price: int
+    quantity: int
+    tax_code: str
+    tax_type: TaxType
+    tax_rate_basis_points: int
+    tax_rounding: Rounding
+    price_overridden: bool = False
+    original_unit_price: int | None = None
+    cancelled: bool = False
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def amount(self) -> int:
+        return self.unit_price * self.quantity
+
+    def tax_rule(self) -> TaxRuleSnapshot:
+        return TaxRuleSnapshot(
+            self.tax_code, self.tax_type, self.tax_rate_basis_points, self.tax_rounding
+        )
+
+
+class TaxSummary(CamelModel):
+    """Tax of one tax code over all its active lines."""
+
+    tax_code: str
+    tax_type: TaxType
+    rate_basis_points: int
+    taxable_amount: int
+    tax_amount: int
+
+
+class Payment(CamelModel):
+    payment_no: int
+    method: PaymentMethod
+    amount: int
+
+
+class Cart(CamelModel):
+    """A cart of one terminal; `version` grows with every saved change."""
+
+    cart_id: str
+    tenant_id: str
+    store_code: str
+    terminal_id: str
+    state: CartState = CartState.INITIAL
+    version: int = 0
+    currency_code: str | None = None
+    line_items: list[LineItem] = []
+    payments: list[Payment] = []
+    receipt_no: int | None = None
+    created_at: datetime.datetime
+    updated_at: datetime.datetime
+    completed_at: datetime.datetime | None = None
+
+    # -- totals -------------------------------------------------------------------------------
+
+    def active_lines(self) -> list[LineItem]:
+        return [line for line in self.line_items if not line.cancelled]
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def subtotal(self) -> int:
+        """The sum of the active lines' amounts (internal tax included, external not)."""
+        return sum(line.amount for line in self.active_lines())
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def taxes(self) -> list[TaxSummary]:
+        groups: dict[str, tuple[TaxRuleSnapshot, int]] = {}
+        for line in self.active_lines():
+            rule, taxable = groups.get(line.tax_code, (line.tax_rule(), 0))
+            groups[line.tax_code] = (rule, taxable + line.amount)
+        return [
+            TaxSummary(
+                tax_code=code,
+                tax_type=rule.tax_type,
+                rate_basis_points=rule.rate_basis_points,
+                taxable_amount=taxable,
+                tax_amount=tax_of(taxable, rule),
+            )
+            for code, (rule, taxable) in sorted(groups.items())
+        ]
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def total(self) -> int:
+        """What the customer pays: subtotal plus external tax."""
+        external = sum(t.tax_amount for t in self.taxes if t.tax_type is TaxType.EXTERNAL)
+        return self.subtotal + external
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def paid(self) -> int:
+        return sum(p.amount for p in self.payments)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def balance(self) -> int:
+        return max(0, self.total - self.paid)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def change(self) -> int:
+        return max(0, self.paid - self.total)
+
+    # -- transitions --------------------------------------------------------------------------
+
+    def _require(self, action: str, *states: CartState) -> None:
+        if self.state not in states:
+            raise CartError(
+                ErrorCode.INVALID_STATE, f"cannot {action}: the cart is {self.state.value}"
+            )
+
+    def add_lines(self, lines: Iterable[LineItem], currency_code: str) -> None:
+        """Append lines (numbered here); the first item fixes the cart's currency."""
+        self._require("add line items", CartState.INITIAL, CartState.ENTERING_ITEMS)
+        new = list(lines)
+        if len(self.line_items) + len(new) > MAX_LINES:
+            raise CartError(ErrorCode.CART_FULL, f"a cart holds at most {MAX_LINES} line items")
+        if self.currency_code is None:
+            self.currency_code = currency_code
+        elif currency_code != self.currency_code:
+            raise CartError(
+                ErrorCode.VALIDATION_ERROR,
+                f"the cart is in {self.currency_code}, not {currency_code}",
+            )
+        for line in new:
+            line.line_no = len(self.line_items) + 1
+            self.line_items.append(line)
+        self.state = CartState.ENTERING_ITEMS
+
+    def _line(self, line_no: int) -> LineItem:
+        if not 1 <= line_no <= len(self.line_items):
+            raise CartError(ErrorCode.LINE_NOT_FOUND, f"line {line_no} not found")
+        line = self.line_items[line_no - 1]
+        if line.cancelled:
+            raise CartError(ErrorCode.INVALID_STATE, f"line {line_no} is cancelled")
+        return line
+
+    def cancel_line(self, line_no: int) -> None:
+        self._require("cancel a line item", CartState.ENTERING_ITEMS)
+        self._line(line_no).cancelled = True
+
+    def change_quantity(self, line_no: int, quantity: int) -> None:
+        self._require("change a quantity", CartState.ENTERING_ITEMS)
+        self._line(line_no).quantity = quantity
+
+    def subtotal_now(self) -> None:
+        """Close item entry and start paying."""
+        self._require("take the subtotal", CartState.ENTERING_ITEMS)
+        if not self.active_lines():
+            raise CartError(
+                ErrorCode.INVALID_STATE, "cannot take the subtotal: no active line items"
+            )
+        self.state = CartState.PAYING
+
+    def pay(self, method: PaymentMethod, amount: int) -> None:
+        self._require("add a payment", CartState.PAYING)
+        if self.balance == 0:
+            raise CartError(ErrorCode.INVALID_STATE, "cannot add a payment: nothing is due")
+        if method is not PaymentMethod.CASH and amount > self.balance:
+            raise CartError(
+                ErrorCode.PAYMENT_INVALID,
+                f"a {method.value} payment may not exceed the balance of {self.balance}",
+            )
+        self.payments.append(
+            Payment(payment_no=len(self.payments) + 1, method=method, amount=amount)
+        )
+
+    def bill(self, now: datetime.datetime) -> None:
+        """Complete the transaction; saving it takes the terminal's next receipt number."""
+        self._require("bill", CartState.PAYING)
+        if self.balance > 0:
+            raise CartError(ErrorCode.BALANCE_DUE, f"cannot bill: {self.balance} is still due")
+        self.state = CartState.COMPLETED
+        self.completed_at = now
+
+    def cancel(self) -> None:
+        self._require(
+            "cancel the cart", CartState.INITIAL, CartState.ENTERING_ITEMS, CartState.PAYING
+        )
+        self.state = CartState.CANCELLED
+
+
+class Receipt(CamelModel):
+    """What the printer prints for a completed cart."""
+
+    receipt_no: int
+    tenant_id: str
+    store_code: str
+    terminal_id: str
+    completed_at: datetime.datetime
+    currency_code: str | None
+    line_items: list[LineItem]
+    subtotal: int
+    taxes: list[TaxSummary]
+    total: int
+    payments: list[Payment]
+    paid: int
+    change: int
+
+    @classmethod
+    def of(cls, cart: Cart) -> Receipt:
+        if cart.receipt_no is None or cart.completed_at is None:
+            raise ValueError("only a completed cart has a receipt")
+        return cls(
+            receipt_no=cart.receipt_no,
+            tenant_id=cart.tenant_id,
+            store_code=cart.store_code,
+            terminal_id=cart.terminal_id,
+            completed_at=cart.completed_at,
+            currency_code=cart.currency_code,
+            line_items=cart.active_lines(),
+            subtotal=cart.subtotal,
+            taxes=cart.taxes,
+            total=cart.total,
+            payments=cart.payments,
+            paid=cart.paid,
+            change=cart.change,
+        )

@@ -1,0 +1,191 @@
+"""The cart operations: load, change, save; with the item lookups the changes need.
+
+Changes to one cart are serialised in this process (a lock per cart) and guarded across
+processes by the cart's version: a save that lost the race reloads and reapplies the change,
+and after a few losses the caller gets 409 version_conflict. Nothing is acknowledged before it
+is saved.
+"""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+from .cart import MAX_QUANTITY, Cart, LineItem, PaymentMethod, Receipt
+from .errors import CartError, ErrorCode
+from .item_master import ItemDetail, ItemLookupError, ItemMasterClient, LookupFailure
+from .keyed_locks import KeyedLocks
+from .repository import CartRepository, VersionConflict
+from .tax import Rounding, TaxType
+from .terminals import Terminal
+
+MAX_SAVE_ATTEMPTS: Final = 5
+
+LOOKUP_ERRORS: Final = {
+    LookupFailure.NOT_FOUND: ErrorCode.ITEM_NOT_FOUND,
+    LookupFailure.INVALID: ErrorCode.VALIDATION_ERROR,
+    LookupFailure.REJECTED: ErrorCode.MASTER_DATA_REJECTED,
+    LookupFailure.FAILED: ErrorCode.MASTER_DATA_FAILED,
+    LookupFailure.UNAVAILABLE: ErrorCode.MASTER_DATA_UNAVAILABLE,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class LineRequest:
+    """One item to add: a price override only when asked for explicitly."""
+
+    item_code: str
+    quantity: int
+    override_unit_price: int | None = None
+
+
+def _utcnow() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+def _line(request: LineRequest, item: ItemDetail) -> LineItem:
+    overridden = request.override_unit_price is not None
+    unit_price = (
+        item.unit_price if request.override_unit_price is None else request.override_unit_price
+    )
+    return LineItem(
+        line_no=0,  # numbered when added
+        item_code=item.item_code,
+        item_name=item.item_name,
+        category_code=item.category_code,
+        unit_price=unit_price,
+        quantity=request.quantity,
+        tax_code=item.tax_code,
+        tax_type=TaxType(item.tax_rule.tax_type),
+        tax_rate_basis_points=item.tax_rule.rate_basis_points,
+        tax_rounding=Rounding(item.tax_rule.rounding_method),
+        price_overridden=overridden,
+        original_unit_price=item.unit_price if overridden else None,
+    )
+
+
+class CartService:
+    """Every cart operation a terminal may ask for, each checked against the terminal's store."""
+
+    def __init__(
+        self,
+        repository: CartRepository,
+        items: ItemMasterClient,
+        clock: Callable[[], datetime.datetime] = _utcnow,
+    ) -> None:
+        self._repository = repository
+        self._items = items
+        self._clock = clock
+        self._locks = KeyedLocks()
+
+    async def create(self, terminal: Terminal) -> Cart:
+        now = self._clock()
+        cart = Cart(
+            cart_id=str(uuid.uuid4()),
+            tenant_id=terminal.tenant_id,
+            store_code=terminal.store_code,
+            terminal_id=terminal.terminal_id,
+            created_at=now,
+            updated_at=now,
+        )
+        await self._repository.create(cart)
+        return cart
+
+    async def get(self, terminal: Terminal, cart_id: str) -> Cart:
+        cart = await self._repository.load(cart_id)
+        # Another store's cart is "not found": its existence must not leak.
+        if cart is None or (cart.tenant_id, cart.store_code) != (
+            terminal.tenant_id,
+            terminal.store_code,
+        ):
+            raise CartError(ErrorCode.CART_NOT_FOUND, f"cart {cart_id} not found")
+        return cart
+
+    async def add_lines(
+        self,
+        terminal: Terminal,
+        cart_id: str,
+        requests: list[LineRequest],
+        deadline: float | None = None,
+    ) -> Cart:
+        """Look every item up in one batch call, then add them all or none."""
+        codes = [r.item_code for r in requests]
+        try:
+            found = await self._items.get_items(
+                terminal.tenant_id,
+                terminal.store_code,
+                codes,
+                terminal_id=terminal.terminal_id,
+                deadline=deadline,
+            )
+        except ItemLookupError as error:
+            raise CartError(LOOKUP_ERRORS[error.failure], error.message) from None
+        if found.not_found:
+            raise CartError(
+                ErrorCode.ITEM_NOT_FOUND,
+                f"item {', '.join(found.not_found)} not found",
+                [{"field": "itemCode", "itemCode": code} for code in found.not_found],
+            )
+        inactive = [code for code in dict.fromkeys(codes) if not found.found[code].is_active]
+        if inactive:
+            raise CartError(
+                ErrorCode.ITEM_INACTIVE,
+                f"item {', '.join(inactive)} is not for sale",
+                [{"field": "itemCode", "itemCode": code} for code in inactive],
+            )
+        currencies = {found.found[code].currency_code for code in codes}
+        if len(currencies) != 1:
+            raise CartError(
+                ErrorCode.VALIDATION_ERROR, "the items are priced in different currencies"
+            )
+        lines = [_line(r, found.found[r.item_code]) for r in requests]
+        return await self._change(
+            terminal, cart_id, lambda cart: cart.add_lines(lines, currencies.pop())
+        )
+
+    async def cancel_line(self, terminal: Terminal, cart_id: str, line_no: int) -> Cart:
+        return await self._change(terminal, cart_id, lambda cart: cart.cancel_line(line_no))
+
+    async def change_quantity(
+        self, terminal: Terminal, cart_id: str, line_no: int, quantity: int
+    ) -> Cart:
+        if not 1 <= quantity <= MAX_QUANTITY:
+            raise CartError(ErrorCode.VALIDATION_ERROR, f"quantity must be 1 to {MAX_QUANTITY}")
+        return await self._change(
+            terminal, cart_id, lambda cart: cart.change_quantity(line_no, quantity)
+        )
+
+    async def subtotal(self, terminal: Terminal, cart_id: str) -> Cart:
+        return await self._change(terminal, cart_id, Cart.subtotal_now)
+
+    async def pay(
+        self, terminal: Terminal, cart_id: str, method: PaymentMethod, amount: int
+    ) -> Cart:
+        return await self._change(terminal, cart_id, lambda cart: cart.pay(method, amount))
+
+    async def bill(self, terminal: Terminal, cart_id: str) -> tuple[Cart, Receipt]:
+        now = self._clock()
+        cart = await self._change(terminal, cart_id, lambda cart: cart.bill(now))
+        return cart, Receipt.of(cart)
+
+    async def cancel(self, terminal: Terminal, cart_id: str) -> Cart:
+        return await self._change(terminal, cart_id, Cart.cancel)
+
+    async def _change(
+        self, terminal: Terminal, cart_id: str, change: Callable[[Cart], None]
+    ) -> Cart:
+        async with self._locks.hold(cart_id):
+            for _ in range(MAX_SAVE_ATTEMPTS):
+                cart = await self.get(terminal, cart_id)
+                version = cart.version
+                change(cart)
+                cart.updated_at = self._clock()
+                try:
+                    await self._repository.save(cart, version)
+                except VersionConflict:
+                    continue  # another process saved first: reload and apply again
+                return cart
+        raise CartError(ErrorCode.VERSION_CONFLICT, f"cart {cart_id} is busy: try again")

@@ -1,0 +1,184 @@
+"""The cart API on Starlette: JSON in and out, every route under /api/v1 behind X-API-KEY.
+
+Each route reads and validates its body, asks CartService, and answers the cart (or an error
+in the one shape `{"code", "message", "details"?}`). Unexpected exceptions answer 500 with a
+generic message; the detail goes to the log.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, Final
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from .api_models import LINE_ITEMS, PaymentInput, QuantityInput
+from .auth import TerminalAuthenticator
+from .cart import Cart
+from .cart_service import CartService, LineRequest
+from .errors import CartError, ErrorCode
+from .terminals import Terminal
+
+log = logging.getLogger(__name__)
+
+PREFIX: Final = "/api/v1"
+TIMEOUT_HEADER: Final = "x-request-timeout-ms"  # optional: the caller's remaining time
+
+Handler = Callable[[Request, Terminal], Awaitable[Response]]
+
+
+def error_response(error: CartError) -> JSONResponse:
+    return JSONResponse(error.body(), status_code=error.http_status)
+
+
+def cart_response(cart: Cart, status_code: int = 200) -> JSONResponse:
+    return JSONResponse(cart.model_dump(mode="json", by_alias=True), status_code=status_code)
+
+
+def _field(loc: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(body)"
+
+
+def validation_error(invalid: ValidationError) -> CartError:
+    details = [{"field": _field(e["loc"]), "message": e["msg"]} for e in invalid.errors()]
+    fields = ", ".join(dict.fromkeys(d["field"] for d in details))
+    return CartError(ErrorCode.VALIDATION_ERROR, f"invalid request body: {fields}", details)
+
+
+class CartApi:
+    """The routes of the cart API over one CartService."""
+
+    def __init__(
+        self, service: CartService, authenticator: TerminalAuthenticator, max_body_bytes: int
+    ) -> None:
+        self._service = service
+        self._auth = authenticator
+        self._limit = max_body_bytes
+
+    def routes(self) -> list[Route]:
+        carts = f"{PREFIX}/carts"
+        cart = f"{carts}/{{cart_id}}"
+        line = f"{cart}/lineItems/{{line_no:int}}"
+        table: list[tuple[str, str, Handler]] = [
+            (carts, "POST", self.create_cart),
+            (cart, "GET", self.get_cart),
+            (f"{cart}/lineItems", "POST", self.add_line_items),
+            (f"{line}/cancel", "POST", self.cancel_line_item),
+            (f"{line}/quantity", "PATCH", self.change_quantity),
+            (f"{cart}/subtotal", "POST", self.subtotal),
+            (f"{cart}/payments", "POST", self.add_payment),
+            (f"{cart}/bill", "POST", self.bill),
+            (f"{cart}/cancel", "POST", self.cancel_cart),
+        ]
+        return [
+            Route(path, self._guarded(handler), methods=[method]) for path, method, handler in table
+        ]
+
+    def _guarded(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            try:
+                terminal = await self._auth.terminal_for(request.headers.get("x-api-key"))
+                if terminal is None:
+                    raise CartError(ErrorCode.UNAUTHENTICATED, "missing or invalid X-API-KEY")
+                return await handler(request, terminal)
+            except CartError as error:
+                return error_response(error)
+            except Exception:
+                log.exception("unexpected error in %s %s", request.method, request.url.path)
+                return error_response(CartError(ErrorCode.INTERNAL, "internal error"))
+
+        return endpoint
+
+    async def _body(self, request: Request, schema: type[BaseModel] | TypeAdapter[Any]) -> Any:
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self._limit:
+            raise CartError(ErrorCode.BODY_TOO_LARGE, f"the body exceeds {self._limit} bytes")
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > self._limit:
+                raise CartError(ErrorCode.BODY_TOO_LARGE, f"the body exceeds {self._limit} bytes")
+        content_type = request.headers.get("content-type", "application/json").split(";")[0].strip()
+        if content_type != "application/json":
+            raise CartError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, "send the body as application/json")
+        try:
+            document = json.loads(body)
+        except (ValueError, RecursionError):
+            raise CartError(ErrorCode.VALIDATION_ERROR, "the body is not valid JSON") from None
+        try:
+            if isinstance(schema, TypeAdapter):
+                return schema.validate_python(document)
+            return schema.model_validate(document)
+        except ValidationError as invalid:
+            raise validation_error(invalid) from None
+
+    @staticmethod
+    def _deadline(request: Request) -> float | None:
+        value = request.headers.get(TIMEOUT_HEADER)
+        if value is None:
+            return None
+        if not value.isdigit() or len(value) > 9:
+            raise CartError(
+                ErrorCode.VALIDATION_ERROR, "X-Request-Timeout-Ms must be a positive integer"
+            )
+        return time.monotonic() + int(value) / 1000
+
+    @staticmethod
+    def _cart_id(request: Request) -> str:
+        return str(request.path_params["cart_id"])
+
+    async def create_cart(self, request: Request, terminal: Terminal) -> Response:
+        return cart_response(await self._service.create(terminal), status_code=201)
+
+    async def get_cart(self, request: Request, terminal: Terminal) -> Response:
+        return cart_response(await self._service.get(terminal, self._cart_id(request)))
+
+    async def add_line_items(self, request: Request, terminal: Terminal) -> Response:
+        deadline = self._deadline(request)
+        inputs = await self._body(request, LINE_ITEMS)
+        lines = [LineRequest(i.item_code, i.quantity, i.unit_price) for i in inputs]
+        return cart_response(
+            await self._service.add_lines(terminal, self._cart_id(request), lines, deadline)
+        )
+
+    async def cancel_line_item(self, request: Request, terminal: Terminal) -> Response:
+        line_no = int(request.path_params["line_no"])
+        return cart_response(
+            await self._service.cancel_line(terminal, self._cart_id(request), line_no)
+        )
+
+    async def change_quantity(self, request: Request, terminal: Terminal) -> Response:
+        body: QuantityInput = await self._body(request, QuantityInput)
+        line_no = int(request.path_params["line_no"])
+        return cart_response(
+            await self._service.change_quantity(
+                terminal, self._cart_id(request), line_no, body.quantity
+            )
+        )
+
+    async def subtotal(self, request: Request, terminal: Terminal) -> Response:
+        return cart_response(await self._service.subtotal(terminal, self._cart_id(request)))
+
+    async def add_payment(self, request: Request, terminal: Terminal) -> Response:
+        body: PaymentInput = await self._body(request, PaymentInput)
+        return cart_response(
+            await self._service.pay(terminal, self._cart_id(request), body.method, body.amount)
+        )
+
+    async def bill(self, request: Request, terminal: Terminal) -> Response:
+        cart, receipt = await self._service.bill(terminal, self._cart_id(request))
+        body = cart.model_dump(mode="json", by_alias=True)
+        body["receipt"] = receipt.model_dump(mode="json", by_alias=True)
+        return JSONResponse(body)
+
+    async def cancel_cart(self, request: Request, terminal: Terminal) -> Response:
+        return cart_response(await self._service.cancel(terminal, self._cart_id(request)))

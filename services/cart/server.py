@@ -1,0 +1,79 @@
+"""Runs the cart service until SIGTERM or SIGINT, then shuts down gracefully."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry
+from starlette.applications import Starlette
+
+from services.common.uvicorn_server import http_server, listening_socket, wait_started
+
+from .auth import TerminalAuthenticator
+from .cart_service import CartService
+from .http_api import CartApi
+from .http_app import build_http_app
+from .item_master import ItemMasterClient
+from .item_master.wiring import build_item_master_client
+from .repository import CartRepository, SqlCartRepository
+from .settings import CartSettings
+
+log = logging.getLogger("cart")
+
+
+@dataclass(frozen=True)
+class CartParts:
+    """cart's parts, wired: what `serve` runs and what in-process tests drive."""
+
+    service: CartService
+    items: ItemMasterClient
+    http_app: Starlette
+    registry: CollectorRegistry
+
+
+def wire(
+    repository: CartRepository, settings: CartSettings, items: ItemMasterClient | None = None
+) -> CartParts:
+    registry = CollectorRegistry()
+    items = items or build_item_master_client(settings, registry)
+    service = CartService(repository, items)
+    api = CartApi(service, TerminalAuthenticator(repository), settings.max_request_bytes)
+    return CartParts(service, items, build_http_app(api, repository, registry), registry)
+
+
+async def serve(settings: CartSettings) -> None:
+    repository = await SqlCartRepository.open_sqlite(settings.cart_db)
+    parts = wire(repository, settings)
+    sock = listening_socket(settings.bind_host, settings.http_port)
+    server = http_server(
+        parts.http_app, grace_seconds=settings.shutdown_grace_seconds, log_level="warning"
+    )
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    await wait_started(server, task)
+    port = sock.getsockname()[1]
+    log.info("HTTP server started on port %d", port)
+    log.info(
+        "cart ready: http=%d db=%s master-data=%s item-cache=%s",
+        port,
+        settings.cart_db,
+        f"gRPC {settings.master_data_grpc_url}, HTTP fallback {settings.master_data_http_url}"
+        if settings.use_grpc
+        else f"HTTP {settings.master_data_http_url}",
+        "on" if settings.use_item_cache else "off",
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    stopped = asyncio.create_task(stop.wait())
+    await asyncio.wait({stopped, task}, return_when=asyncio.FIRST_COMPLETED)
+    log.info("cart shutting down: finishing requests in flight")
+    server.should_exit = True
+    await task
+    stopped.cancel()
+    await parts.items.close()
+    await repository.close()
+    log.info("cart stopped")
