@@ -35,9 +35,14 @@ class CartParts:
 
 
 def wire(
-    repository: CartRepository, settings: CartSettings, items: ItemMasterClient | None = None
+    repository: CartRepository,
+    settings: CartSettings,
+    *,
+    items: ItemMasterClient | None = None,
+    registry: CollectorRegistry | None = None,
 ) -> CartParts:
-    registry = CollectorRegistry()
+    """Build every part of the cart; tests may bring their own item client and its registry."""
+    registry = registry or CollectorRegistry()
     items = items or build_item_master_client(settings, registry)
     service = CartService(repository, items)
     api = CartApi(service, TerminalAuthenticator(repository), settings.max_request_bytes)

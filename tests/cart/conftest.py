@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator, Sequence
+from pathlib import Path
+
+import pytest
+from prometheus_client import CollectorRegistry
+from starlette.testclient import TestClient
+
+from services.cart.item_master import ItemMasterClient
+from services.cart.item_master.circuit_breaker import CircuitBreaker
+from services.cart.item_master.item_cache import ItemCache
+from services.cart.item_master.metrics import LookupMetrics
+from services.cart.item_master.model import BatchResult, ItemDetail, ItemLookupError, LookupFailure
+from services.cart.repository import SqlCartRepository
+from services.cart.server import CartParts, wire
+from services.cart.settings import CartSettings
+from services.cart.terminals import issue_key
+from services.master_data import demo_data
+from services.master_data.catalog import ItemCatalog
+from services.master_data.errors import CatalogError, ErrorCode
+from services.master_data.repository import SqlItemRepository
+
+
+class CatalogTransport:
+    """Answers from master-data's real ItemCatalog, in process (the wire is tested elsewhere)."""
+
+    name = "grpc"
+
+    def __init__(self, catalog: ItemCatalog) -> None:
+        self.catalog = catalog
+        self.down = False
+
+    async def batch(
+        self,
+        tenant_id: str,
+        store_code: str,
+        item_codes: Sequence[str],
+        terminal_id: str,
+        seconds_left: float,
+    ) -> BatchResult:
+        if self.down:
+            raise ItemLookupError(LookupFailure.UNAVAILABLE, "master-data is down")
+        try:
+            items, missing = await self.catalog.get_items(tenant_id, store_code, item_codes)
+        except CatalogError as error:
+            failure = (
+                LookupFailure.NOT_FOUND
+                if error.code is ErrorCode.NOT_FOUND
+                else LookupFailure.INVALID
+            )
+            raise ItemLookupError(failure, error.message) from None
+        return BatchResult({i.item_code: ItemDetail.from_message(i) for i in items}, missing)
+
+    async def close(self) -> None:
+        pass
+
+
+@pytest.fixture
+async def item_catalog(tmp_path: Path) -> AsyncIterator[ItemCatalog]:
+    repository = await SqlItemRepository.open_sqlite(tmp_path / "master.db")
+    await repository.apply(demo_data.records())
+    yield ItemCatalog(repository, 1000)
+    await repository.close()
+
+
+@pytest.fixture
+def transport(item_catalog: ItemCatalog) -> CatalogTransport:
+    return CatalogTransport(item_catalog)
+
+
+@pytest.fixture
+async def cart_repository(tmp_path: Path) -> AsyncIterator[SqlCartRepository]:
+    repository = await SqlCartRepository.open_sqlite(tmp_path / "cart.db")
+    yield repository
+    await repository.close()
+
+
+@pytest.fixture
+def cart(
+    cart_repository: SqlCartRepository, transport: CatalogTransport, tmp_path: Path
+) -> CartParts:
+    registry = CollectorRegistry()
+    items = ItemMasterClient(
+        grpc=None,
+        http=transport,
+        timeout_seconds=5,
+        breaker=CircuitBreaker(5),
+        cache=ItemCache(60, 5, 1000),
+        metrics=LookupMetrics(registry),
+    )
+    settings = CartSettings(cart_db=tmp_path / "cart.db", max_request_bytes=4096)
+    return wire(cart_repository, settings, items=items, registry=registry)
+
+
+@pytest.fixture
+async def keys(cart_repository: SqlCartRepository) -> dict[str, str]:
+    """API keys of four terminals: two of T0001/S001, one of T0001/S002, one of T0002/S001."""
+    issued = {}
+    for name, (tenant, store, terminal) in {
+        "r1": ("T0001", "S001", "R01"),
+        "r2": ("T0001", "S001", "R02"),
+        "other_store": ("T0001", "S002", "R01"),
+        "other_tenant": ("T0002", "S001", "R01"),
+    }.items():
+        key = issue_key()
+        await cart_repository.add_terminal(key, tenant, store, terminal)
+        issued[name] = key.api_key
+    return issued
+
+
+@pytest.fixture
+def http(cart: CartParts, keys: dict[str, str]) -> Iterator[TestClient]:
+    with TestClient(cart.http_app, headers={"X-API-KEY": keys["r1"]}) as client:
+        yield client

@@ -1,0 +1,165 @@
+"""The cart's states, totals and payments, hand-computed."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from services.cart.cart import MAX_LINES, Cart, CartState, LineItem, PaymentMethod, Receipt
+from services.cart.errors import CartError, ErrorCode
+from services.cart.tax import Rounding, TaxType
+
+NOW = datetime.datetime(2026, 11, 28, 12, 0, tzinfo=datetime.UTC)
+
+
+def new_cart() -> Cart:
+    return Cart(
+        cart_id="c1", tenant_id="T", store_code="S", terminal_id="R", created_at=NOW, updated_at=NOW
+    )
+
+
+def line(
+    code: str, price: int, qty: int = 1, tax: tuple[str, TaxType, int, Rounding] | None = None
+) -> LineItem:
+    tax_code, tax_type, rate, rounding = tax or ("TX10", TaxType.EXTERNAL, 1000, Rounding.FLOOR)
+    return LineItem(
+        line_no=0,
+        item_code=code,
+        item_name=code,
+        category_code="C",
+        unit_price=price,
+        quantity=qty,
+        tax_code=tax_code,
+        tax_type=tax_type,
+        tax_rate_basis_points=rate,
+        tax_rounding=rounding,
+    )
+
+
+INTERNAL_8 = ("TX08", TaxType.INTERNAL, 800, Rounding.HALF_UP)
+EXEMPT = ("TX00", TaxType.EXEMPT, 0, Rounding.FLOOR)
+
+
+def test_totals_group_tax_by_code() -> None:
+    cart = new_cart()
+    # external 10 % floor over 333 * 3 + 101 = 1,100 -> 110 (per line it would be 99 + 10 = 109)
+    cart.add_lines(
+        [
+            line("A", 333, 3),
+            line("B", 101),
+            line("C", 1210, 1, INTERNAL_8),
+            line("D", 500, 2, EXEMPT),
+        ],
+        "JPY",
+    )
+    assert [item.line_no for item in cart.line_items] == [1, 2, 3, 4]
+    assert cart.subtotal == 999 + 101 + 1210 + 1000
+    taxes = {t.tax_code: (t.taxable_amount, t.tax_amount) for t in cart.taxes}
+    assert taxes == {"TX10": (1100, 110), "TX08": (1210, 90), "TX00": (1000, 0)}
+    assert cart.total == 3310 + 110  # internal tax is already in the price
+    assert cart.state is CartState.ENTERING_ITEMS
+
+
+def test_cancelled_and_changed_lines() -> None:
+    cart = new_cart()
+    cart.add_lines([line("A", 100, 2), line("B", 250)], "JPY")
+    cart.cancel_line(1)
+    cart.change_quantity(2, 4)
+    assert cart.subtotal == 1000
+    assert cart.total == 1100
+    with pytest.raises(CartError) as raised:
+        cart.change_quantity(1, 3)
+    assert raised.value.code is ErrorCode.INVALID_STATE
+    with pytest.raises(CartError) as raised:
+        cart.cancel_line(9)
+    assert raised.value.code is ErrorCode.LINE_NOT_FOUND
+
+
+def test_cash_gives_change_and_bill_completes() -> None:
+    cart = new_cart()
+    cart.add_lines([line("A", 1234)], "JPY")  # total 1,234 + 123 = 1,357
+    cart.subtotal_now()
+    cart.pay(PaymentMethod.CARD, 357)
+    assert cart.balance == 1000
+    cart.pay(PaymentMethod.CASH, 2000)
+    assert (cart.paid, cart.balance, cart.change) == (2357, 0, 1000)
+    cart.bill(NOW)
+    cart.receipt_no = 7  # the repository assigns it on save
+    receipt = Receipt.of(cart)
+    assert (receipt.total, receipt.change, receipt.receipt_no) == (1357, 1000, 7)
+    assert cart.state is CartState.COMPLETED
+
+
+def test_cashless_payment_may_not_exceed_the_balance() -> None:
+    cart = new_cart()
+    cart.add_lines([line("A", 100)], "JPY")
+    cart.subtotal_now()
+    with pytest.raises(CartError) as raised:
+        cart.pay(PaymentMethod.QR, 111)
+    assert raised.value.code is ErrorCode.PAYMENT_INVALID
+    cart.pay(PaymentMethod.QR, 110)
+    with pytest.raises(CartError) as raised:
+        cart.pay(PaymentMethod.CASH, 1)
+    assert raised.value.code is ErrorCode.INVALID_STATE
+
+
+def test_bill_with_balance_due_is_refused() -> None:
+    cart = new_cart()
+    cart.add_lines([line("A", 100)], "JPY")
+    cart.subtotal_now()
+    cart.pay(PaymentMethod.CASH, 50)
+    with pytest.raises(CartError) as raised:
+        cart.bill(NOW)
+    assert raised.value.code is ErrorCode.BALANCE_DUE
+
+
+@pytest.mark.parametrize(
+    ("state", "action"),
+    [
+        pytest.param(CartState.INITIAL, lambda c: c.subtotal_now(), id="subtotal of an empty cart"),
+        pytest.param(
+            CartState.INITIAL, lambda c: c.pay(PaymentMethod.CASH, 1), id="pay before subtotal"
+        ),
+        pytest.param(
+            CartState.PAYING, lambda c: c.add_lines([line("B", 1)], "JPY"), id="add while paying"
+        ),
+        pytest.param(CartState.COMPLETED, lambda c: c.cancel(), id="cancel completed"),
+        pytest.param(
+            CartState.CANCELLED, lambda c: c.add_lines([line("B", 1)], "JPY"), id="add to cancelled"
+        ),
+        pytest.param(CartState.CANCELLED, lambda c: c.bill(NOW), id="bill cancelled"),
+    ],
+)
+def test_state_rules_name_the_state(state: CartState, action: object) -> None:
+    cart = new_cart()
+    if state is not CartState.INITIAL:
+        cart.add_lines([line("A", 100)], "JPY")
+        cart.subtotal_now()
+        cart.pay(PaymentMethod.CASH, 110)
+        if state is CartState.COMPLETED:
+            cart.bill(NOW)
+        elif state is CartState.CANCELLED:
+            cart.cancel()
+    with pytest.raises(CartError) as raised:
+        action(cart)  # type: ignore[operator]
+    assert raised.value.http_status == 409
+    assert state.value in raised.value.message or "no active line items" in raised.value.message
+
+
+def test_currency_and_size_limits() -> None:
+    cart = new_cart()
+    cart.add_lines([line("A", 1)], "JPY")
+    with pytest.raises(CartError):
+        cart.add_lines([line("B", 1)], "USD")
+    with pytest.raises(CartError) as raised:
+        cart.add_lines([line("C", 1)] * MAX_LINES, "JPY")
+    assert raised.value.code is ErrorCode.CART_FULL
+
+
+def test_document_round_trip_keeps_everything() -> None:
+    cart = new_cart()
+    cart.add_lines([line("A", 100, 2), line("B", 1210, 1, INTERNAL_8)], "JPY")
+    cart.subtotal_now()
+    stored = cart.model_dump_json(by_alias=True, exclude_computed_fields=True)
+    assert Cart.model_validate_json(stored) == cart

@@ -1,0 +1,256 @@
+"""The cart API in process (Starlette TestClient), master-data's real catalog behind it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from services.master_data import demo_data
+
+from .conftest import CatalogTransport
+
+ITEMS = "/api/v1/carts/{}/lineItems"
+
+
+def new_cart(http: TestClient) -> str:
+    response = http.post("/api/v1/carts")
+    assert response.status_code == 201
+    assert response.json()["state"] == "initial"
+    return str(response.json()["cartId"])
+
+
+def add(http: TestClient, cart_id: str, lines: Any, **kwargs: Any) -> Any:
+    return http.post(ITEMS.format(cart_id), json=lines, **kwargs)
+
+
+def test_checkout_from_scan_to_receipt(http: TestClient) -> None:
+    cart_id = new_cart(http)
+    # ITEM0005: S001 store price 1,930, external 10 % floor; ITEM0003: 1,210 internal 8 % half-up
+    response = add(
+        http, cart_id, [{"itemCode": "ITEM0005", "quantity": 2}, {"itemCode": "ITEM0003"}]
+    )
+    assert response.status_code == 200, response.text
+    cart = response.json()
+    assert cart["state"] == "entering_items"
+    assert [(i["lineNo"], i["unitPrice"], i["amount"]) for i in cart["lineItems"]] == [
+        (1, 1930, 3860),
+        (2, 1210, 1210),
+    ]
+    assert cart["subtotal"] == 5070
+    assert cart["total"] == 5070 + 386
+
+    cart = http.post(f"/api/v1/carts/{cart_id}/subtotal").json()
+    assert cart["state"] == "paying"
+    cart = http.post(
+        f"/api/v1/carts/{cart_id}/payments", json={"method": "card", "amount": 456}
+    ).json()
+    assert cart["balance"] == 5000
+    cart = http.post(
+        f"/api/v1/carts/{cart_id}/payments", json={"method": "cash", "amount": 10000}
+    ).json()
+    assert (cart["paid"], cart["balance"], cart["change"]) == (10456, 0, 5000)
+    billed = http.post(f"/api/v1/carts/{cart_id}/bill").json()
+    assert billed["state"] == "completed"
+    assert billed["receipt"]["receiptNo"] == 1
+    assert billed["receipt"]["change"] == 5000
+    assert [t["taxAmount"] for t in billed["receipt"]["taxes"]] == [90, 386]
+    assert http.get(f"/api/v1/carts/{cart_id}").json()["receiptNo"] == 1
+
+    second = new_cart(http)
+    add(http, second, [{"itemCode": "ITEM0001"}])
+    http.post(f"/api/v1/carts/{second}/subtotal")
+    http.post(f"/api/v1/carts/{second}/payments", json={"method": "qr", "amount": 517})
+    assert http.post(f"/api/v1/carts/{second}/bill").json()["receipt"]["receiptNo"] == 2
+
+
+def test_price_override_is_explicit_and_recorded(http: TestClient) -> None:
+    cart_id = new_cart(http)
+    refused = add(http, cart_id, [{"itemCode": "ITEM0001", "unitPrice": 1}])
+    assert refused.status_code == 400
+    assert refused.json()["code"] == "validation_error"
+    cart = add(
+        http, cart_id, [{"itemCode": "ITEM0001", "unitPrice": 1, "priceOverride": True}]
+    ).json()
+    line = cart["lineItems"][0]
+    assert (line["unitPrice"], line["priceOverridden"], line["originalUnitPrice"]) == (
+        1,
+        True,
+        demo_data.common_price(1),
+    )
+
+
+def test_line_cancel_and_quantity(http: TestClient) -> None:
+    cart_id = new_cart(http)
+    add(http, cart_id, [{"itemCode": "ITEM0001"}, {"itemCode": "ITEM0002"}])
+    cart = http.post(f"/api/v1/carts/{cart_id}/lineItems/1/cancel").json()
+    assert cart["lineItems"][0]["cancelled"] is True
+    cart = http.patch(f"/api/v1/carts/{cart_id}/lineItems/2/quantity", json={"quantity": 3}).json()
+    assert cart["subtotal"] == 3 * demo_data.common_price(2)
+    assert http.post(f"/api/v1/carts/{cart_id}/lineItems/9/cancel").status_code == 404
+
+
+def test_cancel_cart(http: TestClient) -> None:
+    cart_id = new_cart(http)
+    assert http.post(f"/api/v1/carts/{cart_id}/cancel").json()["state"] == "cancelled"
+    response = add(http, cart_id, [{"itemCode": "ITEM0001"}])
+    assert response.status_code == 409
+    assert "cancelled" in response.json()["message"]
+
+
+@pytest.mark.parametrize(
+    ("lines", "status", "code"),
+    [
+        pytest.param([{"itemCode": "NOPE"}], 404, "item_not_found", id="unknown item"),
+        pytest.param([{"itemCode": "ITEM0050"}], 400, "item_inactive", id="inactive item"),
+        pytest.param(
+            [{"itemCode": "ITEM0001", "quantity": 0}], 400, "validation_error", id="zero quantity"
+        ),
+        pytest.param(
+            [{"itemCode": "ITEM0001", "quantity": 1.5}],
+            400,
+            "validation_error",
+            id="fractional quantity",
+        ),
+        pytest.param(
+            [{"itemCode": "ITEM0001", "quantity": "2"}],
+            400,
+            "validation_error",
+            id="quantity as text",
+        ),
+        pytest.param(
+            [{"itemCode": "ITEM0001", "quantity": 10**30}],
+            400,
+            "validation_error",
+            id="huge quantity",
+        ),
+        pytest.param(
+            [{"itemCode": "ITEM0001", "unitPrice": 1.0, "priceOverride": True}],
+            400,
+            "validation_error",
+            id="float price",
+        ),
+        pytest.param(
+            [{"itemCode": "x'; DROP TABLE carts;--"}], 400, "validation_error", id="sql in code"
+        ),
+        pytest.param([{"itemCode": "商品"}], 400, "validation_error", id="unicode code"),
+        pytest.param([], 400, "validation_error", id="empty list"),
+        pytest.param(
+            [{"itemCode": "ITEM0001"}] * 101, 400, "validation_error", id="over 100 lines"
+        ),
+        pytest.param({"itemCode": "ITEM0001"}, 400, "validation_error", id="object not list"),
+        pytest.param(
+            [{"itemCode": "ITEM0001", "colour": "red"}], 400, "validation_error", id="unknown field"
+        ),
+    ],
+)
+def test_bad_line_items(http: TestClient, lines: Any, status: int, code: str) -> None:
+    cart_id = new_cart(http)
+    response = add(http, cart_id, lines)
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["code"] == code
+    assert body["message"]
+    assert http.get(f"/api/v1/carts/{cart_id}").json()["lineItems"] == []  # nothing half-added
+
+
+def test_validation_errors_name_the_field(http: TestClient) -> None:
+    cart_id = new_cart(http)
+    body = add(
+        http, cart_id, [{"itemCode": "ITEM0001"}, {"itemCode": "ITEM0002", "quantity": -1}]
+    ).json()
+    assert body["details"][0]["field"] == "[1].quantity"
+    assert "[1].quantity" in body["message"]
+
+
+@pytest.mark.parametrize(
+    ("content", "headers", "status", "code"),
+    [
+        pytest.param(
+            b"[{", {"content-type": "application/json"}, 400, "validation_error", id="invalid json"
+        ),
+        pytest.param(
+            b"x" * 5000,
+            {"content-type": "application/json"},
+            413,
+            "body_too_large",
+            id="oversize body",
+        ),
+        pytest.param(
+            b"<xml/>",
+            {"content-type": "application/xml"},
+            415,
+            "unsupported_media_type",
+            id="wrong type",
+        ),
+    ],
+)
+def test_bad_bodies(
+    http: TestClient, content: bytes, headers: dict[str, str], status: int, code: str
+) -> None:
+    cart_id = new_cart(http)
+    response = http.post(ITEMS.format(cart_id), content=content, headers=headers)
+    assert (response.status_code, response.json()["code"]) == (status, code)
+
+
+def test_payment_errors(http: TestClient) -> None:
+    cart_id = new_cart(http)
+    assert http.post(f"/api/v1/carts/{cart_id}/subtotal").status_code == 409  # nothing scanned
+    add(http, cart_id, [{"itemCode": "ITEM0001"}])
+    http.post(f"/api/v1/carts/{cart_id}/subtotal")
+    over = http.post(f"/api/v1/carts/{cart_id}/payments", json={"method": "card", "amount": 10**6})
+    assert (over.status_code, over.json()["code"]) == (400, "payment_invalid")
+    bad = http.post(f"/api/v1/carts/{cart_id}/payments", json={"method": "gold", "amount": 1})
+    assert bad.status_code == 400
+    due = http.post(f"/api/v1/carts/{cart_id}/bill")
+    assert (due.status_code, due.json()["code"]) == (409, "balance_due")
+
+
+@pytest.mark.parametrize(
+    ("key", "status"),
+    [
+        pytest.param(None, 401, id="missing key"),
+        pytest.param("0123456789abcdef.wrong", 401, id="wrong key"),
+        pytest.param("not-a-key", 401, id="malformed key"),
+        pytest.param("other_store", 404, id="other store"),
+        pytest.param("other_tenant", 404, id="other tenant"),
+        pytest.param("r2", 200, id="same store, other terminal"),
+    ],
+)
+def test_auth_and_isolation(
+    http: TestClient, keys: dict[str, str], key: str | None, status: int
+) -> None:
+    cart_id = new_cart(http)
+    headers = {"X-API-KEY": keys.get(key or "", key or "")} if key else {"X-API-KEY": ""}
+    for method, path in [("GET", ""), ("POST", "/subtotal"), ("POST", "/cancel")]:
+        response = http.request(method, f"/api/v1/carts/{cart_id}{path}", headers=headers)
+        if status != 200:
+            assert response.status_code == status, (method, path, response.text)
+    if status == 404:
+        assert http.get(f"/api/v1/carts/{cart_id}").json()["state"] == "initial"  # untouched
+
+
+def test_master_data_down_is_503(http: TestClient, transport: CatalogTransport) -> None:
+    cart_id = new_cart(http)
+    transport.down = True
+    response = add(http, cart_id, [{"itemCode": "ITEM0009"}])
+    assert (response.status_code, response.json()["code"]) == (503, "master_data_unavailable")
+
+
+def test_unknown_cart_route_and_method(http: TestClient) -> None:
+    assert http.get("/api/v1/carts/nope").status_code == 404
+    assert http.get("/api/v1/nothing").json()["code"] == "not_found"
+    assert http.delete("/api/v1/carts").status_code == 405
+
+
+def test_openapi_metrics_probes(http: TestClient) -> None:
+    document = http.get("/openapi.json").json()
+    assert document["openapi"].startswith("3.")
+    assert "/api/v1/carts/{cartId}/lineItems" in document["paths"]
+    assert "Cart" in document["components"]["schemas"]
+    cart_id = new_cart(http)
+    add(http, cart_id, [{"itemCode": "ITEM0001"}])
+    assert 'item_lookups_total{outcome="ok",transport="grpc"}' in http.get("/metrics").text
+    assert http.get("/healthz").json() == {"status": "ok"}
+    assert http.get("/readyz").json() == {"status": "ready"}
