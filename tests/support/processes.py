@@ -91,3 +91,29 @@ def start_master_data(tmp_path: Path, **env: str) -> ServiceProcess:
         tmp_path / f"master-data-{time.monotonic_ns()}.log",
         "master-data ready",
     )
+
+
+def start_cart(tmp_path: Path, master_data: ServiceProcess, **env: str) -> ServiceProcess:
+    """cart on its own SQLite file, pointed at a running master-data, on a free port."""
+    base = {
+        "CART_DB": str(tmp_path / "cart.db"),
+        "HTTP_PORT": "0",
+        "BIND_HOST": "127.0.0.1",
+        "USE_GRPC": "true" if "gRPC" in master_data.ports else "false",
+        "MASTER_DATA_GRPC_URL": f"127.0.0.1:{master_data.ports.get('gRPC', 1)}",
+        "MASTER_DATA_HTTP_URL": master_data.url(),
+    }
+    return start(
+        ["cart", "serve"],
+        {**base, **env},
+        tmp_path / f"cart-{time.monotonic_ns()}.log",
+        "cart ready",
+    )
+
+
+def add_terminal(tmp_path: Path, tenant: str, store: str, terminal: str) -> str:
+    """Register a terminal in the cart database under tmp_path; its API key."""
+    return run_cli(
+        ["cart", "terminals", "add", "--tenant", tenant, "--store", store, "--terminal", terminal],
+        {"CART_DB": str(tmp_path / "cart.db")},
+    ).strip()
