@@ -51,3 +51,22 @@ bench *args:
 
 # Everything CI runs, in order
 ci: lint breaking check-gen test
+
+# Run master-data and cart in the foreground with the demo data (Ctrl-C stops both)
+up:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    export MASTER_DATA_DB="${MASTER_DATA_DB:-data/master_data.db}" CART_DB="${CART_DB:-data/cart.db}"
+    export USE_GRPC="${USE_GRPC:-true}"
+    master-data seed-demo
+    key=$(cart terminals add --tenant T0001 --store S001 --terminal UP01)
+    echo "cart API on http://localhost:8003/api/v1 ; X-API-KEY for T0001/S001/UP01: $key"
+    master-data serve & md=$!
+    cart serve & ct=$!
+    trap 'kill -TERM "$md" "$ct" 2>/dev/null || true' INT TERM
+    wait "$md" "$ct" || true
+    wait
+
+# The main job: both services, a few hundred checkouts per transport, a side-by-side table
+demo *args:
+    python -m services.loadtest.demo {{args}}

@@ -12,7 +12,7 @@ from pydantic import TypeAdapter, ValidationError
 from services.common.logging import configure_logging
 
 from .api_models import Code
-from .repository import SqlCartRepository
+from .repository import SqliteCartRepository
 from .server import serve
 from .settings import CartSettings
 from .terminals import issue_key
@@ -30,7 +30,7 @@ def _settings() -> CartSettings:
 
 async def _add_terminal(settings: CartSettings, tenant: str, store: str, terminal: str) -> str:
     key = issue_key()
-    repository = await SqlCartRepository.open_sqlite(settings.cart_db)
+    repository = await SqliteCartRepository.open(settings.cart_db)
     try:
         await repository.add_terminal(key, tenant, store, terminal)
     finally:

@@ -1,24 +1,52 @@
-"""Storage of carts and terminals: a small interface and its SQL implementation.
+"""Storage of carts and terminals: a small interface and its SQLite implementation.
 
 Carts are saved with optimistic concurrency: `save` succeeds only when the stored version is
 the one the cart was loaded at, so two writers can never silently overwrite each other. The
 SQLite file runs in WAL mode with synchronous=FULL: a write is on disk before it is
-acknowledged, so neither a killed process nor a power cut loses it.
+acknowledged, so neither a killed process nor a power cut loses it. Queries are parameterised
+SQL on plain sqlite3 (see services.common.sqlite_threads for why not an async driver).
 """
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
-from sqlalchemy import event, insert, select, text, update
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from services.common.sqlite_threads import SqliteThreads
 
-from . import schema
 from .cart import Cart, CartState
 from .terminals import IssuedKey, Terminal
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS terminals (
+    key_id        TEXT PRIMARY KEY,  -- the public half of an API key
+    key_hash      TEXT NOT NULL,     -- sha256 of the secret half, hex
+    tenant_id     TEXT NOT NULL,
+    store_code    TEXT NOT NULL,
+    terminal_id   TEXT NOT NULL,
+    created_at_us INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS carts (
+    cart_id       TEXT PRIMARY KEY,
+    tenant_id     TEXT NOT NULL,
+    store_code    TEXT NOT NULL,
+    terminal_id   TEXT NOT NULL,
+    state         TEXT NOT NULL,
+    version       INTEGER NOT NULL,
+    document      TEXT NOT NULL,     -- the cart as JSON
+    updated_at_us INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS carts_by_store ON carts (tenant_id, store_code);
+CREATE TABLE IF NOT EXISTS receipt_counters (
+    tenant_id       TEXT NOT NULL,
+    store_code      TEXT NOT NULL,
+    terminal_id     TEXT NOT NULL,
+    last_receipt_no INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, store_code, terminal_id)
+);
+"""
 
 
 class VersionConflict(Exception):
@@ -52,117 +80,117 @@ class CartRepository(Protocol):
     async def close(self) -> None: ...
 
 
-def _pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.execute("PRAGMA synchronous=FULL")
-    cursor.close()
-
-
 def _now_us() -> int:
     return time.time_ns() // 1000
 
 
-class SqlCartRepository:
-    """CartRepository on SQLAlchemy Core; `open_sqlite` makes one on a SQLite file."""
+def _document(cart: Cart) -> str:
+    return cart.model_dump_json(by_alias=True, exclude_computed_fields=True)
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+
+class SqliteCartRepository:
+    """CartRepository on a SQLite file."""
+
+    def __init__(self, database: SqliteThreads) -> None:
+        self._db = database
 
     @classmethod
-    async def open_sqlite(cls, path: Path) -> SqlCartRepository:
+    async def open(cls, path: Path) -> SqliteCartRepository:
+        """Open (creating if need be) the database file with its tables."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(f"sqlite+aiosqlite:///{path}")
-        event.listen(engine.sync_engine, "connect", _pragmas)
-        async with engine.begin() as conn:
-            await conn.execute(text("PRAGMA journal_mode=WAL"))
-            await conn.run_sync(schema.metadata.create_all)
-        return cls(engine)
+        database = SqliteThreads(path, synchronous="FULL")
+        statements = [s for s in SCHEMA.split(";") if s.strip()]
+        await database.write(lambda c: [c.execute(statement) for statement in statements])
+        return cls(database)
 
     async def close(self) -> None:
-        await self._engine.dispose()
+        await self._db.close()
 
     async def ping(self) -> None:
-        async with self._engine.connect() as conn:
-            await conn.execute(select(1))
+        await self._db.read(lambda c: c.execute("SELECT 1").fetchone())
 
     async def add_terminal(
         self, key: IssuedKey, tenant_id: str, store_code: str, terminal_id: str
     ) -> None:
-        async with self._engine.begin() as conn:
-            await conn.execute(
-                insert(schema.terminals).values(
-                    key_id=key.key_id,
-                    key_hash=key.key_hash,
-                    tenant_id=tenant_id,
-                    store_code=store_code,
-                    terminal_id=terminal_id,
-                    created_at_us=_now_us(),
-                )
+        await self._db.write(
+            lambda c: c.execute(
+                "INSERT INTO terminals VALUES (?, ?, ?, ?, ?, ?)",
+                (key.key_id, key.key_hash, tenant_id, store_code, terminal_id, _now_us()),
             )
+        )
 
     async def find_terminal(self, key_id: str) -> tuple[Terminal, str] | None:
-        t = schema.terminals
-        async with self._engine.connect() as conn:
-            row = (await conn.execute(select(t).where(t.c.key_id == key_id))).first()
+        row = await self._db.read(
+            lambda c: c.execute("SELECT * FROM terminals WHERE key_id = ?", (key_id,)).fetchone()
+        )
         if row is None:
             return None
-        return Terminal(row.tenant_id, row.store_code, row.terminal_id, row.key_id), row.key_hash
+        terminal = Terminal(row["tenant_id"], row["store_code"], row["terminal_id"], row["key_id"])
+        return terminal, str(row["key_hash"])
 
     async def create(self, cart: Cart) -> None:
         cart.version = 1
-        async with self._engine.begin() as conn:
-            await conn.execute(insert(schema.carts).values(**self._row(cart)))
+        document = _document(cart)
+        await self._db.write(
+            lambda c: c.execute(
+                "INSERT INTO carts VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    cart.cart_id,
+                    cart.tenant_id,
+                    cart.store_code,
+                    cart.terminal_id,
+                    cart.state.value,
+                    cart.version,
+                    document,
+                    _now_us(),
+                ),
+            )
+        )
 
     async def load(self, cart_id: str) -> Cart | None:
-        c = schema.carts
-        async with self._engine.connect() as conn:
-            document = await conn.scalar(select(c.c.document).where(c.c.cart_id == cart_id))
-        return None if document is None else Cart.model_validate_json(document)
+        row = await self._db.read(
+            lambda c: c.execute(
+                "SELECT document FROM carts WHERE cart_id = ?", (cart_id,)
+            ).fetchone()
+        )
+        return None if row is None else Cart.model_validate_json(row["document"])
 
     async def save(self, cart: Cart, expected_version: int) -> None:
-        c = schema.carts
-        async with self._engine.begin() as conn:
-            if cart.state is CartState.COMPLETED and cart.receipt_no is None:
-                cart.receipt_no = await self._next_receipt_no(conn, cart)
+        takes_receipt = cart.state is CartState.COMPLETED and cart.receipt_no is None
+
+        def transaction(c: sqlite3.Connection) -> None:
+            if takes_receipt:
+                cart.receipt_no = _next_receipt_no(c, cart)
             cart.version = expected_version + 1
-            result = await conn.execute(
-                update(c)
-                .where(c.c.cart_id == cart.cart_id, c.c.version == expected_version)
-                .values(**self._row(cart))
+            updated = c.execute(
+                "UPDATE carts SET state = ?, version = ?, document = ?, updated_at_us = ?"
+                " WHERE cart_id = ? AND version = ?",
+                (
+                    cart.state.value,
+                    cart.version,
+                    _document(cart),
+                    _now_us(),
+                    cart.cart_id,
+                    expected_version,
+                ),
             )
-            if result.rowcount != 1:
-                cart.version = expected_version
+            if updated.rowcount != 1:
                 raise VersionConflict(cart.cart_id)
 
-    @staticmethod
-    async def _next_receipt_no(conn: AsyncConnection, cart: Cart) -> int:
-        r = schema.receipt_counters
-        statement = (
-            sqlite_insert(r)
-            .values(
-                tenant_id=cart.tenant_id,
-                store_code=cart.store_code,
-                terminal_id=cart.terminal_id,
-                last_receipt_no=1,
-            )
-            .on_conflict_do_update(
-                index_elements=[r.c.tenant_id, r.c.store_code, r.c.terminal_id],
-                set_={"last_receipt_no": r.c.last_receipt_no + 1},
-            )
-            .returning(r.c.last_receipt_no)
-        )
-        return int((await conn.execute(statement)).scalar_one())
+        try:
+            await self._db.write(transaction)
+        except VersionConflict:
+            cart.version = expected_version
+            if takes_receipt:
+                cart.receipt_no = None
+            raise
 
-    @staticmethod
-    def _row(cart: Cart) -> dict[str, Any]:
-        return {
-            "cart_id": cart.cart_id,
-            "tenant_id": cart.tenant_id,
-            "store_code": cart.store_code,
-            "terminal_id": cart.terminal_id,
-            "state": cart.state.value,
-            "version": cart.version,
-            "document": cart.model_dump_json(by_alias=True, exclude_computed_fields=True),
-            "updated_at_us": _now_us(),
-        }
+
+def _next_receipt_no(c: sqlite3.Connection, cart: Cart) -> int:
+    row = c.execute(
+        "INSERT INTO receipt_counters VALUES (?, ?, ?, 1)"
+        " ON CONFLICT (tenant_id, store_code, terminal_id)"
+        " DO UPDATE SET last_receipt_no = last_receipt_no + 1 RETURNING last_receipt_no",
+        (cart.tenant_id, cart.store_code, cart.terminal_id),
+    ).fetchone()
+    return int(row[0])

@@ -18,7 +18,7 @@ from .http_api import CartApi
 from .http_app import build_http_app
 from .item_master import ItemMasterClient
 from .item_master.wiring import build_item_master_client
-from .repository import CartRepository, SqlCartRepository
+from .repository import CartRepository, SqliteCartRepository
 from .settings import CartSettings
 
 log = logging.getLogger("cart")
@@ -50,7 +50,7 @@ def wire(
 
 
 async def serve(settings: CartSettings) -> None:
-    repository = await SqlCartRepository.open_sqlite(settings.cart_db)
+    repository = await SqliteCartRepository.open(settings.cart_db)
     parts = wire(repository, settings)
     sock = listening_socket(settings.bind_host, settings.http_port)
     server = http_server(

@@ -27,7 +27,7 @@ from services.common.message_codec import (
     encode_binary,
     encode_json,
 )
-from tests.support.processes import ServiceProcess
+from services.loadtest.processes import ServiceProcess
 
 SINGLE = GetItemDetailRequest(tenant_id="T0001", store_code="S001", item_code="ITEM0005")
 BATCH = BatchGetItemDetailsRequest(

@@ -12,7 +12,7 @@ from services.cart.item_master.circuit_breaker import CircuitBreaker
 from services.cart.item_master.item_cache import ItemCache
 from services.cart.item_master.metrics import LookupMetrics
 from services.cart.item_master.model import BatchResult, ItemDetail, ItemLookupError, LookupFailure
-from services.cart.repository import SqlCartRepository
+from services.cart.repository import SqliteCartRepository
 from services.cart.server import CartParts, wire
 from services.cart.settings import CartSettings
 from services.cart.terminals import issue_key
@@ -70,15 +70,15 @@ def transport(item_catalog: ItemCatalog) -> CatalogTransport:
 
 
 @pytest.fixture
-async def cart_repository(tmp_path: Path) -> AsyncIterator[SqlCartRepository]:
-    repository = await SqlCartRepository.open_sqlite(tmp_path / "cart.db")
+async def cart_repository(tmp_path: Path) -> AsyncIterator[SqliteCartRepository]:
+    repository = await SqliteCartRepository.open(tmp_path / "cart.db")
     yield repository
     await repository.close()
 
 
 @pytest.fixture
 def cart(
-    cart_repository: SqlCartRepository, transport: CatalogTransport, tmp_path: Path
+    cart_repository: SqliteCartRepository, transport: CatalogTransport, tmp_path: Path
 ) -> CartParts:
     registry = CollectorRegistry()
     items = ItemMasterClient(
@@ -94,7 +94,7 @@ def cart(
 
 
 @pytest.fixture
-async def keys(cart_repository: SqlCartRepository) -> dict[str, str]:
+async def keys(cart_repository: SqliteCartRepository) -> dict[str, str]:
     """API keys of four terminals: two of T0001/S001, one of T0001/S002, one of T0002/S001."""
     issued = {}
     for name, (tenant, store, terminal) in {

@@ -45,7 +45,8 @@ def run_cli(command: list[str], env: dict[str, str]) -> str:
         timeout=60,
         check=False,
     )
-    assert result.returncode == 0, result.stderr
+    if result.returncode != 0:
+        raise RuntimeError(f"{command[0]} failed: {result.stderr}")
     return result.stdout
 
 
