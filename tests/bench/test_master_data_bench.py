@@ -10,8 +10,11 @@ import asyncio
 from collections.abc import Iterator
 
 import aiohttp
+import grpc
 import pytest
 from grpclib.client import Channel
+from grpclib.health.v1.health_grpc import HealthStub
+from grpclib.health.v1.health_pb2 import HealthCheckRequest, HealthCheckResponse
 from pytest_benchmark.fixture import BenchmarkFixture
 
 from gen.kugel.item.v1 import (
@@ -146,3 +149,48 @@ def test_json_round_trip_item(benchmark: BenchmarkFixture, response_bytes: bytes
         benchmark(lambda: decode_json(encode_json(message), GetItemDetailResponse, 1 << 20))
         == message
     )
+
+
+# The floors: the same transports answering with none of our code (grpclib's own health
+# service, a bare Starlette route). Our figures read best as a ratio to these, measured in
+# the same run: this machine's absolute speed varies severalfold from hour to hour.
+
+
+@pytest.mark.benchmark(group="master-data lookup")
+def test_floor_grpclib_health_check(
+    benchmark: BenchmarkFixture, loop: asyncio.AbstractEventLoop, stub: ItemServiceStub
+) -> None:
+    health = HealthStub(stub.channel)
+    reply = benchmark(
+        lambda: loop.run_until_complete(health.Check(HealthCheckRequest(), timeout=5))
+    )
+    assert reply.status == HealthCheckResponse.SERVING
+
+
+@pytest.mark.benchmark(group="master-data lookup")
+def test_floor_starlette_healthz(
+    benchmark: BenchmarkFixture,
+    loop: asyncio.AbstractEventLoop,
+    session: aiohttp.ClientSession,
+    master_data: ServiceProcess,
+) -> None:
+    async def call() -> int:
+        async with session.get(master_data.url() + "/healthz") as response:
+            await response.read()
+            return response.status
+
+    assert benchmark(lambda: loop.run_until_complete(call())) == 200
+
+
+@pytest.mark.benchmark(group="master-data lookup")
+def test_grpcio_client_single(benchmark: BenchmarkFixture, master_data: ServiceProcess) -> None:
+    """Google's grpcio (C core) client against our server: the reference client, same server."""
+    with grpc.insecure_channel(f"127.0.0.1:{master_data.ports['gRPC']}") as channel:
+        call = channel.unary_unary(
+            "/kugel.item.v1.ItemService/GetItemDetail",
+            request_serializer=None,
+            response_deserializer=None,
+        )
+        body = encode_binary(SINGLE)
+        reply = benchmark(call, body, timeout=5)
+    assert b"ITEM0005" in reply

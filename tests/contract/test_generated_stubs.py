@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime
+import subprocess
+import sys
+from pathlib import Path
 
 from gen.kugel.item.v1 import (
     GetItemDetailRequest,
@@ -74,3 +77,19 @@ def test_service_mapping_names_both_rpcs() -> None:
         "/kugel.item.v1.ItemService/BatchGetItemDetails",
     }
     assert hasattr(ItemServiceStub, "batch_get_item_details")
+
+
+def test_buf_curl_lists_both_rpcs_from_the_schema_alone() -> None:
+    buf = Path(sys.executable).parent / "buf"
+    result = subprocess.run(
+        [str(buf), "curl", "--schema", "proto", "--list-methods"],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert result.stdout.split() == [
+        "kugel.item.v1.ItemService/BatchGetItemDetails",
+        "kugel.item.v1.ItemService/GetItemDetail",
+    ]
