@@ -24,14 +24,21 @@ class EmbeddedUvicorn(uvicorn.Server):
         yield
 
 
-def listening_socket(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
-    """Bind a TCP socket; port 0 picks a free one, read back with `sock.getsockname()`."""
+def listening_socket(
+    host: str, port: int, *, reuse_port: bool = False, listen: bool = True
+) -> socket.socket:
+    """Bind a TCP socket; port 0 picks a free one, read back with `sock.getsockname()`.
+
+    With reuse_port, several processes may bind the same port (SO_REUSEPORT) and the kernel
+    spreads new connections over those that listen.
+    """
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     if reuse_port:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
-    sock.listen(1024)
+    if listen:
+        sock.listen(1024)
     sock.setblocking(False)
     return sock
 

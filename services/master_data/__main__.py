@@ -19,6 +19,7 @@ from .master_import import format_of, import_entries, parse_master_file
 from .repository import SqlItemRepository
 from .server import serve
 from .settings import MasterDataSettings
+from .workers import run_workers
 
 
 def _settings() -> MasterDataSettings:
@@ -66,6 +67,8 @@ def main(argv: list[str] | None = None) -> None:
     settings = _settings()
     configure_logging(settings.log_level)
     if args.command == "serve":
+        if settings.workers > 1:
+            raise SystemExit(run_workers(settings, lambda one: uvloop.run(serve(one))))
         uvloop.run(serve(settings))
     elif args.command == "import":
         try:

@@ -75,7 +75,9 @@ async def serve(settings: MasterDataSettings) -> None:
     parts = wire(repository, settings)
     catalog, gate, item_service = parts.catalog, parts.gate, parts.item_service
     await catalog.refresh_if_changed()
-    http_socket = listening_socket(settings.bind_host, settings.http_port)
+    http_socket = listening_socket(
+        settings.bind_host, settings.http_port, reuse_port=settings.reuse_port
+    )
     uvicorn_server = http_server(
         parts.http_app, grace_seconds=settings.shutdown_grace_seconds, log_level="warning"
     )
@@ -83,7 +85,9 @@ async def serve(settings: MasterDataSettings) -> None:
     grpc = None
     if settings.use_grpc:
         grpc = build_grpc_server(item_service, max_message_bytes=settings.max_request_bytes)
-        grpc_socket = listening_socket(settings.bind_host, settings.grpc_port)
+        grpc_socket = listening_socket(
+            settings.bind_host, settings.grpc_port, reuse_port=settings.reuse_port
+        )
         await grpc.server.start(sock=grpc_socket)
         log.info("gRPC server started on port %d", grpc_socket.getsockname()[1])
 

@@ -27,6 +27,8 @@ class MasterDataSettings(BaseSettings):
     shutdown_grace_seconds: float = Field(default=5.0, ge=0)
     # Fault injection for tests: every rpc waits this long before it runs. Keep 0 in production.
     debug_rpc_delay_ms: int = Field(default=0, ge=0, le=60_000)
+    workers: int = Field(default=1, ge=1, le=32)
+    reuse_port: bool = False  # set for the workers of a WORKERS > 1 master-data
     log_level: Annotated[
         Literal["DEBUG", "INFO", "WARNING", "ERROR"], BeforeValidator(lambda v: str(v).upper())
     ] = "INFO"

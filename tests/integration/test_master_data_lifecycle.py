@@ -118,3 +118,45 @@ async def test_readyz_and_healthz(tmp_path: Path) -> None:
     finally:
         assert service.stop() == 0
     assert service.log.count("master-data ready") == 1
+
+
+async def test_workers_share_the_ports_and_one_catalog(tmp_path: Path) -> None:
+    service = start_master_data(
+        tmp_path, WORKERS="2", ADMIN_TOKEN="admin", CATALOG_POLL_SECONDS="0.2"
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while service.log.count("master-data ready") < 2 and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        assert service.log.count("master-data ready") == 2
+        url = service.url()
+
+        async def prices_seen() -> set[str]:
+            seen = set()
+            for _ in range(20):  # new connections: the kernel spreads them over both workers
+                async with (
+                    aiohttp.ClientSession() as session,
+                    session.post(
+                        url + CONNECT,
+                        json=REQUEST.to_dict(),
+                        timeout=aiohttp.ClientTimeout(total=5),
+                    ) as response,
+                ):
+                    seen.add((await response.json())["item"]["unitPrice"])
+            return seen
+
+        assert await prices_seen() == {"470"}  # both workers have the old price cached now
+        async with (
+            aiohttp.ClientSession() as admin,
+            admin.put(
+                url + "/admin/v1/tenants/T0001/stores/S001/prices/ITEM0001",
+                json={"unitPrice": 12345},
+                headers={"authorization": "Bearer admin"},
+            ) as response,
+        ):
+            assert response.status == 200
+        await asyncio.sleep(1.0)  # every worker's poll has seen the new catalog version
+        assert await prices_seen() == {"12345"}
+    finally:
+        assert service.stop() == 0
+    assert service.log.count("master-data stopped") == 2
