@@ -70,3 +70,11 @@ up:
 # The main job: both services, a few hundred checkouts per transport, a side-by-side table
 demo *args:
     python -m services.loadtest.demo {{args}}
+
+# Performance lab, quick (under 3 minutes): report and charts in results/
+perf *args:
+    python -m services.loadtest.perf {{args}}
+
+# Performance lab, full: patterns of 20, 30, 40 and 50 terminals, 20 s each
+perf-full *args:
+    python -m services.loadtest.perf --full {{args}}

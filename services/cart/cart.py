@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
-from pydantic import BaseModel, ConfigDict, computed_field
+from pydantic import BaseModel, ConfigDict, PrivateAttr, computed_field
 from pydantic.alias_generators import to_camel
 
 from .errors import CartError, ErrorCode
@@ -87,6 +88,34 @@ class Payment(CamelModel):
     amount: int
 
 
+@dataclass(frozen=True, slots=True)
+class _Totals:
+    subtotal: int
+    taxes: list[TaxSummary]
+    total: int
+    paid: int
+
+    @classmethod
+    def of(cls, lines: list[LineItem], payments: list[Payment]) -> _Totals:
+        groups: dict[str, tuple[TaxRuleSnapshot, int]] = {}
+        for line in lines:
+            rule, taxable = groups.get(line.tax_code, (line.tax_rule(), 0))
+            groups[line.tax_code] = (rule, taxable + line.amount)
+        taxes = [
+            TaxSummary(
+                tax_code=code,
+                tax_type=rule.tax_type,
+                rate_basis_points=rule.rate_basis_points,
+                taxable_amount=taxable,
+                tax_amount=tax_of(taxable, rule),
+            )
+            for code, (rule, taxable) in sorted(groups.items())
+        ]
+        subtotal = sum(line.amount for line in lines)
+        external = sum(t.tax_amount for t in taxes if t.tax_type is TaxType.EXTERNAL)
+        return cls(subtotal, taxes, subtotal + external, sum(p.amount for p in payments))
+
+
 class Cart(CamelModel):
     """A cart of one terminal; `version` grows with every saved change."""
 
@@ -105,6 +134,18 @@ class Cart(CamelModel):
     completed_at: datetime.datetime | None = None
 
     # -- totals -------------------------------------------------------------------------------
+    # Computed once per change (a cart's JSON asks for them several times): every method that
+    # changes lines or payments calls _changed().
+
+    _totals: _Totals | None = PrivateAttr(default=None)
+
+    def _changed(self) -> None:
+        self._totals = None
+
+    def _computed(self) -> _Totals:
+        if self._totals is None:
+            self._totals = _Totals.of(self.active_lines(), self.payments)
+        return self._totals
 
     def active_lines(self) -> list[LineItem]:
         return [line for line in self.line_items if not line.cancelled]
@@ -113,37 +154,23 @@ class Cart(CamelModel):
     @property
     def subtotal(self) -> int:
         """The sum of the active lines' amounts (internal tax included, external not)."""
-        return sum(line.amount for line in self.active_lines())
+        return self._computed().subtotal
 
     @computed_field  # type: ignore[prop-decorator]
     @property
     def taxes(self) -> list[TaxSummary]:
-        groups: dict[str, tuple[TaxRuleSnapshot, int]] = {}
-        for line in self.active_lines():
-            rule, taxable = groups.get(line.tax_code, (line.tax_rule(), 0))
-            groups[line.tax_code] = (rule, taxable + line.amount)
-        return [
-            TaxSummary(
-                tax_code=code,
-                tax_type=rule.tax_type,
-                rate_basis_points=rule.rate_basis_points,
-                taxable_amount=taxable,
-                tax_amount=tax_of(taxable, rule),
-            )
-            for code, (rule, taxable) in sorted(groups.items())
-        ]
+        return self._computed().taxes
 
     @computed_field  # type: ignore[prop-decorator]
     @property
     def total(self) -> int:
         """What the customer pays: subtotal plus external tax."""
-        external = sum(t.tax_amount for t in self.taxes if t.tax_type is TaxType.EXTERNAL)
-        return self.subtotal + external
+        return self._computed().total
 
     @computed_field  # type: ignore[prop-decorator]
     @property
     def paid(self) -> int:
-        return sum(p.amount for p in self.payments)
+        return self._computed().paid
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -180,6 +207,7 @@ class Cart(CamelModel):
             line.line_no = len(self.line_items) + 1
             self.line_items.append(line)
         self.state = CartState.ENTERING_ITEMS
+        self._changed()
 
     def _line(self, line_no: int) -> LineItem:
         if not 1 <= line_no <= len(self.line_items):
@@ -192,10 +220,12 @@ class Cart(CamelModel):
     def cancel_line(self, line_no: int) -> None:
         self._require("cancel a line item", CartState.ENTERING_ITEMS)
         self._line(line_no).cancelled = True
+        self._changed()
 
     def change_quantity(self, line_no: int, quantity: int) -> None:
         self._require("change a quantity", CartState.ENTERING_ITEMS)
         self._line(line_no).quantity = quantity
+        self._changed()
 
     def subtotal_now(self) -> None:
         """Close item entry and start paying."""
@@ -218,6 +248,7 @@ class Cart(CamelModel):
         self.payments.append(
             Payment(payment_no=len(self.payments) + 1, method=method, amount=amount)
         )
+        self._changed()
 
     def bill(self, now: datetime.datetime) -> None:
         """Complete the transaction; saving it takes the terminal's next receipt number."""

@@ -37,8 +37,11 @@ def error_response(error: CartError) -> JSONResponse:
     return JSONResponse(error.body(), status_code=error.http_status)
 
 
-def cart_response(cart: Cart, status_code: int = 200) -> JSONResponse:
-    return JSONResponse(cart.model_dump(mode="json", by_alias=True), status_code=status_code)
+def cart_response(cart: Cart, status_code: int = 200) -> Response:
+    # pydantic's own JSON serializer: several times faster than model_dump + json.dumps.
+    return Response(
+        cart.model_dump_json(by_alias=True), status_code=status_code, media_type="application/json"
+    )
 
 
 def _field(loc: tuple[int | str, ...]) -> str:

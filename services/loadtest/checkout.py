@@ -6,7 +6,7 @@ import asyncio
 import random
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -103,22 +103,31 @@ class Terminal:
         return await self._call("bill", "POST", f"{path}/bill") is not None
 
 
+def _baskets(carts: int | None, scans: int, seed: int) -> Iterator[list[str]]:
+    rng = random.Random(seed)  # noqa: S311 - reproducible baskets, not secrets
+    produced = 0
+    while carts is None or produced < carts:
+        produced += 1
+        yield rng.sample(SCANNABLE, scans)
+
+
 async def run_checkouts(
     api: str,
     api_key: str,
     *,
-    carts: int,
+    carts: int | None = None,
+    seconds: float | None = None,
     terminals: int,
     scans_per_cart: int = 20,
     seed: int = 7,
     on_cart_done: Callable[[bool], None] | None = None,
     cancel: bool = False,
 ) -> Recorder:
-    """`carts` checkouts shared by `terminals` concurrent virtual terminals."""
+    """Checkouts by `terminals` concurrent virtual terminals: `carts` of them in all, or as
+    many as fit in `seconds` (a cart under way when time is up is finished)."""
     recorder = Recorder()
-    rng = random.Random(seed)  # noqa: S311 - reproducible baskets, not secrets
-    baskets = [rng.sample(SCANNABLE, scans_per_cart) for _ in range(carts)]
-    queue = iter(baskets)
+    queue = _baskets(carts, scans_per_cart, seed)
+    stop_at = None if seconds is None else time.monotonic() + seconds
     connector = aiohttp.TCPConnector(limit=terminals)
     timeout = aiohttp.ClientTimeout(total=30)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
@@ -126,6 +135,8 @@ async def run_checkouts(
         async def till() -> None:
             terminal = Terminal(session, api, api_key, recorder)
             for basket in queue:
+                if stop_at is not None and time.monotonic() >= stop_at:
+                    break
                 ok = await terminal.checkout(basket, cancel=cancel)
                 recorder.carts_done += ok
                 if on_cart_done is not None:

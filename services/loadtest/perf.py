@@ -1,0 +1,182 @@
+"""`just perf` / `just perf-full`: the original HTTP-vs-gRPC test plan, run against the real
+processes, written up as a Markdown report with PNG charts.
+
+Scenario (each virtual terminal, no think time by default): create a cart, add 20 items one
+request at a time, cancel the cart, start again. Patterns of N terminals, each run with
+USE_GRPC=false and =true, item cache on and off. In the same run: Google's grpcio client against
+our master-data gRPC server beside our grpclib client (the anchor), and master-data lookup
+throughput at 1 and 2 workers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import math
+import sys
+import tempfile
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import uvloop
+
+from .checkout import Recorder, run_checkouts
+from .cpu import cpu_seconds
+from .lookup_load import LoadResult, connect_load, grpcio_load, grpclib_load
+from .processes import ServiceProcess, add_terminal, start_cart, start_master_data
+from .progress import Progress
+from .report import write_report
+from .stats import Histogram, histogram_delta, scrape_histograms
+
+
+@dataclass(frozen=True)
+class Mode:
+    use_grpc: bool
+    item_cache: bool
+
+    @property
+    def name(self) -> str:
+        return f"{'gRPC' if self.use_grpc else 'HTTP'}, cache {'on' if self.item_cache else 'off'}"
+
+
+MODES = [Mode(g, c) for c in (True, False) for g in (False, True)]
+
+
+@dataclass
+class Run:
+    """One pattern in one mode."""
+
+    mode: Mode
+    terminals: int
+    recorder: Recorder
+    lookups: dict[str, Histogram]
+    cpu: dict[str, float]
+
+
+@dataclass
+class PerfResults:
+    started: datetime.datetime
+    seconds_per_run: float
+    think_seconds: float
+    runs: list[Run] = field(default_factory=list)
+    anchor: list[LoadResult] = field(default_factory=list)
+    anchor_sequential: list[LoadResult] = field(default_factory=list)
+    scaling: dict[int, LoadResult] = field(default_factory=dict)
+
+
+def _lookup_histograms(cart: ServiceProcess) -> dict[str, Histogram]:
+    with urllib.request.urlopen(cart.url() + "/metrics", timeout=5) as response:  # noqa: S310 - our own loopback URL
+        return scrape_histograms(response.read().decode(), "item_lookup_seconds", "transport")
+
+
+def run_pattern(
+    tmp: Path,
+    master_data: ServiceProcess,
+    key: str,
+    *,
+    mode: Mode,
+    terminals: int,
+    args: argparse.Namespace,
+) -> Run:
+    cart = start_cart(
+        tmp,
+        master_data,
+        USE_GRPC=str(mode.use_grpc).lower(),
+        USE_ITEM_CACHE=str(mode.item_cache).lower(),
+    )
+    try:
+        before = _lookup_histograms(cart)
+        cpu_before = {
+            "cart": cpu_seconds(cart.process.pid),
+            "master-data": cpu_seconds(master_data.process.pid),
+        }
+        progress = Progress(0, f"{terminals:>2} terminals, {mode.name}", unit="carts")
+        recorder = uvloop.run(
+            run_checkouts(
+                cart.url() + "/api/v1",
+                key,
+                seconds=args.seconds,
+                terminals=terminals,
+                cancel=True,
+                on_cart_done=lambda ok: progress.tick(errors=0 if ok else 1),
+            )
+        )
+        progress.finish()
+        cpu = {
+            "cart": cpu_seconds(cart.process.pid) - cpu_before["cart"],
+            "master-data": cpu_seconds(master_data.process.pid) - cpu_before["master-data"],
+        }
+        after = _lookup_histograms(cart)
+    finally:
+        cart.stop()
+    lookups = {t: histogram_delta(h, before.get(t, {})) for t, h in after.items()}
+    return Run(mode, terminals, recorder, lookups, cpu)
+
+
+def measure_anchor(master_data: ServiceProcess, results: PerfResults, calls: int) -> None:
+    port = master_data.ports["gRPC"]
+    print("anchor: grpclib and grpcio clients, 32 in flight, then 1", file=sys.stderr)
+    for in_flight, target in ((32, results.anchor), (1, results.anchor_sequential)):
+        target.append(grpclib_load("127.0.0.1", port, calls, in_flight))
+        target.append(grpcio_load("127.0.0.1", port, calls, in_flight))
+
+
+def measure_scaling(tmp: Path, results: PerfResults, calls: int) -> None:
+    for workers in (1, 2):
+        print(f"scaling: Connect lookups against {workers} master-data worker(s)", file=sys.stderr)
+        service = start_master_data(tmp, WORKERS=str(workers))
+        try:
+            results.scaling[workers] = connect_load(service.url(), calls, 32, 32)
+        finally:
+            service.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="perf", description=__doc__)
+    parser.add_argument("--full", action="store_true", help="patterns 20/30/40/50, longer runs")
+    parser.add_argument(
+        "--patterns",
+        type=int,
+        nargs="+",
+        help="terminal counts (default 20 40; --full 20 30 40 50)",
+    )
+    parser.add_argument(
+        "--seconds", type=float, help="seconds per pattern and mode (default 6; --full 20)"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=Path("results"), help="directory for the report"
+    )
+    args = parser.parse_args(argv)
+    args.patterns = args.patterns or ([20, 30, 40, 50] if args.full else [20, 40])
+    args.seconds = args.seconds or (20.0 if args.full else 6.0)
+    calls = 6000 if args.full else 2000
+
+    results = PerfResults(datetime.datetime.now(datetime.UTC), args.seconds, 0.0)
+    with tempfile.TemporaryDirectory(prefix="kugel-perf-") as directory:
+        tmp = Path(directory)
+        master_data = start_master_data(tmp)
+        try:
+            key = add_terminal(tmp, "T0001", "S001", "PERF01")
+            measure_anchor(master_data, results, calls)
+            for terminals in args.patterns:
+                for mode in MODES:
+                    results.runs.append(
+                        run_pattern(
+                            tmp, master_data, key, mode=mode, terminals=terminals, args=args
+                        )
+                    )
+        finally:
+            master_data.stop()
+        measure_scaling(tmp / "scaling", results, calls)
+    folder = args.out / f"perf-{results.started:%Y%m%d-%H%M%S}"
+    report = write_report(results, folder, command=" ".join(["just perf", *(argv or sys.argv[1:])]))
+    print(f"\nreport: {report}")
+    errors = sum(r.recorder.error_count for r in results.runs)
+    if errors or any(math.isnan(r.p50) for r in results.anchor):
+        print(f"{errors} errors: see the report", file=sys.stderr)
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,246 @@
+"""The perf lab's report: Markdown tables and matplotlib charts in one results folder."""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only: no display here
+import matplotlib.pyplot as plt
+
+from .stats import histogram_quantile, percentile
+
+if TYPE_CHECKING:
+    from .perf import PerfResults, Run
+
+
+def _ms(seconds: float) -> str:
+    return "-" if math.isnan(seconds) else f"{seconds * 1000:.2f}"
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _add_items(run: Run) -> list[float]:
+    return run.recorder.latencies.get("add item", [])
+
+
+def _lookup(run: Run, transport: str) -> tuple[float, float, float]:
+    """Lookups per second, p50, p99 (seconds) of one transport in one run."""
+    histogram = run.lookups.get(transport, {})
+    count = histogram.get(math.inf, 0.0)
+    if not count:
+        return 0.0, math.nan, math.nan
+    return (
+        count / run.recorder.elapsed,
+        histogram_quantile(0.5, histogram),
+        histogram_quantile(0.99, histogram),
+    )
+
+
+def _run_rows(results: PerfResults) -> list[list[str]]:
+    rows = []
+    for run in results.runs:
+        adds = _add_items(run)
+        grpc = _lookup(run, "grpc")
+        http = _lookup(run, "http")
+        rows.append(
+            [
+                str(run.terminals),
+                run.mode.name,
+                _ms(percentile(adds, 0.5)),
+                _ms(percentile(adds, 0.95)),
+                _ms(percentile(adds, 0.99)),
+                f"{len(adds) / run.recorder.elapsed:.0f}",
+                _ms(percentile(run.recorder.latencies.get("create cart", []), 0.5)),
+                _ms(percentile(run.recorder.latencies.get("cancel cart", []), 0.5)),
+                str(run.recorder.error_count),
+                f"{grpc[0]:.0f} / {_ms(grpc[1])} / {_ms(grpc[2])}" if grpc[0] else "-",
+                f"{http[0]:.0f} / {_ms(http[1])} / {_ms(http[2])}" if http[0] else "-",
+                f"{run.cpu['cart']:.1f} / {run.cpu['master-data']:.1f}",
+            ]
+        )
+    return rows
+
+
+RUN_COLUMNS = [
+    "terminals", "mode", "add p50", "add p95", "add p99", "add/s", "create p50", "cancel p50",
+    "errors", "gRPC lookups/s, p50, p99", "HTTP lookups/s, p50, p99", "CPU s cart / md",
+]  # fmt: skip
+
+
+def _charts(results: PerfResults, folder: Path) -> None:
+    modes = list(dict.fromkeys(run.mode for run in results.runs))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    for mode in modes:
+        runs = [r for r in results.runs if r.mode == mode]
+        x = [r.terminals for r in runs]
+        left.plot(
+            x,
+            [percentile(_add_items(r), 0.5) * 1000 for r in runs],
+            marker="o",
+            label=f"{mode.name} p50",
+        )
+        left.plot(
+            x,
+            [percentile(_add_items(r), 0.99) * 1000 for r in runs],
+            marker="x",
+            linestyle="--",
+            label=f"{mode.name} p99",
+        )
+        right.plot(
+            x, [len(_add_items(r)) / r.recorder.elapsed for r in runs], marker="o", label=mode.name
+        )
+    left.set(title="add-item latency", xlabel="terminals", ylabel="ms")
+    right.set(title="add-item throughput", xlabel="terminals", ylabel="requests / s")
+    left.legend(fontsize=7)
+    right.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(folder / "add_item.png", dpi=100)
+    plt.close(fig)
+
+    fig, axis = plt.subplots(figsize=(7, 4))
+    labels = [f"{r.client}\n32 in flight" for r in results.anchor]
+    labels += [f"Connect, {w} worker{'s' if w > 1 else ''}\n32 in flight" for w in results.scaling]
+    values = [r.per_second for r in results.anchor] + [
+        r.per_second for r in results.scaling.values()
+    ]
+    axis.barh(labels, values, color=["#4c72b0", "#dd8452", "#55a868", "#8172b3"][: len(values)])
+    axis.set(title="master-data lookups per second (same run)", xlabel="lookups / s")
+    axis.tick_params(axis="y", labelsize=8)
+    fig.tight_layout()
+    fig.savefig(folder / "lookups.png", dpi=100)
+    plt.close(fig)
+
+
+def _targets(results: PerfResults) -> list[list[str]]:
+    rows = []
+    smallest = min((r.terminals for r in results.runs), default=0)
+    for run in results.runs:
+        if run.terminals == smallest:
+            adds = _add_items(run)
+            mean = sum(adds) / len(adds) if adds else math.nan
+            rows.append(
+                [
+                    "average response 340 ms -> 177 ms (original plan)",
+                    f"{_ms(mean)} ms mean add-item, {run.terminals} terminals, {run.mode.name}",
+                ]
+            )
+    for run in results.runs:
+        if run.terminals == smallest and not run.mode.item_cache:
+            transport = "grpc" if run.mode.use_grpc else "http"
+            _, p50, _ = _lookup(run, transport)
+            rows.append(
+                [
+                    "master-data communication 130-150 ms -> 2-5 ms (original plan)",
+                    f"{_ms(p50)} ms p50 over {transport}, under {run.terminals}-terminal load",
+                ]
+            )
+    sequential = {r.client: r for r in results.anchor_sequential}
+    for client, result in sequential.items():
+        rows.append(
+            [
+                f"one lookup, sequential: {client} (master-data target: gRPC p50 <= 0.4 ms)",
+                f"{_ms(result.p50)} ms p50",
+            ]
+        )
+    if len(results.anchor) == 2:
+        ours, reference = results.anchor
+        rows.append(
+            [
+                "grpclib client >= 0.8x grpcio client, 32 in flight",
+                f"{ours.per_second / reference.per_second:.2f}x"
+                f" ({ours.per_second:.0f} vs {reference.per_second:.0f} lookups/s)",
+            ]
+        )
+    for run in results.runs:
+        if run.terminals == 40 and run.mode.use_grpc and run.mode.item_cache:
+            adds = _add_items(run)
+            rows.append(
+                [
+                    "cart API, 40 terminals, gRPC, cache on:"
+                    " add-item p50 <= 3 ms, p99 <= 15 ms, >= 400/s, 0 errors",
+                    f"p50 {_ms(percentile(adds, 0.5))} ms, p99 {_ms(percentile(adds, 0.99))} ms,"
+                    f" {len(adds) / run.recorder.elapsed:.0f}/s, {run.recorder.error_count} errors",
+                ]
+            )
+    return rows
+
+
+def write_report(results: PerfResults, folder: Path, *, command: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    _charts(results, folder)
+    anchor_rows = [
+        [r.client, str(in_flight), f"{r.per_second:.0f}", _ms(r.p50), _ms(r.p99), str(r.errors)]
+        for in_flight, group in ((32, results.anchor), (1, results.anchor_sequential))
+        for r in group
+    ]
+    scaling_rows = [
+        [str(w), f"{r.per_second:.0f}", _ms(r.p50), _ms(r.p99), str(r.errors)]
+        for w, r in results.scaling.items()
+    ]
+    text = f"""# Performance report {results.started:%Y-%m-%d %H:%M} UTC
+
+Machine: {os.cpu_count()} cores, {_cpu_model()}, Python {platform.python_version()}. Every figure
+below comes from this one run, the load generator sharing the machine with both services.
+Command: `{command}`; {results.seconds_per_run:.0f} s per pattern and mode, no think time.
+
+## Targets beside the measured figures
+
+{_table(["target", "measured"], _targets(results))}
+
+## Scenario: create a cart, add 20 items one request each, cancel, repeat
+
+Latencies in ms. Lookups: master-data calls per second / p50 / p99 as the cart measured them
+(interpolated from its histogram). CPU: seconds used by cart / master-data during the run.
+
+{_table(RUN_COLUMNS, _run_rows(results))}
+
+![add-item latency and throughput](add_item.png)
+
+## Anchor: our client against Google's grpcio client, same server, same run
+
+{_table(["client", "in flight", "lookups/s", "p50 ms", "p99 ms", "errors"], anchor_rows)}
+
+## Scaling: master-data workers sharing the ports (SO_REUSEPORT)
+
+Connect JSON lookups over 32 connections, 32 in flight, straight at master-data.
+
+{_table(["workers", "lookups/s", "p50 ms", "p99 ms", "errors"], scaling_rows)}
+
+![lookups per second](lookups.png)
+
+## How to reproduce
+
+`python3 -m venv .venv && .venv/bin/pip install -e ".[dev]"`, then `just perf` (patterns of 20 and
+40 terminals, 6 s each, under 3 minutes) or `just perf-full` (20, 30, 40 and 50 terminals, 20 s
+each). Both start master-data and cart on free loopback ports with fresh SQLite files in a temp
+dir, seed the demo data, register a terminal, and drive the cart API with virtual terminals
+(`services/loadtest/checkout.py`, an asyncio driver on aiohttp: Locust's own gevent workers would
+compete for the same 2 cores). The cart is restarted for every mode with `USE_GRPC` and
+`USE_ITEM_CACHE` set accordingly. The anchor and scaling rows come from
+`services/loadtest/lookup_load.py`. `python -m services.loadtest.perf --help` lists the knobs
+(`--patterns 20 30`, `--seconds 10`, `--out DIR`). This machine's speed varies severalfold from
+hour to hour: compare figures within one report, not across reports.
+"""
+    report = folder / "report.md"
+    report.write_text(text)
+    return report
