@@ -16,7 +16,7 @@ from . import demo_data
 from .catalog import ItemCatalog
 from .master_files import InvalidMasterFile
 from .master_import import format_of, import_entries, parse_master_file
-from .repository import SqlItemRepository
+from .repository import SqliteItemRepository
 from .server import serve
 from .settings import MasterDataSettings
 from .workers import run_workers
@@ -35,7 +35,7 @@ def _settings() -> MasterDataSettings:
 async def _import(settings: MasterDataSettings, path: Path, kind: str | None) -> int:
     entries = parse_master_file(await asyncio.to_thread(path.read_bytes), format_of(path), kind)
     print(f"{path}: {len(entries)} records valid, writing ...", file=sys.stderr)
-    repository = await SqlItemRepository.open_sqlite(settings.master_data_db)
+    repository = await SqliteItemRepository.open(settings.master_data_db)
     try:
         return await import_entries(ItemCatalog(repository, 0), entries)
     finally:
@@ -43,7 +43,7 @@ async def _import(settings: MasterDataSettings, path: Path, kind: str | None) ->
 
 
 async def _seed_demo(settings: MasterDataSettings) -> int:
-    repository = await SqlItemRepository.open_sqlite(settings.master_data_db)
+    repository = await SqliteItemRepository.open(settings.master_data_db)
     try:
         records = demo_data.records()
         await ItemCatalog(repository, 0).apply(records)

@@ -1,25 +1,24 @@
-"""Access to the item master: a small interface and its SQL implementation.
+"""Access to the item master: a small interface and its SQLite implementation.
 
-The service layer sees only `ItemRepository`; `SqlItemRepository` works on SQLite (the embedded
-default) through SQLAlchemy Core, so a PostgreSQL backend is a new engine URL and dialect insert,
-not a new service layer. Every query is parameterised.
+The service layer sees only `ItemRepository`, so a PostgreSQL backend is a new class, not a new
+service layer. Every query is parameterised; table and column names come from the constants in
+`schema.py`, never from input. (Plain sqlite3 on threads rather than an async driver: see
+services.common.sqlite_threads for the measurements.)
 """
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
-from sqlalchemy import and_, delete, event, func, select, text, update
-from sqlalchemy.dialects.sqlite import insert
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from services.common.sqlite_threads import SqliteThreads
 
-from . import schema
-from .records import Item, MasterRecord, Store, StorePrice, TaxRule, Tenant
+from .records import MasterRecord
+from .schema import DDL, TABLES
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,181 +104,35 @@ class ItemRepository(Protocol):
     async def close(self) -> None: ...
 
 
-_TABLES: dict[type[MasterRecord], Any] = {
-    Tenant: schema.tenants,
-    Store: schema.stores,
-    TaxRule: schema.tax_rules,
-    Item: schema.items,
-    StorePrice: schema.store_prices,
-}
+_PRICED_ITEMS: Final = """
+SELECT i.item_code, i.item_name,
+       COALESCE(sp.unit_price, i.unit_price) AS unit_price,
+       sp.unit_price IS NOT NULL AS store_price_applied,
+       i.tax_code, i.category_code, i.is_active, i.created_at_us,
+       MAX(i.updated_at_us, COALESCE(sp.updated_at_us, 0)) AS updated_at_us,
+       tr.name AS tax_rule_name, tr.tax_type, tr.rate_basis_points, tr.rounding_method
+FROM items i
+JOIN tax_rules tr ON tr.tenant_id = i.tenant_id AND tr.tax_code = i.tax_code
+LEFT JOIN store_prices sp
+  ON sp.tenant_id = i.tenant_id AND sp.store_code = ? AND sp.item_code = i.item_code
+WHERE i.tenant_id = ? AND i.item_code IN ({placeholders})
+"""
+_STORE_CONTEXT: Final = """
+SELECT t.currency_code, s.store_code
+FROM tenants t LEFT JOIN stores s ON s.tenant_id = t.tenant_id AND s.store_code = ?
+WHERE t.tenant_id = ?
+"""
+_BATCH_SIZE: Final = 500
 
 
 def _now_us() -> int:
     return time.time_ns() // 1000
 
 
-def _enable_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL: a crash loses no commit
-    cursor.close()
-
-
-class SqlItemRepository:
-    """ItemRepository on SQLAlchemy Core; `open_sqlite` makes one on a SQLite file."""
-
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
-
-    @classmethod
-    async def open_sqlite(cls, path: Path) -> SqlItemRepository:
-        """Open (creating if need be) the database file in WAL mode, with its tables."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(f"sqlite+aiosqlite:///{path}")
-        event.listen(engine.sync_engine, "connect", _enable_sqlite_pragmas)
-        async with engine.begin() as conn:
-            await conn.execute(text("PRAGMA journal_mode=WAL"))
-            await conn.run_sync(schema.metadata.create_all)
-            await conn.execute(
-                insert(schema.catalog_version).values(id=1, version=0).on_conflict_do_nothing()
-            )
-        return cls(engine)
-
-    async def close(self) -> None:
-        await self._engine.dispose()
-
-    async def ping(self) -> None:
-        async with self._engine.connect() as conn:
-            await conn.execute(select(1))
-
-    async def version(self) -> int:
-        async with self._engine.connect() as conn:
-            return int(await conn.scalar(select(schema.catalog_version.c.version)) or 0)
-
-    async def store_context(self, tenant_id: str, store_code: str) -> StoreContext | None:
-        t, s = schema.tenants, schema.stores
-        query = (
-            select(t.c.currency_code, s.c.store_code)
-            .select_from(
-                t.outerjoin(s, and_(s.c.tenant_id == t.c.tenant_id, s.c.store_code == store_code))
-            )
-            .where(t.c.tenant_id == tenant_id)
-        )
-        async with self._engine.connect() as conn:
-            row = (await conn.execute(query)).first()
-        if row is None:
-            return None
-        return StoreContext(currency_code=row.currency_code, store_known=row.store_code is not None)
-
-    async def priced_items(
-        self, tenant_id: str, store_code: str, item_codes: Sequence[str]
-    ) -> list[PricedItem]:
-        i, sp, tr = schema.items, schema.store_prices, schema.tax_rules
-        query = (
-            select(
-                i.c.item_code,
-                i.c.item_name,
-                func.coalesce(sp.c.unit_price, i.c.unit_price).label("unit_price"),
-                sp.c.unit_price.is_not(None).label("store_price_applied"),
-                i.c.tax_code,
-                i.c.category_code,
-                i.c.is_active,
-                i.c.created_at_us,
-                func.max(i.c.updated_at_us, func.coalesce(sp.c.updated_at_us, 0)).label(
-                    "updated_at_us"
-                ),
-                tr.c.name.label("tax_rule_name"),
-                tr.c.tax_type,
-                tr.c.rate_basis_points,
-                tr.c.rounding_method,
-            )
-            .select_from(
-                i.join(
-                    tr, and_(tr.c.tenant_id == i.c.tenant_id, tr.c.tax_code == i.c.tax_code)
-                ).outerjoin(
-                    sp,
-                    and_(
-                        sp.c.tenant_id == i.c.tenant_id,
-                        sp.c.store_code == store_code,
-                        sp.c.item_code == i.c.item_code,
-                    ),
-                )
-            )
-            .where(i.c.tenant_id == tenant_id, i.c.item_code.in_(list(item_codes)))
-        )
-        async with self._engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
-        return [
-            PricedItem(
-                item_code=r.item_code,
-                item_name=r.item_name,
-                unit_price=int(r.unit_price),
-                store_price_applied=bool(r.store_price_applied),
-                tax_code=r.tax_code,
-                category_code=r.category_code,
-                is_active=bool(r.is_active),
-                created_at_us=int(r.created_at_us),
-                updated_at_us=int(r.updated_at_us),
-                tax_rule_name=r.tax_rule_name,
-                tax_type=r.tax_type,
-                rate_basis_points=int(r.rate_basis_points),
-                rounding_method=r.rounding_method,
-            )
-            for r in rows
-        ]
-
-    async def apply(self, changes: Sequence[MasterChange]) -> int:
-        try:
-            await self._apply_all(changes, batched=True)
-        except IntegrityError:
-            # Batches are fast but hide which change broke a reference: replay one by one
-            # (in a new transaction, the failed one having rolled back) to name it.
-            await self._apply_all(changes, batched=False)
-        return len(changes)
-
-    async def _apply_all(self, changes: Sequence[MasterChange], *, batched: bool) -> None:
-        now = _now_us()
-        async with self._engine.begin() as conn:
-            if batched:
-                for run in _runs_of_one_kind(changes):
-                    await self._execute(conn, run, now)
-            else:
-                for index, change in enumerate(changes):
-                    try:
-                        await self._execute(conn, [change], now)
-                    except IntegrityError as error:
-                        raise ChangeRejected(index, change) from error
-            await conn.execute(
-                update(schema.catalog_version)
-                .where(schema.catalog_version.c.id == 1)
-                .values(version=schema.catalog_version.c.version + 1)
-            )
-
-    async def _execute(self, conn: AsyncConnection, run: list[MasterChange], now: int) -> None:
-        first = run[0]
-        if isinstance(first, Deletion):
-            table = _TABLES[first.kind]
-            key_columns = list(table.primary_key.columns)
-            result = await conn.execute(
-                delete(table).where(
-                    and_(*(c == v for c, v in zip(key_columns, first.key, strict=True)))
-                )
-            )
-            if result.rowcount == 0:
-                raise EntryNotFound(first)
-            return
-        table = _TABLES[type(first)]
-        rows = [_row(change, table, now) for change in run if not isinstance(change, Deletion)]
-        statement = insert(table)
-        keys = [c.name for c in table.primary_key.columns]
-        # On conflict every column but the key and created_at takes the new value.
-        kept = {*keys, "created_at_us"}
-        updates = {name: statement.excluded[name] for name in rows[0] if name not in kept}
-        await conn.execute(statement.on_conflict_do_update(index_elements=keys, set_=updates), rows)
-
-
-_BATCH_SIZE = 500
+def _row(record: MasterRecord, now: int) -> tuple[Any, ...]:
+    table = TABLES[type(record)]
+    values = record.model_dump(mode="json")  # enums as their names
+    return (*(values[c] for c in table.columns), *(now for _ in table.stamps))
 
 
 def _runs_of_one_kind(changes: Sequence[MasterChange]) -> list[list[MasterChange]]:
@@ -299,10 +152,107 @@ def _runs_of_one_kind(changes: Sequence[MasterChange]) -> list[list[MasterChange
     return runs
 
 
-def _row(record: MasterRecord, table: Any, now: int) -> dict[str, Any]:
-    row = record.model_dump(mode="json")  # enums as their names
-    if "updated_at_us" in table.c:
-        row["updated_at_us"] = now
-    if "created_at_us" in table.c:
-        row["created_at_us"] = now
-    return row
+def _execute(connection: sqlite3.Connection, run: list[MasterChange], now: int) -> None:
+    first = run[0]
+    if isinstance(first, Deletion):
+        if connection.execute(TABLES[first.kind].delete(), first.key).rowcount == 0:
+            raise EntryNotFound(first)
+        return
+    table = TABLES[type(first)]
+    connection.executemany(
+        table.upsert(), [_row(change, now) for change in run if not isinstance(change, Deletion)]
+    )
+
+
+def _bump_version(connection: sqlite3.Connection) -> None:
+    connection.execute("UPDATE catalog_version SET version = version + 1 WHERE id = 1")
+
+
+class SqliteItemRepository:
+    """ItemRepository on a SQLite file (WAL; synchronous=NORMAL: a process crash loses no
+    commit, and an admin write lost to a power cut can be written again)."""
+
+    def __init__(self, database: SqliteThreads) -> None:
+        self._db = database
+
+    @classmethod
+    async def open(cls, path: Path) -> SqliteItemRepository:
+        """Open (creating if need be) the database file with its tables."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        database = SqliteThreads(path, synchronous="NORMAL")
+        statements = [s for s in DDL.split(";") if s.strip()]
+        await database.write(lambda c: [c.execute(statement) for statement in statements])
+        return cls(database)
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    async def ping(self) -> None:
+        await self._db.read(lambda c: c.execute("SELECT 1").fetchone())
+
+    async def version(self) -> int:
+        row = await self._db.read(
+            lambda c: c.execute("SELECT version FROM catalog_version WHERE id = 1").fetchone()
+        )
+        return 0 if row is None else int(row[0])
+
+    async def store_context(self, tenant_id: str, store_code: str) -> StoreContext | None:
+        row = await self._db.read(
+            lambda c: c.execute(_STORE_CONTEXT, (store_code, tenant_id)).fetchone()
+        )
+        if row is None:
+            return None
+        return StoreContext(
+            currency_code=row["currency_code"], store_known=row["store_code"] is not None
+        )
+
+    async def priced_items(
+        self, tenant_id: str, store_code: str, item_codes: Sequence[str]
+    ) -> list[PricedItem]:
+        codes = list(item_codes)
+        query = _PRICED_ITEMS.format(placeholders=", ".join("?" for _ in codes))
+        rows = await self._db.read(
+            lambda c: c.execute(query, (store_code, tenant_id, *codes)).fetchall()
+        )
+        return [
+            PricedItem(
+                item_code=r["item_code"],
+                item_name=r["item_name"],
+                unit_price=int(r["unit_price"]),
+                store_price_applied=bool(r["store_price_applied"]),
+                tax_code=r["tax_code"],
+                category_code=r["category_code"],
+                is_active=bool(r["is_active"]),
+                created_at_us=int(r["created_at_us"]),
+                updated_at_us=int(r["updated_at_us"]),
+                tax_rule_name=r["tax_rule_name"],
+                tax_type=r["tax_type"],
+                rate_basis_points=int(r["rate_basis_points"]),
+                rounding_method=r["rounding_method"],
+            )
+            for r in rows
+        ]
+
+    async def apply(self, changes: Sequence[MasterChange]) -> int:
+        now = _now_us()
+
+        def batched(connection: sqlite3.Connection) -> None:
+            for run in _runs_of_one_kind(changes):
+                _execute(connection, run, now)
+            _bump_version(connection)
+
+        def one_by_one(connection: sqlite3.Connection) -> None:
+            for index, change in enumerate(changes):
+                try:
+                    _execute(connection, [change], now)
+                except sqlite3.IntegrityError as error:
+                    raise ChangeRejected(index, change) from error
+            _bump_version(connection)
+
+        try:
+            await self._db.write(batched)
+        except sqlite3.IntegrityError:
+            # A batch hides which change broke a reference: replay one by one (the failed
+            # transaction rolled back) to name it.
+            await self._db.write(one_by_one)
+        return len(changes)

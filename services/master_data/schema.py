@@ -1,87 +1,120 @@
-"""The item master's tables (SQLAlchemy Core): common master, store master, tax rules."""
+"""The item master's tables: common master (items), store master (store_prices), tax rules.
+
+Timestamps are integer microseconds since the Unix epoch, UTC.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    Column,
-    ForeignKeyConstraint,
-    Integer,
-    MetaData,
-    String,
-    Table,
-)
+from dataclasses import dataclass
+from typing import Final
 
-metadata = MetaData()
+from .records import Item, MasterRecord, Store, StorePrice, TaxRule, Tenant
 
-tenants = Table(
-    "tenants",
-    metadata,
-    Column("tenant_id", String(64), primary_key=True),
-    Column("name", String(200), nullable=False),
-    Column("currency_code", String(3), nullable=False),
-)
+DDL: Final = """
+CREATE TABLE IF NOT EXISTS tenants (
+    tenant_id     TEXT PRIMARY KEY,
+    name          TEXT NOT NULL,
+    currency_code TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS stores (
+    tenant_id  TEXT NOT NULL REFERENCES tenants ON DELETE CASCADE,
+    store_code TEXT NOT NULL,
+    name       TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, store_code)
+);
+CREATE TABLE IF NOT EXISTS tax_rules (
+    tenant_id         TEXT NOT NULL REFERENCES tenants ON DELETE CASCADE,
+    tax_code          TEXT NOT NULL,
+    name              TEXT NOT NULL,
+    tax_type          TEXT NOT NULL,
+    rate_basis_points INTEGER NOT NULL,
+    rounding_method   TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, tax_code)
+);
+CREATE TABLE IF NOT EXISTS items (
+    tenant_id     TEXT NOT NULL REFERENCES tenants ON DELETE CASCADE,
+    item_code     TEXT NOT NULL,
+    item_name     TEXT NOT NULL,
+    unit_price    INTEGER NOT NULL,
+    tax_code      TEXT NOT NULL,
+    category_code TEXT NOT NULL,
+    is_active     INTEGER NOT NULL,
+    created_at_us INTEGER NOT NULL,
+    updated_at_us INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, item_code),
+    -- an item keeps its tax rule: deleting a rule in use is refused
+    FOREIGN KEY (tenant_id, tax_code) REFERENCES tax_rules (tenant_id, tax_code)
+);
+CREATE TABLE IF NOT EXISTS store_prices (
+    tenant_id     TEXT NOT NULL,
+    store_code    TEXT NOT NULL,
+    item_code     TEXT NOT NULL,
+    unit_price    INTEGER NOT NULL,
+    updated_at_us INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, store_code, item_code),
+    FOREIGN KEY (tenant_id, store_code) REFERENCES stores ON DELETE CASCADE,
+    FOREIGN KEY (tenant_id, item_code) REFERENCES items ON DELETE CASCADE
+);
+-- One row, bumped by every write: other processes poll it to drop their read caches.
+CREATE TABLE IF NOT EXISTS catalog_version (
+    id      INTEGER PRIMARY KEY CHECK (id = 1),
+    version INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO catalog_version VALUES (1, 0);
+"""
 
-stores = Table(
-    "stores",
-    metadata,
-    Column("tenant_id", String(64), primary_key=True),
-    Column("store_code", String(64), primary_key=True),
-    Column("name", String(200), nullable=False),
-    ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"], ondelete="CASCADE"),
-)
 
-tax_rules = Table(
-    "tax_rules",
-    metadata,
-    Column("tenant_id", String(64), primary_key=True),
-    Column("tax_code", String(64), primary_key=True),
-    Column("name", String(200), nullable=False),
-    Column("tax_type", String(16), nullable=False),
-    Column("rate_basis_points", Integer, nullable=False),
-    Column("rounding_method", String(16), nullable=False),
-    ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"], ondelete="CASCADE"),
-)
+@dataclass(frozen=True, slots=True)
+class TableOf:
+    """Where a record type is stored: its table, key columns, and the columns it writes."""
 
-# Timestamps are integer microseconds since the Unix epoch, UTC.
-items = Table(
-    "items",
-    metadata,
-    Column("tenant_id", String(64), primary_key=True),
-    Column("item_code", String(64), primary_key=True),
-    Column("item_name", String(200), nullable=False),
-    Column("unit_price", BigInteger, nullable=False),
-    Column("tax_code", String(64), nullable=False),
-    Column("category_code", String(64), nullable=False),
-    Column("is_active", Boolean, nullable=False),
-    Column("created_at_us", BigInteger, nullable=False),
-    Column("updated_at_us", BigInteger, nullable=False),
-    ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"], ondelete="CASCADE"),
-    # An item keeps its tax rule: deleting a rule in use is refused.
-    ForeignKeyConstraint(["tenant_id", "tax_code"], ["tax_rules.tenant_id", "tax_rules.tax_code"]),
-)
+    table: str
+    key: tuple[str, ...]
+    columns: tuple[str, ...]
+    stamps: tuple[str, ...] = ()  # written with the time of the write
 
-store_prices = Table(
-    "store_prices",
-    metadata,
-    Column("tenant_id", String(64), primary_key=True),
-    Column("store_code", String(64), primary_key=True),
-    Column("item_code", String(64), primary_key=True),
-    Column("unit_price", BigInteger, nullable=False),
-    Column("updated_at_us", BigInteger, nullable=False),
-    ForeignKeyConstraint(
-        ["tenant_id", "store_code"], ["stores.tenant_id", "stores.store_code"], ondelete="CASCADE"
+    def upsert(self) -> str:
+        """INSERT ... ON CONFLICT DO UPDATE: every column but the key and created_at_us."""
+        names = (*self.columns, *self.stamps)
+        updates = [n for n in names if n not in self.key and n != "created_at_us"]
+        return (
+            f"INSERT INTO {self.table} ({', '.join(names)})"  # noqa: S608 - names are constants
+            f" VALUES ({', '.join('?' for _ in names)})"
+            f" ON CONFLICT ({', '.join(self.key)}) DO UPDATE SET "
+            + ", ".join(f"{n} = excluded.{n}" for n in updates)
+        )
+
+    def delete(self) -> str:
+        where = " AND ".join(f"{k} = ?" for k in self.key)
+        return f"DELETE FROM {self.table} WHERE {where}"  # noqa: S608 - names are constants
+
+
+TABLES: Final[dict[type[MasterRecord], TableOf]] = {
+    Tenant: TableOf("tenants", ("tenant_id",), ("tenant_id", "name", "currency_code")),
+    Store: TableOf("stores", ("tenant_id", "store_code"), ("tenant_id", "store_code", "name")),
+    TaxRule: TableOf(
+        "tax_rules",
+        ("tenant_id", "tax_code"),
+        ("tenant_id", "tax_code", "name", "tax_type", "rate_basis_points", "rounding_method"),
     ),
-    ForeignKeyConstraint(
-        ["tenant_id", "item_code"], ["items.tenant_id", "items.item_code"], ondelete="CASCADE"
+    Item: TableOf(
+        "items",
+        ("tenant_id", "item_code"),
+        (
+            "tenant_id",
+            "item_code",
+            "item_name",
+            "unit_price",
+            "tax_code",
+            "category_code",
+            "is_active",
+        ),
+        stamps=("created_at_us", "updated_at_us"),
     ),
-)
-
-# One row, bumped by every write: other processes poll it to drop their read caches.
-catalog_version = Table(
-    "catalog_version",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    Column("version", BigInteger, nullable=False),
-)
+    StorePrice: TableOf(
+        "store_prices",
+        ("tenant_id", "store_code", "item_code"),
+        ("tenant_id", "store_code", "item_code", "unit_price"),
+        stamps=("updated_at_us",),
+    ),
+}

@@ -27,7 +27,7 @@ from .connect_endpoint import ConnectEndpoint, method_table
 from .grpc_server import build_grpc_server
 from .http_app import build_http_app
 from .item_service import ItemService
-from .repository import ItemRepository, SqlItemRepository
+from .repository import ItemRepository, SqliteItemRepository
 from .settings import MasterDataSettings
 
 log = logging.getLogger("master_data")
@@ -71,7 +71,7 @@ def wire(repository: ItemRepository, settings: MasterDataSettings) -> MasterData
 
 async def serve(settings: MasterDataSettings) -> None:
     """Serve until SIGTERM/SIGINT, then shut down gracefully."""
-    repository = await SqlItemRepository.open_sqlite(settings.master_data_db)
+    repository = await SqliteItemRepository.open(settings.master_data_db)
     parts = wire(repository, settings)
     catalog, gate, item_service = parts.catalog, parts.gate, parts.item_service
     await catalog.refresh_if_changed()

@@ -106,3 +106,18 @@ def test_cache_hit(
         raise AssertionError("a cache hit must not wait for anything")
 
     assert benchmark(step) == "ITEM0005"
+
+
+def _twenty_singles(loop: asyncio.AbstractEventLoop, client: ItemMasterClient) -> int:
+    async def run() -> int:
+        return len([await client.get_item("T0001", "S001", code) for code in CODES_20])
+
+    return loop.run_until_complete(run())
+
+
+@pytest.mark.benchmark(group="cart item client")
+def test_uncached_20_singles_grpc(
+    benchmark: BenchmarkFixture, loop: asyncio.AbstractEventLoop, grpc_client: ItemMasterClient
+) -> None:
+    """Beside test_uncached_batch_of_20_grpc: what one batch call saves."""
+    assert benchmark(_twenty_singles, loop, grpc_client) == 20

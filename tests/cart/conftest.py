@@ -19,7 +19,7 @@ from services.cart.terminals import issue_key
 from services.master_data import demo_data
 from services.master_data.catalog import ItemCatalog
 from services.master_data.errors import CatalogError, ErrorCode
-from services.master_data.repository import SqlItemRepository
+from services.master_data.repository import SqliteItemRepository
 
 
 class CatalogTransport:
@@ -58,7 +58,7 @@ class CatalogTransport:
 
 @pytest.fixture
 async def item_catalog(tmp_path: Path) -> AsyncIterator[ItemCatalog]:
-    repository = await SqlItemRepository.open_sqlite(tmp_path / "master.db")
+    repository = await SqliteItemRepository.open(tmp_path / "master.db")
     await repository.apply(demo_data.records())
     yield ItemCatalog(repository, 1000)
     await repository.close()

@@ -9,21 +9,21 @@ from starlette.testclient import TestClient
 
 from services.master_data import demo_data
 from services.master_data.catalog import ItemCatalog
-from services.master_data.repository import SqlItemRepository
+from services.master_data.repository import SqliteItemRepository
 from services.master_data.server import MasterData, wire
 from services.master_data.settings import MasterDataSettings
 
 
 @pytest.fixture
-async def repository(tmp_path: Path) -> AsyncIterator[SqlItemRepository]:
-    repo = await SqlItemRepository.open_sqlite(tmp_path / "master.db")
+async def repository(tmp_path: Path) -> AsyncIterator[SqliteItemRepository]:
+    repo = await SqliteItemRepository.open(tmp_path / "master.db")
     await repo.apply(demo_data.records())
     yield repo
     await repo.close()
 
 
 @pytest.fixture
-def catalog(repository: SqlItemRepository) -> ItemCatalog:
+def catalog(repository: SqliteItemRepository) -> ItemCatalog:
     return ItemCatalog(repository, cache_size=1000)
 
 
@@ -42,7 +42,7 @@ def settings(tmp_path: Path) -> MasterDataSettings:
 
 
 @pytest.fixture
-def master_data(repository: SqlItemRepository, settings: MasterDataSettings) -> MasterData:
+def master_data(repository: SqliteItemRepository, settings: MasterDataSettings) -> MasterData:
     return wire(repository, settings)
 
 

@@ -11,7 +11,7 @@ from services.master_data import demo_data
 from services.master_data.catalog import MAX_BATCH_SIZE, ItemCatalog
 from services.master_data.errors import CatalogError, ErrorCode
 from services.master_data.records import Item, StorePrice
-from services.master_data.repository import SqlItemRepository
+from services.master_data.repository import SqliteItemRepository
 
 
 async def test_store_price_overrides_common_price(catalog: ItemCatalog) -> None:
@@ -161,7 +161,7 @@ async def test_other_process_write_clears_cache_on_refresh(
 ) -> None:
     await catalog.refresh_if_changed()
     cached = await catalog.get_item("T0001", "S002", "ITEM0002")
-    other = await SqlItemRepository.open_sqlite(tmp_path / "master.db")
+    other = await SqliteItemRepository.open(tmp_path / "master.db")
     try:
         await ItemCatalog(other, 0).apply(
             [StorePrice(tenant_id="T0001", store_code="S002", item_code="ITEM0002", unit_price=7)]
@@ -173,7 +173,7 @@ async def test_other_process_write_clears_cache_on_refresh(
     assert (await catalog.get_item("T0001", "S002", "ITEM0002")).unit_price == 7
 
 
-async def test_cache_hit_skips_the_database(repository: SqlItemRepository) -> None:
+async def test_cache_hit_skips_the_database(repository: SqliteItemRepository) -> None:
     catalog = ItemCatalog(repository, cache_size=10)
     await catalog.get_item("T0001", "S001", "ITEM0001")
     await repository.close()  # any further query would fail

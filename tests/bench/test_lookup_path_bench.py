@@ -1,0 +1,65 @@
+"""master-data's lookup path in process: store read, price resolution, encoding."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvloop
+from pytest_benchmark.fixture import BenchmarkFixture
+
+from gen.kugel.item.v1 import GetItemDetailResponse
+from services.common.message_codec import encode_binary, encode_json
+from services.master_data import demo_data
+from services.master_data.catalog import ItemCatalog
+from services.master_data.repository import SqliteItemRepository
+
+
+@pytest.fixture(scope="module")
+def catalog_loop(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[ItemCatalog, asyncio.AbstractEventLoop]]:
+    loop = uvloop.new_event_loop()
+    path = Path(tmp_path_factory.mktemp("catalog")) / "master.db"
+
+    async def open_catalog() -> tuple[SqliteItemRepository, ItemCatalog]:
+        repository = await SqliteItemRepository.open(path)
+        await repository.apply(demo_data.records())
+        return repository, ItemCatalog(repository, 100_000)
+
+    repository, catalog = loop.run_until_complete(open_catalog())
+    yield catalog, loop
+    loop.run_until_complete(repository.close())
+    loop.close()
+
+
+@pytest.mark.benchmark(group="master-data lookup path")
+def test_store_read_and_price_resolution(
+    benchmark: BenchmarkFixture, catalog_loop: tuple[ItemCatalog, asyncio.AbstractEventLoop]
+) -> None:
+    """A cache miss: the SQLite read, store price applied (the cache is dropped every round)."""
+    catalog, loop = catalog_loop
+
+    def miss() -> str:
+        catalog.invalidate()
+        return loop.run_until_complete(catalog.get_item("T0001", "S001", "ITEM0005")).item_code
+
+    assert benchmark(miss) == "ITEM0005"
+
+
+@pytest.mark.benchmark(group="master-data lookup path")
+def test_cached_lookup_and_encode(
+    benchmark: BenchmarkFixture, catalog_loop: tuple[ItemCatalog, asyncio.AbstractEventLoop]
+) -> None:
+    """A cache hit, wrapped in the response and encoded for gRPC and for Connect JSON."""
+    catalog, loop = catalog_loop
+    loop.run_until_complete(catalog.get_item("T0001", "S001", "ITEM0005"))
+
+    def hit() -> int:
+        item = loop.run_until_complete(catalog.get_item("T0001", "S001", "ITEM0005"))
+        response = GetItemDetailResponse(item=item)
+        return len(encode_binary(response)) + len(encode_json(response))
+
+    assert benchmark(hit) > 0
