@@ -23,6 +23,7 @@ from .auth import TerminalAuthenticator
 from .cart import Cart
 from .cart_service import CartService, LineRequest
 from .errors import CartError, ErrorCode
+from .rate_limit import RateLimiter
 from .terminals import Terminal
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,8 @@ Handler = Callable[[Request, Terminal], Awaitable[Response]]
 
 
 def error_response(error: CartError) -> JSONResponse:
-    return JSONResponse(error.body(), status_code=error.http_status)
+    headers = {"Retry-After": "1"} if error.code is ErrorCode.RATE_LIMITED else None
+    return JSONResponse(error.body(), status_code=error.http_status, headers=headers)
 
 
 def cart_response(cart: Cart, status_code: int = 200) -> Response:
@@ -61,11 +63,16 @@ class CartApi:
     """The routes of the cart API over one CartService."""
 
     def __init__(
-        self, service: CartService, authenticator: TerminalAuthenticator, max_body_bytes: int
+        self,
+        service: CartService,
+        authenticator: TerminalAuthenticator,
+        max_body_bytes: int,
+        rate_limiter: RateLimiter,
     ) -> None:
         self._service = service
         self._auth = authenticator
         self._limit = max_body_bytes
+        self._rate_limiter = rate_limiter
 
     def routes(self) -> list[Route]:
         carts = f"{PREFIX}/carts"
@@ -92,6 +99,8 @@ class CartApi:
                 terminal = await self._auth.terminal_for(request.headers.get("x-api-key"))
                 if terminal is None:
                     raise CartError(ErrorCode.UNAUTHENTICATED, "missing or invalid X-API-KEY")
+                if not self._rate_limiter.allow(terminal.key_id):
+                    raise CartError(ErrorCode.RATE_LIMITED, "too many requests from this terminal")
                 return await handler(request, terminal)
             except CartError as error:
                 return error_response(error)

@@ -18,6 +18,7 @@ from .http_api import CartApi
 from .http_app import build_http_app
 from .item_master import ItemMasterClient
 from .item_master.wiring import build_item_master_client
+from .rate_limit import RateLimiter
 from .repository import CartRepository, SqliteCartRepository
 from .settings import CartSettings
 
@@ -45,7 +46,12 @@ def wire(
     registry = registry or CollectorRegistry()
     items = items or build_item_master_client(settings, registry)
     service = CartService(repository, items)
-    api = CartApi(service, TerminalAuthenticator(repository), settings.max_request_bytes)
+    api = CartApi(
+        service,
+        TerminalAuthenticator(repository),
+        settings.max_request_bytes,
+        RateLimiter(settings.terminal_rate_limit, settings.terminal_rate_burst),
+    )
     return CartParts(service, items, build_http_app(api, repository, registry), registry)
 
 
@@ -54,7 +60,11 @@ async def serve(settings: CartSettings) -> None:
     parts = wire(repository, settings)
     sock = listening_socket(settings.bind_host, settings.http_port)
     server = http_server(
-        parts.http_app, grace_seconds=settings.shutdown_grace_seconds, log_level="warning"
+        parts.http_app,
+        grace_seconds=settings.shutdown_grace_seconds,
+        log_level="warning",
+        cert_file=settings.tls_cert_file,
+        key_file=settings.tls_key_file,
     )
     task = asyncio.create_task(server.serve(sockets=[sock]))
     await wait_started(server, task)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field, SecretStr, field_validator
+from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .item_master.target import parse_target
@@ -32,6 +32,12 @@ class CartSettings(BaseSettings):
     cart_db: Path = Path("data/cart.db")
     max_request_bytes: int = Field(default=65_536, ge=1024)
     shutdown_grace_seconds: float = Field(default=5.0, ge=0)
+    tls_cert_file: Path | None = None  # with TLS_KEY_FILE: the cart API speaks HTTPS
+    tls_key_file: Path | None = None
+    master_data_grpc_tls: bool = False  # gRPC to master-data over TLS
+    master_data_ca_file: Path | None = None  # CA that signed master-data's certificate
+    terminal_rate_limit: float = Field(default=50.0, ge=0)  # requests/s per terminal; 0: off
+    terminal_rate_burst: int = Field(default=100, ge=1)
 
     @field_validator("master_data_grpc_url")
     @classmethod
@@ -49,3 +55,9 @@ class CartSettings(BaseSettings):
     log_level: Annotated[
         Literal["DEBUG", "INFO", "WARNING", "ERROR"], BeforeValidator(lambda v: str(v).upper())
     ] = "INFO"
+
+    @model_validator(mode="after")
+    def _tls_needs_both_files(self) -> CartSettings:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("TLS_CERT_FILE and TLS_KEY_FILE go together")
+        return self

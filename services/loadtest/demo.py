@@ -45,6 +45,7 @@ def run_mode(
         master_data,
         USE_GRPC=str(use_grpc).lower(),
         USE_ITEM_CACHE=str(args.item_cache).lower(),
+        TERMINAL_RATE_LIMIT="0",  # the virtual terminals share one key
     )
     try:
         before = _metrics(cart)

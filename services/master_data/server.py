@@ -18,6 +18,7 @@ from starlette.applications import Starlette
 
 from gen.google_proto_descriptor_pool import default_google_proto_descriptor_pool
 from services.common.secrets import BearerToken
+from services.common.tls import server_context
 from services.common.uvicorn_server import http_server, listening_socket, wait_started
 
 from .admin_api import AdminApi
@@ -79,7 +80,11 @@ async def serve(settings: MasterDataSettings) -> None:
         settings.bind_host, settings.http_port, reuse_port=settings.reuse_port
     )
     uvicorn_server = http_server(
-        parts.http_app, grace_seconds=settings.shutdown_grace_seconds, log_level="warning"
+        parts.http_app,
+        grace_seconds=settings.shutdown_grace_seconds,
+        log_level="warning",
+        cert_file=settings.tls_cert_file,
+        key_file=settings.tls_key_file,
     )
 
     grpc = None
@@ -88,7 +93,10 @@ async def serve(settings: MasterDataSettings) -> None:
         grpc_socket = listening_socket(
             settings.bind_host, settings.grpc_port, reuse_port=settings.reuse_port
         )
-        await grpc.server.start(sock=grpc_socket)
+        tls = None
+        if settings.tls_cert_file and settings.tls_key_file:
+            tls = server_context(settings.tls_cert_file, settings.tls_key_file, alpn=["h2"])
+        await grpc.server.start(sock=grpc_socket, ssl=tls)
         log.info("gRPC server started on port %d", grpc_socket.getsockname()[1])
 
     http_task = asyncio.create_task(uvicorn_server.serve(sockets=[http_socket]))
@@ -96,11 +104,12 @@ async def serve(settings: MasterDataSettings) -> None:
     log.info("HTTP server started on port %d", http_socket.getsockname()[1])
     poller = asyncio.create_task(_poll_catalog_version(catalog, settings.catalog_poll_seconds))
     log.info(
-        "master-data ready: grpc=%s http=%d db=%s auth=%s",
+        "master-data ready: grpc=%s http=%d db=%s auth=%s tls=%s",
         grpc_socket.getsockname()[1] if grpc else "off",
         http_socket.getsockname()[1],
         settings.master_data_db,
         "on" if settings.master_data_token else "off",
+        "on" if settings.tls_cert_file else "off",
     )
 
     stop = asyncio.Event()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import ssl
 from collections.abc import Sequence
 
 import aiohttp
@@ -43,7 +44,10 @@ class ConnectTransport:
 
     name = "http"
 
-    def __init__(self, base_url: str, token: str | None, pool_size: int) -> None:
+    def __init__(
+        self, base_url: str, token: str | None, pool_size: int, tls: ssl.SSLContext | None = None
+    ) -> None:
+        self._tls: ssl.SSLContext | bool = tls if tls is not None else True
         self._url = base_url.rstrip("/") + PATH
         self._headers = {"content-type": "application/proto", "connect-protocol-version": "1"}
         if token:
@@ -54,7 +58,9 @@ class ConnectTransport:
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None:
-            connector = aiohttp.TCPConnector(limit=self._pool_size, limit_per_host=self._pool_size)
+            connector = aiohttp.TCPConnector(
+                limit=self._pool_size, limit_per_host=self._pool_size, ssl=self._tls
+            )
             self._session = aiohttp.ClientSession(connector=connector)
             self.sessions_opened += 1
         return self._session

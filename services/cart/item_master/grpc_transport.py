@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Sequence
 
 import h2.exceptions
@@ -23,8 +24,9 @@ class GrpcTransport:
 
     name = "grpc"
 
-    def __init__(self, target: str, token: str | None) -> None:
+    def __init__(self, target: str, token: str | None, tls: ssl.SSLContext | None = None) -> None:
         self._host, self._port = parse_target(target)
+        self._tls = tls
         self._metadata = {"authorization": f"Bearer {token}"} if token else None
         self._stub: ItemServiceStub | None = None
         self._channel: Channel | None = None
@@ -33,7 +35,7 @@ class GrpcTransport:
     def _get_stub(self) -> ItemServiceStub:
         if self._stub is None:
             self._channel = Channel(
-                self._host, self._port, codec=StrictProtoCodec(_MAX_REPLY_BYTES)
+                self._host, self._port, codec=StrictProtoCodec(_MAX_REPLY_BYTES), ssl=self._tls
             )
             self._stub = ItemServiceStub(self._channel)
             self.channels_opened += 1

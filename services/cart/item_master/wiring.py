@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry
 
+from services.common.tls import client_context
+
 from ..settings import CartSettings
 from .circuit_breaker import CircuitBreaker
 from .client import ItemMasterClient
@@ -27,10 +29,16 @@ def build_item_master_client(
         if settings.use_item_cache
         else None
     )
+    ca_file = settings.master_data_ca_file
+    grpc_tls = client_context(ca_file, alpn=["h2"]) if settings.master_data_grpc_tls else None
+    http_tls = client_context(ca_file, alpn=["http/1.1"]) if ca_file else None
+    grpc = (
+        GrpcTransport(settings.master_data_grpc_url, token, grpc_tls) if settings.use_grpc else None
+    )
     return ItemMasterClient(
-        grpc=GrpcTransport(settings.master_data_grpc_url, token) if settings.use_grpc else None,
+        grpc=grpc,
         http=ConnectTransport(
-            settings.master_data_http_url, token, settings.master_data_http_pool_size
+            settings.master_data_http_url, token, settings.master_data_http_pool_size, http_tls
         ),
         timeout_seconds=settings.grpc_timeout,
         breaker=CircuitBreaker(settings.grpc_breaker_cooldown_seconds),
