@@ -77,8 +77,13 @@ async def cart_repository(tmp_path: Path) -> AsyncIterator[SqliteCartRepository]
 
 
 @pytest.fixture
+def cart_settings(tmp_path: Path) -> CartSettings:
+    return CartSettings(cart_db=tmp_path / "cart.db", max_request_bytes=4096)
+
+
+@pytest.fixture
 def cart(
-    cart_repository: SqliteCartRepository, transport: CatalogTransport, tmp_path: Path
+    cart_repository: SqliteCartRepository, transport: CatalogTransport, cart_settings: CartSettings
 ) -> CartParts:
     registry = CollectorRegistry()
     items = ItemMasterClient(
@@ -89,8 +94,7 @@ def cart(
         cache=ItemCache(60, 5, 1000),
         metrics=LookupMetrics(registry),
     )
-    settings = CartSettings(cart_db=tmp_path / "cart.db", max_request_bytes=4096)
-    return wire(cart_repository, settings, items=items, registry=registry)
+    return wire(cart_repository, cart_settings, items=items, registry=registry)
 
 
 @pytest.fixture
