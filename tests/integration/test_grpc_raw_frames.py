@@ -1,0 +1,124 @@
+"""Raw HTTP/2 frames at master-data's gRPC port (the h2 library, no gRPC client to tidy them):
+wrong length prefixes, a compressed flag without compression, truncated and random protobuf.
+Every call ends with a gRPC status, never a hang or a crash, and the server keeps serving."""
+
+from __future__ import annotations
+
+import socket
+import struct
+from collections.abc import Iterator
+from pathlib import Path
+
+import h2.config
+import h2.connection
+import h2.events
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gen.kugel.item.v1 import GetItemDetailRequest
+from services.common.message_codec import encode_binary
+from services.loadtest.processes import ServiceProcess, start_master_data
+
+PATH = "/kugel.item.v1.ItemService/GetItemDetail"
+GOOD = encode_binary(
+    GetItemDetailRequest(tenant_id="T0001", store_code="S001", item_code="ITEM0001")
+)
+OK, INVALID_ARGUMENT, NOT_FOUND, RESOURCE_EXHAUSTED, INTERNAL, UNIMPLEMENTED = 0, 3, 5, 8, 13, 12
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
+    service = start_master_data(Path(tmp_path_factory.mktemp("raw")), MAX_REQUEST_BYTES="32768")
+    yield service
+    assert service.stop() == 0, service.log
+
+
+def frame(payload: bytes, *, compressed: bool = False, length: int | None = None) -> bytes:
+    return struct.pack(">?I", compressed, len(payload) if length is None else length) + payload
+
+
+def raw_call(
+    port: int, body: bytes, path: str = PATH, extra: list[tuple[str, str]] | None = None
+) -> int:
+    """Send one request as raw frames; the grpc-status the server ends the stream with."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        connection = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+        connection.initiate_connection()
+        stream = connection.get_next_available_stream_id()
+        headers = [
+            (":method", "POST"), (":scheme", "http"), (":path", path), (":authority", "127.0.0.1"),
+            ("content-type", "application/grpc"), ("te", "trailers"), *(extra or []),
+        ]  # fmt: skip
+        connection.send_headers(stream, headers)
+        size = connection.max_outbound_frame_size
+        chunks = [body[i : i + size] for i in range(0, len(body), size)] or [b""]
+        for n, chunk in enumerate(chunks):
+            connection.send_data(stream, chunk, end_stream=n == len(chunks) - 1)
+        sock.sendall(connection.data_to_send())
+        while True:
+            data = sock.recv(65536)
+            assert data, "the server closed the connection without a status"
+            for event in connection.receive_data(data):
+                if isinstance(event, h2.events.ResponseReceived | h2.events.TrailersReceived):
+                    found = dict((k.decode(), v.decode()) for k, v in event.headers)
+                    if "grpc-status" in found:
+                        return int(found["grpc-status"])
+                if isinstance(event, h2.events.DataReceived):
+                    connection.acknowledge_received_data(event.flow_controlled_length, stream)
+                if isinstance(event, h2.events.StreamReset):
+                    raise AssertionError(f"stream reset with error {event.error_code}")
+            sock.sendall(connection.data_to_send())
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        pytest.param(frame(GOOD), {OK}, id="well-formed"),
+        pytest.param(
+            frame(GOOD, length=len(GOOD) + 10), {INTERNAL}, id="prefix longer than the message"
+        ),
+        pytest.param(frame(GOOD)[:3], {INTERNAL, OK}, id="prefix cut short"),
+        pytest.param(
+            frame(GOOD, length=2**32 - 1), {INTERNAL, RESOURCE_EXHAUSTED}, id="prefix of 4 GiB"
+        ),
+        pytest.param(
+            frame(GOOD, compressed=True),
+            {INTERNAL, UNIMPLEMENTED},
+            id="compressed flag, no compression",
+        ),
+        pytest.param(frame(GOOD[:-2]), {INVALID_ARGUMENT}, id="truncated protobuf"),
+        pytest.param(frame(b"\x0f\xff\xff"), {INVALID_ARGUMENT}, id="garbage protobuf"),
+        pytest.param(
+            frame(b"\x0a" + b"\xff" * 10), {INVALID_ARGUMENT}, id="varint length overflow"
+        ),
+        pytest.param(frame(b"x" * 40_000), {RESOURCE_EXHAUSTED}, id="over the size limit"),
+        pytest.param(frame(GOOD) + frame(GOOD), {OK, INTERNAL}, id="two messages for a unary rpc"),
+        pytest.param(b"", {INTERNAL, OK}, id="no message at all"),
+    ],
+)
+def test_malformed_frames(server: ServiceProcess, body: bytes, expected: set[int]) -> None:
+    assert raw_call(server.ports["gRPC"], body) in expected
+    assert raw_call(server.ports["gRPC"], frame(GOOD)) == OK
+
+
+@settings(max_examples=60)
+@given(
+    payload=st.binary(max_size=200),
+    compressed=st.booleans(),
+    skew=st.integers(min_value=-5, max_value=5),
+)
+def test_random_frames_always_get_a_status(
+    server: ServiceProcess, payload: bytes, compressed: bool, skew: int
+) -> None:
+    length = max(0, len(payload) + skew)
+    status = raw_call(server.ports["gRPC"], frame(payload, compressed=compressed, length=length))
+    assert 0 <= status <= 16
+
+
+def test_unknown_rpc_and_still_serving(server: ServiceProcess) -> None:
+    assert (
+        raw_call(server.ports["gRPC"], frame(GOOD), path="/kugel.item.v1.ItemService/Nope")
+        == UNIMPLEMENTED
+    )
+    assert raw_call(server.ports["gRPC"], frame(GOOD)) == OK
