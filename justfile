@@ -78,3 +78,7 @@ perf *args:
 # Performance lab, full: patterns of 20, 30, 40 and 50 terminals, 20 s each
 perf-full *args:
     python -m services.loadtest.perf --full {{args}}
+
+# Soak: 40 terminals for 10 minutes; fails on any error or an RSS growth of 10 % or more
+soak *args:
+    python -m services.loadtest.soak {{args}}
