@@ -141,6 +141,9 @@ async def test_auth(stack: Stack, session: aiohttp.ClientSession, key: str, stat
             assert error["code"] in {"unauthenticated", "cart_not_found"}
     _, same = await call(session, "GET", url)
     assert (same["state"], same["lineItems"]) == ("initial", [])
+    for secret in (*stack.keys.values(), TOKEN):
+        assert secret not in stack.cart.log
+        assert secret not in stack.master_data.log
     headers = {"X-API-KEY": stack.keys["r2"]}  # another terminal of the same store may
     async with aiohttp.ClientSession(timeout=TIMEOUT, headers=headers) as colleague:
         assert (await call(colleague, "GET", url))[0] == 200
