@@ -10,22 +10,13 @@ import uvloop
 from pydantic import TypeAdapter, ValidationError
 
 from services.common.logging import configure_logging
+from services.common.settings_loader import load_settings
 
 from .api_models import Code
 from .repository import SqliteCartRepository
 from .server import serve
 from .settings import CartSettings
 from .terminals import issue_key
-
-
-def _settings() -> CartSettings:
-    try:
-        return CartSettings()
-    except ValidationError as invalid:
-        for e in invalid.errors():
-            name = str(e["loc"][0]).upper() if e["loc"] else "?"
-            print(f"cart: invalid environment variable {name}: {e['msg']}", file=sys.stderr)
-        raise SystemExit(2) from None
 
 
 async def _add_terminal(settings: CartSettings, tenant: str, store: str, terminal: str) -> str:
@@ -57,7 +48,7 @@ def main(argv: list[str] | None = None) -> None:
     add.add_argument("--terminal", required=True, type=_code)
     args = parser.parse_args(argv)
 
-    settings = _settings()
+    settings = load_settings(CartSettings, "cart")
     configure_logging(settings.log_level)
     if args.command == "serve":
         uvloop.run(serve(settings))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from prometheus_client import CollectorRegistry, generate_latest
@@ -13,12 +12,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from services.common.probes import probe_routes
+
 from .errors import CartError, ErrorCode
 from .http_api import CartApi, error_response
 from .openapi import openapi_document
 from .repository import CartRepository
-
-READY_TIMEOUT_SECONDS = 1.0
 
 
 def build_http_app(
@@ -32,17 +31,6 @@ def build_http_app(
     async def metrics(_: Request) -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
-    async def healthz(_: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok"})
-
-    async def readyz(_: Request) -> JSONResponse:
-        try:
-            async with asyncio.timeout(READY_TIMEOUT_SECONDS):
-                await repository.ping()
-        except Exception:
-            return JSONResponse({"status": "unavailable", "database": "unreachable"}, 503)
-        return JSONResponse({"status": "ready"})
-
     async def http_error(_: Request, exc: Any) -> Response:
         status = getattr(exc, "status_code", 404)
         code = ErrorCode.METHOD_NOT_ALLOWED if status == 405 else ErrorCode.NOT_FOUND
@@ -54,7 +42,6 @@ def build_http_app(
         *api.routes(),
         Route("/openapi.json", openapi, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
-        Route("/healthz", healthz, methods=["GET"]),
-        Route("/readyz", readyz, methods=["GET"]),
+        *probe_routes(repository.ping),
     ]
     return Starlette(routes=routes, exception_handlers={HTTPException: http_error})

@@ -99,8 +99,7 @@ class SqliteCartRepository:
         """Open (creating if need be) the database file with its tables."""
         path.parent.mkdir(parents=True, exist_ok=True)
         database = SqliteThreads(path, synchronous="FULL")
-        statements = [s for s in SCHEMA.split(";") if s.strip()]
-        await database.write(lambda c: [c.execute(statement) for statement in statements])
+        await database.apply_schema(SCHEMA)
         return cls(database)
 
     async def close(self) -> None:

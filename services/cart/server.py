@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 
+from services.common.stop_signal import until_stop_signal
 from services.common.uvicorn_server import http_server, listening_socket, wait_started
 
 from .auth import TerminalAuthenticator
@@ -79,16 +79,10 @@ async def serve(settings: CartSettings) -> None:
         else f"HTTP {settings.master_data_http_url}",
         "on" if settings.use_item_cache else "off",
     )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    stopped = asyncio.create_task(stop.wait())
-    await asyncio.wait({stopped, task}, return_when=asyncio.FIRST_COMPLETED)
+    await until_stop_signal(task)
     log.info("cart shutting down: finishing requests in flight")
     server.should_exit = True
     await task
-    stopped.cancel()
     await parts.items.close()
     await repository.close()
     log.info("cart stopped")

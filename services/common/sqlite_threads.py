@@ -53,6 +53,11 @@ class SqliteThreads:
                 self._connections.append(connection)
         return connection
 
+    async def apply_schema(self, ddl: str) -> None:
+        """Run `;`-separated DDL statements (CREATE ... IF NOT EXISTS) in one transaction."""
+        statements = [statement for statement in ddl.split(";") if statement.strip()]
+        await self.write(lambda c: [c.execute(statement) for statement in statements])
+
     async def read(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Run `work` on a reader thread's connection."""
         loop = asyncio.get_running_loop()

@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 import uvloop
-from pydantic import ValidationError
 
 from services.common.logging import configure_logging
+from services.common.settings_loader import load_settings
 
 from . import demo_data
 from .catalog import ItemCatalog
@@ -20,16 +20,6 @@ from .repository import SqliteItemRepository
 from .server import serve
 from .settings import MasterDataSettings
 from .workers import run_workers
-
-
-def _settings() -> MasterDataSettings:
-    try:
-        return MasterDataSettings()
-    except ValidationError as invalid:
-        for e in invalid.errors():
-            name = str(e["loc"][0]).upper() if e["loc"] else "?"
-            print(f"master-data: invalid environment variable {name}: {e['msg']}", file=sys.stderr)
-        raise SystemExit(2) from None
 
 
 async def _import(settings: MasterDataSettings, path: Path, kind: str | None) -> int:
@@ -64,7 +54,7 @@ def main(argv: list[str] | None = None) -> None:
     commands.add_parser("seed-demo", help="write the demo data set (idempotent)")
     args = parser.parse_args(argv)
 
-    settings = _settings()
+    settings = load_settings(MasterDataSettings, "master-data")
     configure_logging(settings.log_level)
     if args.command == "serve":
         if settings.workers > 1:

@@ -180,8 +180,7 @@ class SqliteItemRepository:
         """Open (creating if need be) the database file with its tables."""
         path.parent.mkdir(parents=True, exist_ok=True)
         database = SqliteThreads(path, synchronous="NORMAL")
-        statements = [s for s in DDL.split(";") if s.strip()]
-        await database.write(lambda c: [c.execute(statement) for statement in statements])
+        await database.apply_schema(DDL)
         return cls(database)
 
     async def close(self) -> None:

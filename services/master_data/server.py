@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 from dataclasses import dataclass
 
 from grpclib.server import Server
@@ -18,6 +17,7 @@ from starlette.applications import Starlette
 
 from gen.google_proto_descriptor_pool import default_google_proto_descriptor_pool
 from services.common.secrets import BearerToken
+from services.common.stop_signal import until_stop_signal
 from services.common.tls import server_context
 from services.common.uvicorn_server import http_server, listening_socket, wait_started
 
@@ -112,12 +112,7 @@ async def serve(settings: MasterDataSettings) -> None:
         "on" if settings.tls_cert_file else "off",
     )
 
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    stopped = asyncio.create_task(stop.wait())
-    await asyncio.wait({stopped, http_task}, return_when=asyncio.FIRST_COMPLETED)
+    await until_stop_signal(http_task)
 
     log.info("master-data shutting down: draining %d calls in flight", gate.in_flight)
     if grpc:
@@ -129,7 +124,6 @@ async def serve(settings: MasterDataSettings) -> None:
     if grpc:
         await _close_grpc(grpc.server)
     poller.cancel()
-    stopped.cancel()
     await repository.close()
     log.info("master-data stopped")
 

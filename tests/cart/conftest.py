@@ -1,12 +1,13 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry
 from starlette.testclient import TestClient
 
+from gen.kugel.item.v1 import BatchGetItemDetailsRequest
 from services.cart.item_master import ItemMasterClient
 from services.cart.item_master.circuit_breaker import CircuitBreaker
 from services.cart.item_master.item_cache import ItemCache
@@ -31,18 +32,13 @@ class CatalogTransport:
         self.catalog = catalog
         self.down = False
 
-    async def batch(
-        self,
-        tenant_id: str,
-        store_code: str,
-        item_codes: Sequence[str],
-        terminal_id: str,
-        seconds_left: float,
-    ) -> BatchResult:
+    async def batch(self, request: BatchGetItemDetailsRequest, seconds_left: float) -> BatchResult:
         if self.down:
             raise ItemLookupError(LookupFailure.UNAVAILABLE, "master-data is down")
         try:
-            items, missing = await self.catalog.get_items(tenant_id, store_code, item_codes)
+            items, missing = await self.catalog.get_items(
+                request.tenant_id, request.store_code, request.item_codes
+            )
         except CatalogError as error:
             failure = (
                 LookupFailure.NOT_FOUND

@@ -7,12 +7,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pytest
 from prometheus_client import CollectorRegistry
 
+from gen.kugel.item.v1 import BatchGetItemDetailsRequest
 from services.cart.item_master.circuit_breaker import CircuitBreaker
 from services.cart.item_master.client import ItemMasterClient
 from services.cart.item_master.item_cache import ItemCache
@@ -42,14 +42,8 @@ class ScriptedTransport:
     delay: float = 0.0
     calls: list[tuple[list[str], float]] = field(default_factory=list)
 
-    async def batch(
-        self,
-        tenant_id: str,
-        store_code: str,
-        item_codes: Sequence[str],
-        terminal_id: str,
-        seconds_left: float,
-    ) -> BatchResult:
+    async def batch(self, request: BatchGetItemDetailsRequest, seconds_left: float) -> BatchResult:
+        item_codes = request.item_codes
         self.calls.append((list(item_codes), seconds_left))
         if self.delay:
             await asyncio.sleep(min(self.delay, seconds_left))

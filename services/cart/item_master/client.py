@@ -15,6 +15,8 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from gen.kugel.item.v1 import BatchGetItemDetailsRequest
+
 from .circuit_breaker import CircuitBreaker
 from .item_cache import NOT_FOUND, Cached, CacheKey, ItemCache
 from .metrics import LookupMetrics
@@ -36,6 +38,14 @@ class _Ask:
 
     def key(self, code: str) -> CacheKey:
         return (self.tenant_id, self.store_code, code)
+
+    def request(self) -> BatchGetItemDetailsRequest:
+        return BatchGetItemDetailsRequest(
+            tenant_id=self.tenant_id,
+            store_code=self.store_code,
+            item_codes=self.codes,
+            terminal_id=self.terminal_id,
+        )
 
 
 class ItemMasterClient:
@@ -173,9 +183,7 @@ class ItemMasterClient:
             raise ItemLookupError(LookupFailure.UNAVAILABLE, "lookup deadline exceeded")
         started = time.perf_counter()
         try:
-            result = await transport.batch(
-                ask.tenant_id, ask.store_code, ask.codes, ask.terminal_id, remaining
-            )
+            result = await transport.batch(ask.request(), remaining)
         except ItemLookupError as error:
             self._metrics.lookups.labels(transport.name, error.failure.value).inc()
             if error.failure is LookupFailure.REJECTED:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import math
 import ssl
-from collections.abc import Sequence
 
 import aiohttp
 from grpclib.const import Status
@@ -17,7 +16,7 @@ from grpclib.const import Status
 from gen.kugel.item.v1 import BatchGetItemDetailsRequest, BatchGetItemDetailsResponse
 from services.common.message_codec import MalformedMessage, decode_binary, encode_binary
 
-from .model import BatchResult, ItemDetail, ItemLookupError, LookupFailure
+from .model import BatchResult, ItemLookupError, LookupFailure
 from .transport import FAILURE_BY_STATUS
 
 PATH = "/kugel.item.v1.ItemService/BatchGetItemDetails"
@@ -65,20 +64,7 @@ class ConnectTransport:
             self.sessions_opened += 1
         return self._session
 
-    async def batch(
-        self,
-        tenant_id: str,
-        store_code: str,
-        item_codes: Sequence[str],
-        terminal_id: str,
-        seconds_left: float,
-    ) -> BatchResult:
-        request = BatchGetItemDetailsRequest(
-            tenant_id=tenant_id,
-            store_code=store_code,
-            item_codes=list(item_codes),
-            terminal_id=terminal_id,
-        )
+    async def batch(self, request: BatchGetItemDetailsRequest, seconds_left: float) -> BatchResult:
         headers = {
             **self._headers,
             "connect-timeout-ms": str(max(1, math.floor(seconds_left * 1000))),
@@ -103,10 +89,7 @@ class ConnectTransport:
             raise ItemLookupError(
                 LookupFailure.FAILED, f"bad reply from master-data: {error}"
             ) from None
-        return BatchResult(
-            found={i.item_code: ItemDetail.from_message(i) for i in reply.items},
-            not_found=list(reply.not_found_item_codes),
-        )
+        return BatchResult.from_reply(reply)
 
     async def close(self) -> None:
         if self._session is not None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ssl
-from collections.abc import Sequence
 
 import h2.exceptions
 from grpclib.client import Channel
@@ -12,7 +11,7 @@ from grpclib.exceptions import GRPCError, StreamTerminatedError
 from gen.kugel.item.v1 import BatchGetItemDetailsRequest, ItemServiceStub
 from services.common.message_codec import StrictProtoCodec
 
-from .model import BatchResult, ItemDetail, ItemLookupError, LookupFailure
+from .model import BatchResult, ItemLookupError, LookupFailure
 from .target import parse_target
 from .transport import FAILURE_BY_STATUS
 
@@ -41,20 +40,7 @@ class GrpcTransport:
             self.channels_opened += 1
         return self._stub
 
-    async def batch(
-        self,
-        tenant_id: str,
-        store_code: str,
-        item_codes: Sequence[str],
-        terminal_id: str,
-        seconds_left: float,
-    ) -> BatchResult:
-        request = BatchGetItemDetailsRequest(
-            tenant_id=tenant_id,
-            store_code=store_code,
-            item_codes=list(item_codes),
-            terminal_id=terminal_id,
-        )
+    async def batch(self, request: BatchGetItemDetailsRequest, seconds_left: float) -> BatchResult:
         try:
             reply = await self._get_stub().batch_get_item_details(
                 request, timeout=seconds_left, metadata=self._metadata
@@ -66,10 +52,7 @@ class GrpcTransport:
             raise ItemLookupError(LookupFailure.UNAVAILABLE, "gRPC deadline exceeded") from None
         except (OSError, StreamTerminatedError, h2.exceptions.ProtocolError) as error:
             raise ItemLookupError(LookupFailure.UNAVAILABLE, f"gRPC unreachable: {error}") from None
-        return BatchResult(
-            found={i.item_code: ItemDetail.from_message(i) for i in reply.items},
-            not_found=list(reply.not_found_item_codes),
-        )
+        return BatchResult.from_reply(reply)
 
     async def close(self) -> None:
         if self._channel is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from gen.kugel.item.v1 import Item
+from gen.kugel.item.v1 import BatchGetItemDetailsResponse, Item
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,3 +82,10 @@ class BatchResult:
 
     found: dict[str, ItemDetail]
     not_found: list[str]
+
+    @classmethod
+    def from_reply(cls, reply: BatchGetItemDetailsResponse) -> BatchResult:
+        return cls(
+            found={i.item_code: ItemDetail.from_message(i) for i in reply.items},
+            not_found=list(reply.not_found_item_codes),
+        )

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Protocol
 
 from grpclib.const import Status
+
+from gen.kugel.item.v1 import BatchGetItemDetailsRequest
 
 from .model import BatchResult, LookupFailure
 
@@ -31,12 +32,7 @@ class ItemTransport(Protocol):
     name: str
 
     async def batch(
-        self,
-        tenant_id: str,
-        store_code: str,
-        item_codes: Sequence[str],
-        terminal_id: str,
-        seconds_left: float,
+        self, request: BatchGetItemDetailsRequest, seconds_left: float
     ) -> BatchResult: ...
 
     async def close(self) -> None: ...
