@@ -90,25 +90,16 @@ RUN_COLUMNS = [
 def _charts(results: PerfResults, folder: Path) -> None:
     modes = list(dict.fromkeys(run.mode for run in results.runs))
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
-    for mode in modes:
+    for index, mode in enumerate(modes):
+        style = {"color": f"C{index}"}  # one colour per mode: p50 solid, p99 dashed
         runs = [r for r in results.runs if r.mode == mode]
         x = [r.terminals for r in runs]
-        left.plot(
-            x,
-            [percentile(_add_items(r), 0.5) * 1000 for r in runs],
-            marker="o",
-            label=f"{mode.name} p50",
-        )
-        left.plot(
-            x,
-            [percentile(_add_items(r), 0.99) * 1000 for r in runs],
-            marker="x",
-            linestyle="--",
-            label=f"{mode.name} p99",
-        )
-        right.plot(
-            x, [len(_add_items(r)) / r.recorder.elapsed for r in runs], marker="o", label=mode.name
-        )
+        p50 = [percentile(_add_items(r), 0.5) * 1000 for r in runs]
+        p99 = [percentile(_add_items(r), 0.99) * 1000 for r in runs]
+        left.plot(x, p50, marker="o", label=f"{mode.name} p50", **style)
+        left.plot(x, p99, marker="x", linestyle="--", label=f"{mode.name} p99", **style)
+        rates = [len(_add_items(r)) / r.recorder.elapsed for r in runs]
+        right.plot(x, rates, marker="o", label=mode.name, **style)
     left.set(title="add-item latency", xlabel="terminals", ylabel="ms")
     right.set(title="add-item throughput", xlabel="terminals", ylabel="requests / s")
     left.legend(fontsize=7)
@@ -225,6 +216,9 @@ Latencies in ms. Lookups: master-data calls per second / p50 / p99 as the cart m
 Connect JSON lookups over 32 connections, 32 in flight, straight at master-data.
 
 {_table(["workers", "lookups/s", "p50 ms", "p99 ms", "errors"], scaling_rows)}
+
+A second worker pays off only where a core is free for it: on a 2-core machine that also runs
+the load generator, compare the CPU columns above before reading this row as a limit.
 
 ![lookups per second](lookups.png)
 
