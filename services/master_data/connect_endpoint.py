@@ -133,8 +133,11 @@ class ConnectEndpoint:
 
         exchange = UnaryExchange(message, request.headers)
         try:
-            async with asyncio.timeout(timeout):
+            if timeout is None:
                 await handler.func(exchange)
+            else:
+                async with asyncio.timeout(timeout):
+                    await handler.func(exchange)
         except GRPCError as error:
             raise ConnectError(error.status, error.message or error.status.name.lower()) from None
         except TimeoutError:
