@@ -72,6 +72,11 @@ class CallGate:
                 await func(stream)
             except (GRPCError, TimeoutError):
                 raise  # TimeoutError is how grpclib learns a deadline expired
+            except (NotImplementedError, AssertionError) as error:
+                # grpclib's reading of a bad frame (compressed flag, short length prefix): the
+                # client's fault, INTERNAL per the gRPC spec, and no stack trace per attempt.
+                log.warning("malformed gRPC message frame on %s: %r", path, error)
+                raise GRPCError(Status.INTERNAL, "malformed message frame") from None
             except Exception:
                 log.exception("unexpected error in %s", path)
                 raise GRPCError(Status.INTERNAL, "internal error") from None
