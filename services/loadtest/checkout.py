@@ -122,6 +122,7 @@ async def run_checkouts(
     seed: int = 7,
     on_cart_done: Callable[[bool], None] | None = None,
     cancel: bool = False,
+    think_seconds: float = 0.0,
 ) -> Recorder:
     """Checkouts by `terminals` concurrent virtual terminals: `carts` of them in all, or as
     many as fit in `seconds` (a cart under way when time is up is finished)."""
@@ -137,7 +138,7 @@ async def run_checkouts(
             for basket in queue:
                 if stop_at is not None and time.monotonic() >= stop_at:
                     break
-                ok = await terminal.checkout(basket, cancel=cancel)
+                ok = await terminal.checkout(basket, cancel=cancel, think_seconds=think_seconds)
                 recorder.carts_done += ok
                 if on_cart_done is not None:
                     on_cart_done(ok)

@@ -100,6 +100,7 @@ def run_pattern(
                 seconds=args.seconds,
                 terminals=terminals,
                 cancel=True,
+                think_seconds=args.think_seconds,
                 on_cart_done=lambda ok: progress.tick(errors=0 if ok else 1),
             )
         )
@@ -146,6 +147,9 @@ def main(argv: list[str] | None = None) -> None:
         "--seconds", type=float, help="seconds per pattern and mode (default 6; --full 20)"
     )
     parser.add_argument(
+        "--think-seconds", type=float, default=0.0, help="pause between scans (original plan: 3)"
+    )
+    parser.add_argument(
         "--out", type=Path, default=Path("results"), help="directory for the report"
     )
     args = parser.parse_args(argv)
@@ -153,7 +157,7 @@ def main(argv: list[str] | None = None) -> None:
     args.seconds = args.seconds or (20.0 if args.full else 6.0)
     calls = 6000 if args.full else 2000
 
-    results = PerfResults(datetime.datetime.now(datetime.UTC), args.seconds, 0.0)
+    results = PerfResults(datetime.datetime.now(datetime.UTC), args.seconds, args.think_seconds)
     with tempfile.TemporaryDirectory(prefix="kugel-perf-") as directory:
         tmp = Path(directory)
         master_data = start_master_data(tmp)

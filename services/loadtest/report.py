@@ -87,6 +87,25 @@ RUN_COLUMNS = [
 ]  # fmt: skip
 
 
+ENDPOINT_COLUMNS = ["terminals", "mode", "endpoint", "calls/s", "p50", "p95", "p99", "errors"]
+
+
+def _endpoint_rows(results: PerfResults) -> list[list[str]]:
+    rows = []
+    for run in results.runs:
+        for endpoint, latencies in run.recorder.latencies.items():
+            errors = sum(n for what, n in run.recorder.errors.items() if what.startswith(endpoint))
+            rows.append([
+                str(run.terminals),
+                run.mode.name,
+                endpoint,
+                f"{len(latencies) / run.recorder.elapsed:.0f}",
+                *(_ms(percentile(latencies, q)) for q in (0.5, 0.95, 0.99)),
+                str(errors),
+            ])  # fmt: skip
+    return rows
+
+
 def _charts(results: PerfResults, folder: Path) -> None:
     modes = list(dict.fromkeys(run.mode for run in results.runs))
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
@@ -192,7 +211,8 @@ def write_report(results: PerfResults, folder: Path, *, command: str) -> Path:
 
 Machine: {os.cpu_count()} cores, {_cpu_model()}, Python {platform.python_version()}. Every figure
 below comes from this one run, the load generator sharing the machine with both services.
-Command: `{command}`; {results.seconds_per_run:.0f} s per pattern and mode, no think time.
+Command: `{command}`; {results.seconds_per_run:.0f} s per pattern and mode,
+{results.think_seconds:g} s think time between scans.
 
 ## Targets beside the measured figures
 
@@ -206,6 +226,10 @@ Latencies in ms. Lookups: master-data calls per second / p50 / p99 as the cart m
 {_table(RUN_COLUMNS, _run_rows(results))}
 
 ![add-item latency and throughput](add_item.png)
+
+### Every endpoint
+
+{_table(ENDPOINT_COLUMNS, _endpoint_rows(results))}
 
 ## Anchor: our client against Google's grpcio client, same server, same run
 
