@@ -1,11 +1,11 @@
 """`just perf` / `just perf-full`: the original HTTP-vs-gRPC test plan, run against the real
 processes, written up as a Markdown report with PNG charts.
 
-Scenario (each virtual terminal, no think time by default): create a cart, add 20 items one
-request at a time, cancel the cart, start again. Patterns of N terminals, each run with
-USE_GRPC=false and =true, item cache on and off. In the same run: Google's grpcio client against
-our master-data gRPC server beside our grpclib client (the anchor), and master-data lookup
-throughput at 1 and 2 workers.
+Scenario (each virtual terminal, no think time by default; run by Locust headless, as the
+original plan did): create a cart, add 20 items one request at a time, cancel, start again.
+Patterns of N terminals, each run with USE_GRPC=false and =true, item cache on and off. In the
+same run: Google's grpcio client against our master-data gRPC server beside our grpclib client
+(the anchor), and master-data lookup throughput at 1 and 2 workers.
 """
 
 from __future__ import annotations
@@ -19,13 +19,10 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import uvloop
-
-from .checkout import Recorder, run_checkouts
 from .cpu import cpu_seconds
+from .locust_run import LoadRun, run_locust
 from .lookup_load import LoadResult, connect_load, grpcio_load, grpclib_load
 from .processes import ServiceProcess, add_terminal, start_cart, start_master_data
-from .progress import Progress
 from .report import write_report
 from .stats import Histogram, histogram_delta, scrape_histograms
 
@@ -49,7 +46,7 @@ class Run:
 
     mode: Mode
     terminals: int
-    recorder: Recorder
+    load: LoadRun
     lookups: dict[str, Histogram]
     cpu: dict[str, float]
 
@@ -84,36 +81,27 @@ def run_pattern(
         master_data,
         USE_GRPC=str(mode.use_grpc).lower(),
         USE_ITEM_CACHE=str(mode.item_cache).lower(),
-        TERMINAL_RATE_LIMIT="0",  # the virtual terminals share one key,
+        TERMINAL_RATE_LIMIT="0",  # the virtual terminals share one key
     )
     try:
         before = _lookup_histograms(cart)
-        cpu_before = {
-            "cart": cpu_seconds(cart.process.pid),
-            "master-data": cpu_seconds(master_data.process.pid),
-        }
-        progress = Progress(0, f"{terminals:>2} terminals, {mode.name}", unit="carts")
-        recorder = uvloop.run(
-            run_checkouts(
-                cart.url() + "/api/v1",
-                key,
-                seconds=args.seconds,
-                terminals=terminals,
-                cancel=True,
-                think_seconds=args.think_seconds,
-                on_cart_done=lambda ok: progress.tick(errors=0 if ok else 1),
-            )
+        pids = {"cart": cart.process.pid, "master-data": master_data.process.pid}
+        cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        load = run_locust(
+            cart.url(),
+            key,
+            users=terminals,
+            seconds=args.seconds,
+            think_seconds=args.think_seconds,
+            csv_prefix=tmp / f"locust-{terminals}-{int(mode.use_grpc)}{int(mode.item_cache)}",
+            label=f"{terminals:>2} terminals, {mode.name}",
         )
-        progress.finish()
-        cpu = {
-            "cart": cpu_seconds(cart.process.pid) - cpu_before["cart"],
-            "master-data": cpu_seconds(master_data.process.pid) - cpu_before["master-data"],
-        }
+        cpu = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items()}
         after = _lookup_histograms(cart)
     finally:
         cart.stop()
     lookups = {t: histogram_delta(h, before.get(t, {})) for t, h in after.items()}
-    return Run(mode, terminals, recorder, lookups, cpu)
+    return Run(mode, terminals, load, lookups, cpu)
 
 
 def measure_anchor(master_data: ServiceProcess, results: PerfResults, calls: int) -> None:
@@ -177,7 +165,7 @@ def main(argv: list[str] | None = None) -> None:
     folder = args.out / f"perf-{results.started:%Y%m%d-%H%M%S}"
     report = write_report(results, folder, command=" ".join(["just perf", *(argv or sys.argv[1:])]))
     print(f"\nreport: {report}")
-    errors = sum(r.recorder.error_count for r in results.runs)
+    errors = sum(r.load.failures for r in results.runs)
     if errors or any(math.isnan(r.p50) for r in results.anchor):
         print(f"{errors} errors: see the report", file=sys.stderr)
         raise SystemExit(1)

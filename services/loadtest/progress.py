@@ -17,6 +17,10 @@ class Progress:
         self._last_draw = self._started
         self._tty = sys.stderr.isatty()
 
+    @property
+    def done(self) -> int:
+        return self._done
+
     def advance(self, errors: int = 0) -> None:
         """One more done; with a known total the bar is redrawn, the last time with a newline."""
         self.tick(errors)

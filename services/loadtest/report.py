@@ -13,7 +13,8 @@ import matplotlib
 matplotlib.use("Agg")  # files only: no display here
 import matplotlib.pyplot as plt
 
-from .stats import histogram_quantile, percentile
+from .locust_run import EndpointStats
+from .stats import histogram_quantile
 
 if TYPE_CHECKING:
     from .perf import PerfResults, Run
@@ -39,8 +40,11 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
-def _add_items(run: Run) -> list[float]:
-    return run.recorder.latencies.get("add item", [])
+NO_STATS = EndpointStats(0, 0.0, math.nan, math.nan, math.nan, math.nan, 0)
+
+
+def _endpoint(run: Run, name: str) -> EndpointStats:
+    return run.load.endpoints.get(name, NO_STATS)
 
 
 def _lookup(run: Run, transport: str) -> tuple[float, float, float]:
@@ -50,7 +54,7 @@ def _lookup(run: Run, transport: str) -> tuple[float, float, float]:
     if not count:
         return 0.0, math.nan, math.nan
     return (
-        count / run.recorder.elapsed,
+        count / run.load.seconds,
         histogram_quantile(0.5, histogram),
         histogram_quantile(0.99, histogram),
     )
@@ -59,20 +63,20 @@ def _lookup(run: Run, transport: str) -> tuple[float, float, float]:
 def _run_rows(results: PerfResults) -> list[list[str]]:
     rows = []
     for run in results.runs:
-        adds = _add_items(run)
+        adds = _endpoint(run, "add item")
         grpc = _lookup(run, "grpc")
         http = _lookup(run, "http")
         rows.append(
             [
                 str(run.terminals),
                 run.mode.name,
-                _ms(percentile(adds, 0.5)),
-                _ms(percentile(adds, 0.95)),
-                _ms(percentile(adds, 0.99)),
-                f"{len(adds) / run.recorder.elapsed:.0f}",
-                _ms(percentile(run.recorder.latencies.get("create cart", []), 0.5)),
-                _ms(percentile(run.recorder.latencies.get("cancel cart", []), 0.5)),
-                str(run.recorder.error_count),
+                _ms(adds.p50),
+                _ms(adds.p95),
+                _ms(adds.p99),
+                f"{adds.per_second:.0f}",
+                _ms(_endpoint(run, "create cart").p50),
+                _ms(_endpoint(run, "cancel cart").p50),
+                str(run.load.failures),
                 f"{grpc[0]:.0f} / {_ms(grpc[1])} / {_ms(grpc[2])}" if grpc[0] else "-",
                 f"{http[0]:.0f} / {_ms(http[1])} / {_ms(http[2])}" if http[0] else "-",
                 f"{run.cpu['cart']:.1f} / {run.cpu['master-data']:.1f}",
@@ -93,15 +97,14 @@ ENDPOINT_COLUMNS = ["terminals", "mode", "endpoint", "calls/s", "p50", "p95", "p
 def _endpoint_rows(results: PerfResults) -> list[list[str]]:
     rows = []
     for run in results.runs:
-        for endpoint, latencies in run.recorder.latencies.items():
-            errors = sum(n for what, n in run.recorder.errors.items() if what.startswith(endpoint))
+        for endpoint, stats in run.load.endpoints.items():
             rows.append([
                 str(run.terminals),
                 run.mode.name,
                 endpoint,
-                f"{len(latencies) / run.recorder.elapsed:.0f}",
-                *(_ms(percentile(latencies, q)) for q in (0.5, 0.95, 0.99)),
-                str(errors),
+                f"{stats.per_second:.0f}",
+                *(_ms(q) for q in (stats.p50, stats.p95, stats.p99)),
+                str(stats.failures),
             ])  # fmt: skip
     return rows
 
@@ -113,11 +116,11 @@ def _charts(results: PerfResults, folder: Path) -> None:
         style = {"color": f"C{index}"}  # one colour per mode: p50 solid, p99 dashed
         runs = [r for r in results.runs if r.mode == mode]
         x = [r.terminals for r in runs]
-        p50 = [percentile(_add_items(r), 0.5) * 1000 for r in runs]
-        p99 = [percentile(_add_items(r), 0.99) * 1000 for r in runs]
+        p50 = [_endpoint(r, "add item").p50 * 1000 for r in runs]
+        p99 = [_endpoint(r, "add item").p99 * 1000 for r in runs]
         left.plot(x, p50, marker="o", label=f"{mode.name} p50", **style)
         left.plot(x, p99, marker="x", linestyle="--", label=f"{mode.name} p99", **style)
-        rates = [len(_add_items(r)) / r.recorder.elapsed for r in runs]
+        rates = [_endpoint(r, "add item").per_second for r in runs]
         right.plot(x, rates, marker="o", label=mode.name, **style)
     left.set(title="add-item latency", xlabel="terminals", ylabel="ms")
     right.set(title="add-item throughput", xlabel="terminals", ylabel="requests / s")
@@ -146,8 +149,7 @@ def _targets(results: PerfResults) -> list[list[str]]:
     smallest = min((r.terminals for r in results.runs), default=0)
     for run in results.runs:
         if run.terminals == smallest:
-            adds = _add_items(run)
-            mean = sum(adds) / len(adds) if adds else math.nan
+            mean = _endpoint(run, "add item").mean
             rows.append(
                 [
                     "average response 340 ms -> 177 ms (original plan)",
@@ -183,13 +185,13 @@ def _targets(results: PerfResults) -> list[list[str]]:
         )
     for run in results.runs:
         if run.terminals == 40 and run.mode.use_grpc and run.mode.item_cache:
-            adds = _add_items(run)
+            adds = _endpoint(run, "add item")
             rows.append(
                 [
                     "cart API, 40 terminals, gRPC, cache on:"
                     " add-item p50 <= 3 ms, p99 <= 15 ms, >= 400/s, 0 errors",
-                    f"p50 {_ms(percentile(adds, 0.5))} ms, p99 {_ms(percentile(adds, 0.99))} ms,"
-                    f" {len(adds) / run.recorder.elapsed:.0f}/s, {run.recorder.error_count} errors",
+                    f"p50 {_ms(adds.p50)} ms, p99 {_ms(adds.p99)} ms,"
+                    f" {adds.per_second:.0f}/s, {run.load.failures} errors",
                 ]
             )
     return rows
@@ -220,8 +222,9 @@ Command: `{command}`; {results.seconds_per_run:.0f} s per pattern and mode,
 
 ## Scenario: create a cart, add 20 items one request each, cancel, repeat
 
-Latencies in ms. Lookups: master-data calls per second / p50 / p99 as the cart measured them
-(interpolated from its histogram). CPU: seconds used by cart / master-data during the run.
+Latencies in ms (Locust's percentiles, in whole milliseconds). Lookups: master-data calls
+per second / p50 / p99 as the cart measured them (interpolated from its histogram). CPU: seconds
+used by cart / master-data during the run.
 
 {_table(RUN_COLUMNS, _run_rows(results))}
 
@@ -251,10 +254,10 @@ the load generator, compare the CPU columns above before reading this row as a l
 `python3 -m venv .venv && .venv/bin/pip install -e ".[dev]"`, then `just perf` (patterns of 20 and
 40 terminals, 6 s each, under 3 minutes) or `just perf-full` (20, 30, 40 and 50 terminals, 20 s
 each). Both start master-data and cart on free loopback ports with fresh SQLite files in a temp
-dir, seed the demo data, register a terminal, and drive the cart API with virtual terminals
-(`services/loadtest/checkout.py`, an asyncio driver on aiohttp: Locust's own gevent workers would
-compete for the same 2 cores). The cart is restarted for every mode with `USE_GRPC` and
-`USE_ITEM_CACHE` set accordingly. The anchor and scaling rows come from
+dir, seed the demo data, register a terminal, and drive the cart API with Locust headless
+(`services/loadtest/locustfile.py`: one FastHttpUser per terminal, as the original plan used
+Locust); latencies are Locust's own percentiles. The cart is restarted for every mode with
+`USE_GRPC` and `USE_ITEM_CACHE` set accordingly. The anchor and scaling rows come from
 `services/loadtest/lookup_load.py`. `python -m services.loadtest.perf --help` lists the knobs
 (`--patterns 20 30`, `--seconds 10`, `--out DIR`). This machine's speed varies severalfold from
 hour to hour: compare figures within one report, not across reports.
