@@ -25,9 +25,6 @@ class LruCache(Generic[K, V]):
         self._entries.move_to_end(key)
         return value  # type: ignore[return-value]
 
-    def __contains__(self, key: K) -> bool:
-        return key in self._entries
-
     def put(self, key: K, value: V) -> None:
         if self._max_size == 0:
             return

@@ -257,3 +257,12 @@ async def test_hung_master_data_fails_within_the_deadline() -> None:
         await client.get_item("T", "S", "A")
     assert raised.value.failure is LookupFailure.UNAVAILABLE
     assert time.monotonic() - started < 0.2 + 0.1
+
+
+def test_item_cache_is_bounded() -> None:
+    cache = ItemCache(ttl=60, not_found_ttl=5, max_size=3, clock=Clock())
+    for code in "ABCDE":
+        cache.put(("T", "S", code), detail(code))
+    assert len(cache) == 3
+    assert cache.get(("T", "S", "A")) is None
+    assert cache.get(("T", "S", "E")) == detail("E")

@@ -53,7 +53,6 @@ class ConnectTransport:
             self._headers["authorization"] = f"Bearer {token}"
         self._pool_size = pool_size
         self._session: aiohttp.ClientSession | None = None
-        self.sessions_opened = 0
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None:
@@ -61,7 +60,6 @@ class ConnectTransport:
                 limit=self._pool_size, limit_per_host=self._pool_size, ssl=self._tls
             )
             self._session = aiohttp.ClientSession(connector=connector)
-            self.sessions_opened += 1
         return self._session
 
     async def batch(self, request: BatchGetItemDetailsRequest, seconds_left: float) -> BatchResult:

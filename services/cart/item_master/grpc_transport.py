@@ -29,7 +29,6 @@ class GrpcTransport:
         self._metadata = {"authorization": f"Bearer {token}"} if token else None
         self._stub: ItemServiceStub | None = None
         self._channel: Channel | None = None
-        self.channels_opened = 0
 
     def _get_stub(self) -> ItemServiceStub:
         if self._stub is None:
@@ -37,7 +36,6 @@ class GrpcTransport:
                 self._host, self._port, codec=StrictProtoCodec(_MAX_REPLY_BYTES), ssl=self._tls
             )
             self._stub = ItemServiceStub(self._channel)
-            self.channels_opened += 1
         return self._stub
 
     async def batch(self, request: BatchGetItemDetailsRequest, seconds_left: float) -> BatchResult:
