@@ -82,7 +82,6 @@ class ItemCatalog:
 
     async def get_item(self, tenant_id: str, store_code: str, item_code: str) -> Item:
         """One item priced for the store; NOT_FOUND names the unknown tenant, store or item."""
-        _check_code("item_code", item_code)
         found, missing = await self.get_items(tenant_id, store_code, [item_code])
         if missing:
             raise CatalogError(ErrorCode.NOT_FOUND, f"item {item_code} not found")
