@@ -97,16 +97,13 @@ class SqliteCartRepository:
     @classmethod
     async def open(cls, path: Path) -> SqliteCartRepository:
         """Open (creating if need be) the database file with its tables."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        database = SqliteThreads(path, synchronous="FULL")
-        await database.apply_schema(SCHEMA)
-        return cls(database)
+        return cls(await SqliteThreads.open(path, SCHEMA, synchronous="FULL"))
 
     async def close(self) -> None:
         await self._db.close()
 
     async def ping(self) -> None:
-        await self._db.read(lambda c: c.execute("SELECT 1").fetchone())
+        await self._db.ping()
 
     async def add_terminal(
         self, key: IssuedKey, tenant_id: str, store_code: str, terminal_id: str

@@ -53,10 +53,21 @@ class SqliteThreads:
                 self._connections.append(connection)
         return connection
 
-    async def apply_schema(self, ddl: str) -> None:
-        """Run `;`-separated DDL statements (CREATE ... IF NOT EXISTS) in one transaction."""
-        statements = [statement for statement in ddl.split(";") if statement.strip()]
-        await self.write(lambda c: [c.execute(statement) for statement in statements])
+    @classmethod
+    async def open(
+        cls, path: Path, schema: str, *, synchronous: Literal["NORMAL", "FULL"]
+    ) -> SqliteThreads:
+        """Open (creating it and its folder if need be) a database file with its tables:
+        `schema` is `;`-separated DDL (CREATE ... IF NOT EXISTS), run in one transaction."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        database = cls(path, synchronous=synchronous)
+        statements = [statement for statement in schema.split(";") if statement.strip()]
+        await database.write(lambda c: [c.execute(statement) for statement in statements])
+        return database
+
+    async def ping(self) -> None:
+        """Raise when the database cannot answer a query."""
+        await self.read(lambda c: c.execute("SELECT 1").fetchone())
 
     async def read(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Run `work` on a reader thread's connection."""

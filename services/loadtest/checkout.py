@@ -71,9 +71,7 @@ class Terminal:
         self._recorder.record(endpoint, time.perf_counter() - started, status, expected)
         return payload if status == expected else None
 
-    async def checkout(
-        self, items: list[str], *, cancel: bool = False, think_seconds: float = 0.0
-    ) -> bool:
+    async def checkout(self, items: list[str], *, cancel: bool = False) -> bool:
         """Create a cart, scan the items one request each, then pay cash and bill (or cancel)."""
         cart = await self._call("create cart", "POST", "/carts", expected=201)
         if cart is None:
@@ -85,8 +83,6 @@ class Terminal:
                 is None
             ):
                 return False
-            if think_seconds:
-                await asyncio.sleep(think_seconds)
         if cancel:
             return await self._call("cancel cart", "POST", f"{path}/cancel") is not None
         totals = await self._call("subtotal", "POST", f"{path}/subtotal")
@@ -122,7 +118,6 @@ async def run_checkouts(
     seed: int = 7,
     on_cart_done: Callable[[bool], None] | None = None,
     cancel: bool = False,
-    think_seconds: float = 0.0,
 ) -> Recorder:
     """Checkouts by `terminals` concurrent virtual terminals: `carts` of them in all, or as
     many as fit in `seconds` (a cart under way when time is up is finished)."""
@@ -138,7 +133,7 @@ async def run_checkouts(
             for basket in queue:
                 if stop_at is not None and time.monotonic() >= stop_at:
                     break
-                ok = await terminal.checkout(basket, cancel=cancel, think_seconds=think_seconds)
+                ok = await terminal.checkout(basket, cancel=cancel)
                 recorder.carts_done += ok
                 if on_cart_done is not None:
                     on_cart_done(ok)

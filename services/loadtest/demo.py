@@ -11,7 +11,6 @@ import argparse
 import math
 import sys
 import tempfile
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +19,13 @@ import uvloop
 from .checkout import Recorder, run_checkouts
 from .processes import ServiceProcess, add_terminal, start_cart, start_master_data
 from .progress import Progress
-from .stats import Histogram, histogram_delta, histogram_quantile, percentile, scrape_histograms
+from .stats import (
+    Histogram,
+    histogram_delta,
+    histogram_quantile,
+    lookup_histograms,
+    percentile,
+)
 
 
 @dataclass
@@ -28,12 +33,6 @@ class ModeResult:
     mode: str
     recorder: Recorder
     lookups: dict[str, Histogram]  # transport -> lookup latency histogram of this run
-
-
-def _metrics(cart: ServiceProcess) -> dict[str, Histogram]:
-    with urllib.request.urlopen(cart.url() + "/metrics", timeout=5) as response:  # noqa: S310 - our own loopback URL
-        text = response.read().decode()
-    return scrape_histograms(text, "item_lookup_seconds", "transport")
 
 
 def run_mode(
@@ -48,7 +47,7 @@ def run_mode(
         TERMINAL_RATE_LIMIT="0",  # the virtual terminals share one key
     )
     try:
-        before = _metrics(cart)
+        before = lookup_histograms(cart.metrics())
         progress = Progress(args.carts, mode)
         recorder = uvloop.run(
             run_checkouts(
@@ -59,7 +58,7 @@ def run_mode(
                 on_cart_done=lambda ok: progress.advance(errors=0 if ok else 1),
             )
         )
-        after = _metrics(cart)
+        after = lookup_histograms(cart.metrics())
     finally:
         cart.stop()
     lookups = {t: histogram_delta(h, before.get(t, {})) for t, h in after.items()}

@@ -15,16 +15,15 @@ import datetime
 import math
 import sys
 import tempfile
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .cpu import cpu_seconds
 from .locust_run import LoadRun, run_locust
 from .lookup_load import LoadResult, connect_load, grpcio_load, grpclib_load
+from .proc_stats import cpu_seconds
 from .processes import ServiceProcess, add_terminal, start_cart, start_master_data
 from .report import write_report
-from .stats import Histogram, histogram_delta, scrape_histograms
+from .stats import Histogram, histogram_delta, lookup_histograms
 
 
 @dataclass(frozen=True)
@@ -62,11 +61,6 @@ class PerfResults:
     scaling: dict[int, LoadResult] = field(default_factory=dict)
 
 
-def _lookup_histograms(cart: ServiceProcess) -> dict[str, Histogram]:
-    with urllib.request.urlopen(cart.url() + "/metrics", timeout=5) as response:  # noqa: S310 - our own loopback URL
-        return scrape_histograms(response.read().decode(), "item_lookup_seconds", "transport")
-
-
 def run_pattern(
     tmp: Path,
     master_data: ServiceProcess,
@@ -84,7 +78,7 @@ def run_pattern(
         TERMINAL_RATE_LIMIT="0",  # the virtual terminals share one key
     )
     try:
-        before = _lookup_histograms(cart)
+        before = lookup_histograms(cart.metrics())
         pids = {"cart": cart.process.pid, "master-data": master_data.process.pid}
         cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
         load = run_locust(
@@ -97,7 +91,7 @@ def run_pattern(
             label=f"{terminals:>2} terminals, {mode.name}",
         )
         cpu = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items()}
-        after = _lookup_histograms(cart)
+        after = lookup_histograms(cart.metrics())
     finally:
         cart.stop()
     lookups = {t: histogram_delta(h, before.get(t, {})) for t, h in after.items()}

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +30,11 @@ class ServiceProcess:
 
     def url(self, kind: str = "HTTP") -> str:
         return f"http://127.0.0.1:{self.ports[kind]}"
+
+    def metrics(self) -> str:
+        """The Prometheus text the service serves at /metrics."""
+        with urllib.request.urlopen(self.url() + "/metrics", timeout=5) as response:  # noqa: S310 - our own loopback URL
+            return str(response.read().decode())
 
     def stop(self, signum: int = signal.SIGTERM, timeout: float = 15.0) -> int:
         if self.process.poll() is None:

@@ -13,17 +13,11 @@ from pathlib import Path
 import uvloop
 
 from .checkout import Recorder, run_checkouts
+from .proc_stats import rss_kib
 from .processes import ServiceProcess, add_terminal, start_cart, start_master_data
 from .progress import Progress
 
 MAX_GROWTH = 0.10
-
-
-def rss_kib(service: ServiceProcess) -> int:
-    for line in Path(f"/proc/{service.process.pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
 
 
 async def soak(
@@ -46,7 +40,7 @@ async def soak(
         await asyncio.wait({load}, timeout=args.sample_seconds)
         if time.monotonic() - started >= args.warmup_seconds:  # caches and pools are full by now
             for name, service in services.items():
-                samples[name].append(rss_kib(service))
+                samples[name].append(rss_kib(service.process.pid))
     progress.finish()
     return await load, samples
 

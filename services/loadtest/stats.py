@@ -34,6 +34,11 @@ def scrape_histograms(metrics_text: str, name: str, label: str) -> dict[str, His
     return out
 
 
+def lookup_histograms(metrics_text: str) -> dict[str, Histogram]:
+    """The cart's master-data lookup latency histogram, per transport."""
+    return scrape_histograms(metrics_text, "item_lookup_seconds", "transport")
+
+
 def histogram_delta(after: Histogram, before: Histogram) -> Histogram:
     return {bound: count - before.get(bound, 0.0) for bound, count in after.items()}
 

@@ -10,7 +10,6 @@ class ErrorCode(StrEnum):
 
     INVALID_ARGUMENT = "invalid_argument"
     NOT_FOUND = "not_found"
-    FAILED_PRECONDITION = "failed_precondition"
 
 
 class CatalogError(Exception):

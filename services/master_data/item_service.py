@@ -22,7 +22,6 @@ from .errors import CatalogError, ErrorCode
 GRPC_STATUS = {
     ErrorCode.INVALID_ARGUMENT: Status.INVALID_ARGUMENT,
     ErrorCode.NOT_FOUND: Status.NOT_FOUND,
-    ErrorCode.FAILED_PRECONDITION: Status.FAILED_PRECONDITION,
 }
 
 

@@ -178,16 +178,13 @@ class SqliteItemRepository:
     @classmethod
     async def open(cls, path: Path) -> SqliteItemRepository:
         """Open (creating if need be) the database file with its tables."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        database = SqliteThreads(path, synchronous="NORMAL")
-        await database.apply_schema(DDL)
-        return cls(database)
+        return cls(await SqliteThreads.open(path, DDL, synchronous="NORMAL"))
 
     async def close(self) -> None:
         await self._db.close()
 
     async def ping(self) -> None:
-        await self._db.read(lambda c: c.execute("SELECT 1").fetchone())
+        await self._db.ping()
 
     async def version(self) -> int:
         row = await self._db.read(

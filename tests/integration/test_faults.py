@@ -10,17 +10,11 @@ from pathlib import Path
 import aiohttp
 
 from services.loadtest.checkout import run_checkouts
-from services.loadtest.processes import ServiceProcess, add_terminal, start_cart, start_master_data
+from services.loadtest.proc_stats import rss_kib
+from services.loadtest.processes import add_terminal, start_cart, start_master_data
 from tests.support.sockets import free_port
 
 TIMEOUT = aiohttp.ClientTimeout(total=15)
-
-
-def rss_kib(process: ServiceProcess) -> int:
-    for line in Path(f"/proc/{process.process.pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise AssertionError("no VmRSS")
 
 
 async def add_item(
@@ -109,9 +103,9 @@ async def test_slow_master_data_ends_in_deadline_without_pile_up(tmp_path: Path)
                 return await asyncio.gather(*(add_item(session, api, c) for c in carts))
 
             await wave()
-            rss_before = rss_kib(cart)
+            rss_before = rss_kib(cart.process.pid)
             results = [r for _ in range(10) for r in await wave()]
-            rss_after = rss_kib(cart)
+            rss_after = rss_kib(cart.process.pid)
         assert {status for status, _ in results} == {503}
         assert max(took for _, took in results) < 0.3 + 1.0  # the deadline, plus queueing for 40
         assert rss_after < rss_before * 1.10

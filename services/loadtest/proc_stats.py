@@ -1,4 +1,4 @@
-"""CPU seconds a process (and the children it waits for) has used, from /proc."""
+"""What a process costs, from /proc: CPU seconds used, memory resident now."""
 
 from __future__ import annotations
 
@@ -17,3 +17,14 @@ def cpu_seconds(pid: int) -> float:
     fields = stat.read_text().rsplit(")", 1)[1].split()
     utime, stime, cutime, cstime = (int(fields[i]) for i in (11, 12, 13, 14))
     return (utime + stime + cutime + cstime) / _TICKS
+
+
+def rss_kib(pid: int) -> int:
+    """Resident memory of pid in KiB; 0 where /proc is missing."""
+    status = Path(f"/proc/{pid}/status")
+    if not status.exists():
+        return 0
+    for line in status.read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
