@@ -2,9 +2,10 @@
 
 Carts are saved with optimistic concurrency: `save` succeeds only when the stored version is
 the one the cart was loaded at, so two writers can never silently overwrite each other. The
-SQLite file runs in WAL mode with synchronous=FULL: a write is on disk before it is
-acknowledged, so neither a killed process nor a power cut loses it. Queries are parameterised
-SQL on plain sqlite3 (see services.common.sqlite_threads for why not an async driver).
+SQLite file runs in WAL mode with synchronous=FULL: a write is synced to disk before it is
+acknowledged (SQLite's guarantee; that a killed process loses nothing is what the tests show).
+Queries are parameterised SQL on plain sqlite3 (see services.common.sqlite_threads for why not an
+async driver).
 """
 
 from __future__ import annotations

@@ -31,8 +31,10 @@ class CatalogTransport:
     def __init__(self, catalog: ItemCatalog) -> None:
         self.catalog = catalog
         self.down = False
+        self.seconds_left: list[float] = []  # the deadline each call was given
 
     async def batch(self, request: BatchGetItemDetailsRequest, seconds_left: float) -> BatchResult:
+        self.seconds_left.append(seconds_left)
         if self.down:
             raise ItemLookupError(LookupFailure.UNAVAILABLE, "master-data is down")
         try:

@@ -241,6 +241,20 @@ def test_master_data_down_is_503(http: TestClient, transport: CatalogTransport) 
     assert (response.status_code, response.json()["code"]) == (503, "master_data_unavailable")
 
 
+def test_request_timeout_header_shortens_the_lookup_deadline(
+    http: TestClient, transport: CatalogTransport
+) -> None:
+    cart_id = new_cart(http)
+    add(http, cart_id, [{"itemCode": "ITEM0011"}], headers={"X-Request-Timeout-Ms": "250"})
+    assert 0 < transport.seconds_left[-1] <= 0.25
+    add(http, cart_id, [{"itemCode": "ITEM0012"}])
+    assert transport.seconds_left[-1] > 4.9  # GRPC_TIMEOUT (5 s) when the caller sets none
+    refused = add(
+        http, cart_id, [{"itemCode": "ITEM0013"}], headers={"X-Request-Timeout-Ms": "soon"}
+    )
+    assert (refused.status_code, refused.json()["code"]) == (400, "validation_error")
+
+
 def test_unknown_cart_route_and_method(http: TestClient) -> None:
     assert http.get("/api/v1/carts/nope").status_code == 404
     assert http.get("/api/v1/nothing").json()["code"] == "not_found"
