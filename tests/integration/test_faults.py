@@ -143,7 +143,7 @@ async def test_cart_killed_mid_load_loses_nothing_acknowledged(tmp_path: Path) -
             await asyncio.sleep(2.5)
             cart.stop(signal.SIGKILL)
             await asyncio.gather(*tills)
-            cart = start_cart(tmp_path, master_data)
+            cart = start_cart(tmp_path, master_data, TERMINAL_RATE_LIMIT="0")
             api = cart.url() + "/api/v1"
             assert sum(len(codes) for codes in acknowledged.values()) > 50
             for cart_id, codes in acknowledged.items():
