@@ -69,16 +69,16 @@ up:
 
 # The main job: both services, a few hundred checkouts per transport, a side-by-side table
 demo *args:
-    python -m services.loadtest.demo {{args}}
+    python -m loadlab.demo {{args}}
 
 # Performance lab, quick (under 3 minutes): report and charts in results/
 perf *args:
-    python -m services.loadtest.perf {{args}}
+    python -m loadlab.perf {{args}}
 
 # Performance lab, full: patterns of 20, 30, 40 and 50 terminals, 20 s each
 perf-full *args:
-    python -m services.loadtest.perf --full {{args}}
+    python -m loadlab.perf --full {{args}}
 
 # Soak: 40 terminals for 10 minutes; fails on any error or an RSS growth of 10 % or more
 soak *args:
-    python -m services.loadtest.soak {{args}}
+    python -m loadlab.soak {{args}}

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Final
+
+from services.common.ttl_cache import TtlLruCache
 
 from .repository import CartRepository
 from .terminals import Terminal, secret_matches, split_key
@@ -21,16 +22,15 @@ class TerminalAuthenticator:
         self, repository: CartRepository, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self._repository = repository
-        self._clock = clock
-        self._verified: OrderedDict[str, tuple[float, Terminal]] = OrderedDict()
+        self._verified: TtlLruCache[str, Terminal] = TtlLruCache(CACHE_SIZE, CACHE_SECONDS, clock)
 
     async def terminal_for(self, api_key: str | None) -> Terminal | None:
         """The terminal the key belongs to, or None for a missing, malformed or wrong key."""
         if not api_key:
             return None
         cached = self._verified.get(api_key)
-        if cached is not None and cached[0] > self._clock():
-            return cached[1]
+        if cached is not None:
+            return cached
         parts = split_key(api_key)
         if parts is None:
             return None
@@ -39,7 +39,5 @@ class TerminalAuthenticator:
         if found is None or not secret_matches(secret, found[1]):
             return None
         terminal = found[0]
-        self._verified[api_key] = (self._clock() + CACHE_SECONDS, terminal)
-        if len(self._verified) > CACHE_SIZE:
-            self._verified.popitem(last=False)
+        self._verified.put(api_key, terminal)
         return terminal

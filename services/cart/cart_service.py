@@ -19,7 +19,6 @@ from .errors import CartError, ErrorCode
 from .item_master import ItemDetail, ItemLookupError, ItemMasterClient, LookupFailure
 from .keyed_locks import KeyedLocks
 from .repository import CartRepository, VersionConflict
-from .tax import Rounding, TaxType
 from .terminals import Terminal
 
 MAX_SAVE_ATTEMPTS: Final = 5
@@ -59,9 +58,9 @@ def _line(request: LineRequest, item: ItemDetail) -> LineItem:
         unit_price=unit_price,
         quantity=request.quantity,
         tax_code=item.tax_code,
-        tax_type=TaxType(item.tax_rule.tax_type),
+        tax_type=item.tax_rule.tax_type,
         tax_rate_basis_points=item.tax_rule.rate_basis_points,
-        tax_rounding=Rounding(item.tax_rule.rounding_method),
+        tax_rounding=item.tax_rule.rounding_method,
         price_overridden=overridden,
         original_unit_price=item.unit_price if overridden else None,
     )

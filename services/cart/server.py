@@ -17,7 +17,7 @@ from .cart_service import CartService
 from .http_api import CartApi
 from .http_app import build_http_app
 from .item_master import ItemMasterClient
-from .item_master.wiring import build_item_master_client
+from .item_master_wiring import build_item_master_client
 from .rate_limit import RateLimiter
 from .repository import CartRepository, SqliteCartRepository
 from .settings import CartSettings

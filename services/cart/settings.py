@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import SettingsConfigDict
+
+from services.common.settings_fields import LogLevel, ServerTlsSettings
 
 from .item_master.target import parse_target
 
 
-class CartSettings(BaseSettings):
+class CartSettings(ServerTlsSettings):
     """Every environment variable the cart reads, with its default (see README)."""
 
     model_config = SettingsConfigDict(case_sensitive=False, extra="ignore")
@@ -32,8 +33,6 @@ class CartSettings(BaseSettings):
     cart_db: Path = Path("data/cart.db")
     max_request_bytes: int = Field(default=65_536, ge=1024)
     shutdown_grace_seconds: float = Field(default=5.0, ge=0)
-    tls_cert_file: Path | None = None  # with TLS_KEY_FILE: the cart API speaks HTTPS
-    tls_key_file: Path | None = None
     master_data_grpc_tls: bool = False  # gRPC to master-data over TLS
     master_data_ca_file: Path | None = None  # CA that signed master-data's certificate
     terminal_rate_limit: float = Field(default=50.0, ge=0)  # requests/s per terminal; 0: off
@@ -52,12 +51,4 @@ class CartSettings(BaseSettings):
             raise ValueError("must start with http:// or https://")
         return value
 
-    log_level: Annotated[
-        Literal["DEBUG", "INFO", "WARNING", "ERROR"], BeforeValidator(lambda v: str(v).upper())
-    ] = "INFO"
-
-    @model_validator(mode="after")
-    def _tls_needs_both_files(self) -> CartSettings:
-        if (self.tls_cert_file is None) != (self.tls_key_file is None):
-            raise ValueError("TLS_CERT_FILE and TLS_KEY_FILE go together")
-        return self
+    log_level: LogLevel = "INFO"

@@ -8,20 +8,10 @@ arithmetic with the rule's own rounding.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
+from .item_master.model import Rounding, TaxType
 
-class TaxType(StrEnum):
-    EXTERNAL = "EXTERNAL"  # added on top of the price
-    INTERNAL = "INTERNAL"  # already included in the price
-    EXEMPT = "EXEMPT"
-
-
-class Rounding(StrEnum):
-    FLOOR = "FLOOR"
-    HALF_UP = "HALF_UP"
-    CEILING = "CEILING"
-
+__all__ = ["BASIS_POINTS", "Rounding", "TaxRuleSnapshot", "TaxType", "divide", "tax_of"]
 
 BASIS_POINTS = 10_000
 

@@ -17,6 +17,7 @@ from starlette.routing import BaseRoute, Route
 from services.common.secrets import BearerToken
 
 from .catalog import ItemCatalog
+from .errors import HTTP_STATUS, CatalogError, ErrorCode
 from .master_files import InvalidMasterFile
 from .master_import import import_entries, parse_master_file
 from .records import Item, MasterRecord, Store, StorePrice, TaxRule, Tenant
@@ -32,12 +33,9 @@ _ENTRY_PATHS: Final[dict[str, type[MasterRecord]]] = {
 }
 
 
-def error(status: int, code: str, message: str, details: list[Any] | None = None) -> JSONResponse:
-    """The error shape of every JSON API here: {"code", "message", "details"?}."""
-    body: dict[str, Any] = {"code": code, "message": message}
-    if details:
-        body["details"] = details
-    return JSONResponse(body, status_code=status)
+def error(code: ErrorCode, message: str, details: list[Any] | None = None) -> JSONResponse:
+    """The admin API's answer for a failure, with the status the code has at this edge."""
+    return JSONResponse(CatalogError(code, message, details).body(), HTTP_STATUS[code])
 
 
 class AdminApi:
@@ -58,9 +56,11 @@ class AdminApi:
 
     def _denied(self, request: Request) -> Response | None:
         if not self._token.required:
-            return error(403, "admin_disabled", "the admin API is off: set ADMIN_TOKEN to use it")
+            return error(
+                ErrorCode.ADMIN_DISABLED, "the admin API is off: set ADMIN_TOKEN to use it"
+            )
         if not self._token.accepts(request.headers.get("authorization")):
-            return error(401, "unauthenticated", "missing or invalid bearer token")
+            return error(ErrorCode.UNAUTHENTICATED, "missing or invalid bearer token")
         return None
 
     async def _body(self, request: Request) -> bytes | Response:
@@ -68,7 +68,7 @@ class AdminApi:
         async for chunk in request.stream():
             body += chunk
             if len(body) > self._limit:
-                return error(413, "body_too_large", f"body exceeds {self._limit} bytes")
+                return error(ErrorCode.BODY_TOO_LARGE, f"body exceeds {self._limit} bytes")
         return bytes(body)
 
     def _entry_endpoint(self, kind: type[MasterRecord]) -> Any:
@@ -89,12 +89,12 @@ class AdminApi:
         try:
             fields = json.loads(body)
         except (ValueError, RecursionError):
-            return error(400, "invalid_json", "body is not valid JSON")
+            return error(ErrorCode.INVALID_JSON, "body is not valid JSON")
         if not isinstance(fields, dict):
-            return error(400, "invalid_json", "body must be a JSON object")
+            return error(ErrorCode.INVALID_JSON, "body must be a JSON object")
         clashes = [k for k in fields if k in key or _snake(k) in key]
         if clashes:
-            return error(400, "invalid_field", f"{', '.join(clashes)} comes from the path")
+            return error(ErrorCode.INVALID_FIELD, f"{', '.join(clashes)} comes from the path")
         try:
             record = kind.model_validate({**fields, **key})
         except ValidationError as invalid:
@@ -102,13 +102,12 @@ class AdminApi:
                 {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
                 for e in invalid.errors()
             ]
-            return error(400, "validation_error", "the entry is not valid", details)
+            return error(ErrorCode.VALIDATION_ERROR, "the entry is not valid", details)
         try:
             await self._catalog.apply([record])
         except ChangeRejected:
             return error(
-                409,
-                "unknown_reference",
+                ErrorCode.UNKNOWN_REFERENCE,
                 "refers to a tenant, store, item or tax rule that does not exist",
             )
         return JSONResponse(record.model_dump(mode="json", by_alias=True))
@@ -117,9 +116,9 @@ class AdminApi:
         try:
             await self._catalog.apply([Deletion(kind, tuple(key.values()))])
         except EntryNotFound as missing:
-            return error(404, "not_found", str(missing))
+            return error(ErrorCode.NOT_FOUND, str(missing))
         except ChangeRejected:
-            return error(409, "in_use", f"the {kind.__name__} is still in use")
+            return error(ErrorCode.IN_USE, f"the {kind.__name__} is still in use")
         return Response(status_code=204)
 
     async def _import(self, request: Request) -> Response:
@@ -134,7 +133,7 @@ class AdminApi:
             count = await import_entries(self._catalog, entries)
         except InvalidMasterFile as invalid:
             details = [p.as_dict() for p in invalid.problems]
-            return error(400, "invalid_master_file", "nothing was imported", details)
+            return error(ErrorCode.INVALID_MASTER_FILE, "nothing was imported", details)
         return JSONResponse({"imported": count})
 
 

@@ -2,34 +2,23 @@
 
 It checks the bearer token, refuses new calls while the server drains, counts calls in flight
 so shutdown can wait for them, and turns an unexpected exception into INTERNAL with a generic
-message (the detail goes to the log, never onto the wire).
+message (the stack trace goes to the log, never onto the wire). A malformed request frame is
+named where it is read (`services.wire.grpc.MalformedFrame`) and logged here in one line.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-from grpclib.const import Handler, Status
+from grpclib.const import Status
 from grpclib.exceptions import GRPCError
 
 from services.common.secrets import BearerToken
+from services.wire.grpc import HandlerFunc, HandlerTable, MalformedFrame, wrap_handlers
 
 log = logging.getLogger(__name__)
-
-HandlerFunc = Callable[[Any], Awaitable[None]]
-
-
-class GuardedService:
-    """A grpclib servable whose handlers all pass through a CallGate."""
-
-    def __init__(self, mapping: dict[str, Handler]) -> None:
-        self._mapping = mapping
-
-    def __mapping__(self) -> dict[str, Handler]:
-        return self._mapping
 
 
 class CallGate:
@@ -43,20 +32,9 @@ class CallGate:
         self._idle.set()
         self.draining = False
 
-    def guard(self, service: Any, *, authenticate: bool) -> GuardedService:
+    def guard(self, service: Any, *, authenticate: bool) -> HandlerTable:
         """Wrap every handler of a grpclib servable (anything with `__mapping__`)."""
-        mapping: dict[str, Handler] = service.__mapping__()
-        return GuardedService(
-            {
-                path: Handler(
-                    self._wrap(path, handler.func, authenticate),
-                    handler.cardinality,
-                    handler.request_type,
-                    handler.reply_type,
-                )
-                for path, handler in mapping.items()
-            }
-        )
+        return wrap_handlers(service, lambda path, func: self._wrap(path, func, authenticate))
 
     def _wrap(self, path: str, func: HandlerFunc, authenticate: bool) -> HandlerFunc:
         async def guarded(stream: Any) -> None:
@@ -70,13 +48,11 @@ class CallGate:
                 if self._delay:
                     await asyncio.sleep(self._delay)
                 await func(stream)
+            except MalformedFrame as error:
+                log.warning("malformed gRPC message frame on %s: %s", path, error.reason)
+                raise
             except (GRPCError, TimeoutError):
                 raise  # TimeoutError is how grpclib learns a deadline expired
-            except (NotImplementedError, AssertionError) as error:
-                # grpclib's reading of a bad frame (compressed flag, short length prefix): the
-                # client's fault, INTERNAL per the gRPC spec, and no stack trace per attempt.
-                log.warning("malformed gRPC message frame on %s: %r", path, error)
-                raise GRPCError(Status.INTERNAL, "malformed message frame") from None
             except Exception:
                 log.exception("unexpected error in %s", path)
                 raise GRPCError(Status.INTERNAL, "internal error") from None

@@ -12,15 +12,16 @@ from collections.abc import Sequence
 from typing import Final
 
 from gen.kugel.item.v1 import Item, RoundingMethod, TaxRule, TaxType
-from services.common.message_codec import freeze
+from services.common.ttl_cache import TtlLruCache
 
 from .errors import CatalogError, ErrorCode
-from .read_cache import LruCache
 from .records import CODE_RE
 from .repository import ItemRepository, MasterChange, PricedItem, StoreContext
 
 MAX_BATCH_SIZE: Final = 100  # documented in the proto: BatchGetItemDetailsRequest.item_codes
 
+StoreKey = tuple[str, str]  # tenant, store
+ItemKey = tuple[str, str, str]  # tenant, store, item code
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 
 
@@ -46,8 +47,8 @@ def _timestamp(microseconds: int) -> datetime.datetime:
 
 
 def to_message(priced: PricedItem, currency_code: str) -> Item:
-    """The contract's Item for one priced item of one store, frozen for the read cache."""
-    item = Item(
+    """The contract's Item for one priced item of one store."""
+    return Item(
         item_code=priced.item_code,
         item_name=priced.item_name,
         unit_price=priced.unit_price,
@@ -66,7 +67,6 @@ def to_message(priced: PricedItem, currency_code: str) -> Item:
         ),
         store_price_applied=priced.store_price_applied,
     )
-    return freeze(item)
 
 
 class ItemCatalog:
@@ -74,8 +74,10 @@ class ItemCatalog:
 
     def __init__(self, repository: ItemRepository, cache_size: int) -> None:
         self._repository = repository
-        self._stores: LruCache[tuple[str, str], StoreContext | _NotFound] = LruCache(cache_size)
-        self._items: LruCache[tuple[str, str, str], Item | _NotFound] = LruCache(cache_size)
+        self._stores: TtlLruCache[tuple[str, str], StoreContext | _NotFound] = TtlLruCache(
+            cache_size
+        )
+        self._items: TtlLruCache[tuple[str, str, str], Item | _NotFound] = TtlLruCache(cache_size)
         self._seen_version: int | None = None
         # Bumped by every invalidation: a read that started before one must not refill the cache.
         self._generation = 0

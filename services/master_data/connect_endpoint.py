@@ -20,21 +20,33 @@ from typing import Any
 import betterproto2
 from google.protobuf.descriptor_pb2 import MethodOptions
 from google.protobuf.descriptor_pool import DescriptorPool
-from grpclib.const import Cardinality, Handler, Status
+from grpclib.const import Cardinality, Handler
 from grpclib.exceptions import GRPCError
 from starlette.requests import Request
 from starlette.responses import Response
 
-from services.common.message_codec import (
+from services.wire.codec import (
+    EncodedForms,
     MalformedMessage,
     MessageTooLarge,
+    check_supported,
     decode_binary,
     decode_json,
     encode_binary,
     encode_json,
 )
-
-from .connect_protocol import JSON, PROTO, ConnectError, media_type, parse_timeout_ms
+from services.wire.connect import (
+    CODECS,
+    GET_ENCODINGS,
+    JSON,
+    PROTO,
+    PROTOCOL_VERSION_HEADER,
+    TIMEOUT_HEADER,
+    Code,
+    ConnectError,
+    media_type,
+    parse_timeout_ms,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,11 +76,10 @@ _DECODERS: dict[str, Callable[[bytes, Any, int], Any]] = {
     JSON: decode_json,
     PROTO: decode_binary,
 }
-_ENCODERS: dict[str, Callable[[betterproto2.Message], bytes]] = {
+_ENCODERS: dict[str, Callable[[betterproto2.Message, EncodedForms | None], bytes]] = {
     JSON: encode_json,
     PROTO: encode_binary,
 }
-_GET_ENCODINGS = {"json": JSON, "proto": PROTO}
 
 
 def method_table(services: Iterable[Any], pool: DescriptorPool) -> dict[str, ConnectMethod]:
@@ -78,6 +89,7 @@ def method_table(services: Iterable[Any], pool: DescriptorPool) -> dict[str, Con
         for path, handler in service.__mapping__().items():
             if handler.cardinality is not Cardinality.UNARY_UNARY:
                 continue
+            check_supported([handler.request_type, handler.reply_type])
             full_name = path.lstrip("/").replace("/", ".")
             options = pool.FindMethodByName(full_name).GetOptions()
             table[path] = ConnectMethod(
@@ -87,28 +99,45 @@ def method_table(services: Iterable[Any], pool: DescriptorPool) -> dict[str, Con
     return table
 
 
+class _Refused(Exception):
+    """A refusal at the HTTP level, before any rpc: the client derives the code from the
+    status (Connect spec, "HTTP to Error Code"), so the reply claims no Connect code."""
+
+    def __init__(self, http_status: int, message: str, headers: dict[str, str]) -> None:
+        super().__init__(message)
+        self.response = Response(message, http_status, headers=headers, media_type="text/plain")
+
+
 class ConnectEndpoint:
     """A Starlette endpoint answering `POST` (and `GET` where allowed) on the rpc paths."""
 
-    def __init__(self, methods: dict[str, ConnectMethod], max_request_bytes: int) -> None:
+    def __init__(
+        self,
+        methods: dict[str, ConnectMethod],
+        max_request_bytes: int,
+        known: EncodedForms | None = None,
+    ) -> None:
         self._methods = methods
         self._limit = max_request_bytes
+        self._known = known  # messages whose encoded forms are ready
 
     async def handle(self, request: Request) -> Response:
         try:
             return await self._serve(request)
         except ConnectError as error:
             return error.to_response()
+        except _Refused as refused:
+            return refused.response
 
     async def _serve(self, request: Request) -> Response:
         path: str = request.scope["path"]
         method = self._methods.get(path)
         if method is None:
-            raise ConnectError(Status.UNIMPLEMENTED, f"unknown rpc {path}", http_status=404)
-        version = request.headers.get("connect-protocol-version")
+            raise _Refused(404, f"unknown rpc {path}", {})
+        version = request.headers.get(PROTOCOL_VERSION_HEADER)
         if version is not None and version != "1":
-            raise ConnectError(Status.INVALID_ARGUMENT, "Connect-Protocol-Version must be 1")
-        timeout = parse_timeout_ms(request.headers.get("connect-timeout-ms"))
+            raise ConnectError(Code.INVALID_ARGUMENT, "Connect-Protocol-Version must be 1")
+        timeout = parse_timeout_ms(request.headers.get(TIMEOUT_HEADER))
 
         if request.method == "POST":
             codec, body = await self._read_post(request)
@@ -116,20 +145,15 @@ class ConnectEndpoint:
             codec, body = self._read_get(request)
         else:
             allowed = "GET, POST" if method.allows_get else "POST"
-            raise ConnectError(
-                Status.UNIMPLEMENTED,
-                f"{request.method} is not allowed on {path}",
-                http_status=405,
-                headers={"Allow": allowed},
-            )
+            raise _Refused(405, f"{request.method} is not allowed on {path}", {"Allow": allowed})
 
         handler = method.handler
         try:
             message = _DECODERS[codec](body, handler.request_type, self._limit)
         except MessageTooLarge as error:
-            raise ConnectError(Status.RESOURCE_EXHAUSTED, str(error)) from None
+            raise ConnectError(Code.RESOURCE_EXHAUSTED, str(error)) from None
         except MalformedMessage as error:
-            raise ConnectError(Status.INVALID_ARGUMENT, str(error)) from None
+            raise ConnectError(Code.INVALID_ARGUMENT, str(error)) from None
 
         exchange = UnaryExchange(message, request.headers)
         try:
@@ -139,21 +163,20 @@ class ConnectEndpoint:
                 async with asyncio.timeout(timeout):
                     await handler.func(exchange)
         except GRPCError as error:
-            raise ConnectError(error.status, error.message or error.status.name.lower()) from None
+            raise ConnectError.from_status(error.status, error.message) from None
         except TimeoutError:
-            raise ConnectError(Status.DEADLINE_EXCEEDED, "deadline exceeded") from None
+            raise ConnectError(Code.DEADLINE_EXCEEDED, "deadline exceeded") from None
         if exchange.response is None:
-            raise ConnectError(Status.INTERNAL, "internal error")
-        return Response(_ENCODERS[codec](exchange.response), media_type=codec)
+            raise ConnectError(Code.INTERNAL, "internal error")
+        return Response(_ENCODERS[codec](exchange.response, self._known), media_type=codec)
 
     async def _read_post(self, request: Request) -> tuple[str, bytes]:
         codec = media_type(request.headers.get("content-type"))
         if codec not in _DECODERS:
-            raise ConnectError(
-                Status.UNIMPLEMENTED,
+            raise _Refused(
+                415,
                 f"unsupported content type {codec or 'none'}: use {JSON} or {PROTO}",
-                http_status=415,
-                headers={"Accept-Post": f"{JSON}, {PROTO}"},
+                {"Accept-Post": ", ".join(CODECS)},
             )
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > self._limit:
@@ -168,10 +191,10 @@ class ConnectEndpoint:
 
     def _read_get(self, request: Request) -> tuple[str, bytes]:
         query = request.query_params
-        codec = _GET_ENCODINGS.get(query.get("encoding", ""))
+        codec = GET_ENCODINGS.get(query.get("encoding", ""))
         if codec is None:
             raise ConnectError(
-                Status.INVALID_ARGUMENT, "query parameter encoding must be json or proto"
+                Code.INVALID_ARGUMENT, "query parameter encoding must be json or proto"
             )
         raw = query.get("message", "")
         if query.get("base64") == "1":
@@ -179,7 +202,7 @@ class ConnectEndpoint:
                 body = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
             except (binascii.Error, ValueError):
                 raise ConnectError(
-                    Status.INVALID_ARGUMENT, "message is not valid base64url"
+                    Code.INVALID_ARGUMENT, "message is not valid base64url"
                 ) from None
         else:
             body = raw.encode()
@@ -192,7 +215,7 @@ class ConnectEndpoint:
             return body
         if encoding != "gzip":
             raise ConnectError(
-                Status.UNIMPLEMENTED,
+                Code.UNIMPLEMENTED,
                 f"unsupported compression {encoding}: use gzip or identity",
                 headers={"Accept-Encoding": "gzip"},
             )
@@ -200,12 +223,12 @@ class ConnectEndpoint:
         try:
             plain = inflater.decompress(body, self._limit + 1)
         except (zlib.error, gzip.BadGzipFile):
-            raise ConnectError(Status.INVALID_ARGUMENT, "body is not valid gzip") from None
+            raise ConnectError(Code.INVALID_ARGUMENT, "body is not valid gzip") from None
         if len(plain) > self._limit:
             raise self._too_large()
         return plain
 
     def _too_large(self) -> ConnectError:
         return ConnectError(
-            Status.RESOURCE_EXHAUSTED, f"request body exceeds the limit of {self._limit} bytes"
+            Code.RESOURCE_EXHAUSTED, f"request body exceeds the limit of {self._limit} bytes"
         )

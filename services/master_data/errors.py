@@ -1,21 +1,67 @@
-"""master-data's one error vocabulary; each transport maps ErrorCode to its own status table."""
+"""master-data's one error vocabulary: a code per failure, and one table per edge that shows it
+(gRPC status for ItemService, hence its Connect code; HTTP status for the admin API)."""
 
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any, Final
+
+from grpclib.const import Status
 
 
 class ErrorCode(StrEnum):
-    """Why a request failed, independent of the transport that carried it."""
+    """Why a request failed, independent of the edge that carried it."""
 
     INVALID_ARGUMENT = "invalid_argument"
     NOT_FOUND = "not_found"
+    UNAUTHENTICATED = "unauthenticated"
+    ADMIN_DISABLED = "admin_disabled"
+    BODY_TOO_LARGE = "body_too_large"
+    INVALID_JSON = "invalid_json"
+    INVALID_FIELD = "invalid_field"
+    VALIDATION_ERROR = "validation_error"
+    INVALID_MASTER_FILE = "invalid_master_file"
+    UNKNOWN_REFERENCE = "unknown_reference"
+    IN_USE = "in_use"
+
+
+# ItemService (gRPC, and Connect through services.wire.connect.CODE_OF_STATUS).
+GRPC_STATUS: Final[dict[ErrorCode, Status]] = {
+    ErrorCode.INVALID_ARGUMENT: Status.INVALID_ARGUMENT,
+    ErrorCode.NOT_FOUND: Status.NOT_FOUND,
+    ErrorCode.UNAUTHENTICATED: Status.UNAUTHENTICATED,
+}
+
+# The admin API.
+HTTP_STATUS: Final[dict[ErrorCode, int]] = {
+    ErrorCode.INVALID_ARGUMENT: 400,
+    ErrorCode.INVALID_JSON: 400,
+    ErrorCode.INVALID_FIELD: 400,
+    ErrorCode.VALIDATION_ERROR: 400,
+    ErrorCode.INVALID_MASTER_FILE: 400,
+    ErrorCode.UNAUTHENTICATED: 401,
+    ErrorCode.ADMIN_DISABLED: 403,
+    ErrorCode.NOT_FOUND: 404,
+    ErrorCode.UNKNOWN_REFERENCE: 409,
+    ErrorCode.IN_USE: 409,
+    ErrorCode.BODY_TOO_LARGE: 413,
+}
 
 
 class CatalogError(Exception):
-    """An expected failure of a catalog call; the message is safe to show the caller."""
+    """An expected failure; message and details are safe to show the caller."""
 
-    def __init__(self, code: ErrorCode, message: str) -> None:
+    def __init__(
+        self, code: ErrorCode, message: str, details: list[dict[str, Any]] | None = None
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.details = details
+
+    def body(self) -> dict[str, Any]:
+        """The error shape of the admin API: {"code", "message", "details"?}."""
+        body: dict[str, Any] = {"code": self.code.value, "message": self.message}
+        if self.details:
+            body["details"] = self.details
+        return body

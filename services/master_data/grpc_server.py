@@ -11,7 +11,8 @@ from grpclib.reflection.service import ServerReflection
 from grpclib.server import Server
 
 from gen.google_proto_descriptor_pool import default_google_proto_descriptor_pool
-from services.common.message_codec import StrictProtoCodec
+from services.wire.codec import EncodedForms
+from services.wire.grpc import StrictProtoCodec, checked_frames
 
 
 @dataclass(frozen=True)
@@ -23,17 +24,21 @@ class GrpcServer:
     serving: ServiceStatus
 
 
-def build_grpc_server(item_service: Any, *, max_message_bytes: int) -> GrpcServer:
+def build_grpc_server(
+    item_service: Any, *, max_message_bytes: int, known: EncodedForms | None = None
+) -> GrpcServer:
     """A grpclib Server for an already guarded ItemService.
 
     Reflection reads betterproto2's descriptor pool, so `buf curl` and grpcurl need no schema.
+    Every service reads its request frames through `checked_frames`.
     """
     serving = ServiceStatus()
     serving.set(True)
     health = Health({item_service: [serving]})
-    services = [
+    served = [
         *ServerReflection.extend([item_service], pool=default_google_proto_descriptor_pool),
         health,
     ]
-    server = Server(services, codec=StrictProtoCodec(max_message_bytes))
+    services = [checked_frames(service, max_message_bytes) for service in served]
+    server = Server(services, codec=StrictProtoCodec(max_message_bytes, known))
     return GrpcServer(server=server, services=services, serving=serving)

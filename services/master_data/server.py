@@ -20,9 +20,11 @@ from services.common.secrets import BearerToken
 from services.common.stop_signal import until_stop_signal
 from services.common.tls import server_context
 from services.common.uvicorn_server import http_server, listening_socket, wait_started
+from services.wire.codec import EncodedForms
+from services.wire.grpc import HandlerTable
 
 from .admin_api import AdminApi
-from .call_gate import CallGate, GuardedService
+from .call_gate import CallGate
 from .catalog import ItemCatalog
 from .connect_endpoint import ConnectEndpoint, method_table
 from .grpc_server import build_grpc_server
@@ -50,8 +52,9 @@ class MasterData:
 
     catalog: ItemCatalog
     gate: CallGate
-    item_service: GuardedService
+    item_service: HandlerTable
     http_app: Starlette
+    known: EncodedForms | None  # the encoded forms of the catalog's cached items
 
 
 def wire(repository: ItemRepository, settings: MasterDataSettings) -> MasterData:
@@ -61,13 +64,16 @@ def wire(repository: ItemRepository, settings: MasterDataSettings) -> MasterData
         BearerToken(settings.master_data_token),
         injected_delay_seconds=settings.debug_rpc_delay_ms / 1000,
     )
-    item_service = gate.guard(ItemService(catalog), authenticate=True)
+    known = EncodedForms(settings.catalog_cache_size) if settings.catalog_cache_size else None
+    item_service = gate.guard(ItemService(catalog, known), authenticate=True)
     connect = ConnectEndpoint(
         method_table([item_service], default_google_proto_descriptor_pool),
         settings.max_request_bytes,
+        known,
     )
     admin = AdminApi(catalog, BearerToken(settings.admin_token), settings.max_request_bytes)
-    return MasterData(catalog, gate, item_service, build_http_app(connect, admin, repository))
+    http_app = build_http_app(connect, admin, repository)
+    return MasterData(catalog, gate, item_service, http_app, known)
 
 
 async def serve(settings: MasterDataSettings) -> None:
@@ -89,7 +95,9 @@ async def serve(settings: MasterDataSettings) -> None:
 
     grpc = None
     if settings.use_grpc:
-        grpc = build_grpc_server(item_service, max_message_bytes=settings.max_request_bytes)
+        grpc = build_grpc_server(
+            item_service, max_message_bytes=settings.max_request_bytes, known=parts.known
+        )
         grpc_socket = listening_socket(
             settings.bind_host, settings.grpc_port, reuse_port=settings.reuse_port
         )

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr
+from pydantic_settings import SettingsConfigDict
+
+from services.common.settings_fields import LogLevel, ServerTlsSettings
 
 
-class MasterDataSettings(BaseSettings):
+class MasterDataSettings(ServerTlsSettings):
     """Every environment variable master-data reads, with its default (see README)."""
 
     model_config = SettingsConfigDict(case_sensitive=False, extra="ignore")
@@ -27,16 +28,6 @@ class MasterDataSettings(BaseSettings):
     shutdown_grace_seconds: float = Field(default=5.0, ge=0)
     # Fault injection for tests: every rpc waits this long before it runs. Keep 0 in production.
     debug_rpc_delay_ms: int = Field(default=0, ge=0, le=60_000)
-    tls_cert_file: Path | None = None  # with TLS_KEY_FILE: both transports speak TLS
-    tls_key_file: Path | None = None
     workers: int = Field(default=1, ge=1, le=32)
     reuse_port: bool = False  # set for the workers of a WORKERS > 1 master-data
-    log_level: Annotated[
-        Literal["DEBUG", "INFO", "WARNING", "ERROR"], BeforeValidator(lambda v: str(v).upper())
-    ] = "INFO"
-
-    @model_validator(mode="after")
-    def _tls_needs_both_files(self) -> MasterDataSettings:
-        if (self.tls_cert_file is None) != (self.tls_key_file is None):
-            raise ValueError("TLS_CERT_FILE and TLS_KEY_FILE go together")
-        return self
+    log_level: LogLevel = "INFO"

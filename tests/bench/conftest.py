@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import uvloop
 
-from services.loadtest.processes import ServiceProcess, start_master_data
+from tests.support.processes import ServiceProcess, start_master_data
 
 
 @pytest.fixture(scope="module")

@@ -10,11 +10,12 @@ import pytest
 import uvloop
 from pytest_benchmark.fixture import BenchmarkFixture
 
-from gen.kugel.item.v1 import GetItemDetailResponse
-from services.common.message_codec import encode_binary, encode_json
+from gen.kugel.item.v1 import GetItemDetailRequest
 from services.master_data import demo_data
 from services.master_data.catalog import ItemCatalog
+from services.master_data.item_service import ItemService
 from services.master_data.repository import SqliteItemRepository
+from services.wire.codec import EncodedForms, encode_binary, encode_json
 
 
 @pytest.fixture(scope="module")
@@ -53,13 +54,15 @@ def test_store_read_and_price_resolution(
 def test_cached_lookup_and_encode(
     benchmark: BenchmarkFixture, catalog_loop: tuple[ItemCatalog, asyncio.AbstractEventLoop]
 ) -> None:
-    """A cache hit, wrapped in the response and encoded for gRPC and for Connect JSON."""
+    """A cache hit answered by ItemService, encoded for gRPC and for Connect JSON, with the
+    item's encoded forms kept ready as the server keeps them."""
     catalog, loop = catalog_loop
-    loop.run_until_complete(catalog.get_item("T0001", "S001", "ITEM0005"))
+    known = EncodedForms(1000)
+    service = ItemService(catalog, known)
+    request = GetItemDetailRequest(tenant_id="T0001", store_code="S001", item_code="ITEM0005")
 
     def hit() -> int:
-        item = loop.run_until_complete(catalog.get_item("T0001", "S001", "ITEM0005"))
-        response = GetItemDetailResponse(item=item)
-        return len(encode_binary(response)) + len(encode_json(response))
+        response = loop.run_until_complete(service.get_item_detail(request))
+        return len(encode_binary(response, known)) + len(encode_json(response, known))
 
     assert benchmark(hit) > 0

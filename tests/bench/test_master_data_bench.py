@@ -23,14 +23,14 @@ from gen.kugel.item.v1 import (
     GetItemDetailResponse,
     ItemServiceStub,
 )
-from services.common.message_codec import (
-    StrictProtoCodec,
+from services.wire.codec import (
     decode_binary,
     decode_json,
     encode_binary,
     encode_json,
 )
-from services.loadtest.processes import ServiceProcess
+from services.wire.grpc import StrictProtoCodec
+from tests.support.processes import ServiceProcess
 
 SINGLE = GetItemDetailRequest(tenant_id="T0001", store_code="S001", item_code="ITEM0005")
 BATCH = BatchGetItemDetailsRequest(

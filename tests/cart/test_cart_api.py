@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
+from gen.kugel.item.v1 import Item, RoundingMethod, TaxType
 from services.master_data import demo_data
 
 from .conftest import CatalogTransport
@@ -271,3 +273,29 @@ def test_openapi_metrics_probes(http: TestClient) -> None:
     assert 'item_lookups_total{outcome="ok",transport="grpc"}' in http.get("/metrics").text
     assert http.get("/healthz").json() == {"status": "ok"}
     assert http.get("/readyz").json() == {"status": "ready"}
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        pytest.param({"tax_type": TaxType.UNSPECIFIED}, id="tax type unspecified"),
+        pytest.param({"tax_type": 9}, id="tax type newer than this cart"),
+        pytest.param({"rounding_method": RoundingMethod.UNSPECIFIED}, id="rounding unspecified"),
+    ],
+)
+def test_a_tax_rule_the_cart_does_not_know_is_master_data_failed(
+    http: TestClient,
+    transport: CatalogTransport,
+    monkeypatch: pytest.MonkeyPatch,
+    changes: dict[str, Any],
+) -> None:
+    """master-data's answer is unusable, not the cart's bug: 502, never 500."""
+    real = transport.catalog.get_items
+
+    async def with_unknown_rule(*args: Any) -> tuple[list[Item], list[str]]:
+        items, missing = await real(*args)
+        return [replace(i, tax_rule=replace(i.tax_rule, **changes)) for i in items], missing
+
+    monkeypatch.setattr(transport.catalog, "get_items", with_unknown_rule)
+    response = add(http, new_cart(http), [{"itemCode": "ITEM0005"}])
+    assert (response.status_code, response.json()["code"]) == (502, "master_data_failed")

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from services.loadtest.processes import ServiceProcess, start_master_data
+from tests.support.processes import ServiceProcess, start_master_data
 
 TOKEN = "integration-token"
 AUTH = {"authorization": f"Bearer {TOKEN}"}

@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from services.loadtest.processes import ServiceProcess, add_terminal, start_cart, start_master_data
+from tests.support.processes import ServiceProcess, add_terminal, start_cart, start_master_data
 
 from .conftest import TOKEN
 

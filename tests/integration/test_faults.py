@@ -9,9 +9,9 @@ from pathlib import Path
 
 import aiohttp
 
-from services.loadtest.checkout import run_checkouts
-from services.loadtest.proc_stats import rss_kib
-from services.loadtest.processes import add_terminal, start_cart, start_master_data
+from loadlab.checkout import run_checkouts
+from tests.support.proc_stats import rss_kib
+from tests.support.processes import add_terminal, start_cart, start_master_data
 from tests.support.sockets import free_port
 
 TIMEOUT = aiohttp.ClientTimeout(total=15)
@@ -106,6 +106,9 @@ async def test_slow_master_data_ends_in_deadline_without_pile_up(tmp_path: Path)
             rss_before = rss_kib(cart.process.pid)
             results = [r for _ in range(10) for r in await wave()]
             rss_after = rss_kib(cart.process.pid)
+            # A call the cart sent in the last ms of its deadline ends by that deadline in
+            # master-data too; give it that long before the drain below counts what is left.
+            await asyncio.sleep(0.3 + 0.1)
         assert {status for status, _ in results} == {503}
         assert max(took for _, took in results) < 0.3 + 1.0  # the deadline, plus queueing for 40
         assert rss_after < rss_before * 1.10

@@ -17,8 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gen.kugel.item.v1 import GetItemDetailRequest
-from services.common.message_codec import encode_binary
-from services.loadtest.processes import ServiceProcess, start_master_data
+from services.wire.codec import encode_binary
+from tests.support.processes import ServiceProcess, start_master_data
 
 PATH = "/kugel.item.v1.ItemService/GetItemDetail"
 GOOD = encode_binary(

@@ -14,10 +14,10 @@ from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 
 from services.cart.item_master import ItemLookupError, ItemMasterClient, LookupFailure
-from services.cart.item_master.wiring import build_item_master_client
+from services.cart.item_master_wiring import build_item_master_client
 from services.cart.settings import CartSettings
-from services.loadtest.processes import ServiceProcess, start_master_data
 from services.master_data import demo_data
+from tests.support.processes import ServiceProcess, start_master_data
 from tests.support.sockets import accepted_connections, free_port
 
 from .conftest import TOKEN

@@ -12,8 +12,8 @@ import pytest
 import trustme
 
 from gen.kugel.item.v1 import GetItemDetailRequest, GetItemDetailResponse
-from services.common.message_codec import encode_binary
-from services.loadtest.processes import ServiceProcess, add_terminal, start_cart, start_master_data
+from services.wire.codec import encode_binary
+from tests.support.processes import ServiceProcess, add_terminal, start_cart, start_master_data
 
 
 @pytest.fixture(scope="module")

@@ -16,9 +16,9 @@ from gen.kugel.item.v1 import (
     GetItemDetailRequest,
     ItemServiceStub,
 )
-from services.common.message_codec import StrictProtoCodec
 from services.master_data.grpc_server import build_grpc_server
 from services.master_data.server import MasterData
+from services.wire.grpc import StrictProtoCodec
 
 from .conftest import TOKEN
 
@@ -130,3 +130,23 @@ async def test_draining_server_refuses_new_calls(
 async def test_health_reports_serving(channel: ChannelFor) -> None:
     reply = await HealthStub(channel).Check(HealthCheckRequest(), timeout=5)
     assert reply.status == HealthCheckResponse.SERVING
+
+
+async def test_an_unexpected_error_is_internal_with_its_stack_trace_in_the_log(
+    channel: ChannelFor,
+    master_data: MasterData,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Our own NotImplementedError is a server fault, never blamed on the client's frame."""
+
+    async def broken(*_: object) -> None:
+        raise NotImplementedError("a field shape the codec lacks")
+
+    monkeypatch.setattr(master_data.catalog, "get_items", broken)
+    with pytest.raises(GRPCError) as raised:
+        await ItemServiceStub(channel).get_item_detail(request(), metadata=AUTH, timeout=5)
+    assert (raised.value.status, raised.value.message) == (Status.INTERNAL, "internal error")
+    [record] = [r for r in caplog.records if r.message.startswith("unexpected error in")]
+    assert record.exc_info is not None
+    assert "malformed" not in caplog.text

@@ -1,16 +1,12 @@
 """ItemMasterClient: the one way the cart looks items up.
 
-Selection: with USE_GRPC=false every call goes over HTTP (Connect). With USE_GRPC=true calls go
-over gRPC; when gRPC is unreachable (refused, reset, UNAVAILABLE, out of time) the call is retried
-over HTTP within the same deadline, and a circuit breaker keeps sending calls to HTTP for a
-cool-down, after which one call probes gRPC again. NOT_FOUND, INVALID and REJECTED are answers,
-not outages: they never switch transports.
+Cache hits first; the misses of concurrent callers are fetched once (coalesced), in one batch,
+over the transports `http_fallback` chooses between.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,12 +14,11 @@ from dataclasses import dataclass
 from gen.kugel.item.v1 import BatchGetItemDetailsRequest
 
 from .circuit_breaker import CircuitBreaker
+from .http_fallback import FallbackTransports
 from .item_cache import NOT_FOUND, Cached, CacheKey, ItemCache
 from .metrics import LookupMetrics
 from .model import BatchResult, ItemDetail, ItemLookupError, LookupFailure
 from .transport import ItemTransport
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,12 +56,11 @@ class ItemMasterClient:
         cache: ItemCache | None,
         metrics: LookupMetrics,
     ) -> None:
-        self._grpc = grpc
-        self._http = http
+        self._transports = FallbackTransports(
+            grpc=grpc, http=http, breaker=breaker, metrics=metrics
+        )
         self._timeout = timeout_seconds
-        self._breaker = breaker
         self._cache = cache
-        self._metrics = metrics
         self._in_flight: dict[CacheKey, asyncio.Future[Cached]] = {}
         self._cache_hits = metrics.cache.labels("hit")
         self._cache_misses = metrics.cache.labels("miss")
@@ -162,45 +156,11 @@ class ItemMasterClient:
         return answers
 
     async def _fetch(self, ask: _Ask) -> BatchResult:
-        if self._grpc is not None and self._breaker.allow():
-            try:
-                result = await self._call(self._grpc, ask)
-            except ItemLookupError as error:
-                if error.failure is not LookupFailure.UNAVAILABLE:
-                    raise
-                if self._breaker.failed():
-                    log.warning("gRPC to master-data unavailable (%s): using HTTP", error.message)
-            else:
-                if self._breaker.succeeded():
-                    log.info("gRPC to master-data answers again: back on gRPC")
-                return result
-        return await self._call(self._http, ask)
-
-    async def _call(self, transport: ItemTransport, ask: _Ask) -> BatchResult:
-        remaining = ask.timeout_at - time.monotonic()
-        if remaining <= 0:
-            self._metrics.lookups.labels(transport.name, "unavailable").inc()
-            raise ItemLookupError(LookupFailure.UNAVAILABLE, "lookup deadline exceeded")
-        started = time.perf_counter()
-        try:
-            result = await transport.batch(ask.request(), remaining)
-        except ItemLookupError as error:
-            self._metrics.lookups.labels(transport.name, error.failure.value).inc()
-            if error.failure is LookupFailure.REJECTED:
-                log.error(
-                    "master-data rejected our token over %s: check MASTER_DATA_TOKEN",
-                    transport.name,
-                )
-            raise
-        self._metrics.latency.labels(transport.name).observe(time.perf_counter() - started)
-        self._metrics.lookups.labels(transport.name, "ok").inc()
-        return result
+        return await self._transports.batch(ask.request(), ask.timeout_at)
 
     async def close(self) -> None:
         """Close the channel and the session (they reopen on the next call)."""
-        if self._grpc is not None:
-            await self._grpc.close()
-        await self._http.close()
+        await self._transports.close()
 
 
 async def _wait_for_other(future: asyncio.Future[Cached], timeout_at: float) -> Cached:

@@ -6,35 +6,31 @@ concurrency. Bodies are binary protobuf (`application/proto`), decoded strictly.
 
 from __future__ import annotations
 
-import json
-import math
 import ssl
 
 import aiohttp
-from grpclib.const import Status
 
 from gen.kugel.item.v1 import BatchGetItemDetailsRequest, BatchGetItemDetailsResponse
-from services.common.message_codec import MalformedMessage, decode_binary, encode_binary
+from services.wire.codec import MalformedMessage, decode_binary, encode_binary
+from services.wire.connect import (
+    PROTO,
+    PROTOCOL_VERSION_HEADER,
+    TIMEOUT_HEADER,
+    error_from_reply,
+    format_timeout_ms,
+)
 
 from .model import BatchResult, ItemLookupError, LookupFailure
 from .transport import FAILURE_BY_STATUS
 
 PATH = "/kugel.item.v1.ItemService/BatchGetItemDetails"
 _MAX_REPLY_BYTES = 16 << 20
-_STATUS_BY_CODE = {status.name.lower(): status for status in Status} | {
-    "canceled": Status.CANCELLED
-}
 
 
-def _failure(http_status: int, body: bytes) -> ItemLookupError:
-    """A Connect error body ({"code", "message"}) as an ItemLookupError."""
-    try:
-        error = json.loads(body)
-        code, message = str(error["code"]), str(error.get("message", ""))
-    except (ValueError, KeyError, TypeError):
-        code, message = "unavailable" if http_status >= 500 else "unknown", f"HTTP {http_status}"
-    status = _STATUS_BY_CODE.get(code, Status.UNKNOWN)
-    return ItemLookupError(FAILURE_BY_STATUS.get(status, LookupFailure.FAILED), message or code)
+def failure_of_reply(http_status: int, body: bytes) -> ItemLookupError:
+    """An unsuccessful Connect reply as an ItemLookupError, its code read per the spec."""
+    error = error_from_reply(http_status, body)
+    return ItemLookupError(FAILURE_BY_STATUS.get(error.status, LookupFailure.FAILED), error.message)
 
 
 class ConnectTransport:
@@ -48,7 +44,7 @@ class ConnectTransport:
     ) -> None:
         self._tls: ssl.SSLContext | bool = tls if tls is not None else True
         self._url = base_url.rstrip("/") + PATH
-        self._headers = {"content-type": "application/proto", "connect-protocol-version": "1"}
+        self._headers = {"content-type": PROTO, PROTOCOL_VERSION_HEADER: "1"}
         if token:
             self._headers["authorization"] = f"Bearer {token}"
         self._pool_size = pool_size
@@ -63,10 +59,7 @@ class ConnectTransport:
         return self._session
 
     async def batch(self, request: BatchGetItemDetailsRequest, seconds_left: float) -> BatchResult:
-        headers = {
-            **self._headers,
-            "connect-timeout-ms": str(max(1, math.floor(seconds_left * 1000))),
-        }
+        headers = {**self._headers, TIMEOUT_HEADER: format_timeout_ms(seconds_left)}
         try:
             async with self._get_session().post(
                 self._url,
@@ -76,7 +69,7 @@ class ConnectTransport:
             ) as response:
                 body = await response.read()
                 if response.status != 200:
-                    raise _failure(response.status, body)
+                    raise failure_of_reply(response.status, body)
         except TimeoutError:
             raise ItemLookupError(LookupFailure.UNAVAILABLE, "HTTP deadline exceeded") from None
         except aiohttp.ClientError as error:

@@ -9,7 +9,7 @@ from grpclib.client import Channel
 from grpclib.exceptions import GRPCError, StreamTerminatedError
 
 from gen.kugel.item.v1 import BatchGetItemDetailsRequest, ItemServiceStub
-from services.common.message_codec import StrictProtoCodec
+from services.wire.grpc import StrictProtoCodec
 
 from .model import BatchResult, ItemLookupError, LookupFailure
 from .target import parse_target

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Final
+
+from services.common.ttl_cache import TtlLruCache
 
 from .model import ItemDetail
 
@@ -21,7 +22,7 @@ Cached = ItemDetail | _NotFound
 
 
 class ItemCache:
-    """Entries live `ttl` seconds (`not_found_ttl` for NOT_FOUND); at most `max_size` are kept."""
+    """Items live `ttl` seconds, NOT_FOUND `not_found_ttl`; at most `max_size` are kept."""
 
     def __init__(
         self,
@@ -30,32 +31,13 @@ class ItemCache:
         max_size: int,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._ttl = ttl
+        self._entries: TtlLruCache[CacheKey, Cached] = TtlLruCache(max_size, ttl, clock)
         self._not_found_ttl = min(not_found_ttl, ttl)
-        self._max_size = max_size
-        self._clock = clock
-        self._entries: OrderedDict[CacheKey, tuple[float, Cached]] = OrderedDict()
-
-    def get(self, key: CacheKey) -> Cached | None:
-        entry = self._entries.get(key)
-        if entry is None:
-            return None
-        expires, value = entry
-        if expires <= self._clock():
-            del self._entries[key]
-            return None
-        self._entries.move_to_end(key)
-        return value
+        self.get = self._entries.get  # the hot path: no extra call per hit
+        self.clear = self._entries.clear
 
     def put(self, key: CacheKey, value: Cached) -> None:
-        ttl = self._not_found_ttl if value is NOT_FOUND else self._ttl
-        self._entries[key] = (self._clock() + ttl, value)
-        self._entries.move_to_end(key)
-        if len(self._entries) > self._max_size:
-            self._entries.popitem(last=False)
-
-    def clear(self) -> None:
-        self._entries.clear()
+        self._entries.put(key, value, self._not_found_ttl if value is NOT_FOUND else None)
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -4,18 +4,49 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from enum import StrEnum
 
 from gen.kugel.item.v1 import BatchGetItemDetailsResponse, Item
+from gen.kugel.item.v1 import RoundingMethod as WireRounding
+from gen.kugel.item.v1 import TaxType as WireTaxType
+
+
+class TaxType(StrEnum):
+    """How tax relates to the price: the cart's one definition (values are what carts store)."""
+
+    EXTERNAL = "EXTERNAL"  # added on top of the price
+    INTERNAL = "INTERNAL"  # already included in the price
+    EXEMPT = "EXEMPT"
+
+
+class Rounding(StrEnum):
+    """How a fractional minor unit of tax is rounded."""
+
+    FLOOR = "FLOOR"
+    HALF_UP = "HALF_UP"
+    CEILING = "CEILING"
+
+
+_TAX_TYPES = {
+    WireTaxType.EXTERNAL: TaxType.EXTERNAL,
+    WireTaxType.INTERNAL: TaxType.INTERNAL,
+    WireTaxType.EXEMPT: TaxType.EXEMPT,
+}
+_ROUNDINGS = {
+    WireRounding.FLOOR: Rounding.FLOOR,
+    WireRounding.HALF_UP: Rounding.HALF_UP,
+    WireRounding.CEILING: Rounding.CEILING,
+}
 
 
 @dataclass(frozen=True, slots=True)
 class TaxRule:
-    """How to tax a line of the item: type and rounding by name, rate in basis points."""
+    """How to tax a line of the item: type, rate in basis points, rounding."""
 
     tax_code: str
-    tax_type: str  # EXTERNAL, INTERNAL, EXEMPT
+    tax_type: TaxType
     rate_basis_points: int
-    rounding_method: str  # FLOOR, HALF_UP, CEILING
+    rounding_method: Rounding
     name: str
 
 
@@ -39,6 +70,15 @@ class ItemDetail:
             raise ItemLookupError(
                 LookupFailure.FAILED, f"item {item.item_code} came without its tax rule"
             )
+        tax_type = _TAX_TYPES.get(rule.tax_type)
+        rounding = _ROUNDINGS.get(rule.rounding_method)
+        if tax_type is None or rounding is None:
+            # UNSPECIFIED, or a value added to the contract after this cart was built.
+            raise ItemLookupError(
+                LookupFailure.FAILED,
+                f"item {item.item_code}: tax rule {rule.tax_code} has a tax type or rounding"
+                " this cart does not know",
+            )
         return cls(
             item_code=item.item_code,
             item_name=item.item_name,
@@ -49,9 +89,9 @@ class ItemDetail:
             is_active=item.is_active,
             tax_rule=TaxRule(
                 tax_code=rule.tax_code,
-                tax_type=rule.tax_type.name,
+                tax_type=tax_type,
                 rate_basis_points=rule.rate_basis_points,
-                rounding_method=rule.rounding_method.name,
+                rounding_method=rounding,
                 name=rule.name,
             ),
         )

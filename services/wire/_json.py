@@ -20,7 +20,8 @@ from typing import Any, Final, TypeVar
 import betterproto2
 from google.protobuf.descriptor import FieldDescriptor
 
-from .proto_fields import FieldInfo, Kind, fields_of
+from ._fields import FieldInfo, Kind, UnsupportedField, fields_of
+from .encoded_forms import EncodedForms
 
 M = TypeVar("M", bound=betterproto2.Message)
 
@@ -49,7 +50,6 @@ _SPECIAL_FLOATS: Final = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -m
 _INTEGER_TEXT: Final = re.compile(r"^-?[0-9]+$")
 _EPOCH: Final = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 _FRACTION: Final = re.compile(r"\.(\d+)")
-JSON_TWIN: Final = "_json_twin"
 
 
 class InvalidJson(ValueError):
@@ -62,7 +62,7 @@ class InvalidJson(ValueError):
 def rfc3339(value: datetime.datetime) -> str:
     """A Timestamp's JSON form: UTC, 'Z', and 0, 3 or 6 fractional digits."""
     utc = value.astimezone(datetime.UTC)
-    text = utc.strftime("%Y-%m-%dT%H:%M:%S")
+    text = f"{utc.year:04d}-{utc:%m-%dT%H:%M:%S}"  # strftime leaves years before 1000 unpadded
     micros = utc.microsecond
     if micros:
         text += f".{micros // 1000:03d}" if micros % 1000 == 0 else f".{micros:06d}"
@@ -79,9 +79,9 @@ def _scalar_out(f: FieldInfo, value: Any) -> Any:
     return value
 
 
-def _value_out(f: FieldInfo, value: Any) -> Any:
+def _value_out(f: FieldInfo, value: Any, known: EncodedForms | None) -> Any:
     if f.kind is Kind.MESSAGE:
-        return to_json_dict(value)
+        return to_json_dict(value, known)
     if f.kind is Kind.TIMESTAMP:
         return rfc3339(value)
     if f.kind is Kind.ENUM:
@@ -89,20 +89,21 @@ def _value_out(f: FieldInfo, value: Any) -> Any:
     return _scalar_out(f, value)
 
 
-def to_json_dict(message: betterproto2.Message) -> dict[str, Any]:
-    """The message's proto3 JSON object (not to be mutated: it may be shared)."""
-    twin = message.__dict__.get(JSON_TWIN)
-    if twin is not None:
-        return twin  # type: ignore[no-any-return]
+def to_json_dict(
+    message: betterproto2.Message, known: EncodedForms | None = None
+) -> dict[str, Any]:
+    """The message's proto3 JSON object (ready forms of `known` messages shared: don't mutate)."""
+    if known is not None and (forms := known.get(message)) is not None:
+        return forms.json
     out: dict[str, Any] = {}
     for f in fields_of(type(message)):
         value = getattr(message, f.name)
-        if value is None or (f.kind is not Kind.MESSAGE and not value):
+        if value is None or (not value and (f.repeated or f.kind is not Kind.MESSAGE)):
             continue  # default values are omitted; a present message is kept, even empty
         if f.repeated:
-            out[f.json_name] = [_value_out(f, v) for v in value]
+            out[f.json_name] = [_value_out(f, v, known) for v in value]
         else:
-            out[f.json_name] = _value_out(f, value)
+            out[f.json_name] = _value_out(f, value, known)
     return out
 
 
@@ -207,7 +208,7 @@ def _value_in(f: FieldInfo, value: Any, path: str) -> Any:  # noqa: PLR0911 - on
         return _int_in(f, value, path)
     if f.type in _FLOATS:
         return _float_in(value, path)
-    raise NotImplementedError(f"field type {f.type}")
+    raise UnsupportedField(f"field type {f.type} of {path}")
 
 
 @functools.cache

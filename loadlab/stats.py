@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 
-_BUCKET = re.compile(r'^(\w+)_bucket\{(.*?)le="([^"]+)"(.*?)\} ([0-9.eE+-]+)$')
+from prometheus_client.parser import text_string_to_metric_families
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -24,13 +23,13 @@ Histogram = dict[float, float]  # upper bound -> cumulative count
 def scrape_histograms(metrics_text: str, name: str, label: str) -> dict[str, Histogram]:
     """The buckets of histogram `name` per value of `label`, from Prometheus text format."""
     out: dict[str, Histogram] = {}
-    for line in metrics_text.splitlines():
-        match = _BUCKET.match(line)
-        if not match or match.group(1) != name:
+    for family in text_string_to_metric_families(metrics_text):
+        if family.name != name or family.type != "histogram":
             continue
-        labels = dict(re.findall(r'(\w+)="([^"]*)"', match.group(2) + match.group(4)))
-        bound = math.inf if match.group(3) == "+Inf" else float(match.group(3))
-        out.setdefault(labels.get(label, ""), {})[bound] = float(match.group(5))
+        for sample in family.samples:
+            if sample.name == f"{name}_bucket":
+                bound = float(sample.labels["le"])  # "+Inf" parses as inf
+                out.setdefault(sample.labels.get(label, ""), {})[bound] = sample.value
     return out
 
 

@@ -1,5 +1,5 @@
 """What the codecs need to know of each field of a betterproto2 message, read once from its
-descriptor: shared by the binary bridge (`proto_bridge`) and the JSON mapping (`proto_json`)."""
+descriptor: shared by the binary bridge (`_upb`) and the JSON mapping (`_json`)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,14 @@ import betterproto2
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
 TIMESTAMP = "google.protobuf.Timestamp"
+
+
+class UnsupportedField(TypeError):
+    """A field shape the codecs do not handle yet (map, oneof, well-known types but Timestamp).
+
+    A programming error, not a bad request: services check their types at start
+    (`codec.check_supported`), so a proto change that adds one fails there, not per call.
+    """
 
 
 class Kind(enum.Enum):
@@ -46,23 +54,23 @@ def _kind(fd: FieldDescriptor) -> Kind:
     if name == TIMESTAMP:
         return Kind.TIMESTAMP
     if fd.message_type.GetOptions().map_entry:
-        raise NotImplementedError(f"map field {fd.full_name}")
+        raise UnsupportedField(f"map field {fd.full_name}")
     if name.startswith("google.protobuf."):
-        raise NotImplementedError(f"well-known type {name} in {fd.full_name}")
+        raise UnsupportedField(f"well-known type {name} in {fd.full_name}")
     return Kind.MESSAGE
 
 
 @functools.cache
 def fields_of(message_type: type[betterproto2.Message]) -> tuple[FieldInfo, ...]:
-    """The fields of a message class; NotImplementedError for shapes the codecs don't handle."""
+    """The fields of a message class; UnsupportedField for shapes the codecs don't handle."""
     descriptor: Descriptor = message_type.DESCRIPTOR  # type: ignore[attr-defined]
     classes: dict[str, Any] = message_type._betterproto.cls_by_field  # type: ignore[arg-type]
     fields = []
     for fd in descriptor.fields:
         if fd.containing_oneof is not None and not fd.has_presence:
-            raise NotImplementedError(f"oneof field {fd.full_name}")
+            raise UnsupportedField(f"oneof field {fd.full_name}")
         if fd.name not in classes:
-            raise NotImplementedError(f"field {fd.full_name} is renamed in betterproto2")
+            raise UnsupportedField(f"field {fd.full_name} is renamed in betterproto2")
         kind = _kind(fd)
         values = fd.enum_type.values if fd.enum_type is not None else []
         fields.append(

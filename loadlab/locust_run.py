@@ -9,7 +9,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .processes import BIN
+from tests.support.processes import BIN
+
 from .progress import Progress
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
@@ -58,7 +59,12 @@ def run_locust(
         "-u", str(users), "-r", str(users), "-t", f"{seconds:g}s", "--stop-timeout", "10",
         "-H", host, "--csv", str(csv_prefix),
     ]  # fmt: skip
-    env = {**os.environ, "KUGEL_API_KEY": api_key, "KUGEL_THINK_SECONDS": str(think_seconds)}
+    env = {
+        **os.environ,
+        "KUGEL_API_KEY": api_key,
+        "KUGEL_THINK_SECONDS": str(think_seconds),
+        "PYTHONPATH": str(LOCUSTFILE.parent.parent),  # the lab is not installed: import from here
+    }
     started = time.monotonic()
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # noqa: S603 - our own venv's locust, fixed argv
     progress = Progress(int(seconds), label, unit="s")

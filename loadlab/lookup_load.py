@@ -14,7 +14,8 @@ import uvloop
 from grpclib.client import Channel
 
 from gen.kugel.item.v1 import GetItemDetailRequest, ItemServiceStub
-from services.common.message_codec import StrictProtoCodec, encode_binary, encode_json
+from services.wire.codec import encode_binary, encode_json
+from services.wire.grpc import StrictProtoCodec
 
 from .stats import percentile
 

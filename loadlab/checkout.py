@@ -12,10 +12,7 @@ from typing import Any
 
 import aiohttp
 
-from services.master_data import demo_data
-
-# Active demo items: every 50th is withdrawn from sale.
-SCANNABLE = [demo_data.item_code(n) for n in range(1, demo_data.ITEMS_PER_TENANT + 1) if n % 50]
+from .scenario import SCANNABLE, Step, checkout
 
 
 @dataclass
@@ -54,49 +51,34 @@ class Terminal:
         self._headers = {"X-API-KEY": api_key}
         self._recorder = recorder
 
-    async def _call(
-        self, endpoint: str, method: str, path: str, body: Any = None, expected: int = 200
-    ) -> Any:
+    async def _call(self, step: Step) -> Any:
+        """The step's JSON answer, or None when it failed (recorded as an error)."""
         started = time.perf_counter()
         try:
             async with self._session.request(
-                method, self._api + path, json=body, headers=self._headers
+                step.method, self._api + step.path, json=step.body, headers=self._headers
             ) as response:
                 payload = await response.json(content_type=None)
                 status = response.status
         except (aiohttp.ClientError, TimeoutError, ValueError) as error:
-            self._recorder.record(endpoint, time.perf_counter() - started, 599, expected)
-            self._recorder.errors[f"{endpoint} {type(error).__name__}"] += 1
+            self._recorder.record(step.name, time.perf_counter() - started, 599, step.expected)
+            self._recorder.errors[f"{step.name} {type(error).__name__}"] += 1
             return None
-        self._recorder.record(endpoint, time.perf_counter() - started, status, expected)
-        return payload if status == expected else None
+        self._recorder.record(step.name, time.perf_counter() - started, status, step.expected)
+        return payload if status == step.expected else None
 
     async def checkout(self, items: list[str], *, cancel: bool = False) -> bool:
-        """Create a cart, scan the items one request each, then pay cash and bill (or cancel)."""
-        cart = await self._call("create cart", "POST", "/carts", expected=201)
-        if cart is None:
-            return False
-        path = f"/carts/{cart['cartId']}"
-        for code in items:
-            if (
-                await self._call("add item", "POST", f"{path}/lineItems", [{"itemCode": code}])
-                is None
-            ):
-                return False
-        if cancel:
-            return await self._call("cancel cart", "POST", f"{path}/cancel") is not None
-        totals = await self._call("subtotal", "POST", f"{path}/subtotal")
-        if totals is None:
-            return False
-        cash = -(-int(totals["total"]) // 1000) * 1000  # the next round thousand
-        if (
-            await self._call(
-                "pay cash", "POST", f"{path}/payments", {"method": "cash", "amount": cash}
-            )
-            is None
-        ):
-            return False
-        return await self._call("bill", "POST", f"{path}/bill") is not None
+        """One run of the checkout scenario; True when every step succeeded."""
+        steps = checkout(items, cancel=cancel)
+        answer = None
+        try:
+            while True:
+                answer = await self._call(steps.send(answer))
+                if answer is None:
+                    steps.close()
+                    return False
+        except StopIteration:
+            return True
 
 
 def _baskets(carts: int | None, scans: int, seed: int) -> Iterator[list[str]]:

@@ -17,11 +17,11 @@ import betterproto2
 from google.protobuf import message_factory
 from google.protobuf.message import Message as UpbMessage
 
-from .proto_fields import FieldInfo, Kind, fields_of
+from ._fields import FieldInfo, Kind, fields_of
+from .encoded_forms import EncodedForms
 
 M = TypeVar("M", bound=betterproto2.Message)
 
-UPB_TWIN = "_upb_twin"  # set by message_codec.freeze on messages that never change again
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 _MICROSECOND = datetime.timedelta(microseconds=1)
 
@@ -43,7 +43,9 @@ def _timestamp(value: Any) -> datetime.datetime:
     return _EPOCH + datetime.timedelta(seconds=value.seconds, microseconds=value.nanos // 1000)
 
 
-def _fill_repeated(target: Any, f: FieldInfo, values: list[Any]) -> None:
+def _fill_repeated(
+    target: Any, f: FieldInfo, values: list[Any], known: EncodedForms | None
+) -> None:
     container = getattr(target, f.name)
     if f.kind is Kind.SCALAR:
         container.extend(values)
@@ -54,34 +56,33 @@ def _fill_repeated(target: Any, f: FieldInfo, values: list[Any]) -> None:
             _set_timestamp(container.add(), v)
     else:
         for v in values:
-            _fill(container.add(), v)
+            _fill(container.add(), v, known)
 
 
-def _fill(target: UpbMessage, source: betterproto2.Message) -> None:
-    twin = source.__dict__.get(UPB_TWIN)
-    if twin is not None:
-        target.CopyFrom(twin)
+def _fill(target: UpbMessage, source: betterproto2.Message, known: EncodedForms | None) -> None:
+    if known is not None and (forms := known.get(source)) is not None:
+        target.CopyFrom(forms.upb)
         return
     for f in fields_of(type(source)):
         value = getattr(source, f.name)
         if f.repeated:
-            _fill_repeated(target, f, value)
+            _fill_repeated(target, f, value, known)
         elif f.kind is Kind.MESSAGE or f.kind is Kind.TIMESTAMP:
             if value is not None:
                 child = getattr(target, f.name)
                 child.SetInParent()  # present even when all its fields are zero
                 if f.kind is Kind.MESSAGE:
-                    _fill(child, value)
+                    _fill(child, value, known)
                 else:
                     _set_timestamp(child, value)
         elif value:  # proto3 leaves zero values off the wire anyway
             setattr(target, f.name, int(value) if f.kind is Kind.ENUM else value)
 
 
-def to_upb(message: betterproto2.Message) -> UpbMessage:
-    """The same message in the official runtime."""
+def to_upb(message: betterproto2.Message, known: EncodedForms | None = None) -> UpbMessage:
+    """The same message in the official runtime (ready forms of `known` messages copied)."""
     target = upb_class(type(message))()
-    _fill(target, message)
+    _fill(target, message, known)
     return target
 
 

@@ -15,50 +15,16 @@ import datetime
 import math
 import sys
 import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from .locust_run import LoadRun, run_locust
-from .lookup_load import LoadResult, connect_load, grpcio_load, grpclib_load
-from .proc_stats import cpu_seconds
-from .processes import ServiceProcess, add_terminal, start_cart, start_master_data
+from tests.support.proc_stats import cpu_seconds
+from tests.support.processes import ServiceProcess, add_terminal, start_cart, start_master_data
+
+from .locust_run import run_locust
+from .lookup_load import connect_load, grpcio_load, grpclib_load
 from .report import write_report
-from .stats import Histogram, histogram_delta, lookup_histograms
-
-
-@dataclass(frozen=True)
-class Mode:
-    use_grpc: bool
-    item_cache: bool
-
-    @property
-    def name(self) -> str:
-        return f"{'gRPC' if self.use_grpc else 'HTTP'}, cache {'on' if self.item_cache else 'off'}"
-
-
-MODES = [Mode(g, c) for c in (True, False) for g in (False, True)]
-
-
-@dataclass
-class Run:
-    """One pattern in one mode."""
-
-    mode: Mode
-    terminals: int
-    load: LoadRun
-    lookups: dict[str, Histogram]
-    cpu: dict[str, float]
-
-
-@dataclass
-class PerfResults:
-    started: datetime.datetime
-    seconds_per_run: float
-    think_seconds: float
-    runs: list[Run] = field(default_factory=list)
-    anchor: list[LoadResult] = field(default_factory=list)
-    anchor_sequential: list[LoadResult] = field(default_factory=list)
-    scaling: dict[int, LoadResult] = field(default_factory=dict)
+from .results import MODES, Mode, PerfResults, Run
+from .stats import histogram_delta, lookup_histograms
 
 
 def run_pattern(

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import uvloop
 
+from tests.support.processes import ServiceProcess, add_terminal, start_cart, start_master_data
+
 from .checkout import Recorder, run_checkouts
-from .processes import ServiceProcess, add_terminal, start_cart, start_master_data
 from .progress import Progress
 from .stats import (
     Histogram,

@@ -6,7 +6,6 @@ import math
 import os
 import platform
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import matplotlib
 
@@ -14,10 +13,8 @@ matplotlib.use("Agg")  # files only: no display here
 import matplotlib.pyplot as plt
 
 from .locust_run import EndpointStats
+from .results import PerfResults, Run
 from .stats import histogram_quantile
-
-if TYPE_CHECKING:
-    from .perf import PerfResults, Run
 
 
 def _ms(seconds: float) -> str:
@@ -255,10 +252,10 @@ the load generator, compare the CPU columns above before reading this row as a l
 40 terminals, 6 s each, under 3 minutes) or `just perf-full` (20, 30, 40 and 50 terminals, 20 s
 each). Both start master-data and cart on free loopback ports with fresh SQLite files in a temp
 dir, seed the demo data, register a terminal, and drive the cart API with Locust headless
-(`services/loadtest/locustfile.py`: one FastHttpUser per terminal, as the original plan used
+(`loadlab/locustfile.py`: one FastHttpUser per terminal, as the original plan used
 Locust); latencies are Locust's own percentiles. The cart is restarted for every mode with
 `USE_GRPC` and `USE_ITEM_CACHE` set accordingly. The anchor and scaling rows come from
-`services/loadtest/lookup_load.py`. `python -m services.loadtest.perf --help` lists the knobs
+`loadlab/lookup_load.py`. `python -m loadlab.perf --help` lists the knobs
 (`--patterns 20 30`, `--seconds 10`, `--out DIR`). This machine's speed varies severalfold from
 hour to hour: compare figures within one report, not across reports.
 """

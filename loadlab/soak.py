@@ -12,9 +12,10 @@ from pathlib import Path
 
 import uvloop
 
+from tests.support.proc_stats import rss_kib
+from tests.support.processes import ServiceProcess, add_terminal, start_cart, start_master_data
+
 from .checkout import Recorder, run_checkouts
-from .proc_stats import rss_kib
-from .processes import ServiceProcess, add_terminal, start_cart, start_master_data
 from .progress import Progress
 
 MAX_GROWTH = 0.10

@@ -6,13 +6,13 @@ from prometheus_client import CollectorRegistry
 
 from services.common.tls import client_context
 
-from ..settings import CartSettings
-from .circuit_breaker import CircuitBreaker
-from .client import ItemMasterClient
-from .connect_transport import ConnectTransport
-from .grpc_transport import GrpcTransport
-from .item_cache import ItemCache
-from .metrics import LookupMetrics
+from .item_master.circuit_breaker import CircuitBreaker
+from .item_master.client import ItemMasterClient
+from .item_master.connect_transport import ConnectTransport
+from .item_master.grpc_transport import GrpcTransport
+from .item_master.item_cache import ItemCache
+from .item_master.metrics import LookupMetrics
+from .settings import CartSettings
 
 
 def build_item_master_client(

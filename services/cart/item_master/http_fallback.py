@@ -1,0 +1,83 @@
+"""Where the cart falls back to HTTP: gRPC first, the Connect endpoint when gRPC is unreachable.
+
+With USE_GRPC=false every call goes over HTTP. With USE_GRPC=true calls go over gRPC; when gRPC
+is unreachable (refused, reset, UNAVAILABLE, out of time) the call is retried over HTTP within
+the same deadline, and a circuit breaker keeps sending calls to HTTP for a cool-down, after which
+one call probes gRPC again. NOT_FOUND, INVALID and REJECTED are answers, not outages: they never
+switch transports.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from gen.kugel.item.v1 import BatchGetItemDetailsRequest
+
+from .circuit_breaker import CircuitBreaker
+from .metrics import LookupMetrics
+from .model import BatchResult, ItemLookupError, LookupFailure
+from .transport import ItemTransport
+
+log = logging.getLogger(__name__)
+
+
+class FallbackTransports:
+    """One batch call over gRPC with HTTP fallback, or over HTTP alone (`grpc` None)."""
+
+    def __init__(
+        self,
+        *,
+        grpc: ItemTransport | None,
+        http: ItemTransport,
+        breaker: CircuitBreaker,
+        metrics: LookupMetrics,
+    ) -> None:
+        self._grpc = grpc
+        self._http = http
+        self._breaker = breaker
+        self._metrics = metrics
+
+    async def batch(self, request: BatchGetItemDetailsRequest, timeout_at: float) -> BatchResult:
+        """The answer by `timeout_at` (time.monotonic), or ItemLookupError."""
+        if self._grpc is not None and self._breaker.allow():
+            try:
+                result = await self._call(self._grpc, request, timeout_at)
+            except ItemLookupError as error:
+                if error.failure is not LookupFailure.UNAVAILABLE:
+                    raise
+                if self._breaker.failed():
+                    log.warning("gRPC to master-data unavailable (%s): using HTTP", error.message)
+            else:
+                if self._breaker.succeeded():
+                    log.info("gRPC to master-data answers again: back on gRPC")
+                return result
+        return await self._call(self._http, request, timeout_at)
+
+    async def _call(
+        self, transport: ItemTransport, request: BatchGetItemDetailsRequest, timeout_at: float
+    ) -> BatchResult:
+        remaining = timeout_at - time.monotonic()
+        if remaining <= 0:
+            self._metrics.lookups.labels(transport.name, "unavailable").inc()
+            raise ItemLookupError(LookupFailure.UNAVAILABLE, "lookup deadline exceeded")
+        started = time.perf_counter()
+        try:
+            result = await transport.batch(request, remaining)
+        except ItemLookupError as error:
+            self._metrics.lookups.labels(transport.name, error.failure.value).inc()
+            if error.failure is LookupFailure.REJECTED:
+                log.error(
+                    "master-data rejected our token over %s: check MASTER_DATA_TOKEN",
+                    transport.name,
+                )
+            raise
+        self._metrics.latency.labels(transport.name).observe(time.perf_counter() - started)
+        self._metrics.lookups.labels(transport.name, "ok").inc()
+        return result
+
+    async def close(self) -> None:
+        """Close the channel and the session (they reopen on the next call)."""
+        if self._grpc is not None:
+            await self._grpc.close()
+        await self._http.close()

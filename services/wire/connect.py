@@ -1,0 +1,147 @@
+"""The Connect protocol's wire details for unary rpcs, for server and client alike
+(https://connectrpc.com/docs/protocol): codes and HTTP statuses both ways, error bodies,
+headers, timeouts and media types.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from enum import StrEnum
+from typing import Any, Final
+
+from grpclib.const import Status
+from starlette.responses import Response
+
+JSON: Final = "application/json"
+PROTO: Final = "application/proto"
+CODECS: Final = (JSON, PROTO)
+GET_ENCODINGS: Final = {"json": JSON, "proto": PROTO}
+PROTOCOL_VERSION_HEADER: Final = "connect-protocol-version"
+TIMEOUT_HEADER: Final = "connect-timeout-ms"
+MAX_TIMEOUT_DIGITS: Final = 10  # Connect-Timeout-Ms: "at most 10 digits"
+
+
+class Code(StrEnum):
+    """Connect error codes; each value is the code's wire string."""
+
+    CANCELED = "canceled"
+    UNKNOWN = "unknown"
+    INVALID_ARGUMENT = "invalid_argument"
+    DEADLINE_EXCEEDED = "deadline_exceeded"
+    NOT_FOUND = "not_found"
+    ALREADY_EXISTS = "already_exists"
+    PERMISSION_DENIED = "permission_denied"
+    RESOURCE_EXHAUSTED = "resource_exhausted"
+    FAILED_PRECONDITION = "failed_precondition"
+    ABORTED = "aborted"
+    OUT_OF_RANGE = "out_of_range"
+    UNIMPLEMENTED = "unimplemented"
+    INTERNAL = "internal"
+    UNAVAILABLE = "unavailable"
+    DATA_LOSS = "data_loss"
+    UNAUTHENTICATED = "unauthenticated"
+
+
+# "Error Codes": each code's HTTP status.
+HTTP_STATUS: Final[dict[Code, int]] = {
+    Code.CANCELED: 499,
+    Code.UNKNOWN: 500,
+    Code.INVALID_ARGUMENT: 400,
+    Code.DEADLINE_EXCEEDED: 504,
+    Code.NOT_FOUND: 404,
+    Code.ALREADY_EXISTS: 409,
+    Code.PERMISSION_DENIED: 403,
+    Code.RESOURCE_EXHAUSTED: 429,
+    Code.FAILED_PRECONDITION: 400,
+    Code.ABORTED: 409,
+    Code.OUT_OF_RANGE: 400,
+    Code.UNIMPLEMENTED: 501,
+    Code.INTERNAL: 500,
+    Code.UNAVAILABLE: 503,
+    Code.DATA_LOSS: 500,
+    Code.UNAUTHENTICATED: 401,
+}
+
+# "HTTP to Error Code": what a client makes of an error reply that carries no Connect error
+# body (a proxy's page, a refusal before the rpc ran). Every other status is UNKNOWN.
+CODE_OF_HTTP_STATUS: Final[dict[int, Code]] = {
+    400: Code.INTERNAL,
+    401: Code.UNAUTHENTICATED,
+    403: Code.PERMISSION_DENIED,
+    404: Code.UNIMPLEMENTED,
+    429: Code.UNAVAILABLE,
+    502: Code.UNAVAILABLE,
+    503: Code.UNAVAILABLE,
+    504: Code.UNAVAILABLE,
+}
+
+# Connect codes name the gRPC statuses one to one (CANCELLED is spelt "canceled").
+CODE_OF_STATUS: Final[dict[Status, Code]] = {
+    status: Code.CANCELED if status is Status.CANCELLED else Code(status.name.lower())
+    for status in Status
+    if status is not Status.OK
+}
+STATUS_OF_CODE: Final[dict[Code, Status]] = {
+    code: status for status, code in CODE_OF_STATUS.items()
+}
+
+
+class ConnectError(Exception):
+    """A failed Connect call: its code and a message for the caller."""
+
+    def __init__(self, code: Code, message: str, *, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.headers = headers or {}
+
+    @classmethod
+    def from_status(cls, status: Status, message: str | None) -> ConnectError:
+        code = CODE_OF_STATUS.get(status, Code.UNKNOWN)
+        return cls(code, message or code.value)
+
+    @property
+    def status(self) -> Status:
+        return STATUS_OF_CODE[self.code]
+
+    def to_response(self) -> Response:
+        body = json.dumps({"code": self.code.value, "message": self.message}, ensure_ascii=False)
+        return Response(
+            body, status_code=HTTP_STATUS[self.code], media_type=JSON, headers=self.headers
+        )
+
+
+def error_from_reply(http_status: int, body: bytes) -> ConnectError:
+    """The error an unsuccessful unary reply carries: its JSON error body when it has one,
+    else the code the spec derives from the HTTP status."""
+    try:
+        error: Any = json.loads(body)
+        code = Code(error["code"])
+        message = error.get("message") or code.value
+    except (ValueError, KeyError, TypeError, AttributeError):
+        code = CODE_OF_HTTP_STATUS.get(http_status, Code.UNKNOWN)
+        message = f"HTTP {http_status}"
+    return ConnectError(code, str(message))
+
+
+def parse_timeout_ms(value: str | None) -> float | None:
+    """Seconds from a Connect-Timeout-Ms header, None when absent."""
+    if value is None:
+        return None
+    if not (value.isascii() and value.isdigit()) or len(value) > MAX_TIMEOUT_DIGITS:
+        raise ConnectError(
+            Code.INVALID_ARGUMENT,
+            "Connect-Timeout-Ms must be a positive integer of at most 10 digits",
+        )
+    return int(value) / 1000
+
+
+def format_timeout_ms(seconds: float) -> str:
+    """Connect-Timeout-Ms for a deadline `seconds` away (at least 1 ms: 0 would mean none)."""
+    return str(min(max(1, math.floor(seconds * 1000)), 10**MAX_TIMEOUT_DIGITS - 1))
+
+
+def media_type(content_type: str | None) -> str:
+    """The media type of a Content-Type header, without parameters, lower case."""
+    return (content_type or "").split(";", 1)[0].strip().lower()
