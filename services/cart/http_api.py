@@ -18,6 +18,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from services.wire.headers import ascii_digits
+
 from .api_models import LINE_ITEMS, PaymentInput, QuantityInput
 from .auth import TerminalAuthenticator
 from .cart import Cart
@@ -111,8 +113,8 @@ class CartApi:
         return endpoint
 
     async def _body(self, request: Request, schema: type[BaseModel] | TypeAdapter[Any]) -> Any:
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self._limit:
+        declared = ascii_digits(request.headers.get("content-length"))
+        if declared is not None and declared > self._limit:
             raise CartError(ErrorCode.BODY_TOO_LARGE, f"the body exceeds {self._limit} bytes")
         body = bytearray()
         async for chunk in request.stream():
@@ -138,11 +140,13 @@ class CartApi:
         value = request.headers.get(TIMEOUT_HEADER)
         if value is None:
             return None
-        if not value.isdigit() or len(value) > 9:
+        milliseconds = ascii_digits(value, 9)
+        if milliseconds is None:
             raise CartError(
-                ErrorCode.VALIDATION_ERROR, "X-Request-Timeout-Ms must be a positive integer"
+                ErrorCode.VALIDATION_ERROR,
+                "X-Request-Timeout-Ms must be an integer of 1 to 9 ASCII digits",
             )
-        return time.monotonic() + int(value) / 1000
+        return time.monotonic() + milliseconds / 1000
 
     @staticmethod
     def _cart_id(request: Request) -> str:

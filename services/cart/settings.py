@@ -7,12 +7,12 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from services.common.settings_fields import LogLevel, ServerTlsSettings
+from services.common.settings_fields import HttpLimitSettings, LogLevel, ServerTlsSettings
 
 from .item_master.target import parse_target
 
 
-class CartSettings(ServerTlsSettings):
+class CartSettings(ServerTlsSettings, HttpLimitSettings):
     """Every environment variable the cart reads, with its default (see README)."""
 
     model_config = SettingsConfigDict(case_sensitive=False, extra="ignore")

@@ -35,7 +35,7 @@ _NOT_FOUND: Final = _NotFound()
 def _check_code(field: str, value: str) -> None:
     if not value:
         raise CatalogError(ErrorCode.INVALID_ARGUMENT, f"{field} is required")
-    if not CODE_RE.match(value):
+    if not CODE_RE.fullmatch(value):
         raise CatalogError(
             ErrorCode.INVALID_ARGUMENT,
             f"{field} must be 1 to 64 characters of A-Z a-z 0-9 _ . -",

@@ -47,6 +47,7 @@ from services.wire.connect import (
     media_type,
     parse_timeout_ms,
 )
+from services.wire.headers import ascii_digits
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,8 +179,8 @@ class ConnectEndpoint:
                 f"unsupported content type {codec or 'none'}: use {JSON} or {PROTO}",
                 {"Accept-Post": ", ".join(CODECS)},
             )
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self._limit:
+        declared = ascii_digits(request.headers.get("content-length"))
+        if declared is not None and declared > self._limit:
             raise self._too_large()
         body = bytearray()
         async for chunk in request.stream():

@@ -1,4 +1,4 @@
-"""The grpclib server: ItemService behind its gate, plus standard health and reflection."""
+"""The gRPC server: ItemService behind its gate, plus standard health and reflection."""
 
 from __future__ import annotations
 
@@ -7,38 +7,57 @@ from typing import Any
 
 from grpclib.health.check import ServiceStatus
 from grpclib.health.service import Health
+from grpclib.health.v1 import health_pb2
 from grpclib.reflection.service import ServerReflection
-from grpclib.server import Server
+from grpclib.reflection.v1 import reflection_pb2
+from grpclib.reflection.v1alpha import reflection_pb2 as reflection_v1alpha_pb2
 
-from gen.google_proto_descriptor_pool import default_google_proto_descriptor_pool
+from gen.google_proto_descriptor_pool import default_google_proto_descriptor_pool as pool
 from services.wire.codec import EncodedForms
-from services.wire.grpc import StrictProtoCodec, checked_frames
+from services.wire.grpc_server import GrpcLimits, WireServer
+
+# What reflection lists beside ItemService: the standard services this server also answers.
+_STANDARD_FILES = (health_pb2, reflection_pb2, reflection_v1alpha_pb2)
 
 
 @dataclass(frozen=True)
 class GrpcServer:
     """The server, what it serves, and the switch that turns health to NOT_SERVING on drain."""
 
-    server: Server
+    server: WireServer
     services: list[Any]
     serving: ServiceStatus
 
 
-def build_grpc_server(
-    item_service: Any, *, max_message_bytes: int, known: EncodedForms | None = None
-) -> GrpcServer:
-    """A grpclib Server for an already guarded ItemService.
+def _service_names(services: list[Any]) -> list[str]:
+    return sorted({path.split("/")[1] for s in services for path in s.__mapping__()})
 
-    Reflection reads betterproto2's descriptor pool, so `buf curl` and grpcurl need no schema.
-    Every service reads its request frames through `checked_frames`.
+
+def _with_standard_files() -> Any:
+    """betterproto2's descriptor pool, taught the health and reflection protos once."""
+    for module in _STANDARD_FILES:
+        try:
+            pool.FindFileByName(module.DESCRIPTOR.name)
+        except KeyError:
+            pool.AddSerializedFile(module.DESCRIPTOR.serialized_pb)
+    return pool
+
+
+def build_grpc_server(
+    item_service: Any, *, limits: GrpcLimits, known: EncodedForms | None = None
+) -> GrpcServer:
+    """A gRPC server for an already guarded ItemService.
+
+    Reflection lists every service served (ItemService, health, reflection), so `buf curl` and
+    grpcurl need no schema for any of them.
     """
     serving = ServiceStatus()
     serving.set(True)
     health = Health({item_service: [serving]})
-    served = [
-        *ServerReflection.extend([item_service], pool=default_google_proto_descriptor_pool),
-        health,
-    ]
-    services = [checked_frames(service, max_message_bytes) for service in served]
-    server = Server(services, codec=StrictProtoCodec(max_message_bytes, known))
-    return GrpcServer(server=server, services=services, serving=serving)
+    services: list[Any] = ServerReflection.extend(
+        [item_service, health], pool=_with_standard_files()
+    )
+    names = _service_names(services)
+    for reflection in services[2:]:  # extend() lists only the services it was given
+        reflection._service_names = names
+    return GrpcServer(WireServer(services, limits, known), services, serving)

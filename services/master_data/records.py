@@ -12,8 +12,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-CODE_PATTERN = r"^[A-Za-z0-9_.\-]{1,64}$"
-CODE_RE = re.compile(CODE_PATTERN)
+CODE_PATTERN = r"^[A-Za-z0-9_.\-]{1,64}$"  # pydantic's (Rust) regex: $ is the very end
+CODE_RE = re.compile(r"[A-Za-z0-9_.\-]{1,64}")  # for fullmatch: Python's $ passes a final \n
 MAX_UNIT_PRICE = 10**12
 
 

@@ -22,6 +22,7 @@ from services.common.tls import server_context
 from services.common.uvicorn_server import http_server, listening_socket, wait_started
 from services.wire.codec import EncodedForms
 from services.wire.grpc import HandlerTable
+from services.wire.grpc_server import GrpcLimits
 
 from .admin_api import AdminApi
 from .call_gate import CallGate
@@ -76,6 +77,17 @@ def wire(repository: ItemRepository, settings: MasterDataSettings) -> MasterData
     return MasterData(catalog, gate, item_service, http_app, known)
 
 
+def grpc_limits(settings: MasterDataSettings) -> GrpcLimits:
+    return GrpcLimits(
+        max_message_bytes=settings.max_request_bytes,
+        max_header_bytes=settings.max_header_bytes,
+        max_connections=settings.max_connections,
+        first_request_timeout_seconds=settings.request_read_timeout_seconds,
+        idle_timeout_seconds=settings.grpc_idle_timeout_seconds,
+        control_frames_per_second=settings.grpc_control_frames_per_second,
+    )
+
+
 async def serve(settings: MasterDataSettings) -> None:
     """Serve until SIGTERM/SIGINT, then shut down gracefully."""
     repository = await SqliteItemRepository.open(settings.master_data_db)
@@ -95,9 +107,7 @@ async def serve(settings: MasterDataSettings) -> None:
 
     grpc = None
     if settings.use_grpc:
-        grpc = build_grpc_server(
-            item_service, max_message_bytes=settings.max_request_bytes, known=parts.known
-        )
+        grpc = build_grpc_server(item_service, limits=grpc_limits(settings), known=parts.known)
         grpc_socket = listening_socket(
             settings.bind_host, settings.grpc_port, reuse_port=settings.reuse_port
         )

@@ -7,10 +7,10 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from services.common.settings_fields import LogLevel, ServerTlsSettings
+from services.common.settings_fields import HttpLimitSettings, LogLevel, ServerTlsSettings
 
 
-class MasterDataSettings(ServerTlsSettings):
+class MasterDataSettings(ServerTlsSettings, HttpLimitSettings):
     """Every environment variable master-data reads, with its default (see README)."""
 
     model_config = SettingsConfigDict(case_sensitive=False, extra="ignore")
@@ -28,6 +28,8 @@ class MasterDataSettings(ServerTlsSettings):
     shutdown_grace_seconds: float = Field(default=5.0, ge=0)
     # Fault injection for tests: every rpc waits this long before it runs. Keep 0 in production.
     debug_rpc_delay_ms: int = Field(default=0, ge=0, le=60_000)
+    grpc_idle_timeout_seconds: float = Field(default=300.0, gt=0)  # no call open, nothing sent
+    grpc_control_frames_per_second: float = Field(default=500.0, gt=0)  # PING+SETTINGS+RST
     workers: int = Field(default=1, ge=1, le=32)
     reuse_port: bool = False  # set for the workers of a WORKERS > 1 master-data
     log_level: LogLevel = "INFO"

@@ -13,6 +13,8 @@ from typing import Any, Final
 from grpclib.const import Status
 from starlette.responses import Response
 
+from .headers import ascii_digits
+
 JSON: Final = "application/json"
 PROTO: Final = "application/proto"
 CODECS: Final = (JSON, PROTO)
@@ -129,12 +131,13 @@ def parse_timeout_ms(value: str | None) -> float | None:
     """Seconds from a Connect-Timeout-Ms header, None when absent."""
     if value is None:
         return None
-    if not (value.isascii() and value.isdigit()) or len(value) > MAX_TIMEOUT_DIGITS:
+    milliseconds = ascii_digits(value, MAX_TIMEOUT_DIGITS)
+    if milliseconds is None:
         raise ConnectError(
             Code.INVALID_ARGUMENT,
             "Connect-Timeout-Ms must be a positive integer of at most 10 digits",
         )
-    return int(value) / 1000
+    return milliseconds / 1000
 
 
 def format_timeout_ms(seconds: float) -> str:

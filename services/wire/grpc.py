@@ -1,28 +1,56 @@
-"""gRPC wire details grpclib leaves to us: a strict codec with a size limit, and request frames
-read and judged here, so a bad frame is named as such where it is found.
+"""gRPC wire details grpclib leaves to us: strict codecs (proto and JSON) with a size limit, and
+request and reply frames read and written here, with message compression.
 
-grpclib reads a request frame with `assert` and `NotImplementedError` (for the compressed flag);
-telling those apart from our own bugs by exception type would blame the client for a server
-fault. `checked_frames` gives every handler a stream whose `recv_message` reads the 5-byte
-prefix itself (https://github.com/grpc/grpc/blob/master/doc/PROTOCOL-HTTP2.md, Length-Prefixed
-Message), refuses a length over the limit before reading the body, and raises `MalformedFrame`.
+grpclib reads a request frame with `assert` and `NotImplementedError` (for the compressed flag)
+and has no message compression (its upstream issue 199). `WireStream` wraps grpclib's server
+Stream for one call: it reads the 5-byte prefix itself
+(https://github.com/grpc/grpc/blob/master/doc/PROTOCOL-HTTP2.md, Length-Prefixed Message),
+refuses a length over the limit before reading the body, raises `MalformedFrame` for a bad
+frame, inflates gzip requests, and answers gzip-compressed when the client accepts it
+(https://github.com/grpc/grpc/blob/master/doc/compression.md).
 """
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Final
 
 import betterproto2
+from google.protobuf import json_format
 from grpclib.const import Handler, Status
 from grpclib.encoding.base import CodecBase
-from grpclib.exceptions import GRPCError
+from grpclib.exceptions import GRPCError, ProtocolError
+from grpclib.metadata import encode_metadata
 
-from .codec import MalformedMessage, MessageTooLarge, check_size, decode_binary, encode_binary
+from .codec import (
+    MalformedMessage,
+    MessageTooLarge,
+    check_size,
+    decode_binary,
+    decode_json,
+    encode_binary,
+    encode_json,
+)
 from .encoded_forms import EncodedForms
 
-PREFIX_BYTES = 5
+PREFIX_BYTES: Final = 5
+GZIP: Final = "gzip"
+IDENTITY: Final = "identity"
+ENCODINGS: Final = (GZIP, IDENTITY)  # what we read and write, in our order of preference
+ACCEPT_ENCODING: Final = ",".join(ENCODINGS)
+COMPRESS_FROM_BYTES: Final = 1024  # smaller replies go uncompressed even when gzip is accepted
 HandlerFunc = Callable[[Any], Awaitable[None]]
+
+
+def _decoded(decode: Callable[[], Any]) -> Any:
+    try:
+        return decode()
+    except MessageTooLarge as error:
+        raise GRPCError(Status.RESOURCE_EXHAUSTED, str(error)) from None
+    except (MalformedMessage, json_format.ParseError, ValueError) as error:
+        raise GRPCError(Status.INVALID_ARGUMENT, str(error)) from None
 
 
 class StrictProtoCodec(CodecBase):
@@ -44,15 +72,27 @@ class StrictProtoCodec(CodecBase):
         return message.SerializeToString()  # type: ignore[no-any-return]
 
     def decode(self, data: bytes, message_type: Any) -> Any:
-        try:
-            if isinstance(message_type, type) and issubclass(message_type, betterproto2.Message):
-                return decode_binary(data, message_type, self._limit)
-            check_size(len(data), self._limit)
-            return message_type.FromString(data)
-        except MessageTooLarge as error:
-            raise GRPCError(Status.RESOURCE_EXHAUSTED, str(error)) from None
-        except MalformedMessage as error:
-            raise GRPCError(Status.INVALID_ARGUMENT, str(error)) from None
+        if isinstance(message_type, type) and issubclass(message_type, betterproto2.Message):
+            return _decoded(lambda: decode_binary(data, message_type, self._limit))
+        _decoded(lambda: check_size(len(data), self._limit))
+        return _decoded(lambda: message_type.FromString(data))
+
+
+class StrictJsonCodec(StrictProtoCodec):
+    """`application/grpc+json`: the same proto3 JSON mapping as Connect's JSON."""
+
+    __content_subtype__ = "json"
+
+    def encode(self, message: Any, message_type: Any) -> bytes:
+        if isinstance(message, betterproto2.Message):
+            return encode_json(message, self._known)
+        return json_format.MessageToJson(message, indent=None).encode()
+
+    def decode(self, data: bytes, message_type: Any) -> Any:
+        if isinstance(message_type, type) and issubclass(message_type, betterproto2.Message):
+            return _decoded(lambda: decode_json(data, message_type, self._limit))
+        _decoded(lambda: check_size(len(data), self._limit))
+        return _decoded(lambda: json_format.Parse(data, message_type()))
 
 
 class MalformedFrame(GRPCError):
@@ -63,15 +103,45 @@ class MalformedFrame(GRPCError):
         self.reason = reason
 
 
-async def read_frame(stream: Any, limit: int) -> bytes | None:
+@dataclass(frozen=True, slots=True)
+class Compression:
+    """How one call's messages travel: the request's grpc-encoding, and whether replies may be
+    gzip-compressed (the client's grpc-accept-encoding names gzip)."""
+
+    request_gzip: bool = False
+    reply_gzip: bool = False
+
+
+IDENTITY_ONLY: Final = Compression()
+
+
+def inflate(data: bytes, limit: int) -> bytes:
+    """A gzip message, inflated to at most `limit` bytes (a small bomb stays small)."""
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        plain = inflater.decompress(data, limit + 1)
+    except zlib.error as error:
+        raise MalformedFrame(f"compressed message is not gzip: {error}") from None
+    if len(plain) > limit or inflater.unconsumed_tail:
+        raise GRPCError(
+            Status.RESOURCE_EXHAUSTED, f"message inflates past the limit of {limit} bytes"
+        )
+    if not inflater.eof:
+        raise MalformedFrame("compressed message is cut short")
+    return plain
+
+
+async def read_frame(stream: Any, limit: int, compression: Compression) -> bytes | None:
     """One length-prefixed message from a grpclib protocol stream; None at the end of stream."""
     prefix: bytes = await stream.recv_data(PREFIX_BYTES)
     if not prefix:
         return None
     if len(prefix) < PREFIX_BYTES:
         raise MalformedFrame(f"length prefix cut short at {len(prefix)} bytes")
-    if prefix[0] != 0:
-        raise MalformedFrame(f"compressed flag {prefix[0]} without a supported grpc-encoding")
+    if prefix[0] > 1:
+        raise MalformedFrame(f"compressed flag {prefix[0]}")
+    if prefix[0] == 1 and not compression.request_gzip:
+        raise MalformedFrame("compressed flag set, but no grpc-encoding")
     length = int.from_bytes(prefix[1:], "big")
     if length > limit:
         raise GRPCError(
@@ -81,25 +151,63 @@ async def read_frame(stream: Any, limit: int) -> bytes | None:
     data: bytes = await stream.recv_data(length)
     if len(data) != length:
         raise MalformedFrame(f"message cut short: {len(data)} of {length} bytes")
-    return data
+    return inflate(data, limit) if prefix[0] == 1 else data
 
 
-class CheckedStream:
-    """grpclib's server Stream with `recv_message` reading frames through `read_frame`."""
+def frame(message: bytes, gzip: bool) -> bytes:
+    """A length-prefixed message, compressed when `gzip` and worth it."""
+    flag = 0
+    if gzip and len(message) >= COMPRESS_FROM_BYTES:
+        compressor = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+        message = compressor.compress(message) + compressor.flush()
+        flag = 1
+    return bytes([flag]) + len(message).to_bytes(4, "big") + message
 
-    def __init__(self, stream: Any, limit: int) -> None:
+
+class WireStream:
+    """grpclib's server Stream for one call, its messages read and written by us."""
+
+    def __init__(self, stream: Any, limit: int, compression: Compression) -> None:
         self._stream = stream
         self._limit = limit
+        self._compression = compression
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
 
+    # grpclib's Stream keeps its protocol stream, codec, types and send state private; these
+    # three methods do what its own do, with our framing (grpclib is pinned below 0.5).
+
     async def recv_message(self) -> Any:
-        # grpclib's Stream keeps its protocol stream, codec and request type private.
-        data = await read_frame(self._stream._stream, self._limit)
+        s = self._stream
+        data = await read_frame(s._stream, self._limit, self._compression)
         if data is None:
             return None
-        return self._stream._codec.decode(data, self._stream._recv_type)
+        s._messages_received += 1
+        return s._codec.decode(data, s._recv_type)
+
+    async def send_initial_metadata(self, *, metadata: Any = None) -> None:
+        s = self._stream
+        if s._send_initial_metadata_done:
+            raise ProtocolError("Initial metadata was already sent")
+        headers = [(":status", "200"), ("content-type", s._content_type)]
+        if self._compression.reply_gzip:
+            headers.append(("grpc-encoding", GZIP))
+        headers.append(("grpc-accept-encoding", ACCEPT_ENCODING))
+        headers.extend(encode_metadata(metadata or ()))
+        await s._stream.send_headers(headers)
+        s._send_initial_metadata_done = True
+
+    async def send_message(self, message: Any) -> None:
+        s = self._stream
+        if not s._send_initial_metadata_done:
+            await self.send_initial_metadata()
+        if not s._cardinality.server_streaming and s._send_message_done:
+            raise ProtocolError("Message was already sent")
+        data = s._codec.encode(message, s._send_type)
+        await s._stream.send_data(frame(data, self._compression.reply_gzip))
+        s._send_message_done = True
+        s._messages_sent += 1
 
     def __aiter__(self) -> AsyncIterator[Any]:
         return self
@@ -129,15 +237,3 @@ def wrap_handlers(servable: Any, wrap: Callable[[str, HandlerFunc], HandlerFunc]
             for path, h in servable.__mapping__().items()
         }
     )
-
-
-def checked_frames(servable: Any, limit: int) -> HandlerTable:
-    """The servable with every handler reading its requests through `CheckedStream`."""
-
-    def wrap(_: str, func: HandlerFunc) -> HandlerFunc:
-        async def handler(stream: Any) -> None:
-            await func(CheckedStream(stream, limit))
-
-        return handler
-
-    return wrap_handlers(servable, wrap)

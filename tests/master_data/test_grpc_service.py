@@ -19,6 +19,7 @@ from gen.kugel.item.v1 import (
 from services.master_data.grpc_server import build_grpc_server
 from services.master_data.server import MasterData
 from services.wire.grpc import StrictProtoCodec
+from services.wire.grpc_server import GrpcLimits
 
 from .conftest import TOKEN
 
@@ -27,7 +28,7 @@ AUTH = {"authorization": f"Bearer {TOKEN}"}
 
 @pytest.fixture
 async def channel(master_data: MasterData) -> AsyncIterator[ChannelFor]:
-    grpc = build_grpc_server(master_data.item_service, max_message_bytes=4096)
+    grpc = build_grpc_server(master_data.item_service, limits=GrpcLimits(max_message_bytes=4096))
     async with ChannelFor(grpc.services, codec=StrictProtoCodec(4096)) as channel:
         yield channel
 
