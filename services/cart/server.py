@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 
+from services.common.process_limits import raise_open_file_limit
+from services.common.settings_fields import http_limits
 from services.common.stop_signal import until_stop_signal
 from services.common.uvicorn_server import http_server, listening_socket, wait_started
 
@@ -56,6 +58,7 @@ def wire(
 
 
 async def serve(settings: CartSettings) -> None:
+    raise_open_file_limit()
     repository = await SqliteCartRepository.open(settings.cart_db)
     parts = wire(repository, settings)
     sock = listening_socket(settings.bind_host, settings.http_port)
@@ -63,6 +66,8 @@ async def serve(settings: CartSettings) -> None:
         parts.http_app,
         grace_seconds=settings.shutdown_grace_seconds,
         log_level="warning",
+        limits=http_limits(settings),
+        idle_timeout_seconds=settings.http_idle_timeout_seconds,
         cert_file=settings.tls_cert_file,
         key_file=settings.tls_key_file,
     )

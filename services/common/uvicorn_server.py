@@ -12,6 +12,8 @@ from pathlib import Path
 import uvicorn
 from starlette.types import ASGIApp
 
+from services.wire.http1 import GuardedHttpToolsProtocol, HttpLimits
+
 
 class EmbeddedUvicorn(uvicorn.Server):
     """A uvicorn server that leaves SIGTERM/SIGINT to the service's main().
@@ -49,14 +51,18 @@ def http_server(
     *,
     grace_seconds: float,
     log_level: str,
+    limits: HttpLimits,
+    idle_timeout_seconds: float,
     cert_file: Path | None = None,
     key_file: Path | None = None,
 ) -> EmbeddedUvicorn:
-    """A uvicorn server on uvloop + httptools (the fastest pair measured here); TLS with files."""
+    """A uvicorn server on uvloop + httptools (the fastest pair measured here), bounded by
+    `limits` before any request reaches the app; TLS with files."""
     config = uvicorn.Config(
         app,
         loop="uvloop",
-        http="httptools",
+        http=GuardedHttpToolsProtocol.for_limits(limits),
+        timeout_keep_alive=max(1, math.ceil(idle_timeout_seconds)),
         lifespan="off",
         access_log=False,
         log_level=log_level.lower(),

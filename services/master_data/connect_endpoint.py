@@ -25,6 +25,7 @@ from grpclib.exceptions import GRPCError
 from starlette.requests import Request
 from starlette.responses import Response
 
+from services.common.secrets import BearerToken
 from services.wire.codec import (
     EncodedForms,
     MalformedMessage,
@@ -117,9 +118,11 @@ class ConnectEndpoint:
         methods: dict[str, ConnectMethod],
         max_request_bytes: int,
         known: EncodedForms | None = None,
+        token: BearerToken | None = None,
     ) -> None:
         self._methods = methods
         self._limit = max_request_bytes
+        self._token = token  # checked before the body is read (the call gate checks it again)
         self._known = known  # messages whose encoded forms are ready
 
     async def handle(self, request: Request) -> Response:
@@ -135,11 +138,7 @@ class ConnectEndpoint:
         method = self._methods.get(path)
         if method is None:
             raise _Refused(404, f"unknown rpc {path}", {})
-        version = request.headers.get(PROTOCOL_VERSION_HEADER)
-        if version is not None and version != "1":
-            raise ConnectError(Code.INVALID_ARGUMENT, "Connect-Protocol-Version must be 1")
-        timeout = parse_timeout_ms(request.headers.get(TIMEOUT_HEADER))
-
+        timeout = self._check_headers(request)
         if request.method == "POST":
             codec, body = await self._read_post(request)
         elif request.method == "GET" and method.allows_get:
@@ -170,6 +169,19 @@ class ConnectEndpoint:
         if exchange.response is None:
             raise ConnectError(Code.INTERNAL, "internal error")
         return Response(_ENCODERS[codec](exchange.response, self._known), media_type=codec)
+
+    def _check_headers(self, request: Request) -> float | None:
+        """The call's timeout in seconds (None: none), once its headers pass, before its body
+        is read: protocol version, timeout, bearer token."""
+        version = request.headers.get(PROTOCOL_VERSION_HEADER)
+        if version is not None and version != "1":
+            raise ConnectError(Code.INVALID_ARGUMENT, "Connect-Protocol-Version must be 1")
+        timeout = parse_timeout_ms(request.headers.get(TIMEOUT_HEADER))
+        if self._token is not None and not self._token.accepts(
+            request.headers.get("authorization")
+        ):
+            raise ConnectError(Code.UNAUTHENTICATED, "missing or invalid bearer token")
+        return timeout
 
     async def _read_post(self, request: Request) -> tuple[str, bytes]:
         codec = media_type(request.headers.get("content-type"))

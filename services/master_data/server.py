@@ -16,7 +16,9 @@ from grpclib.server import Server
 from starlette.applications import Starlette
 
 from gen.google_proto_descriptor_pool import default_google_proto_descriptor_pool
+from services.common.process_limits import raise_open_file_limit
 from services.common.secrets import BearerToken
+from services.common.settings_fields import http_limits
 from services.common.stop_signal import until_stop_signal
 from services.common.tls import server_context
 from services.common.uvicorn_server import http_server, listening_socket, wait_started
@@ -61,16 +63,15 @@ class MasterData:
 def wire(repository: ItemRepository, settings: MasterDataSettings) -> MasterData:
     """Build every part of master-data over one repository."""
     catalog = ItemCatalog(repository, settings.catalog_cache_size)
-    gate = CallGate(
-        BearerToken(settings.master_data_token),
-        injected_delay_seconds=settings.debug_rpc_delay_ms / 1000,
-    )
+    token = BearerToken(settings.master_data_token)
+    gate = CallGate(token, injected_delay_seconds=settings.debug_rpc_delay_ms / 1000)
     known = EncodedForms(settings.catalog_cache_size) if settings.catalog_cache_size else None
     item_service = gate.guard(ItemService(catalog, known), authenticate=True)
     connect = ConnectEndpoint(
         method_table([item_service], default_google_proto_descriptor_pool),
         settings.max_request_bytes,
         known,
+        token,
     )
     admin = AdminApi(catalog, BearerToken(settings.admin_token), settings.max_request_bytes)
     http_app = build_http_app(connect, admin, repository)
@@ -90,6 +91,7 @@ def grpc_limits(settings: MasterDataSettings) -> GrpcLimits:
 
 async def serve(settings: MasterDataSettings) -> None:
     """Serve until SIGTERM/SIGINT, then shut down gracefully."""
+    raise_open_file_limit()
     repository = await SqliteItemRepository.open(settings.master_data_db)
     parts = wire(repository, settings)
     catalog, gate, item_service = parts.catalog, parts.gate, parts.item_service
@@ -101,6 +103,8 @@ async def serve(settings: MasterDataSettings) -> None:
         parts.http_app,
         grace_seconds=settings.shutdown_grace_seconds,
         log_level="warning",
+        limits=http_limits(settings),
+        idle_timeout_seconds=settings.http_idle_timeout_seconds,
         cert_file=settings.tls_cert_file,
         key_file=settings.tls_key_file,
     )

@@ -72,6 +72,22 @@ async def test_inactive_item_is_returned_flagged(catalog: ItemCatalog) -> None:
         pytest.param(
             "T0001", "S001", "商品", ErrorCode.INVALID_ARGUMENT, "item_code", id="unicode code"
         ),
+        pytest.param(
+            "T0001",
+            "S001",
+            "ITEM0001\n",
+            ErrorCode.INVALID_ARGUMENT,
+            "item_code",
+            id="code with a final newline",
+        ),
+        pytest.param(
+            "T0001\n",
+            "S001",
+            "ITEM0001",
+            ErrorCode.INVALID_ARGUMENT,
+            "tenant_id",
+            id="tenant with a final newline",
+        ),
     ],
 )
 async def test_bad_lookups_name_what_is_wrong(

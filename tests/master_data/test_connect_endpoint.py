@@ -287,3 +287,9 @@ def test_expired_deadline_is_deadline_exceeded(http: TestClient, master_data: Ma
 def test_probes(http: TestClient) -> None:
     assert http.get("/healthz").json() == {"status": "ok"}
     assert http.get("/readyz").json() == {"status": "ready"}
+
+
+def test_the_token_is_checked_before_the_body_is_read(http: TestClient) -> None:
+    """No token and an unreadable body: 401, not the body's 400 (nothing was decoded)."""
+    response = http.post(PATH, content=b"{" * 100_000, headers={"content-type": "application/json"})
+    assert (response.status_code, response.json()["code"]) == (401, "unauthenticated")

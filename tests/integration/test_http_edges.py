@@ -1,0 +1,129 @@
+"""The HTTP ports of both services at their edges, over real sockets: an ignored h2c Upgrade
+keeps its body, malformed numeric headers are 400 (not 500), request heads are bounded (431),
+half-sent requests are closed (408), and the open connections of a port are capped (503)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from gen.kugel.item.v1 import GetItemDetailRequest, GetItemDetailResponse
+from services.wire.codec import decode_binary, encode_binary
+from tests.support.processes import ServiceProcess, add_terminal, start_cart, start_master_data
+from tests.support.raw_http import exchange, post, read_reply, status_and_json
+
+ITEM = "/kugel.item.v1.ItemService/GetItemDetail"
+GOOD = {"tenantId": "T0001", "storeCode": "S001", "itemCode": "ITEM0005"}
+UPGRADE = [("connection", "Upgrade, HTTP2-Settings"), ("upgrade", "h2c"),
+           ("http2-settings", "AAMAAABkAAQCAAAAAAIAAAAA")]  # fmt: skip
+LIMITS = {"MAX_HEADER_BYTES": "8192", "REQUEST_READ_TIMEOUT_SECONDS": "1", "MAX_CONNECTIONS": "40"}
+
+
+@dataclass
+class Stack:
+    master_data: ServiceProcess
+    cart: ServiceProcess
+    key: str
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    tmp = Path(tmp_path_factory.mktemp("edges"))
+    master_data = start_master_data(tmp, **LIMITS)
+    key = add_terminal(tmp, "T0001", "S001", "R01")
+    cart = start_cart(tmp, master_data, **LIMITS)
+    yield Stack(master_data, cart, key)
+    cart.stop()
+    master_data.stop()
+
+
+def ports(stack: Stack) -> list[int]:
+    return [stack.master_data.ports["HTTP"], stack.cart.ports["HTTP"]]
+
+
+def test_an_ignored_h2c_upgrade_keeps_its_json_body(stack: Stack) -> None:
+    headers = [("content-type", "application/json"), *UPGRADE]
+    reply = exchange(
+        stack.master_data.ports["HTTP"], post(ITEM, json.dumps(GOOD).encode(), headers)
+    )
+    status, body = status_and_json(reply)
+    assert status == 200, body
+    assert body["item"]["unitPrice"] == "1930"
+
+
+def test_an_ignored_h2c_upgrade_keeps_its_proto_body(stack: Stack) -> None:
+    request = encode_binary(GetItemDetailRequest(tenant_id="T0001", store_code="S001",
+                                                 item_code="ITEM0005"))  # fmt: skip
+    headers = [("content-type", "application/proto"), *UPGRADE]
+    reply = exchange(stack.master_data.ports["HTTP"], post(ITEM, request, headers))
+    assert reply.startswith(b"HTTP/1.1 200")
+    answer = decode_binary(reply.partition(b"\r\n\r\n")[2], GetItemDetailResponse, 1 << 20)
+    assert answer.item is not None
+    assert answer.item.item_code == "ITEM0005"
+
+
+def test_malformed_numeric_headers_are_400_not_500(stack: Stack) -> None:
+    superscript_two = "\u00b2"  # str.isdigit() says yes, int() says no
+    connect = post(
+        ITEM,
+        json.dumps(GOOD).encode(),
+        {"content-type": "application/json", "connect-timeout-ms": superscript_two},
+    )
+    status, body = status_and_json(exchange(stack.master_data.ports["HTTP"], connect))
+    assert (status, body["code"]) == (400, "invalid_argument")
+    cart_port, auth = stack.cart.ports["HTTP"], {"x-api-key": stack.key}
+    status, created = status_and_json(exchange(cart_port, post("/api/v1/carts", b"", auth)))
+    assert status == 201
+    scan = post(
+        f"/api/v1/carts/{created['cartId']}/lineItems",
+        b'[{"itemCode": "ITEM0001"}]',
+        {**auth, "content-type": "application/json", "x-request-timeout-ms": superscript_two},
+    )
+    status, body = status_and_json(exchange(cart_port, scan))
+    assert (status, body["code"]) == (400, "validation_error")
+    for service in (stack.master_data, stack.cart):
+        assert "Traceback" not in service.log
+
+
+def test_a_request_head_over_the_limit_is_431(stack: Stack) -> None:
+    for port in ports(stack):
+        big = post("/healthz", b"", {"x-padding": "a" * 20_000})
+        assert exchange(port, big).startswith(b"HTTP/1.1 431")
+        many = post("/healthz", b"", [(f"x-h{n}", "a" * 100) for n in range(200)])
+        assert exchange(port, many).startswith(b"HTTP/1.1 431")
+        fine = post("/healthz", b"", {"x-padding": "a" * 4000}).replace(b"POST", b"GET", 1)
+        assert exchange(port, fine).startswith(b"HTTP/1.1 200")
+
+
+def test_a_half_sent_request_is_closed_with_408(stack: Stack) -> None:
+    for port in ports(stack):
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            sock.sendall(b"GET /heal")
+            started = time.monotonic()
+            reply = read_reply(sock)
+            assert reply.startswith(b"HTTP/1.1 408")
+            assert time.monotonic() - started < 1 + 1.5
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            assert sock.recv(1024).startswith(b"HTTP/1.1 408")  # silent from the start: too
+
+
+def test_connections_past_the_cap_are_refused_and_the_port_keeps_serving(stack: Stack) -> None:
+    for port in ports(stack):
+        held = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(40)]
+        try:
+            extra = socket.create_connection(("127.0.0.1", port), timeout=5)
+            with extra:
+                assert extra.recv(1024).startswith(b"HTTP/1.1 503")
+            time.sleep(1.5)  # the held ones sent nothing: closed by the read timeout
+            assert exchange(port, b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n").startswith(
+                b"HTTP/1.1 200"
+            )
+        finally:
+            for sock in held:
+                sock.close()
