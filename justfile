@@ -49,8 +49,12 @@ bench *args:
     pytest tests/bench -p no:cacheprovider --benchmark-enable --benchmark-only --benchmark-autosave \
         --benchmark-columns=min,median,iqr,ops,rounds "${compare[@]}" {{args}}
 
+# Install the Node.js interop client's locked dependencies (tests/interop/node)
+interop-deps:
+    npm ci --prefix tests/interop/node --no-audit --no-fund --loglevel=error
+
 # Everything CI runs, in order
-ci: lint breaking check-gen test
+ci: lint breaking check-gen interop-deps test
 
 # Run master-data and cart in the foreground with the demo data (Ctrl-C stops both)
 up:

@@ -8,11 +8,16 @@ import math
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Final, Protocol
 
 import uvicorn
 from starlette.types import ASGIApp
 
 from services.wire.http1 import GuardedHttpToolsProtocol, HttpLimits
+
+# Connections the kernel queues before the server accepts them. A burst past it (a flood of
+# connects) makes new clients' SYNs wait a 1 s retransmit; 4096 is Linux's usual somaxconn.
+BACKLOG: Final = 4096
 
 
 class EmbeddedUvicorn(uvicorn.Server):
@@ -41,7 +46,7 @@ def listening_socket(
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
     if listen:
-        sock.listen(1024)
+        sock.listen(BACKLOG)
     sock.setblocking(False)
     return sock
 
@@ -63,6 +68,7 @@ def http_server(
         loop="uvloop",
         http=GuardedHttpToolsProtocol.for_limits(limits),
         timeout_keep_alive=max(1, math.ceil(idle_timeout_seconds)),
+        backlog=BACKLOG,
         lifespan="off",
         access_log=False,
         log_level=log_level.lower(),
@@ -74,9 +80,13 @@ def http_server(
     return EmbeddedUvicorn(config)
 
 
-async def wait_started(server: uvicorn.Server, task: asyncio.Task[None]) -> None:
-    """Return once uvicorn listens (or its task ended, e.g. on a bind error)."""
-    while not server.started and not task.done():  # noqa: ASYNC110 - uvicorn exposes a flag only
+class Starting(Protocol):
+    started: bool
+
+
+async def wait_started(server: Starting, task: asyncio.Task[None]) -> None:
+    """Return once the server listens (or its task ended, e.g. on a bind error)."""
+    while not server.started and not task.done():  # noqa: ASYNC110 - the servers expose a flag only
         await asyncio.sleep(0.005)
     if task.done():
         task.result()

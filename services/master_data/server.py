@@ -16,12 +16,19 @@ from grpclib.server import Server
 from starlette.applications import Starlette
 
 from gen.google_proto_descriptor_pool import default_google_proto_descriptor_pool
+from services.common.hypercorn_server import EmbeddedHypercorn, hypercorn_server
 from services.common.process_limits import raise_open_file_limit
 from services.common.secrets import BearerToken
 from services.common.settings_fields import http_limits
 from services.common.stop_signal import until_stop_signal
 from services.common.tls import server_context
-from services.common.uvicorn_server import http_server, listening_socket, wait_started
+from services.common.uvicorn_server import (
+    BACKLOG,
+    EmbeddedUvicorn,
+    http_server,
+    listening_socket,
+    wait_started,
+)
 from services.wire.codec import EncodedForms
 from services.wire.grpc import HandlerTable
 from services.wire.grpc_server import GrpcLimits
@@ -78,6 +85,32 @@ def wire(repository: ItemRepository, settings: MasterDataSettings) -> MasterData
     return MasterData(catalog, gate, item_service, http_app, known)
 
 
+HttpServer = EmbeddedUvicorn | EmbeddedHypercorn
+
+
+def _http_server(app: Starlette, settings: MasterDataSettings) -> HttpServer:
+    """uvicorn by default (the faster HTTP/1.1 here); Hypercorn when HTTP/2 is wanted."""
+    limits = http_limits(settings)
+    if settings.http_server == "hypercorn":
+        return hypercorn_server(
+            app,
+            grace_seconds=settings.shutdown_grace_seconds,
+            limits=limits,
+            idle_timeout_seconds=settings.http_idle_timeout_seconds,
+            cert_file=settings.tls_cert_file,
+            key_file=settings.tls_key_file,
+        )
+    return http_server(
+        app,
+        grace_seconds=settings.shutdown_grace_seconds,
+        log_level="warning",
+        limits=limits,
+        idle_timeout_seconds=settings.http_idle_timeout_seconds,
+        cert_file=settings.tls_cert_file,
+        key_file=settings.tls_key_file,
+    )
+
+
 def grpc_limits(settings: MasterDataSettings) -> GrpcLimits:
     return GrpcLimits(
         max_message_bytes=settings.max_request_bytes,
@@ -99,15 +132,7 @@ async def serve(settings: MasterDataSettings) -> None:
     http_socket = listening_socket(
         settings.bind_host, settings.http_port, reuse_port=settings.reuse_port
     )
-    uvicorn_server = http_server(
-        parts.http_app,
-        grace_seconds=settings.shutdown_grace_seconds,
-        log_level="warning",
-        limits=http_limits(settings),
-        idle_timeout_seconds=settings.http_idle_timeout_seconds,
-        cert_file=settings.tls_cert_file,
-        key_file=settings.tls_key_file,
-    )
+    web = _http_server(parts.http_app, settings)
 
     grpc = None
     if settings.use_grpc:
@@ -118,11 +143,11 @@ async def serve(settings: MasterDataSettings) -> None:
         tls = None
         if settings.tls_cert_file and settings.tls_key_file:
             tls = server_context(settings.tls_cert_file, settings.tls_key_file, alpn=["h2"])
-        await grpc.server.start(sock=grpc_socket, ssl=tls)
+        await grpc.server.start(sock=grpc_socket, ssl=tls, backlog=BACKLOG)
         log.info("gRPC server started on port %d", grpc_socket.getsockname()[1])
 
-    http_task = asyncio.create_task(uvicorn_server.serve(sockets=[http_socket]))
-    await wait_started(uvicorn_server, http_task)
+    http_task = asyncio.create_task(web.serve(sockets=[http_socket]))
+    await wait_started(web, http_task)
     log.info("HTTP server started on port %d", http_socket.getsockname()[1])
     poller = asyncio.create_task(_poll_catalog_version(catalog, settings.catalog_poll_seconds))
     log.info(
@@ -141,7 +166,7 @@ async def serve(settings: MasterDataSettings) -> None:
         grpc.serving.set(False)
     if not await gate.drain(settings.shutdown_grace_seconds):
         log.warning("grace period over with %d calls in flight: cancelling them", gate.in_flight)
-    uvicorn_server.should_exit = True
+    web.should_exit = True
     await http_task
     if grpc:
         await _close_grpc(grpc.server)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
@@ -28,6 +29,7 @@ class MasterDataSettings(ServerTlsSettings, HttpLimitSettings):
     shutdown_grace_seconds: float = Field(default=5.0, ge=0)
     # Fault injection for tests: every rpc waits this long before it runs. Keep 0 in production.
     debug_rpc_delay_ms: int = Field(default=0, ge=0, le=60_000)
+    http_server: Literal["uvicorn", "hypercorn"] = "uvicorn"  # hypercorn: HTTP/2 as well
     grpc_idle_timeout_seconds: float = Field(default=300.0, gt=0)  # no call open, nothing sent
     grpc_control_frames_per_second: float = Field(default=500.0, gt=0)  # PING+SETTINGS+RST
     workers: int = Field(default=1, ge=1, le=32)

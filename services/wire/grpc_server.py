@@ -27,6 +27,8 @@ from grpclib.server import Handler, Server, request_handler
 from h2.errors import ErrorCodes
 from h2.settings import SettingCodes
 
+from services.common.throttled_log import ThrottledLog
+
 from .encoded_forms import EncodedForms
 from .grpc import (
     ACCEPT_ENCODING,
@@ -112,7 +114,13 @@ class _GuardedEvents(EventsProcessor):
 
 
 class GuardedProtocol(H2Protocol):
-    """One HTTP/2 connection: counted against the cap, closed when silent, calmed on floods."""
+    """One HTTP/2 connection: counted against the cap, closed when silent, calmed on floods.
+
+    The HTTP/2 state (some 20 KB here) is made only once the client's 24-byte connection
+    preface has arrived, so a thousand sockets that connect and say nothing cost little.
+    """
+
+    PREFACE_BYTES = 24
 
     def __init__(self, server: WireServer, handler: Any, config: Any, h2_config: Any) -> None:
         super().__init__(handler, config, h2_config)
@@ -120,33 +128,53 @@ class GuardedProtocol(H2Protocol):
         self.limits = server.limits
         self.last_activity = time.monotonic()
         self.had_request = False
+        self._transport: Any = None
+        self._early = b""  # bytes before the HTTP/2 state exists
         self._watch: asyncio.TimerHandle | None = None
         self._closed = False
 
+    @property
+    def _started(self) -> bool:
+        return hasattr(self, "connection")
+
     def connection_made(self, transport: Any) -> None:
-        super().connection_made(transport)
-        h2_conn = self.connection._connection
-        h2_conn.update_settings({SettingCodes.MAX_HEADER_LIST_SIZE: self.limits.max_header_bytes})
-        h2_conn.decoder.max_header_list_size = self.limits.max_header_bytes
-        self.processor = _GuardedEvents(self.handler, self.connection, self)
-        self.connection.flush()
+        self._transport = transport
         self.server.open_connections += 1
         if self.server.open_connections > self.limits.max_connections:
-            log.warning("gRPC connection refused: %d open, the limit", self.limits.max_connections)
-            self._go_away(ErrorCodes.REFUSED_STREAM)
+            self.server.refused_at_cap.warn(self.limits.max_connections)
+            self._closed = True
+            transport.close()
             return
         self._watch = asyncio.get_running_loop().call_later(
             self.limits.first_request_timeout_seconds, self._check_idle
         )
 
+    def _start_h2(self) -> None:
+        super().connection_made(self._transport)
+        h2_conn = self.connection._connection
+        h2_conn.update_settings({SettingCodes.MAX_HEADER_LIST_SIZE: self.limits.max_header_bytes})
+        h2_conn.decoder.max_header_list_size = self.limits.max_header_bytes
+        self.processor = _GuardedEvents(self.handler, self.connection, self)
+        self.connection.flush()
+
+    def data_received(self, data: bytes) -> None:
+        if self._closed:
+            return
+        if not self._started:
+            self._early += data
+            if len(self._early) < self.PREFACE_BYTES:
+                return
+            data, self._early = self._early, b""
+            self._start_h2()
+        super().data_received(data)
+
     def _check_idle(self) -> None:
-        now = time.monotonic()
         if not self.had_request:
-            log.info("gRPC connection closed: no request within its first seconds")
+            log.debug("gRPC connection closed: no request within its first seconds")
             self._go_away(ErrorCodes.NO_ERROR)
             return
         busy = any(s.open for s in self.connection._connection.streams.values())
-        if not busy and now - self.last_activity >= self.limits.idle_timeout_seconds:
+        if not busy and time.monotonic() - self.last_activity >= self.limits.idle_timeout_seconds:
             self._go_away(ErrorCodes.NO_ERROR)
             return
         self._watch = asyncio.get_running_loop().call_later(
@@ -161,22 +189,22 @@ class GuardedProtocol(H2Protocol):
         if self._closed:
             return
         self._closed = True
+        if not self._started:
+            self._transport.close()
+            return
         try:
             self.connection._connection.close_connection(error_code=code)
             self.connection.flush()
         finally:
             self.processor.close("connection closed by the server")
 
-    def data_received(self, data: bytes) -> None:
-        if not self._closed:
-            super().data_received(data)
-
     def connection_lost(self, exc: BaseException | None) -> None:
         self.server.open_connections -= 1
         if self._watch is not None:
             self._watch.cancel()
         self._closed = True
-        super().connection_lost(exc)
+        if self._started:
+            super().connection_lost(exc)
 
 
 async def _refuse(
@@ -272,6 +300,7 @@ class WireServer(Server):
             "json": StrictJsonCodec(limits.max_message_bytes, known),
         }
         self.open_connections = 0
+        self.refused_at_cap = ThrottledLog("gRPC connections refused: %d open, the limit", log)
         # Headers arrive as bytes: _GuardedEvents decodes them, so one bad value is one call's
         # INVALID_ARGUMENT instead of an exception in the protocol.
         self._h2_config = h2.config.H2Configuration(

@@ -17,6 +17,8 @@ from typing import Any, ClassVar
 import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from services.common.throttled_log import ThrottledLog
+
 from .headers import ascii_digits
 
 log = logging.getLogger(__name__)
@@ -42,10 +44,21 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     """One HTTP/1.1 connection, bounded. `limits` is set on the subclass `for_limits` makes."""
 
     limits: ClassVar[HttpLimits] = HttpLimits()
+    refused_at_cap: ClassVar[ThrottledLog]
+    refused_invalid: ClassVar[ThrottledLog]
 
     @classmethod
     def for_limits(cls, limits: HttpLimits) -> type[GuardedHttpToolsProtocol]:
-        return type("GuardedHttpTools", (cls,), {"limits": limits})
+        """The protocol class of one server: its limits, and its own throttled log lines."""
+        return type(
+            "GuardedHttpTools",
+            (cls,),
+            {
+                "limits": limits,
+                "refused_at_cap": ThrottledLog("HTTP connections refused: %d open, the limit", log),
+                "refused_invalid": ThrottledLog("invalid HTTP requests refused (400)", log),
+            },
+        )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -61,7 +74,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         if len(self.connections) > self.limits.max_connections:
-            log.warning("HTTP connection refused: %d open, the limit", self.limits.max_connections)
+            self.refused_at_cap.warn(self.limits.max_connections)
             self._refuse(503, "too many connections")
             return
         self._arm_read_timer()
@@ -121,7 +134,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
                 self._feed_upgrade_body(data[upgrade.args[0] :])
             return
         except httptools.HttpParserError:
-            log.warning("invalid HTTP request refused")
+            self.refused_invalid.warn()
             self._refuse(400, "invalid HTTP request")
             return
         if self._head_too_large or (

@@ -92,15 +92,18 @@ def test_half_sent_requests_on_every_port_are_closed(stack: Stack) -> None:
                 sock.sendall(half)
                 held.append(sock)
 
-        took = served_while(threading.Thread(target=attack), check(port))
-        assert max(took) < 1.0, (port, max(took))
-        deadline = time.monotonic() + READ_TIMEOUT + 5
-        for sock in held:  # every one is closed by the server after the read timeout
-            sock.settimeout(max(0.1, deadline - time.monotonic()))
-            with contextlib.suppress(ConnectionResetError):
-                while sock.recv(4096):
-                    pass
-            sock.close()
+        try:
+            took = served_while(threading.Thread(target=attack), check(port))
+            assert max(took) < 1.0, (port, max(took))
+            deadline = time.monotonic() + READ_TIMEOUT + 5
+            for sock in held:  # every one is closed by the server after the read timeout
+                sock.settimeout(max(0.1, deadline - time.monotonic()))
+                with contextlib.suppress(ConnectionResetError):
+                    while sock.recv(4096):
+                        pass
+        finally:
+            for sock in held:
+                sock.close()
         assert check(port)()
         assert settled_rss(service.process.pid) < start_rss * 1.2
 

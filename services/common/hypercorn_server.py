@@ -1,0 +1,68 @@
+"""Hypercorn embedded in a service's own event loop: the HTTP server that speaks HTTP/2 (h2c
+with prior knowledge or Upgrade, h2 through ALPN with TLS) as well as HTTP/1.1.
+
+uvicorn, the default, speaks only HTTP/1.1 but answered a Connect lookup in about half the time
+(README: Performance), so master-data runs Hypercorn only when HTTP_SERVER=hypercorn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from pathlib import Path
+
+from hypercorn.asyncio import serve
+from hypercorn.config import Config
+from starlette.types import ASGIApp
+
+from services.common.uvicorn_server import BACKLOG
+from services.wire.http1 import HttpLimits
+
+
+class EmbeddedHypercorn:
+    """The same face as EmbeddedUvicorn: `serve(sockets)`, `started`, `should_exit`."""
+
+    def __init__(self, app: ASGIApp, config: Config) -> None:
+        self._app = app
+        self._config = config
+        self._stop = asyncio.Event()
+        self.started = False
+
+    @property
+    def should_exit(self) -> bool:
+        return self._stop.is_set()
+
+    @should_exit.setter
+    def should_exit(self, value: bool) -> None:
+        if value:
+            self._stop.set()
+
+    async def serve(self, sockets: list[socket.socket]) -> None:
+        self._config.bind = [f"fd://{sock.fileno()}" for sock in sockets]
+        self.started = True  # the sockets listen already: early clients wait in the backlog
+        await serve(self._app, self._config, shutdown_trigger=self._stop.wait)  # type: ignore[arg-type]
+
+
+def hypercorn_server(
+    app: ASGIApp,
+    *,
+    grace_seconds: float,
+    limits: HttpLimits,
+    idle_timeout_seconds: float,
+    cert_file: Path | None = None,
+    key_file: Path | None = None,
+) -> EmbeddedHypercorn:
+    config = Config()
+    config.accesslog = None
+    config.errorlog = logging.getLogger("hypercorn.error")
+    config.include_server_header = False
+    config.graceful_timeout = grace_seconds
+    config.keep_alive_timeout = idle_timeout_seconds
+    config.read_timeout = int(limits.request_read_timeout_seconds) or 1
+    config.h11_max_incomplete_size = limits.max_header_bytes
+    config.h2_max_header_list_size = limits.max_header_bytes
+    config.backlog = BACKLOG
+    if cert_file and key_file:
+        config.certfile, config.keyfile = str(cert_file), str(key_file)
+    return EmbeddedHypercorn(app, config)
