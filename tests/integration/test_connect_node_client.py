@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
+import ssl
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +22,7 @@ from gen.kugel.item.v1 import BatchGetItemDetailsRequest, ItemServiceStub
 from services.wire.codec import encode_json
 from tests.support.processes import ServiceProcess, start_master_data
 
-from .conftest import AUTH, TOKEN
+from .conftest import AUTH, TOKEN, tls_env
 from .test_master_data_clients import BUF, ROOT
 
 NODE_TOOL = ROOT / "tests" / "interop" / "node"
@@ -84,3 +86,35 @@ async def test_connect_node_client(
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert json.loads(done.stdout) == expected
+
+
+async def test_connect_node_client_h2_through_alpn_with_tls(
+    tmp_path: Path, pki: dict[str, Path], descriptor_set: Path
+) -> None:
+    """With TLS on, HTTP/2 is negotiated by ALPN (h2), and the Node client speaks it."""
+    service = start_master_data(tmp_path, MASTER_DATA_TOKEN=TOKEN, HTTP_SERVER="hypercorn",
+                                **tls_env(pki))  # fmt: skip
+    try:
+        port = service.ports["HTTP"]
+        context = ssl.create_default_context(cafile=str(pki["ca"]))
+        context.set_alpn_protocols(["h2", "http/1.1"])
+        with (
+            socket.create_connection(("127.0.0.1", port), timeout=5) as raw,
+            context.wrap_socket(raw, server_hostname="127.0.0.1") as tls,
+        ):
+            assert tls.selected_alpn_protocol() == "h2"
+        node = shutil.which("node")
+        assert node, "Node.js is needed for this interop test"
+        done = subprocess.run(  # noqa: ASYNC221 - the test waits for the client, nothing else runs
+            [node, "client.mjs", str(descriptor_set), f"https://127.0.0.1:{port}",
+             "connect", "2", "binary", "post", "gzip"],
+            cwd=NODE_TOOL,
+            env={**os.environ, "KUGEL_AUTHORIZATION": AUTH["authorization"],
+                 "NODE_EXTRA_CA_CERTS": str(pki["ca"])},
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert json.loads(done.stdout)["items"][0]["itemCode"] == "ITEM0001"
+        assert len(json.loads(done.stdout)["items"]) == len(CODES)
+    finally:
+        assert service.stop() == 0, service.log

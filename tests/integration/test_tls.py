@@ -9,27 +9,12 @@ from pathlib import Path
 import aiohttp
 import grpc
 import pytest
-import trustme
 
 from gen.kugel.item.v1 import GetItemDetailRequest, GetItemDetailResponse
 from services.wire.codec import encode_binary
 from tests.support.processes import ServiceProcess, add_terminal, start_cart, start_master_data
 
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    folder = tmp_path_factory.mktemp("pki")
-    ca = trustme.CA()
-    cert = ca.issue_cert("127.0.0.1", "localhost")
-    files = {"ca": folder / "ca.pem", "cert": folder / "cert.pem", "key": folder / "key.pem"}
-    ca.cert_pem.write_to_path(str(files["ca"]))
-    cert.cert_chain_pems[0].write_to_path(str(files["cert"]))
-    cert.private_key_pem.write_to_path(str(files["key"]))
-    return files
-
-
-def tls_env(pki: dict[str, Path]) -> dict[str, str]:
-    return {"TLS_CERT_FILE": str(pki["cert"]), "TLS_KEY_FILE": str(pki["key"])}
+from .conftest import tls_env
 
 
 def https(service: ServiceProcess) -> str:
