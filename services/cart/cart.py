@@ -73,11 +73,13 @@ class LineItem(CamelModel):
 
 
 class TaxSummary(CamelModel):
-    """Tax of one tax code over all its active lines."""
+    """Tax of one rule (code, type, rate, rounding, as the lines recorded it at their scan) over
+    all its active lines: a rule changed in master-data between two scans makes two rows."""
 
     tax_code: str
     tax_type: TaxType
     rate_basis_points: int
+    rounding: Rounding
     taxable_amount: int
     tax_amount: int
 
@@ -97,19 +99,20 @@ class _Totals:
 
     @classmethod
     def of(cls, lines: list[LineItem], payments: list[Payment]) -> _Totals:
-        groups: dict[str, tuple[TaxRuleSnapshot, int]] = {}
+        taxable: dict[TaxRuleSnapshot, int] = {}
         for line in lines:
-            rule, taxable = groups.get(line.tax_code, (line.tax_rule(), 0))
-            groups[line.tax_code] = (rule, taxable + line.amount)
+            rule = line.tax_rule()
+            taxable[rule] = taxable.get(rule, 0) + line.amount
         taxes = [
             TaxSummary(
-                tax_code=code,
+                tax_code=rule.tax_code,
                 tax_type=rule.tax_type,
                 rate_basis_points=rule.rate_basis_points,
-                taxable_amount=taxable,
-                tax_amount=tax_of(taxable, rule),
+                rounding=rule.rounding,
+                taxable_amount=amount,
+                tax_amount=tax_of(amount, rule),
             )
-            for code, (rule, taxable) in sorted(groups.items())
+            for rule, amount in sorted(taxable.items(), key=lambda pair: pair[0].sort_key())
         ]
         subtotal = sum(line.amount for line in lines)
         external = sum(t.tax_amount for t in taxes if t.tax_type is TaxType.EXTERNAL)

@@ -1,7 +1,7 @@
 """Tax in integer minor units: external, internal and exempt rules, each with its rounding.
 
-Tax is computed per tax code over the sum of that code's lines (not per line), as a receipt
-shows it. Rates are basis points: 1000 is 10 %. No floats: every division is exact integer
+Tax is computed per rule over the sum of that rule's lines (not per line), as a receipt shows
+it; a rule is its code, type, rate and rounding as recorded at each line's scan. Rates are basis points: 1000 is 10 %. No floats: every division is exact integer
 arithmetic with the rule's own rounding.
 """
 
@@ -35,6 +35,9 @@ class TaxRuleSnapshot:
     tax_type: TaxType
     rate_basis_points: int
     rounding: Rounding
+
+    def sort_key(self) -> tuple[str, str, int, str]:
+        return (self.tax_code, self.tax_type.value, self.rate_basis_points, self.rounding.value)
 
 
 def tax_of(amount: int, rule: TaxRuleSnapshot) -> int:

@@ -163,3 +163,57 @@ def test_document_round_trip_keeps_everything() -> None:
     cart.subtotal_now()
     stored = cart.model_dump_json(by_alias=True, exclude_computed_fields=True)
     assert Cart.model_validate_json(stored) == cart
+
+
+# TX10 as master-data had it before and after a rule change between two scans.
+TX10_EXTERNAL_10 = ("TX10", TaxType.EXTERNAL, 1000, Rounding.FLOOR)
+TX10_INTERNAL_8 = ("TX10", TaxType.INTERNAL, 800, Rounding.HALF_UP)
+
+
+def test_a_rule_changed_between_scans_taxes_each_line_by_its_own_rule() -> None:
+    cart = new_cart()
+    # Scanned under TX10 = external 10 % floor: 505 -> 50 on top.
+    cart.add_lines([line("A", 505, tax=TX10_EXTERNAL_10)], "JPY")
+    # TX10 became internal 8 % half-up; scanned after: 539 holds 539 * 800 / 10800 = 39.9 -> 40.
+    cart.add_lines([line("B", 539, tax=TX10_INTERNAL_8)], "JPY")
+    assert [(t.tax_type, t.taxable_amount, t.tax_amount) for t in cart.taxes] == [
+        (TaxType.EXTERNAL, 505, 50),
+        (TaxType.INTERNAL, 539, 40),
+    ]
+    assert cart.subtotal == 1044
+    assert cart.total == 1044 + 50  # 1,094; one rule for both lines would say 1,044 + 104
+    assert {t.tax_code for t in cart.taxes} == {"TX10"}
+
+
+def test_cancelling_a_line_never_switches_the_rule_of_the_others() -> None:
+    cart = new_cart()
+    cart.add_lines([line("A", 505, tax=TX10_EXTERNAL_10)], "JPY")
+    cart.add_lines([line("B", 539, tax=TX10_INTERNAL_8), line("C", 1000, tax=TX10_INTERNAL_8)],
+                   "JPY")  # fmt: skip
+    cart.cancel_line(1)
+    # Only the internal 8 % lines are left: 1,539 holds 1,539 * 800 / 10800 = 114.0 -> 114.
+    assert [(t.tax_type, t.taxable_amount, t.tax_amount) for t in cart.taxes] == [
+        (TaxType.INTERNAL, 1539, 114)
+    ]
+    assert cart.total == 1539
+    cart.cancel_line(2)
+    cart.cancel_line(3)
+    assert cart.taxes == []
+
+
+def test_a_receipt_has_one_tax_row_per_distinct_rule() -> None:
+    cart = new_cart()
+    cart.add_lines([line("A", 505, tax=TX10_EXTERNAL_10), line("B", 100, tax=TX10_EXTERNAL_10)],
+                   "JPY")  # fmt: skip
+    cart.add_lines([line("C", 539, tax=TX10_INTERNAL_8)], "JPY")
+    cart.subtotal_now()
+    cart.pay(PaymentMethod.CASH, 2000)
+    cart.bill(NOW)
+    cart.receipt_no = 1
+    rows = Receipt.of(cart).taxes
+    assert [
+        (r.tax_code, r.tax_type, r.rate_basis_points, r.rounding, r.tax_amount) for r in rows
+    ] == [
+        ("TX10", TaxType.EXTERNAL, 1000, Rounding.FLOOR, 60),  # 605 -> 60.5 floor
+        ("TX10", TaxType.INTERNAL, 800, Rounding.HALF_UP, 40),
+    ]
