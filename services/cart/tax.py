@@ -1,8 +1,9 @@
 """Tax in integer minor units: external, internal and exempt rules, each with its rounding.
 
 Tax is computed per rule over the sum of that rule's lines (not per line), as a receipt shows
-it; a rule is its code, type, rate and rounding as recorded at each line's scan. Rates are basis points: 1000 is 10 %. No floats: every division is exact integer
-arithmetic with the rule's own rounding.
+it; a rule is its code, type, rate and rounding as recorded at each line's scan. Rates are basis
+points: 1000 is 10 %. No floats: every division is exact integer arithmetic with the rule's own
+rounding.
 """
 
 from __future__ import annotations

@@ -48,7 +48,7 @@ class ScriptedTransport:
         if self.delay:
             await asyncio.sleep(min(self.delay, seconds_left))
             if self.delay >= seconds_left:
-                raise ItemLookupError(LookupFailure.UNAVAILABLE, "deadline")
+                raise ItemLookupError(LookupFailure.UNAVAILABLE, "deadline", timed_out=True)
         if self.failure is not None:
             raise ItemLookupError(self.failure, f"{self.name} says {self.failure.value}")
         found = {c: self.catalogue[c] for c in item_codes if c in self.catalogue}
@@ -266,3 +266,77 @@ def test_item_cache_is_bounded() -> None:
     assert len(cache) == 3
     assert cache.get(("T", "S", "A")) is None
     assert cache.get(("T", "S", "E")) == detail("E")
+
+
+@pytest.mark.parametrize(
+    "cache", [pytest.param(True, id="cached"), pytest.param(False, id="uncached")]
+)
+@pytest.mark.parametrize("seconds", [pytest.param(0.0, id="0 ms"), pytest.param(0.05, id="50 ms")])
+async def test_a_callers_short_deadline_never_trips_the_breaker(
+    cache: bool, seconds: float
+) -> None:
+    """X-Request-Timeout-Ms: 0 (or a deadline shorter than master-data takes) fails that one
+    request; the breaker stays closed and every later lookup still goes over gRPC."""
+    client, grpc, http, _ = make_client(cache=cache)
+    assert grpc is not None
+    grpc.delay = 0.2
+    with pytest.raises(ItemLookupError) as raised:
+        await client.get_item("T", "S", "A", deadline=time.monotonic() + seconds)
+    assert raised.value.failure is LookupFailure.UNAVAILABLE
+    assert http.calls == []  # no fallback: the caller had no time left for one
+    grpc.delay = 0.0
+    assert (await client.get_item("T", "S", "B")).item_code == "B"
+    assert [codes for codes, _ in grpc.calls][-1] == ["B"]
+    assert http.calls == []
+
+
+async def test_the_clients_own_deadline_still_counts_against_grpc() -> None:
+    client, grpc, http, _ = make_client(cache=False, timeout=0.05)
+    assert grpc is not None
+    grpc.delay = 0.2
+    with pytest.raises(ItemLookupError):
+        await client.get_item("T", "S", "A")  # gRPC used the whole GRPC_TIMEOUT: no time for HTTP
+    assert (await client.get_item("T", "S", "B")).item_code == "B"
+    assert [codes for codes, _ in http.calls] == [["B"]]  # the breaker opened: HTTP now
+
+
+async def test_a_hurried_caller_never_fails_the_callers_it_shares_a_lookup_with() -> None:
+    """40 tries: one request with a 1 ms deadline and a normal one for the same uncached item
+    at the same moment. The hurried one fails alone; the normal one gets the item every time."""
+    for n in range(40):
+        client, grpc, _, _ = make_client()
+        assert grpc is not None
+        grpc.delay = 0.02
+        code = "ABC"[n % 3]
+        hurried = asyncio.create_task(
+            client.get_item("T", "S", code, deadline=time.monotonic() + 0.001)
+        )
+        normal = asyncio.create_task(client.get_item("T", "S", code))
+        with pytest.raises(ItemLookupError):
+            await hurried
+        assert (await normal).item_code == code
+        assert len(grpc.calls) <= 2  # one shared fetch, gone again for the caller with time
+
+
+async def test_a_shared_lookup_runs_to_its_latest_waiters_deadline() -> None:
+    client, grpc, _, _ = make_client()
+    assert grpc is not None
+    grpc.delay = 0.01
+    soon = time.monotonic() + 0.5
+    first = asyncio.create_task(client.get_item("T", "S", "A", deadline=soon))
+    await asyncio.sleep(0)
+    second = asyncio.create_task(client.get_item("T", "S", "A", deadline=soon + 1))
+    assert [(await first).item_code, (await second).item_code] == ["A", "A"]
+    [(codes, seconds_left)] = grpc.calls
+    assert codes == ["A"]
+    assert 0 < seconds_left <= 0.5  # what the first caller had; the second joined the fetch
+
+
+async def test_a_shared_lookup_is_cancelled_when_nobody_waits_any_more() -> None:
+    client, grpc, _, _ = make_client()
+    assert grpc is not None
+    grpc.delay = 5.0
+    with pytest.raises(ItemLookupError):
+        await client.get_item("T", "S", "A", deadline=time.monotonic() + 0.02)
+    await asyncio.sleep(0.01)
+    assert client._in_flight == {}  # the fetch was cancelled, and cleared its entries

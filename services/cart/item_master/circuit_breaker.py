@@ -39,6 +39,11 @@ class CircuitBreaker:
         self.state = BreakerState.CLOSED
         return reopened
 
+    def inconclusive(self) -> None:
+        """The probe proved nothing (its caller ran out of time): let the next call probe."""
+        if self.state is BreakerState.HALF_OPEN:
+            self.state = BreakerState.OPEN
+
     def failed(self) -> bool:
         """Record a transport failure; True when this opens the breaker."""
         opened = self.state is BreakerState.CLOSED

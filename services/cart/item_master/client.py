@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from gen.kugel.item.v1 import BatchGetItemDetailsRequest
 
@@ -61,7 +61,7 @@ class ItemMasterClient:
         )
         self._timeout = timeout_seconds
         self._cache = cache
-        self._in_flight: dict[CacheKey, asyncio.Future[Cached]] = {}
+        self._in_flight: dict[CacheKey, _Flight] = {}
         self._cache_hits = metrics.cache.labels("hit")
         self._cache_misses = metrics.cache.labels("miss")
 
@@ -98,75 +98,120 @@ class ItemMasterClient:
     ) -> BatchResult:
         """Many items in at most one call: cache hits first, one batch call for the misses.
 
-        `deadline` (time.monotonic) shortens GRPC_TIMEOUT when the caller has less time.
+        `deadline` (time.monotonic) shortens GRPC_TIMEOUT when the caller has less time. A miss
+        fetched for several callers runs to the latest of their deadlines; each caller gives up
+        at its own, and a caller in a hurry never fails the others.
         """
-        timeout_at = time.monotonic() + self._timeout
-        if deadline is not None:
-            timeout_at = min(timeout_at, deadline)
+        own_deadline = time.monotonic() + self._timeout
+        timeout_at = own_deadline if deadline is None else min(own_deadline, deadline)
         codes = list(dict.fromkeys(item_codes))
-        ask = _Ask(tenant_id, store_code, terminal_id, codes, timeout_at)
         if self._cache is None:
-            return await self._fetch(ask)
+            ask = _Ask(tenant_id, store_code, terminal_id, codes, timeout_at)
+            return await self._transports.batch(
+                ask.request(), timeout_at, callers_deadline=timeout_at < own_deadline
+            )
 
         answers: dict[str, Cached] = {}
-        waiting: dict[str, asyncio.Future[Cached]] = {}
+        flights: dict[str, _Flight] = {}
         misses: list[str] = []
         for code in codes:
-            cached = self._cache.get(ask.key(code))
+            key = (tenant_id, store_code, code)
+            cached = self._cache.get(key)
             if cached is not None:
                 answers[code] = cached
-            elif ask.key(code) in self._in_flight:
-                waiting[code] = self._in_flight[ask.key(code)]  # another call is fetching it
+            elif key in self._in_flight:
+                flights[code] = self._in_flight[key]  # another call is fetching it
             else:
                 misses.append(code)
         self._cache_hits.inc(len(answers))
         self._cache_misses.inc(len(codes) - len(answers))
-        if misses:
-            fetch = _Ask(tenant_id, store_code, terminal_id, misses, timeout_at)
-            answers.update(await self._fetch_and_cache(self._cache, fetch))
-        for code, future in waiting.items():
-            answers[code] = await _wait_for_other(future, timeout_at)
+        if misses:  # fetched to the deadlines of those who wait, never past the client's own
+            fetch = _Ask(tenant_id, store_code, terminal_id, misses, own_deadline)
+            flight = self._start_flight(self._cache, fetch)
+            flights.update(dict.fromkeys(misses, flight))
+        answers.update(await _wait_for(flights, timeout_at))
         return BatchResult(
             found={c: a for c in codes if isinstance(a := answers[c], ItemDetail)},
             not_found=[c for c in codes if answers[c] is NOT_FOUND],
         )
 
-    async def _fetch_and_cache(self, cache: ItemCache, ask: _Ask) -> dict[str, Cached]:
-        """Fetch the misses once; concurrent callers wanting the same keys wait for this call."""
-        loop = asyncio.get_running_loop()
-        futures: dict[str, asyncio.Future[Cached]] = {c: loop.create_future() for c in ask.codes}
-        for code, future in futures.items():
-            self._in_flight[ask.key(code)] = future
+    def _start_flight(self, cache: ItemCache, ask: _Ask) -> _Flight:
+        """Fetch the misses once, in a task of their own that callers wanting the same keys
+        share; it is cancelled when the last of them stops waiting."""
+        flight = _Flight()
+        flight.task = asyncio.create_task(self._fetch_and_cache(cache, ask, flight))
+        flight.task.add_done_callback(_retrieve)
+        for code in ask.codes:
+            self._in_flight[ask.key(code)] = flight
+        return flight
+
+    async def _fetch_and_cache(
+        self, cache: ItemCache, ask: _Ask, flight: _Flight
+    ) -> dict[str, Cached]:
+        """The fetch runs to the latest deadline of its live waiters, never past the client's
+        own (`ask.timeout_at`); if it runs out while a waiter with more time has joined, it
+        goes again for that one."""
         try:
-            result = await self._fetch(ask)
-        except BaseException as error:
-            for future in futures.values():
-                future.set_exception(error)
-                future.exception()  # marks it retrieved: no warning when nobody waited
-            raise
+            while True:
+                timeout_at = min(ask.timeout_at, flight.latest_deadline())
+                try:
+                    result = await self._transports.batch(
+                        ask.request(), timeout_at, callers_deadline=timeout_at < ask.timeout_at
+                    )
+                    break
+                except ItemLookupError as error:
+                    if not (error.timed_out and flight.latest_deadline() > timeout_at):
+                        raise
         finally:
             for code in ask.codes:
                 self._in_flight.pop(ask.key(code), None)
         answers: dict[str, Cached] = {}
-        for code, future in futures.items():
+        for code in ask.codes:
             answer: Cached = result.found.get(code, NOT_FOUND)
             cache.put(ask.key(code), answer)
-            future.set_result(answer)
             answers[code] = answer
         return answers
-
-    async def _fetch(self, ask: _Ask) -> BatchResult:
-        return await self._transports.batch(ask.request(), ask.timeout_at)
 
     async def close(self) -> None:
         """Close the channel and the session (they reopen on the next call)."""
         await self._transports.close()
 
 
-async def _wait_for_other(future: asyncio.Future[Cached], timeout_at: float) -> Cached:
+@dataclass(eq=False)
+class _Flight:
+    """One batch fetch in flight, and the deadlines of the callers waiting for it."""
+
+    deadlines: list[float] = field(default_factory=list)
+    task: asyncio.Task[dict[str, Cached]] = field(init=False)
+
+    def latest_deadline(self) -> float:
+        return max(self.deadlines, default=0.0)
+
+
+def _retrieve(task: asyncio.Task[dict[str, Cached]]) -> None:
+    if not task.cancelled():
+        task.exception()  # seen here: no "never retrieved" warning when nobody waited
+
+
+async def _wait_for(flights: dict[str, _Flight], timeout_at: float) -> dict[str, Cached]:
+    """The answers of the flights for the codes, by this caller's own deadline."""
+    distinct = list(dict.fromkeys(flights.values()))
+    for flight in distinct:
+        flight.deadlines.append(timeout_at)
     loop = asyncio.get_running_loop()
+    answers: dict[str, Cached] = {}
     try:
         async with asyncio.timeout_at(loop.time() + (timeout_at - time.monotonic())):
-            return await asyncio.shield(future)
+            for flight in distinct:
+                fetched = await asyncio.shield(flight.task)
+                answers.update((c, fetched[c]) for c, f in flights.items() if f is flight)
     except TimeoutError:
-        raise ItemLookupError(LookupFailure.UNAVAILABLE, "lookup deadline exceeded") from None
+        raise ItemLookupError(
+            LookupFailure.UNAVAILABLE, "lookup deadline exceeded", timed_out=True
+        ) from None
+    finally:
+        for flight in distinct:
+            flight.deadlines.remove(timeout_at)
+            if not flight.deadlines and not flight.task.done():
+                flight.task.cancel()
+    return answers

@@ -16,6 +16,7 @@ from services.wire.connect import (
     PROTO,
     PROTOCOL_VERSION_HEADER,
     TIMEOUT_HEADER,
+    Code,
     error_from_reply,
     format_timeout_ms,
 )
@@ -30,7 +31,9 @@ _MAX_REPLY_BYTES = 16 << 20
 def failure_of_reply(http_status: int, body: bytes) -> ItemLookupError:
     """An unsuccessful Connect reply as an ItemLookupError, its code read per the spec."""
     error = error_from_reply(http_status, body)
-    return ItemLookupError(FAILURE_BY_STATUS.get(error.status, LookupFailure.FAILED), error.message)
+    failure = FAILURE_BY_STATUS.get(error.status, LookupFailure.FAILED)
+    timed_out = error.code is Code.DEADLINE_EXCEEDED
+    return ItemLookupError(failure, error.message, timed_out=timed_out)
 
 
 class ConnectTransport:
@@ -71,7 +74,9 @@ class ConnectTransport:
                 if response.status != 200:
                     raise failure_of_reply(response.status, body)
         except TimeoutError:
-            raise ItemLookupError(LookupFailure.UNAVAILABLE, "HTTP deadline exceeded") from None
+            raise ItemLookupError(
+                LookupFailure.UNAVAILABLE, "HTTP deadline exceeded", timed_out=True
+            ) from None
         except aiohttp.ClientError as error:
             raise ItemLookupError(LookupFailure.UNAVAILABLE, f"HTTP unreachable: {error}") from None
         try:

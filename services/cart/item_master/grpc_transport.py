@@ -6,6 +6,7 @@ import ssl
 
 import h2.exceptions
 from grpclib.client import Channel
+from grpclib.const import Status
 from grpclib.exceptions import GRPCError, StreamTerminatedError
 
 from gen.kugel.item.v1 import BatchGetItemDetailsRequest, ItemServiceStub
@@ -45,9 +46,15 @@ class GrpcTransport:
             )
         except GRPCError as error:
             failure = FAILURE_BY_STATUS.get(error.status, LookupFailure.FAILED)
-            raise ItemLookupError(failure, error.message or error.status.name) from None
+            raise ItemLookupError(
+                failure,
+                error.message or error.status.name,
+                timed_out=error.status is Status.DEADLINE_EXCEEDED,
+            ) from None
         except TimeoutError:
-            raise ItemLookupError(LookupFailure.UNAVAILABLE, "gRPC deadline exceeded") from None
+            raise ItemLookupError(
+                LookupFailure.UNAVAILABLE, "gRPC deadline exceeded", timed_out=True
+            ) from None
         except (OSError, StreamTerminatedError, h2.exceptions.ProtocolError) as error:
             raise ItemLookupError(LookupFailure.UNAVAILABLE, f"gRPC unreachable: {error}") from None
         return BatchResult.from_reply(reply)

@@ -4,7 +4,8 @@ With USE_GRPC=false every call goes over HTTP. With USE_GRPC=true calls go over 
 is unreachable (refused, reset, UNAVAILABLE, out of time) the call is retried over HTTP within
 the same deadline, and a circuit breaker keeps sending calls to HTTP for a cool-down, after which
 one call probes gRPC again. NOT_FOUND, INVALID and REJECTED are answers, not outages: they never
-switch transports.
+switch transports. Neither is a deadline the caller set shorter than GRPC_TIMEOUT running out:
+only a transport that misses the client's own deadline counts against it.
 """
 
 from __future__ import annotations
@@ -38,14 +39,26 @@ class FallbackTransports:
         self._breaker = breaker
         self._metrics = metrics
 
-    async def batch(self, request: BatchGetItemDetailsRequest, timeout_at: float) -> BatchResult:
-        """The answer by `timeout_at` (time.monotonic), or ItemLookupError."""
+    async def batch(
+        self,
+        request: BatchGetItemDetailsRequest,
+        timeout_at: float,
+        *,
+        callers_deadline: bool = False,
+    ) -> BatchResult:
+        """The answer by `timeout_at` (time.monotonic), or ItemLookupError.
+
+        `callers_deadline`: `timeout_at` is the caller's, shorter than the client's own.
+        """
         if self._grpc is not None and self._breaker.allow():
             try:
                 result = await self._call(self._grpc, request, timeout_at)
             except ItemLookupError as error:
                 if error.failure is not LookupFailure.UNAVAILABLE:
                     raise
+                if error.timed_out and callers_deadline:
+                    self._breaker.inconclusive()
+                    raise  # the caller's own hurry: no transport's fault, no time to fall back
                 if self._breaker.failed():
                     log.warning("gRPC to master-data unavailable (%s): using HTTP", error.message)
             else:
@@ -60,7 +73,9 @@ class FallbackTransports:
         remaining = timeout_at - time.monotonic()
         if remaining <= 0:
             self._metrics.lookups.labels(transport.name, "unavailable").inc()
-            raise ItemLookupError(LookupFailure.UNAVAILABLE, "lookup deadline exceeded")
+            raise ItemLookupError(
+                LookupFailure.UNAVAILABLE, "lookup deadline exceeded", timed_out=True
+            )
         started = time.perf_counter()
         try:
             result = await transport.batch(request, remaining)

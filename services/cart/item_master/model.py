@@ -108,12 +108,14 @@ class LookupFailure(enum.Enum):
 
 
 class ItemLookupError(Exception):
-    """A lookup failed, whatever the transport; `failure` says why."""
+    """A lookup failed, whatever the transport; `failure` says why, `timed_out` whether its
+    deadline ran out (UNAVAILABLE only)."""
 
-    def __init__(self, failure: LookupFailure, message: str) -> None:
+    def __init__(self, failure: LookupFailure, message: str, *, timed_out: bool = False) -> None:
         super().__init__(message)
         self.failure = failure
         self.message = message
+        self.timed_out = timed_out
 
 
 @dataclass(frozen=True, slots=True)
