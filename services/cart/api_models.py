@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Final, Self
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -19,7 +20,15 @@ from .cart import MAX_QUANTITY, PaymentMethod
 
 MAX_LINES_PER_REQUEST: Final = 100  # one batch lookup in master-data
 MAX_PRICE: Final = 10**12
-Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")]
+
+
+def _not_only_dots(value: str) -> str:
+    if value.strip(".") == "":
+        raise ValueError("a code may not be only dots")
+    return value
+
+
+Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.\-]{1,64}$"), AfterValidator(_not_only_dots)]
 
 
 class Body(BaseModel):

@@ -20,6 +20,9 @@ from .tax import Rounding, TaxRuleSnapshot, TaxType, tax_of
 
 MAX_LINES: Final = 500
 MAX_QUANTITY: Final = 9_999
+MAX_PAYMENTS: Final = 20
+# Every amount a cart shows stays an integer a JSON client reads exactly (2^53 - 1).
+MAX_AMOUNT: Final = 2**53 - 1
 
 
 class CartState(StrEnum):
@@ -211,6 +214,7 @@ class Cart(CamelModel):
             self.line_items.append(line)
         self.state = CartState.ENTERING_ITEMS
         self._changed()
+        self._check_amounts()
 
     def _line(self, line_no: int) -> LineItem:
         if not 1 <= line_no <= len(self.line_items):
@@ -229,6 +233,24 @@ class Cart(CamelModel):
         self._require("change a quantity", CartState.ENTERING_ITEMS)
         self._line(line_no).quantity = quantity
         self._changed()
+        self._check_amounts()
+
+    def _check_amounts(self) -> None:
+        """Refuse a change that takes a line, the subtotal or the total past MAX_AMOUNT (the
+        caller drops the changed cart: nothing is saved)."""
+        for line in self.active_lines():
+            if line.amount > MAX_AMOUNT:
+                raise CartError(
+                    ErrorCode.VALIDATION_ERROR,
+                    f"line {line.line_no} would come to more than {MAX_AMOUNT}",
+                    [{"field": "quantity", "lineNo": line.line_no}],
+                )
+        if self.total > MAX_AMOUNT:
+            raise CartError(
+                ErrorCode.VALIDATION_ERROR,
+                f"the cart total would come to more than {MAX_AMOUNT}",
+                [{"field": "total"}],
+            )
 
     def subtotal_now(self) -> None:
         """Close item entry and start paying."""
@@ -243,6 +265,12 @@ class Cart(CamelModel):
         self._require("add a payment", CartState.PAYING)
         if self.balance == 0:
             raise CartError(ErrorCode.INVALID_STATE, "cannot add a payment: nothing is due")
+        if len(self.payments) >= MAX_PAYMENTS:
+            raise CartError(
+                ErrorCode.PAYMENT_INVALID,
+                f"a cart takes at most {MAX_PAYMENTS} payments",
+                [{"field": "payments"}],
+            )
         if method is not PaymentMethod.CASH and amount > self.balance:
             raise CartError(
                 ErrorCode.PAYMENT_INVALID,

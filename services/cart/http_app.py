@@ -8,10 +8,12 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from services.common.path_segments import WholeSegments
 from services.common.probes import probe_routes
 
 from .errors import CartError, ErrorCode
@@ -44,4 +46,13 @@ def build_http_app(
         Route("/metrics", metrics, methods=["GET"]),
         *probe_routes(repository.ping),
     ]
-    return Starlette(routes=routes, exception_handlers={HTTPException: http_error})
+    return Starlette(
+        routes=routes,
+        exception_handlers={HTTPException: http_error},
+        middleware=[Middleware(WholeSegments, refusal=_encoded_slash)],
+    )
+
+
+def _encoded_slash() -> Response:
+    error = CartError(ErrorCode.VALIDATION_ERROR, "a path segment may not hold an encoded /")
+    return error_response(error)

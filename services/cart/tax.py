@@ -10,11 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .item_master.model import Rounding, TaxType
+from .item_master.model import BASIS_POINTS, Rounding, TaxType
 
 __all__ = ["BASIS_POINTS", "Rounding", "TaxRuleSnapshot", "TaxType", "divide", "tax_of"]
-
-BASIS_POINTS = 10_000
 
 
 def divide(numerator: int, denominator: int, rounding: Rounding) -> int:

@@ -15,7 +15,7 @@ from gen.kugel.item.v1 import Item, RoundingMethod, TaxRule, TaxType
 from services.common.ttl_cache import TtlLruCache
 
 from .errors import CatalogError, ErrorCode
-from .records import CODE_RE
+from .records import is_code
 from .repository import ItemRepository, MasterChange, PricedItem, StoreContext
 
 MAX_BATCH_SIZE: Final = 100  # documented in the proto: BatchGetItemDetailsRequest.item_codes
@@ -35,10 +35,10 @@ _NOT_FOUND: Final = _NotFound()
 def _check_code(field: str, value: str) -> None:
     if not value:
         raise CatalogError(ErrorCode.INVALID_ARGUMENT, f"{field} is required")
-    if not CODE_RE.fullmatch(value):
+    if not is_code(value):
         raise CatalogError(
             ErrorCode.INVALID_ARGUMENT,
-            f"{field} must be 1 to 64 characters of A-Z a-z 0-9 _ . -",
+            f"{field} must be 1 to 64 characters of A-Z a-z 0-9 _ . -, not only dots",
         )
 
 

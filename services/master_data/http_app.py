@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.responses import Response
 from starlette.routing import Route
 
+from services.common.path_segments import WholeSegments
 from services.common.probes import probe_routes
 
-from .admin_api import AdminApi
+from .admin_api import AdminApi, error
 from .connect_endpoint import ConnectEndpoint
+from .errors import ErrorCode
 from .repository import ItemRepository
 
 ANY_METHOD = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
@@ -26,4 +30,8 @@ def build_http_app(
         *probe_routes(repository.ping),
         *admin.routes(),
     ]
-    return Starlette(routes=routes)
+    return Starlette(routes=routes, middleware=[Middleware(WholeSegments, refusal=_encoded_slash)])
+
+
+def _encoded_slash() -> Response:
+    return error(ErrorCode.INVALID_ARGUMENT, "a path segment may not hold an encoded /")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Final
@@ -96,10 +97,26 @@ def _collect(
     return entries, problems
 
 
+class _DuplicateMember(ValueError):
+    pass
+
+
+def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    names = [name for name, _ in pairs]
+    for name in names:
+        if names.count(name) > 1:
+            raise _DuplicateMember(name)
+    return dict(pairs)
+
+
 def parse_json(data: bytes) -> list[Entry]:
     """Records of a JSON document `{"tenants": [...], "stores": [...], "items": [...], ...}`."""
     try:
-        document = json.loads(data)
+        document = json.loads(data, object_pairs_hook=_unique_members)
+    except _DuplicateMember as twice:
+        raise InvalidMasterFile(
+            [Problem("file", str(twice), "member given twice in one object")]
+        ) from None
     except (ValueError, RecursionError) as error:
         raise InvalidMasterFile(
             [Problem("file", "(document)", f"not valid JSON: {error}")]
@@ -132,9 +149,14 @@ def parse_csv(data: bytes, kind: str) -> list[Entry]:
     except UnicodeDecodeError as error:
         raise InvalidMasterFile([Problem("file", "(encoding)", f"not UTF-8: {error}")]) from None
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    columns = reader.fieldnames or []
+    columns = list(reader.fieldnames or [])
     known = set(record_type.model_fields)
     problems = [Problem("row 1", c, "unknown column") for c in columns if c not in known]
+    problems += [
+        Problem("row 1", c, f"column given twice (columns {first + 1} and {n + 1})")
+        for n, c in enumerate(columns)
+        if (first := columns.index(c)) != n
+    ]
     missing = [
         name
         for name, f in record_type.model_fields.items()
@@ -151,13 +173,43 @@ def parse_csv(data: bytes, kind: str) -> list[Entry]:
             if None in row:
                 yield f"row {line_no}", {"(extra cells)": row[None]}
                 continue
-            yield f"row {line_no}", {k: v for k, v in row.items() if v != ""}
+            yield f"row {line_no}", {k: _cell(record_type, k, v) for k, v in row.items() if v != ""}
 
     entries, bad = _collect(rows(), record_type, names)
     return _checked(entries, bad)
 
 
+_DIGITS = re.compile(r"[0-9]+")
+_BOOLEANS: Final = {"true": True, "false": False, "1": True, "0": False}
+
+
+def _cell(record_type: type[MasterRecord], column: str, text: str) -> Any:
+    """A CSV cell as its field's type: an integer only from plain ASCII digits (no sign, no
+    `_`, no spaces, no `.0`), a boolean from true/false/1/0; anything else stays text and
+    fails validation, naming the column."""
+    annotation = record_type.model_fields[column].annotation
+    if annotation is int and _DIGITS.fullmatch(text):
+        return int(text)
+    if annotation is bool:
+        return _BOOLEANS.get(text.lower(), text)
+    return text
+
+
+def _duplicates(entries: list[Entry]) -> list[Problem]:
+    """An entry named twice in one file: which one wins would be an accident."""
+    first: dict[tuple[str, tuple[str, ...]], str] = {}
+    problems = []
+    for entry in entries:
+        key = (type(entry.record).__name__, entry.record.key())
+        if key in first:
+            problems.append(Problem(entry.where, "(key)", f"the same entry as {first[key]}"))
+        else:
+            first[key] = entry.where
+    return problems
+
+
 def _checked(entries: list[Entry], problems: list[Problem]) -> list[Entry]:
+    problems = problems + _duplicates(entries)
     if problems:
         raise InvalidMasterFile(problems[:MAX_PROBLEMS])
     if not entries:

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 from pydantic.alias_generators import to_camel
 
 CODE_PATTERN = r"^[A-Za-z0-9_.\-]{1,64}$"  # pydantic's (Rust) regex: $ is the very end
@@ -17,15 +17,28 @@ CODE_RE = re.compile(r"[A-Za-z0-9_.\-]{1,64}")  # for fullmatch: Python's $ pass
 MAX_UNIT_PRICE = 10**12
 
 
-def _no_float(value: Any) -> Any:
-    if isinstance(value, float):
-        raise ValueError("money is integer minor units, not a float")
+def is_code(value: str) -> bool:
+    """A code: 1 to 64 of A-Z a-z 0-9 _ . -, not only dots (`.` and `..` read as paths)."""
+    return CODE_RE.fullmatch(value) is not None and value.strip(".") != ""
+
+
+def _not_only_dots(value: str) -> str:
+    if value.strip(".") == "":
+        raise ValueError("a code may not be only dots")
     return value
 
 
-Code = Annotated[str, Field(pattern=CODE_PATTERN)]
+def _integer_only(value: Any) -> Any:
+    # Strict: a JSON integer, never a float (even 100.0), a string or a boolean.
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("must be an integer (money is integer minor units)")
+    return value
+
+
+Code = Annotated[str, Field(pattern=CODE_PATTERN), AfterValidator(_not_only_dots)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
-MinorUnits = Annotated[int, BeforeValidator(_no_float), Field(ge=0, le=MAX_UNIT_PRICE)]
+Integer = Annotated[int, BeforeValidator(_integer_only)]
+MinorUnits = Annotated[Integer, Field(ge=0, le=MAX_UNIT_PRICE)]
 
 
 class TaxType(StrEnum):
@@ -50,10 +63,16 @@ class Record(BaseModel):
     model_config = ConfigDict(
         alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
     )
+    KEY: ClassVar[tuple[str, ...]] = ()  # the fields that name the entry
+
+    def key(self) -> tuple[str, ...]:
+        return tuple(getattr(self, name) for name in self.KEY)
 
 
 class Tenant(Record):
     """A tenant: owns one item master; its prices are in one currency."""
+
+    KEY = ("tenant_id",)
 
     tenant_id: Code
     name: Name
@@ -63,6 +82,8 @@ class Tenant(Record):
 class Store(Record):
     """A store of a tenant: its own prices may override the common ones."""
 
+    KEY = ("tenant_id", "store_code")
+
     tenant_id: Code
     store_code: Code
     name: Name
@@ -71,16 +92,20 @@ class Store(Record):
 class TaxRule(Record):
     """A tax rule of a tenant, named by tax_code."""
 
+    KEY = ("tenant_id", "tax_code")
+
     tenant_id: Code
     tax_code: Code
     name: Name
     tax_type: TaxType
-    rate_basis_points: Annotated[int, BeforeValidator(_no_float), Field(ge=0, le=10_000)]
+    rate_basis_points: Annotated[Integer, Field(ge=0, le=10_000)]  # 0 to 100 %
     rounding_method: RoundingMethod
 
 
 class Item(Record):
     """An item of the common master of a tenant."""
+
+    KEY = ("tenant_id", "item_code")
 
     tenant_id: Code
     item_code: Code
@@ -88,11 +113,13 @@ class Item(Record):
     unit_price: MinorUnits
     tax_code: Code
     category_code: Code
-    is_active: bool = True
+    is_active: StrictBool = True
 
 
 class StorePrice(Record):
     """A store's own price for an item: overrides Item.unit_price in that store."""
+
+    KEY = ("tenant_id", "store_code", "item_code")
 
     tenant_id: Code
     store_code: Code

@@ -281,6 +281,8 @@ def test_openapi_metrics_probes(http: TestClient) -> None:
         pytest.param({"tax_type": TaxType.UNSPECIFIED}, id="tax type unspecified"),
         pytest.param({"tax_type": 9}, id="tax type newer than this cart"),
         pytest.param({"rounding_method": RoundingMethod.UNSPECIFIED}, id="rounding unspecified"),
+        pytest.param({"rate_basis_points": 10_001}, id="rate over 100 %"),
+        pytest.param({"rate_basis_points": -1}, id="negative rate"),
     ],
 )
 def test_a_tax_rule_the_cart_does_not_know_is_master_data_failed(
@@ -299,3 +301,23 @@ def test_a_tax_rule_the_cart_does_not_know_is_master_data_failed(
     monkeypatch.setattr(transport.catalog, "get_items", with_unknown_rule)
     response = add(http, new_cart(http), [{"itemCode": "ITEM0005"}])
     assert (response.status_code, response.json()["code"]) == (502, "master_data_failed")
+
+
+def test_amounts_stay_within_what_json_clients_read_exactly(http: TestClient) -> None:
+    cart_id = new_cart(http)
+    over = {"itemCode": "ITEM0007", "quantity": 9_999, "unitPrice": 10**12, "priceOverride": True}
+    response = add(http, cart_id, [over])  # 9,999 x 10^12 is past 2^53 - 1
+    assert (response.status_code, response.json()["code"]) == (400, "validation_error")
+    assert response.json()["details"][0]["field"] == "quantity"
+    under = {**over, "quantity": 9_000}  # 9.0e15, tax exempt: fits, but not twice
+    assert add(http, cart_id, [under]).status_code == 200
+    response = add(http, cart_id, [under])
+    assert response.json()["details"] == [{"field": "total"}]
+    cart = http.get(f"/api/v1/carts/{cart_id}").json()
+    assert len(cart["lineItems"]) == 1  # the refused change saved nothing
+    assert cart["total"] <= 2**53 - 1
+
+
+def test_item_codes_of_only_dots_are_refused(http: TestClient) -> None:
+    response = add(http, new_cart(http), [{"itemCode": ".."}])
+    assert (response.status_code, response.json()["code"]) == (400, "validation_error")

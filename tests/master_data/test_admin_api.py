@@ -74,6 +74,11 @@ def test_tax_rule_in_use_cannot_be_deleted(http: TestClient) -> None:
         ),
         pytest.param({**NEW_ITEM, "colour": "red"}, "colour", id="unknown field"),
         pytest.param({**NEW_ITEM, "taxCode": "bad code"}, "taxCode", id="malformed reference"),
+        pytest.param({**NEW_ITEM, "unitPrice": True}, "unitPrice", id="boolean price"),
+        pytest.param({**NEW_ITEM, "unitPrice": "123"}, "unitPrice", id="price as a string"),
+        pytest.param({**NEW_ITEM, "isActive": "yes"}, "isActive", id="flag as a string"),
+        pytest.param({**NEW_ITEM, "isActive": 1}, "isActive", id="flag as a number"),
+        pytest.param({**NEW_ITEM, "categoryCode": ".."}, "categoryCode", id="code of dots"),
     ],
 )
 def test_invalid_entry_names_the_field(http: TestClient, body: dict, field: str) -> None:
@@ -184,6 +189,30 @@ def test_csv_import(http: TestClient) -> None:
             "(extra cells)",
             id="extra cell",
         ),
+        *[
+            pytest.param(
+                CSV_HEADER + f"T0001,C1,Cola,{price},TX10,DRINK,true\n",
+                "row 2",
+                "unit_price",
+                id=f"price {price!r}",
+            )
+            for price in ("1_000", "100.0", " 100 ", "+100", "\uff11\uff10\uff10", "1e3")
+        ],
+        pytest.param(
+            CSV_HEADER + "T0001,C1,Cola,150,TX10,DRINK,maybe\n", "row 2", "is_active", id="flag"
+        ),
+        pytest.param(
+            CSV_HEADER.strip() + ",unit_price\nT0001,C1,Cola,150,TX10,DRINK,true,1\n",
+            "row 1",
+            "unit_price",
+            id="column twice",
+        ),
+        pytest.param(
+            CSV_HEADER + "T0001,C1,Cola,150,TX10,DRINK,true\nT0001,C1,Cola,160,TX10,DRINK,true\n",
+            "row 3",
+            "(key)",
+            id="same item twice",
+        ),
     ],
 )
 def test_bad_csv_import_changes_nothing(
@@ -194,3 +223,29 @@ def test_bad_csv_import_changes_nothing(
     problems = [(d["where"], d["field"]) for d in response.json()["details"]]
     assert (where, field) in problems
     assert lookup(http, "C1")["status"] == 404
+
+
+def test_a_json_file_naming_an_entry_twice_is_refused_naming_both(http: TestClient) -> None:
+    twice = {"tenantId": "T0001", "itemCode": "J1", **NEW_ITEM}
+    document = {"items": [twice, {**twice, "unitPrice": 200}]}
+    response = http.post("/admin/v1/import", content=json.dumps(document), headers=ADMIN_AUTH)
+    assert response.status_code == 400
+    [problem] = response.json()["details"]
+    assert (problem["where"], problem["field"]) == ("items[1]", "(key)")
+    assert "items[0]" in problem["message"]
+    assert lookup(http, "J1")["status"] == 404
+
+
+def test_a_json_member_named_twice_is_refused(http: TestClient) -> None:
+    body = '{"items": [{"tenantId": "T0001", "itemCode": "J1", "itemName": "a", "itemName": "b",'
+    body += ' "unitPrice": 1, "taxCode": "TX10", "categoryCode": "FOOD"}]}'
+    response = http.post("/admin/v1/import", content=body, headers=ADMIN_AUTH)
+    assert response.status_code == 400
+    assert response.json()["details"][0]["field"] == "itemName"
+
+
+def test_an_encoded_slash_never_crosses_a_path_segment(http: TestClient) -> None:
+    """Before: DELETE tenants/T0001%2Fstores%2FS002 routed to, and deleted, store S002."""
+    response = http.delete("/admin/v1/tenants/T0001%2Fstores%2FS002", headers=ADMIN_AUTH)
+    assert response.status_code == 400
+    assert lookup(http, "ITEM0001", "S002")["status"] == 200  # the store is still there

@@ -10,6 +10,8 @@ from gen.kugel.item.v1 import BatchGetItemDetailsResponse, Item
 from gen.kugel.item.v1 import RoundingMethod as WireRounding
 from gen.kugel.item.v1 import TaxType as WireTaxType
 
+BASIS_POINTS = 10_000  # 100 %
+
 
 class TaxType(StrEnum):
     """How tax relates to the price: the cart's one definition (values are what carts store)."""
@@ -72,6 +74,11 @@ class ItemDetail:
             )
         tax_type = _TAX_TYPES.get(rule.tax_type)
         rounding = _ROUNDINGS.get(rule.rounding_method)
+        if not 0 <= rule.rate_basis_points <= BASIS_POINTS:
+            raise ItemLookupError(
+                LookupFailure.FAILED,
+                f"item {item.item_code}: tax rule {rule.tax_code} has a rate outside 0-100 %",
+            )
         if tax_type is None or rounding is None:
             # UNSPECIFIED, or a value added to the contract after this cart was built.
             raise ItemLookupError(
