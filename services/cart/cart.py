@@ -144,9 +144,21 @@ class Cart(CamelModel):
     # changes lines or payments calls _changed().
 
     _totals: _Totals | None = PrivateAttr(default=None)
+    _json: str | None = PrivateAttr(default=None)
 
     def _changed(self) -> None:
         self._totals = None
+        self._json = None
+
+    def document(self) -> str:
+        """The cart as the API shows it and the store keeps it (JSON, totals included), made
+        once per saved change: `forget_document` before changing the cart."""
+        if self._json is None:
+            self._json = self.model_dump_json(by_alias=True)
+        return self._json
+
+    def forget_document(self) -> None:
+        self._json = None
 
     def _computed(self) -> _Totals:
         if self._totals is None:

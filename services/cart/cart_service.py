@@ -4,6 +4,11 @@ Changes to one cart are serialised in this process (a lock per cart) and guarded
 processes by the cart's version: a save that lost the race reloads and reapplies the change,
 and after a few losses the caller gets 409 version_conflict. Nothing is acknowledged before it
 is saved.
+
+Carts stay in process between requests (`CART_CACHE_SIZE`): a change starts from the cart as
+this process last saved it, and the save's version check catches one another process changed
+since (it reloads then); a read checks the stored version first. A change that fails drops the
+cart from the cache, since it may be half applied in memory.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
+from services.common.ttl_cache import TtlLruCache
+
 from .cart import MAX_QUANTITY, Cart, LineItem, PaymentMethod, Receipt
 from .errors import CartError, ErrorCode
 from .item_master import ItemDetail, ItemLookupError, ItemMasterClient, LookupFailure
@@ -22,6 +29,7 @@ from .repository import CartRepository, VersionConflict
 from .terminals import Terminal
 
 MAX_SAVE_ATTEMPTS: Final = 5
+CART_CACHE_SECONDS: Final = 900.0  # a cart idle this long is read from the store again
 
 LOOKUP_ERRORS: Final = {
     LookupFailure.NOT_FOUND: ErrorCode.ITEM_NOT_FOUND,
@@ -74,11 +82,13 @@ class CartService:
         repository: CartRepository,
         items: ItemMasterClient,
         clock: Callable[[], datetime.datetime] = _utcnow,
+        cache_size: int = 2_000,
     ) -> None:
         self._repository = repository
         self._items = items
         self._clock = clock
         self._locks = KeyedLocks()
+        self._carts: TtlLruCache[str, Cart] = TtlLruCache(cache_size, CART_CACHE_SECONDS)
 
     async def create(self, terminal: Terminal) -> Cart:
         now = self._clock()
@@ -91,16 +101,20 @@ class CartService:
             updated_at=now,
         )
         await self._repository.create(cart)
+        self._carts.put(cart.cart_id, cart)
         return cart
 
     async def get(self, terminal: Terminal, cart_id: str) -> Cart:
+        async with self._locks.hold(cart_id):  # never a change half done
+            cached = self._carts.get(cart_id)
+            if cached is not None and await self._repository.version(cart_id) == cached.version:
+                return _owned(terminal, cart_id, cached)
+            return _owned(terminal, cart_id, await self._load(cart_id))
+
+    async def _load(self, cart_id: str) -> Cart | None:
         cart = await self._repository.load(cart_id)
-        # Another store's cart is "not found": its existence must not leak.
-        if cart is None or (cart.tenant_id, cart.store_code) != (
-            terminal.tenant_id,
-            terminal.store_code,
-        ):
-            raise CartError(ErrorCode.CART_NOT_FOUND, f"cart {cart_id} not found")
+        if cart is not None:
+            self._carts.put(cart_id, cart)
         return cart
 
     async def add_lines(
@@ -177,14 +191,30 @@ class CartService:
         self, terminal: Terminal, cart_id: str, change: Callable[[Cart], None]
     ) -> Cart:
         async with self._locks.hold(cart_id):
-            for _ in range(MAX_SAVE_ATTEMPTS):
-                cart = await self.get(terminal, cart_id)
+            for attempt in range(MAX_SAVE_ATTEMPTS):
+                cached = self._carts.get(cart_id) if attempt == 0 else None
+                cart = _owned(terminal, cart_id, cached or await self._load(cart_id))
                 version = cart.version
-                change(cart)
-                cart.updated_at = self._clock()
                 try:
+                    change(cart)
+                    cart.updated_at = self._clock()
                     await self._repository.save(cart, version)
                 except VersionConflict:
+                    self._carts.discard(cart_id)
                     continue  # another process saved first: reload and apply again
+                except BaseException:
+                    self._carts.discard(cart_id)  # the change may be half applied in memory
+                    raise
                 return cart
         raise CartError(ErrorCode.VERSION_CONFLICT, f"cart {cart_id} is busy: try again")
+
+
+def _owned(terminal: Terminal, cart_id: str, cart: Cart | None) -> Cart:
+    """The cart, if it is one of the terminal's store; another store's cart is "not found":
+    its existence must not leak."""
+    if cart is None or (cart.tenant_id, cart.store_code) != (
+        terminal.tenant_id,
+        terminal.store_code,
+    ):
+        raise CartError(ErrorCode.CART_NOT_FOUND, f"cart {cart_id} not found")
+    return cart

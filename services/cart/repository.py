@@ -69,6 +69,10 @@ class CartRepository(Protocol):
 
     async def load(self, cart_id: str) -> Cart | None: ...
 
+    async def version(self, cart_id: str) -> int | None:
+        """The stored version of a cart (cheaper than loading it), None if there is none."""
+        ...
+
     async def save(self, cart: Cart, expected_version: int) -> None:
         """Write the cart at expected_version + 1; VersionConflict if someone else wrote first.
 
@@ -86,7 +90,9 @@ def _now_us() -> int:
 
 
 def _document(cart: Cart) -> str:
-    return cart.model_dump_json(by_alias=True, exclude_computed_fields=True)
+    # What the API answers too (totals included; loading ignores them): dumped once a change.
+    cart.forget_document()
+    return cart.document()
 
 
 class SqliteCartRepository:
@@ -151,6 +157,14 @@ class SqliteCartRepository:
             ).fetchone()
         )
         return None if row is None else Cart.model_validate_json(row["document"])
+
+    async def version(self, cart_id: str) -> int | None:
+        row = await self._db.read(
+            lambda c: c.execute(
+                "SELECT version FROM carts WHERE cart_id = ?", (cart_id,)
+            ).fetchone()
+        )
+        return None if row is None else int(row["version"])
 
     async def save(self, cart: Cart, expected_version: int) -> None:
         takes_receipt = cart.state is CartState.COMPLETED and cart.receipt_no is None

@@ -47,7 +47,7 @@ def wire(
     """Build every part of the cart; tests may bring their own item client and its registry."""
     registry = registry or CollectorRegistry()
     items = items or build_item_master_client(settings, registry)
-    service = CartService(repository, items)
+    service = CartService(repository, items, cache_size=settings.cart_cache_size)
     api = CartApi(
         service,
         TerminalAuthenticator(repository),

@@ -74,6 +74,9 @@ class TtlLruCache(Generic[K, V]):
             del self._entries[key]
         return len(expired)
 
+    def discard(self, key: K) -> None:
+        self._entries.pop(key, None)
+
     def clear(self) -> None:
         self._entries.clear()
 

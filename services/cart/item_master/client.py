@@ -129,7 +129,8 @@ class ItemMasterClient:
             fetch = _Ask(tenant_id, store_code, terminal_id, misses, own_deadline)
             flight = self._start_flight(self._cache, fetch)
             flights.update(dict.fromkeys(misses, flight))
-        answers.update(await _wait_for(flights, timeout_at))
+        if flights:
+            answers.update(await _wait_for(flights, timeout_at))
         return BatchResult(
             found={c: a for c in codes if isinstance(a := answers[c], ItemDetail)},
             not_found=[c for c in codes if answers[c] is NOT_FOUND],
