@@ -11,6 +11,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from services.common.logging import configure_logging
 from services.common.settings_loader import load_settings
+from services.common.workers import run_workers
 
 from .api_models import Code
 from .repository import SqliteCartRepository
@@ -51,6 +52,16 @@ def main(argv: list[str] | None = None) -> None:
     settings = load_settings(CartSettings, "cart")
     configure_logging(settings.log_level)
     if args.command == "serve":
+        if settings.workers > 1:
+
+            def serve_one(resolved: dict[str, int]) -> None:
+                one = {"workers": 1, "reuse_port": True, **resolved}
+                uvloop.run(serve(settings.model_copy(update=one)))
+
+            ports = {"http_port": settings.http_port}
+            raise SystemExit(
+                run_workers("cart", settings.workers, settings.bind_host, ports, serve_one)
+            )
         uvloop.run(serve(settings))
     else:
         api_key = asyncio.run(_add_terminal(settings, args.tenant, args.store, args.terminal))

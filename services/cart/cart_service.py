@@ -155,9 +155,8 @@ class CartService:
                 ErrorCode.VALIDATION_ERROR, "the items are priced in different currencies"
             )
         lines = [_line(r, found.found[r.item_code]) for r in requests]
-        return await self._change(
-            terminal, cart_id, lambda cart: cart.add_lines(lines, currencies.pop())
-        )
+        currency = currencies.pop()  # once: a change may be applied again after a conflict
+        return await self._change(terminal, cart_id, lambda cart: cart.add_lines(lines, currency))
 
     async def cancel_line(self, terminal: Terminal, cart_id: str, line_no: int) -> Cart:
         return await self._change(terminal, cart_id, lambda cart: cart.cancel_line(line_no))
@@ -202,6 +201,11 @@ class CartService:
                 except VersionConflict:
                     self._carts.discard(cart_id)
                     continue  # another process saved first: reload and apply again
+                except CartError:
+                    self._carts.discard(cart_id)
+                    if cached is not None:
+                        continue  # judged on a cart another process may have moved on: reload
+                    raise
                 except BaseException:
                     self._carts.discard(cart_id)  # the change may be half applied in memory
                     raise

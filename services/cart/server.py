@@ -61,7 +61,7 @@ async def serve(settings: CartSettings) -> None:
     raise_open_file_limit()
     repository = await SqliteCartRepository.open(settings.cart_db)
     parts = wire(repository, settings)
-    sock = listening_socket(settings.bind_host, settings.http_port)
+    sock = listening_socket(settings.bind_host, settings.http_port, reuse_port=settings.reuse_port)
     server = http_server(
         parts.http_app,
         grace_seconds=settings.shutdown_grace_seconds,

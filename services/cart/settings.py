@@ -31,6 +31,8 @@ class CartSettings(ServerTlsSettings, HttpLimitSettings):
     http_port: int = Field(default=8003, ge=0, le=65535)
     bind_host: str = "127.0.0.1"
     cart_db: Path = Path("data/cart.db")
+    workers: int = Field(default=1, ge=1, le=32)  # processes sharing the port (SO_REUSEPORT)
+    reuse_port: bool = False  # set by cart for its own workers
     cart_cache_size: int = Field(default=2_000, ge=0)  # carts kept in process between requests
     max_request_bytes: int = Field(default=65_536, ge=1024)
     shutdown_grace_seconds: float = Field(default=5.0, ge=0)

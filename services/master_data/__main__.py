@@ -11,6 +11,7 @@ import uvloop
 
 from services.common.logging import configure_logging
 from services.common.settings_loader import load_settings
+from services.common.workers import run_workers
 
 from . import demo_data
 from .catalog import ItemCatalog
@@ -19,7 +20,6 @@ from .master_import import format_of, import_entries, parse_master_file
 from .repository import SqliteItemRepository
 from .server import serve
 from .settings import MasterDataSettings
-from .workers import run_workers
 
 
 async def _import(settings: MasterDataSettings, path: Path, kind: str | None) -> int:
@@ -58,7 +58,17 @@ def main(argv: list[str] | None = None) -> None:
     configure_logging(settings.log_level)
     if args.command == "serve":
         if settings.workers > 1:
-            raise SystemExit(run_workers(settings, lambda one: uvloop.run(serve(one))))
+            ports = {"http_port": settings.http_port}
+            if settings.use_grpc:
+                ports["grpc_port"] = settings.grpc_port
+
+            def serve_one(resolved: dict[str, int]) -> None:
+                one = {"workers": 1, "reuse_port": True, **resolved}
+                uvloop.run(serve(settings.model_copy(update=one)))
+
+            raise SystemExit(
+                run_workers("master-data", settings.workers, settings.bind_host, ports, serve_one)
+            )
         uvloop.run(serve(settings))
     elif args.command == "import":
         try:
