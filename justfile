@@ -83,6 +83,10 @@ perf *args:
 perf-full *args:
     python -m loadlab.perf --full {{args}}
 
+# CPU seconds per 1,000 add-item requests, the cart beside a bare Starlette route
+cpu-per-scan *args:
+    python -m loadlab.cpu_per_scan {{args}}
+
 # Soak: 40 terminals for 10 minutes; fails on any error or an RSS growth of 10 % or more
 soak *args:
     python -m loadlab.soak {{args}}

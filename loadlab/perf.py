@@ -20,6 +20,7 @@ from pathlib import Path
 from tests.support.proc_stats import cpu_seconds
 from tests.support.processes import ServiceProcess, add_terminal, start_cart, start_master_data
 
+from . import cpu_per_scan
 from .locust_run import run_locust
 from .lookup_load import connect_load, grpcio_load, grpclib_load
 from .report import write_report
@@ -122,6 +123,8 @@ def main(argv: list[str] | None = None) -> None:
         finally:
             master_data.stop()
         measure_scaling(tmp / "scaling", results, calls)
+        print("CPU per scan: the cart against a bare Starlette route", file=sys.stderr)
+        results.cpu_per_scan = cpu_per_scan.run(terminals=40, rounds=5 if args.full else 3)
     folder = args.out / f"perf-{results.started:%Y%m%d-%H%M%S}"
     report = write_report(results, folder, command=" ".join(["just perf", *(argv or sys.argv[1:])]))
     print(f"\nreport: {report}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 
+from .cpu_per_scan import CpuPerScan
 from .locust_run import LoadRun
 from .lookup_load import LoadResult
 from .stats import Histogram
@@ -43,3 +44,4 @@ class PerfResults:
     anchor: list[LoadResult] = field(default_factory=list)
     anchor_sequential: list[LoadResult] = field(default_factory=list)
     scaling: dict[int, LoadResult] = field(default_factory=dict)
+    cpu_per_scan: CpuPerScan | None = None

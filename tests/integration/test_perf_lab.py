@@ -1,0 +1,13 @@
+"""The perf lab's CPU-per-scan measurement, short: it runs end to end and reports figures
+(speed goals live in `just perf`, never in asserts here)."""
+
+from __future__ import annotations
+
+from loadlab.cpu_per_scan import run
+
+
+def test_cpu_per_scan_measures_both_processes() -> None:
+    measured = run(terminals=4, rounds=1)
+    assert measured.scans == 4 * 20
+    assert measured.cart > 0
+    assert measured.floor > 0
