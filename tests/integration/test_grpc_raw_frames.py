@@ -4,20 +4,16 @@ Every call ends with a gRPC status, never a hang or a crash, and the server keep
 
 from __future__ import annotations
 
-import socket
-import struct
 from collections.abc import Iterator
 from pathlib import Path
 
-import h2.config
-import h2.connection
-import h2.events
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gen.kugel.item.v1 import GetItemDetailRequest
 from services.wire.codec import encode_binary
+from tests.support.h2_client import call, frame
 from tests.support.processes import ServiceProcess, start_master_data
 
 PATH = "/kugel.item.v1.ItemService/GetItemDetail"
@@ -34,41 +30,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]
     assert service.stop() == 0, service.log
 
 
-def frame(payload: bytes, *, compressed: bool = False, length: int | None = None) -> bytes:
-    return struct.pack(">?I", compressed, len(payload) if length is None else length) + payload
-
-
 def raw_call(
     port: int, body: bytes, path: str = PATH, extra: list[tuple[str, str]] | None = None
 ) -> int:
     """Send one request as raw frames; the grpc-status the server ends the stream with."""
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        connection = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
-        connection.initiate_connection()
-        stream = connection.get_next_available_stream_id()
-        headers = [
-            (":method", "POST"), (":scheme", "http"), (":path", path), (":authority", "127.0.0.1"),
-            ("content-type", "application/grpc"), ("te", "trailers"), *(extra or []),
-        ]  # fmt: skip
-        connection.send_headers(stream, headers)
-        size = connection.max_outbound_frame_size
-        chunks = [body[i : i + size] for i in range(0, len(body), size)] or [b""]
-        for n, chunk in enumerate(chunks):
-            connection.send_data(stream, chunk, end_stream=n == len(chunks) - 1)
-        sock.sendall(connection.data_to_send())
-        while True:
-            data = sock.recv(65536)
-            assert data, "the server closed the connection without a status"
-            for event in connection.receive_data(data):
-                if isinstance(event, h2.events.ResponseReceived | h2.events.TrailersReceived):
-                    found = dict((k.decode(), v.decode()) for k, v in event.headers)
-                    if "grpc-status" in found:
-                        return int(found["grpc-status"])
-                if isinstance(event, h2.events.DataReceived):
-                    connection.acknowledge_received_data(event.flow_controlled_length, stream)
-                if isinstance(event, h2.events.StreamReset):
-                    raise AssertionError(f"stream reset with error {event.error_code}")
-            sock.sendall(connection.data_to_send())
+    return call(port, path, body, extra=extra).status
 
 
 @pytest.mark.parametrize(
