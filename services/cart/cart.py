@@ -107,7 +107,7 @@ class _Totals:
             rule = line.tax_rule()
             taxable[rule] = taxable.get(rule, 0) + line.amount
         taxes = [
-            TaxSummary(
+            TaxSummary.model_construct(  # made from checked values: no validation on each change
                 tax_code=rule.tax_code,
                 tax_type=rule.tax_type,
                 rate_basis_points=rule.rate_basis_points,

@@ -89,7 +89,9 @@ class SqliteThreads:
         write = _Write(work, future, loop)
         with self._queued_lock:
             self._queued.append(write)
-        self._writer.submit(self._commit_queued)
+            first = len(self._queued) == 1  # later ones ride along with its commit
+        if first:
+            self._writer.submit(self._commit_queued)
         return await future
 
     def _commit_queued(self) -> None:

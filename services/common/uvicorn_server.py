@@ -74,6 +74,7 @@ def http_server(
         log_level=log_level.lower(),
         timeout_graceful_shutdown=math.ceil(grace_seconds),
         server_header=False,
+        proxy_headers=False,  # nothing here reads the client address: no middleware for it
         ssl_certfile=cert_file,
         ssl_keyfile=key_file,
     )
