@@ -112,9 +112,6 @@ class Compression:
     reply_gzip: bool = False
 
 
-IDENTITY_ONLY: Final = Compression()
-
-
 def inflate(data: bytes, limit: int) -> bytes:
     """A gzip message, inflated to at most `limit` bytes (a small bomb stays small)."""
     inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
