@@ -13,14 +13,16 @@ from __future__ import annotations
 import sqlite3
 import time
 from pathlib import Path
-from typing import Protocol
+from typing import Final, Protocol
 
+from services.common.migrations import Migration
 from services.common.sqlite_threads import SqliteThreads
 
 from .cart import Cart, CartState
 from .terminals import IssuedKey, Terminal
 
-SCHEMA = """
+# Migration 1: the schema as it was before migrations were recorded (README: schema changes).
+SCHEMA_V1 = """
 CREATE TABLE IF NOT EXISTS terminals (
     key_id        TEXT PRIMARY KEY,  -- the public half of an API key
     key_hash      TEXT NOT NULL,     -- sha256 of the secret half, hex
@@ -48,6 +50,9 @@ CREATE TABLE IF NOT EXISTS receipt_counters (
     PRIMARY KEY (tenant_id, store_code, terminal_id)
 );
 """
+
+
+MIGRATIONS: Final = (Migration(1, "terminals, carts, receipt counters", SCHEMA_V1),)
 
 
 class VersionConflict(Exception):
@@ -104,7 +109,7 @@ class SqliteCartRepository:
     @classmethod
     async def open(cls, path: Path) -> SqliteCartRepository:
         """Open (creating if need be) the database file with its tables."""
-        return cls(await SqliteThreads.open(path, SCHEMA, synchronous="FULL"))
+        return cls(await SqliteThreads.open(path, MIGRATIONS, synchronous="FULL"))
 
     async def close(self) -> None:
         await self._db.close()

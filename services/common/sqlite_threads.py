@@ -14,15 +14,19 @@ acknowledged before that COMMIT returns.
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
 
+from .migrations import Migration, migrate
+
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class SqliteThreads:
@@ -62,14 +66,23 @@ class SqliteThreads:
 
     @classmethod
     async def open(
-        cls, path: Path, schema: str, *, synchronous: Literal["NORMAL", "FULL"]
+        cls,
+        path: Path,
+        migrations: Sequence[Migration],
+        *,
+        synchronous: Literal["NORMAL", "FULL"],
     ) -> SqliteThreads:
-        """Open (creating it and its folder if need be) a database file with its tables:
-        `schema` is `;`-separated DDL (CREATE ... IF NOT EXISTS), run in one transaction."""
+        """Open (creating it and its folder if need be) a database file, its schema migrated
+        to the newest of `migrations` in one transaction (`services.common.migrations`)."""
         path.parent.mkdir(parents=True, exist_ok=True)
         database = cls(path, synchronous=synchronous)
-        statements = [statement for statement in schema.split(";") if statement.strip()]
-        await database.write(lambda c: [c.execute(statement) for statement in statements])
+        try:
+            applied = await database.write(lambda c: migrate(c, migrations))
+        except BaseException:
+            await database.close()
+            raise
+        if applied:
+            log.info("%s: schema migrations %s applied", path, applied)
         return database
 
     async def ping(self) -> None:

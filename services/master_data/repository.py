@@ -18,7 +18,7 @@ from typing import Any, Final, Protocol
 from services.common.sqlite_threads import SqliteThreads
 
 from .records import MasterRecord
-from .schema import DDL, TABLES
+from .schema import MIGRATIONS, TABLES
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +178,7 @@ class SqliteItemRepository:
     @classmethod
     async def open(cls, path: Path) -> SqliteItemRepository:
         """Open (creating if need be) the database file with its tables."""
-        return cls(await SqliteThreads.open(path, DDL, synchronous="NORMAL"))
+        return cls(await SqliteThreads.open(path, MIGRATIONS, synchronous="NORMAL"))
 
     async def close(self) -> None:
         await self._db.close()

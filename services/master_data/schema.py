@@ -8,9 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
+from services.common.migrations import Migration
+
 from .records import Item, MasterRecord, Store, StorePrice, TaxRule, Tenant
 
-DDL: Final = """
+# Migration 1: the schema as it was before migrations were recorded (README: schema changes).
+DDL_V1: Final = """
 CREATE TABLE IF NOT EXISTS tenants (
     tenant_id     TEXT PRIMARY KEY,
     name          TEXT NOT NULL,
@@ -62,6 +65,7 @@ CREATE TABLE IF NOT EXISTS catalog_version (
 );
 INSERT OR IGNORE INTO catalog_version VALUES (1, 0);
 """
+MIGRATIONS: Final = (Migration(1, "tenants, stores, tax rules, items, store prices", DDL_V1),)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,9 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from services.common.migrations import Migration
 from services.common.sqlite_threads import SqliteThreads
 
-SCHEMA = "CREATE TABLE IF NOT EXISTS t (k INTEGER PRIMARY KEY, v TEXT NOT NULL)"
+SCHEMA = (
+    Migration(1, "t", "CREATE TABLE IF NOT EXISTS t (k INTEGER PRIMARY KEY, v TEXT NOT NULL)"),
+)
 
 
 async def test_concurrent_writes_all_land_and_a_failing_one_rolls_back_alone(

@@ -5,6 +5,7 @@ acknowledged line, and the receipt counter gives unique receipt numbers per term
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,9 @@ async def post(url: str, key: str, body: Any = None) -> tuple[int, Any]:
 
 async def test_both_workers_serve(two_workers: tuple[ServiceProcess, str]) -> None:
     cart, _ = two_workers
+    deadline = time.monotonic() + 10  # the harness returns at the first worker's ready line
+    while cart.log.count("cart ready") < 2 and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
     assert cart.log.count("cart ready") == 2
 
 
