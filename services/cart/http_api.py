@@ -79,9 +79,9 @@ class CartApi:
         cart = f"{carts}/{{cart_id}}"
         line = f"{cart}/lineItems/{{line_no:int}}"
         table: list[tuple[str, str, Handler]] = [
+            (f"{cart}/lineItems", "POST", self.add_line_items),  # first: the hot path
             (carts, "POST", self.create_cart),
             (cart, "GET", self.get_cart),
-            (f"{cart}/lineItems", "POST", self.add_line_items),
             (f"{line}/cancel", "POST", self.cancel_line_item),
             (f"{line}/quantity", "PATCH", self.change_quantity),
             (f"{cart}/subtotal", "POST", self.subtotal),
