@@ -27,6 +27,7 @@ __all__ = [
     "MalformedMessage",
     "MessageTooLarge",
     "UnsupportedField",
+    "check_size",
     "check_supported",
     "decode_binary",
     "decode_json",

@@ -83,6 +83,9 @@ def _ascii_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[str, str]] 
         return None
 
 
+_CONTROL_FRAMES = (h2.events.PingReceived, h2.events.RemoteSettingsChanged, h2.events.StreamReset)
+
+
 class _GuardedEvents(EventsProcessor):
     """grpclib's event processing, with request headers decoded here (a non-ASCII one is the
     request's error, not the connection's) and control-frame floods ended with GOAWAY."""
@@ -93,14 +96,7 @@ class _GuardedEvents(EventsProcessor):
         self._flood = FloodGuard(protocol.limits.control_frames_per_second)
 
     def process(self, event: Any) -> None:
-        self._protocol.last_activity = time.monotonic()
-        if (
-            isinstance(
-                event,
-                h2.events.PingReceived | h2.events.RemoteSettingsChanged | h2.events.StreamReset,
-            )
-            and not self._flood.allow()
-        ):
+        if isinstance(event, _CONTROL_FRAMES) and not self._flood.allow():
             self._protocol.calm_down(type(event).__name__)
             return
         super().process(event)
@@ -160,6 +156,7 @@ class GuardedProtocol(H2Protocol):
     def data_received(self, data: bytes) -> None:
         if self._closed:
             return
+        self.last_activity = time.monotonic()
         if not self._started:
             self._early += data
             if len(self._early) < self.PREFACE_BYTES:
@@ -244,8 +241,8 @@ class _WireHandler(Handler):
         super().__init__(
             server._mapping, server._codec, server._status_details_codec, server.__dispatch__
         )
+        self._server = server
         self._codecs = server.codecs
-        self._limit = server.limits.max_message_bytes
 
     def accept(self, stream: Any, headers: Any, release_stream: Callable[[], Any]) -> None:
         self.__gc_step__()
@@ -276,8 +273,7 @@ class _WireHandler(Handler):
             )
         accepted = {e.strip() for e in fields.get("grpc-accept-encoding", "").split(",")}
         compression = Compression(request_gzip=encoding == GZIP, reply_gzip=GZIP in accepted)
-        func = functools.partial(_framed, method.func, self._limit, compression)
-        call = {path: MethodHandler(func, *method[1:])}  # cardinality, request and reply types
+        call = self._server.framed(path, method, compression)
         return self._run(call, codec, stream, headers, release)
 
     def _run(self, mapping: Any, codec: CodecBase, stream: Any, headers: Any, release: Any) -> Any:
@@ -300,6 +296,8 @@ class WireServer(Server):
             "json": StrictJsonCodec(limits.max_message_bytes, known),
         }
         self.open_connections = 0
+        # Per path and compression (4 kinds), the handler table of one call: made once.
+        self._framed: dict[tuple[str, Compression], dict[str, MethodHandler]] = {}
         self.refused_at_cap = ThrottledLog("gRPC connections refused: %d open, the limit", log)
         # Headers arrive as bytes: _GuardedEvents decodes them, so one bad value is one call's
         # INVALID_ARGUMENT instead of an exception in the protocol.
@@ -311,6 +309,19 @@ class WireServer(Server):
             normalize_inbound_headers=False,
             normalize_outbound_headers=False,
         )
+
+    def framed(
+        self, path: str, method: MethodHandler, compression: Compression
+    ) -> dict[str, MethodHandler]:
+        """The handler table for one call of `path`, its messages framed by a WireStream."""
+        key = (path, compression)
+        table = self._framed.get(key)
+        if table is None:
+            func = functools.partial(
+                _framed, method.func, self.limits.max_message_bytes, compression
+            )
+            table = self._framed[key] = {path: MethodHandler(func, *method[1:])}
+        return table
 
     def _protocol_factory(self) -> H2Protocol:
         self.__gc_step__()
