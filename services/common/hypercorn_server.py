@@ -14,10 +14,33 @@ from pathlib import Path
 
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
-from starlette.types import ASGIApp
+from starlette.responses import PlainTextResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.common.uvicorn_server import BACKLOG
 from services.wire.http1 import HttpLimits
+
+
+class HeadLimit:
+    """ASGI guard for Hypercorn: a request head over `max_bytes` gets 431 before the app runs.
+
+    Hypercorn's h11 bounds only a head still arriving (`h11_max_incomplete_size`); a complete
+    head read in one go passes it, which uvicorn's guarded protocol does not let happen.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self._app = app
+        self._max = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            head = len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"")
+            head += sum(len(name) + len(value) + 4 for name, value in scope["headers"])
+            if head > self._max:
+                message = f"the request head exceeds {self._max} bytes"
+                await PlainTextResponse(message, 431)(scope, receive, send)
+                return
+        await self._app(scope, receive, send)
 
 
 class EmbeddedHypercorn:
@@ -65,4 +88,4 @@ def hypercorn_server(
     config.backlog = BACKLOG
     if cert_file and key_file:
         config.certfile, config.keyfile = str(cert_file), str(key_file)
-    return EmbeddedHypercorn(app, config)
+    return EmbeddedHypercorn(HeadLimit(app, limits.max_header_bytes), config)
