@@ -130,19 +130,21 @@ def test_connections_past_the_cap_are_refused_and_the_port_keeps_serving(stack: 
 
 
 def test_hypercorn_keeps_the_limits_too(tmp_path: Path) -> None:
-    """With HTTP_SERVER=hypercorn: a head over the limit is 431, a half-sent or silent
-    connection is closed after the read timeout (Hypercorn closes it without a 408)."""
-    service = start_master_data(tmp_path, HTTP_SERVER="hypercorn", **LIMITS)
+    """With HTTP_SERVER=hypercorn: a head over the limit is 431, a half-sent connection is
+    closed after the read timeout and a silent one after the idle timeout (without a 408)."""
+    idle = {"HTTP_IDLE_TIMEOUT_SECONDS": "2"}
+    service = start_master_data(tmp_path, HTTP_SERVER="hypercorn", **LIMITS, **idle)
     try:
         port = service.ports["HTTP"]
         big = post("/healthz", b"", {"x-padding": "a" * 20_000}).replace(b"POST", b"GET", 1)
         assert exchange(port, big).startswith(b"HTTP/1.1 431")
-        for first_bytes in (b"GET /heal", b""):
-            with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        # Half-sent: REQUEST_READ_TIMEOUT_SECONDS (1); silent from the start: the idle timeout.
+        for first_bytes, timeout in ((b"GET /heal", 1), (b"", 2)):
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
                 sock.sendall(first_bytes)
                 started = time.monotonic()
                 assert read_reply(sock) == b""  # closed by the server
-                assert time.monotonic() - started < 1 + 1.5
+                assert time.monotonic() - started < timeout + 1.5
         fine = b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n"
         assert exchange(port, fine).startswith(b"HTTP/1.1 200")
     finally:
