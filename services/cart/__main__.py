@@ -9,11 +9,11 @@ import sys
 import uvloop
 from pydantic import TypeAdapter, ValidationError
 
+from services.common.codes import RULE, Code
 from services.common.logging import configure_logging
 from services.common.settings_loader import load_settings
 from services.common.workers import run_workers
 
-from .api_models import Code
 from .repository import SqliteCartRepository
 from .server import serve
 from .settings import CartSettings
@@ -34,7 +34,7 @@ def _code(value: str) -> str:
     try:
         return TypeAdapter(Code).validate_python(value)
     except ValidationError:
-        raise argparse.ArgumentTypeError("1 to 64 characters of A-Z a-z 0-9 _ . -") from None
+        raise argparse.ArgumentTypeError(RULE) from None
 
 
 def main(argv: list[str] | None = None) -> None:

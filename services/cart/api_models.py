@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Final, Self
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -16,19 +15,12 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from services.common.codes import Code
+
 from .cart import MAX_QUANTITY, PaymentMethod
 
 MAX_LINES_PER_REQUEST: Final = 100  # one batch lookup in master-data
 MAX_PRICE: Final = 10**12
-
-
-def _not_only_dots(value: str) -> str:
-    if value.strip(".") == "":
-        raise ValueError("a code may not be only dots")
-    return value
-
-
-Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.\-]{1,64}$"), AfterValidator(_not_only_dots)]
 
 
 class Body(BaseModel):

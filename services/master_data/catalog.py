@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from typing import Final
 
 from gen.kugel.item.v1 import Item, RoundingMethod, TaxRule, TaxType
+from services.common.codes import RULE, is_code
 from services.common.ttl_cache import TtlLruCache
 
 from .errors import CatalogError, ErrorCode
-from .records import is_code
 from .repository import ItemRepository, MasterChange, PricedItem, StoreContext
 
 MAX_BATCH_SIZE: Final = 100  # documented in the proto: BatchGetItemDetailsRequest.item_codes
@@ -38,7 +38,7 @@ def _check_code(field: str, value: str) -> None:
     if not is_code(value):
         raise CatalogError(
             ErrorCode.INVALID_ARGUMENT,
-            f"{field} must be 1 to 64 characters of A-Z a-z 0-9 _ . -, not only dots",
+            f"{field} must be {RULE}",
         )
 
 

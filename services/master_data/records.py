@@ -5,27 +5,15 @@ Money is integer minor units; a float (even 100.0) is refused rather than rounde
 
 from __future__ import annotations
 
-import re
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 from pydantic.alias_generators import to_camel
 
-CODE_PATTERN = r"^[A-Za-z0-9_.\-]{1,64}$"  # pydantic's (Rust) regex: $ is the very end
-CODE_RE = re.compile(r"[A-Za-z0-9_.\-]{1,64}")  # for fullmatch: Python's $ passes a final \n
+from services.common.codes import Code
+
 MAX_UNIT_PRICE = 10**12
-
-
-def is_code(value: str) -> bool:
-    """A code: 1 to 64 of A-Z a-z 0-9 _ . -, not only dots (`.` and `..` read as paths)."""
-    return CODE_RE.fullmatch(value) is not None and value.strip(".") != ""
-
-
-def _not_only_dots(value: str) -> str:
-    if value.strip(".") == "":
-        raise ValueError("a code may not be only dots")
-    return value
 
 
 def _integer_only(value: Any) -> Any:
@@ -35,7 +23,6 @@ def _integer_only(value: Any) -> Any:
     return value
 
 
-Code = Annotated[str, Field(pattern=CODE_PATTERN), AfterValidator(_not_only_dots)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Integer = Annotated[int, BeforeValidator(_integer_only)]
 MinorUnits = Annotated[Integer, Field(ge=0, le=MAX_UNIT_PRICE)]
