@@ -15,13 +15,15 @@ import datetime
 import functools
 import math
 import re
-from typing import Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import betterproto2
 from google.protobuf.descriptor import FieldDescriptor
 
 from ._fields import FieldInfo, Kind, UnsupportedField, fields_of
-from .encoded_forms import EncodedForms
+
+if TYPE_CHECKING:
+    from .encoded_forms import EncodedForms  # which imports this module
 
 M = TypeVar("M", bound=betterproto2.Message)
 

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import datetime
 import functools
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import betterproto2
 from google.protobuf import message_factory
 from google.protobuf.message import Message as UpbMessage
 
 from ._fields import FieldInfo, Kind, fields_of
-from .encoded_forms import EncodedForms
+
+if TYPE_CHECKING:
+    from .encoded_forms import EncodedForms  # which imports this module
 
 M = TypeVar("M", bound=betterproto2.Message)
 

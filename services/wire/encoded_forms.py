@@ -18,6 +18,9 @@ from google.protobuf.message import Message as UpbMessage
 
 from services.common.ttl_cache import TtlLruCache
 
+from ._json import to_json_dict
+from ._upb import to_upb
+
 
 @dataclass(frozen=True, slots=True)
 class Forms:
@@ -37,9 +40,6 @@ class EncodedForms:
     def remember(self, message: betterproto2.Message) -> None:
         """Compute the forms of a message that will not change again (once per message)."""
         if self.get(message) is None:
-            from ._json import to_json_dict  # noqa: PLC0415 - they import this module
-            from ._upb import to_upb  # noqa: PLC0415
-
             self._forms.put(id(message), Forms(message, to_upb(message), to_json_dict(message)))
 
     def get(self, message: betterproto2.Message) -> Forms | None:
