@@ -1,11 +1,18 @@
 """The floor of the CPU-per-scan benchmark: a bare Starlette route on the same server the cart
 runs (uvicorn, httptools, uvloop, the same limits) that reads a small JSON body and answers a
-2 KB JSON document. `python -m loadlab.bare_route` prints its port and serves until SIGTERM."""
+2 KB JSON document. `python -m loadlab.bare_route` prints its port and serves until SIGTERM.
+
+`--durable FILE`: the durable floor. Each scan also writes that document into a SQLite file the
+way the cart stores a change (WAL, synchronous=FULL, the same writer thread and group commit),
+acknowledged once on disk: what any scan that is never lost costs at least on this stack."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import itertools
 import json
+from pathlib import Path
 
 import uvloop
 from starlette.applications import Starlette
@@ -13,6 +20,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from services.common.migrations import Migration
+from services.common.sqlite_threads import SqliteThreads
 from services.common.stop_signal import until_stop_signal
 from services.common.uvicorn_server import http_server, listening_socket, wait_started
 from services.wire.http1 import HttpLimits
@@ -34,24 +43,39 @@ DOCUMENT = json.dumps(
 ).encode()
 
 
-async def scan(request: Request) -> Response:
-    body = json.loads(await request.body())
-    if not isinstance(body, list):
-        return Response(status_code=400)
-    return Response(DOCUMENT, media_type="application/json")
+SCHEMA = (Migration(1, "documents", "CREATE TABLE documents (id TEXT PRIMARY KEY, body TEXT)"),)
+
+
+def scan_route(database: SqliteThreads | None) -> Route:
+    async def scan(request: Request) -> Response:
+        body = json.loads(await request.body())
+        if not isinstance(body, list):
+            return Response(status_code=400)
+        if database is not None:
+            key = request.path_params["cart_id"]
+            await database.write(
+                lambda c: c.execute(
+                    "INSERT OR REPLACE INTO documents VALUES (?, ?)", (key, DOCUMENT.decode())
+                )
+            )
+        return Response(DOCUMENT, media_type="application/json")
+
+    return Route("/api/v1/carts/{cart_id}/lineItems", scan, methods=["POST"])
+
+
+CART_IDS = itertools.count(1)
 
 
 async def create(_: Request) -> Response:
-    return Response(b'{"cartId": "c1"}', status_code=201, media_type="application/json")
+    body = json.dumps({"cartId": f"c{next(CART_IDS)}"})
+    return Response(body, status_code=201, media_type="application/json")
 
 
-async def main() -> None:
-    app = Starlette(
-        routes=[
-            Route("/api/v1/carts", create, methods=["POST"]),
-            Route("/api/v1/carts/{cart_id}/lineItems", scan, methods=["POST"]),
-        ]
-    )
+async def main(durable: Path | None) -> None:
+    database = None
+    if durable is not None:
+        database = await SqliteThreads.open(durable, SCHEMA, synchronous="FULL")
+    app = Starlette(routes=[Route("/api/v1/carts", create, methods=["POST"]), scan_route(database)])
     sock = listening_socket("127.0.0.1", 0)
     server = http_server(
         app, grace_seconds=1, log_level="warning", limits=HttpLimits(), idle_timeout_seconds=5
@@ -63,7 +87,11 @@ async def main() -> None:
     await until_stop_signal(task)
     server.should_exit = True
     await task
+    if database is not None:
+        await database.close()
 
 
 if __name__ == "__main__":
-    uvloop.run(main())
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--durable", type=Path, metavar="FILE")
+    uvloop.run(main(parser.parse_args().durable))

@@ -41,11 +41,16 @@ class CpuPerScan:
 
     cart: float
     floor: float
+    durable_floor: float  # the bare route plus one fsynced SQLite write per scan
     scans: int
 
     @property
     def ratio(self) -> float:
         return self.cart / self.floor
+
+    @property
+    def durable_ratio(self) -> float:
+        return self.cart / self.durable_floor
 
 
 async def _round(
@@ -101,11 +106,17 @@ async def measure(
     return cpu / scans * 1000
 
 
-def start_bare_route(tmp: Path) -> ServiceProcess:
+def start_bare_route(tmp: Path, *, durable: bool = False) -> ServiceProcess:
+    stamp = time.monotonic_ns()
     return start(
-        ["python", "-m", "loadlab.bare_route"],
+        [
+            "python",
+            "-m",
+            "loadlab.bare_route",
+            *(["--durable", str(tmp / f"bare-{stamp}.db")] if durable else []),
+        ],
         {"PYTHONPATH": str(Path(__file__).resolve().parents[1])},
-        tmp / f"bare-{time.monotonic_ns()}.log",
+        tmp / f"bare-{stamp}.log",
         "bare route ready",
     )
 
@@ -117,31 +128,25 @@ def run(terminals: int = 40, rounds: int = 5) -> CpuPerScan:
         key = add_terminal(tmp, "T0001", "S001", "R01")
         cart = start_cart(tmp, master_data, USE_ITEM_CACHE="true", TERMINAL_RATE_LIMIT="0")
         bare = start_bare_route(tmp)
+        durable = start_bare_route(tmp, durable=True)
         try:
-            cart_cpu = uvloop.run(
-                measure(
-                    cart.url(),
-                    cart.process.pid,
-                    key,
-                    terminals=terminals,
-                    rounds=rounds,
-                    cancel=True,
+            cart_cpu, floor_cpu, durable_cpu = (
+                uvloop.run(
+                    measure(
+                        service.url(),
+                        service.process.pid,
+                        key,
+                        terminals=terminals,
+                        rounds=rounds,
+                        cancel=service is cart,
+                    )
                 )
-            )
-            floor_cpu = uvloop.run(
-                measure(
-                    bare.url(),
-                    bare.process.pid,
-                    key,
-                    terminals=terminals,
-                    rounds=rounds,
-                    cancel=False,
-                )
+                for service in (cart, bare, durable)
             )
         finally:
-            for service in (bare, cart, master_data):
+            for service in (durable, bare, cart, master_data):
                 service.stop()
-    return CpuPerScan(cart_cpu, floor_cpu, terminals * rounds * SCANS_PER_CART)
+    return CpuPerScan(cart_cpu, floor_cpu, durable_cpu, terminals * rounds * SCANS_PER_CART)
 
 
 def main() -> None:
@@ -152,7 +157,8 @@ def main() -> None:
     result = run(args.terminals, args.rounds)
     print(f"cart:  {result.cart:.3f} CPU-s per 1,000 add-item requests ({result.scans} scans)")
     print(f"floor: {result.floor:.3f} CPU-s per 1,000 requests (bare Starlette route)")
-    print(f"ratio: {result.ratio:.2f}x")
+    print(f"durable floor: {result.durable_floor:.3f} CPU-s per 1,000 requests (+ fsynced write)")
+    print(f"ratio: {result.ratio:.2f}x the floor, {result.durable_ratio:.2f}x the durable floor")
     sys.exit(0)
 
 

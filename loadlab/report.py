@@ -201,11 +201,16 @@ def _cpu_per_scan(results: PerfResults) -> str:
     rows = [
         ["cart: add-item, item cache on (`loadlab/cpu_per_scan.py`)", f"{measured.cart:.3f}"],
         ["floor: bare Starlette route, reads a JSON body, answers 2 KB", f"{measured.floor:.3f}"],
+        [
+            "durable floor: the same route plus one fsynced SQLite write",
+            f"{measured.durable_floor:.3f}",
+        ],
     ]
     return (
         _table(["process", "CPU seconds per 1,000 requests"], rows)
-        + f"\n\nThe cart spends {measured.ratio:.1f}x the floor's CPU per add-item "
-        f"({measured.scans} scans by 40 terminals; the floor runs on the same server and limits)."
+        + f"\n\nThe cart spends {measured.ratio:.1f}x the floor's CPU per add-item and "
+        f"{measured.durable_ratio:.1f}x the durable floor's ({measured.scans} scans by 40 "
+        "terminals; the floors run on the same server and limits)."
     )
 
 
