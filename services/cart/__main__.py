@@ -14,15 +14,15 @@ from services.common.logging import configure_logging
 from services.common.settings_loader import load_settings
 from services.common.workers import run_workers
 
-from .repository import SqliteCartRepository
 from .server import serve
 from .settings import CartSettings
+from .storage import open_repository
 from .terminals import issue_key
 
 
 async def _add_terminal(settings: CartSettings, tenant: str, store: str, terminal: str) -> str:
     key = issue_key()
-    repository = await SqliteCartRepository.open(settings.cart_db)
+    repository = await open_repository(settings)
     try:
         await repository.add_terminal(key, tenant, store, terminal)
     finally:

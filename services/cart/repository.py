@@ -94,7 +94,7 @@ def _now_us() -> int:
     return time.time_ns() // 1000
 
 
-def _document(cart: Cart) -> str:
+def stored_document(cart: Cart) -> str:
     # What the API answers too (totals included; loading ignores them): dumped once a change.
     cart.forget_document()
     return cart.document()
@@ -138,7 +138,7 @@ class SqliteCartRepository:
 
     async def create(self, cart: Cart) -> None:
         cart.version = 1
-        document = _document(cart)
+        document = stored_document(cart)
         await self._db.write(
             lambda c: c.execute(
                 "INSERT INTO carts VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -184,7 +184,7 @@ class SqliteCartRepository:
                 (
                     cart.state.value,
                     cart.version,
-                    _document(cart),
+                    stored_document(cart),
                     _now_us(),
                     cart.cart_id,
                     expected_version,

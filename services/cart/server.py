@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 
+from services.common.postgres import redacted
 from services.common.process_limits import raise_open_file_limit
 from services.common.settings_fields import http_limits
 from services.common.stop_signal import until_stop_signal
@@ -21,8 +22,9 @@ from .http_app import build_http_app
 from .item_master import ItemMasterClient
 from .item_master_wiring import build_item_master_client
 from .rate_limit import RateLimiter
-from .repository import CartRepository, SqliteCartRepository
+from .repository import CartRepository
 from .settings import CartSettings
+from .storage import open_repository
 
 log = logging.getLogger("cart")
 
@@ -59,7 +61,7 @@ def wire(
 
 async def serve(settings: CartSettings) -> None:
     raise_open_file_limit()
-    repository = await SqliteCartRepository.open(settings.cart_db)
+    repository = await open_repository(settings)
     parts = wire(repository, settings)
     sock = listening_socket(settings.bind_host, settings.http_port, reuse_port=settings.reuse_port)
     server = http_server(
@@ -78,7 +80,7 @@ async def serve(settings: CartSettings) -> None:
     log.info(
         "cart ready: http=%d db=%s master-data=%s item-cache=%s",
         port,
-        settings.cart_db,
+        redacted(settings.cart_db),
         f"gRPC {settings.master_data_grpc_url}, HTTP fallback {settings.master_data_http_url}"
         if settings.use_grpc
         else f"HTTP {settings.master_data_http_url}",

@@ -30,7 +30,8 @@ class CartSettings(ServerTlsSettings, HttpLimitSettings):
     item_not_found_ttl_seconds: float = Field(default=5.0, gt=0)
     http_port: int = Field(default=8003, ge=0, le=65535)
     bind_host: str = "127.0.0.1"
-    cart_db: Path = Path("data/cart.db")
+    cart_db: str = "data/cart.db"  # a SQLite file or a postgresql:// URL
+    db_pool_size: int = Field(default=10, ge=1, le=200)  # PostgreSQL connections per process
     workers: int = Field(default=1, ge=1, le=32)  # processes sharing the port (SO_REUSEPORT)
     reuse_port: bool = False  # set by cart for its own workers
     cart_cache_size: int = Field(default=2_000, ge=0)  # carts kept in process between requests

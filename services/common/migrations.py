@@ -37,29 +37,36 @@ class SchemaTooNew(RuntimeError):
     """The database was migrated past what this program knows."""
 
 
-def migrate(connection: sqlite3.Connection, migrations: Sequence[Migration]) -> list[int]:
-    """Apply, in order, the migrations the database has not recorded (in the caller's
-    transaction); the versions applied now."""
+def pending(migrations: Sequence[Migration], done: set[int]) -> list[Migration]:
+    """The migrations a database that recorded `done` still needs, in order."""
     versions = [m.version for m in migrations]
     if versions != sorted(set(versions)) or not versions or versions[0] != 1:
         raise ValueError(f"migrations must be numbered 1, 2, ... in order, got {versions}")
-    connection.execute(LEDGER)
-    done = {row[0] for row in connection.execute("SELECT version FROM schema_migrations")}
     unknown = sorted(done - set(versions))
     if unknown:
         raise SchemaTooNew(
             f"the database has schema versions {unknown} this program does not know: "
             "it was migrated by a newer release"
         )
+    return [m for m in migrations if m.version not in done]
+
+
+def now_us() -> int:
+    return time.time_ns() // 1000
+
+
+def migrate(connection: sqlite3.Connection, migrations: Sequence[Migration]) -> list[int]:
+    """Apply, in order, the migrations the database has not recorded (in the caller's
+    transaction); the versions applied now. (PostgreSQL: services.common.postgres.)"""
+    connection.execute(LEDGER)
+    done = {row[0] for row in connection.execute("SELECT version FROM schema_migrations")}
     applied = []
-    for migration in migrations:
-        if migration.version in done:
-            continue
+    for migration in pending(migrations, done):
         for statement in migration.statements():
             connection.execute(statement)
         connection.execute(
             "INSERT INTO schema_migrations VALUES (?, ?, ?)",
-            (migration.version, migration.name, time.time_ns() // 1000),
+            (migration.version, migration.name, now_us()),
         )
         applied.append(migration.version)
     return applied

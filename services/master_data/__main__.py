@@ -10,6 +10,7 @@ from pathlib import Path
 import uvloop
 
 from services.common.logging import configure_logging
+from services.common.postgres import redacted
 from services.common.settings_loader import load_settings
 from services.common.workers import run_workers
 
@@ -17,15 +18,15 @@ from . import demo_data
 from .catalog import ItemCatalog
 from .master_files import InvalidMasterFile
 from .master_import import format_of, import_entries, parse_master_file
-from .repository import SqliteItemRepository
 from .server import serve
 from .settings import MasterDataSettings
+from .storage import open_repository
 
 
 async def _import(settings: MasterDataSettings, path: Path, kind: str | None) -> int:
     entries = parse_master_file(await asyncio.to_thread(path.read_bytes), format_of(path), kind)
     print(f"{path}: {len(entries)} records valid, writing ...", file=sys.stderr)
-    repository = await SqliteItemRepository.open(settings.master_data_db)
+    repository = await open_repository(settings)
     try:
         return await import_entries(ItemCatalog(repository, 0), entries)
     finally:
@@ -33,7 +34,7 @@ async def _import(settings: MasterDataSettings, path: Path, kind: str | None) ->
 
 
 async def _seed_demo(settings: MasterDataSettings) -> int:
-    repository = await SqliteItemRepository.open(settings.master_data_db)
+    repository = await open_repository(settings)
     try:
         records = demo_data.records()
         await ItemCatalog(repository, 0).apply(records)
@@ -81,10 +82,10 @@ def main(argv: list[str] | None = None) -> None:
         except OSError as error:
             print(f"master-data import: {error}", file=sys.stderr)
             raise SystemExit(1) from None
-        print(f"imported {count} records into {settings.master_data_db}")
+        print(f"imported {count} records into {redacted(settings.master_data_db)}")
     else:
         count = asyncio.run(_seed_demo(settings))
-        print(f"seeded {count} demo records into {settings.master_data_db}")
+        print(f"seeded {count} demo records into {redacted(settings.master_data_db)}")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """The item lookup: validation, store price resolution, and the in-process read cache.
 
 Both transports call this one implementation. Reads come from the cache; every write made
-through `apply` clears it at once, and `refresh_if_changed` (polled by the server) clears it
-when another process (an import, another worker) changed the database.
+through `apply` clears it at once, and `invalidate` clears it when another process (an import,
+another worker or replica) changed the database: the repository's `follow_changes` says when.
 """
 
 from __future__ import annotations
@@ -78,7 +78,6 @@ class ItemCatalog:
             cache_size
         )
         self._items: TtlLruCache[tuple[str, str, str], Item | _NotFound] = TtlLruCache(cache_size)
-        self._seen_version: int | None = None
         # Bumped by every invalidation: a read that started before one must not refill the cache.
         self._generation = 0
 
@@ -156,12 +155,3 @@ class ItemCatalog:
         self._generation += 1
         self._stores.clear()
         self._items.clear()
-
-    async def refresh_if_changed(self) -> bool:
-        """Drop the cache when another process changed the database; True if it did."""
-        version = await self._repository.version()
-        changed = self._seen_version is not None and version != self._seen_version
-        if changed:
-            self.invalidate()
-        self._seen_version = version
-        return changed

@@ -8,9 +8,11 @@ services.common.sqlite_threads for the measurements.)
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Protocol
@@ -97,6 +99,11 @@ class ItemRepository(Protocol):
         """A number that changes whenever any process applied a change."""
         ...
 
+    async def follow_changes(self, changed: Callable[[], None], check_seconds: float) -> None:
+        """Run until cancelled, calling `changed` soon after another process applied a change
+        (and whenever it cannot tell: after losing the database for a while)."""
+        ...
+
     async def ping(self) -> None:
         """Raise when the database cannot be reached."""
         ...
@@ -125,17 +132,21 @@ WHERE t.tenant_id = ?
 _BATCH_SIZE: Final = 500
 
 
+log = logging.getLogger(__name__)
+
+
 def _now_us() -> int:
     return time.time_ns() // 1000
 
 
-def _row(record: MasterRecord, now: int) -> tuple[Any, ...]:
+def row_values(record: MasterRecord, now: int) -> tuple[Any, ...]:
+    """The values of `TableOf.upsert`'s parameters for a record written at `now`."""
     table = TABLES[type(record)]
     values = record.model_dump(mode="json")  # enums as their names
     return (*(values[c] for c in table.columns), *(now for _ in table.stamps))
 
 
-def _runs_of_one_kind(changes: Sequence[MasterChange]) -> list[list[MasterChange]]:
+def runs_of_one_kind(changes: Sequence[MasterChange]) -> list[list[MasterChange]]:
     """Consecutive upserts of one record type, in batches; every deletion alone."""
     runs: list[list[MasterChange]] = []
     for change in changes:
@@ -160,12 +171,32 @@ def _execute(connection: sqlite3.Connection, run: list[MasterChange], now: int) 
         return
     table = TABLES[type(first)]
     connection.executemany(
-        table.upsert(), [_row(change, now) for change in run if not isinstance(change, Deletion)]
+        table.upsert(),
+        [row_values(change, now) for change in run if not isinstance(change, Deletion)],
     )
 
 
 def _bump_version(connection: sqlite3.Connection) -> None:
     connection.execute("UPDATE catalog_version SET version = version + 1 WHERE id = 1")
+
+
+def priced_item(r: Any) -> PricedItem:
+    """A row of the priced-items query (sqlite3.Row or asyncpg Record)."""
+    return PricedItem(
+        item_code=r["item_code"],
+        item_name=r["item_name"],
+        unit_price=int(r["unit_price"]),
+        store_price_applied=bool(r["store_price_applied"]),
+        tax_code=r["tax_code"],
+        category_code=r["category_code"],
+        is_active=bool(r["is_active"]),
+        created_at_us=int(r["created_at_us"]),
+        updated_at_us=int(r["updated_at_us"]),
+        tax_rule_name=r["tax_rule_name"],
+        tax_type=r["tax_type"],
+        rate_basis_points=int(r["rate_basis_points"]),
+        rounding_method=r["rounding_method"],
+    )
 
 
 class SqliteItemRepository:
@@ -210,30 +241,27 @@ class SqliteItemRepository:
         rows = await self._db.read(
             lambda c: c.execute(query, (store_code, tenant_id, *codes)).fetchall()
         )
-        return [
-            PricedItem(
-                item_code=r["item_code"],
-                item_name=r["item_name"],
-                unit_price=int(r["unit_price"]),
-                store_price_applied=bool(r["store_price_applied"]),
-                tax_code=r["tax_code"],
-                category_code=r["category_code"],
-                is_active=bool(r["is_active"]),
-                created_at_us=int(r["created_at_us"]),
-                updated_at_us=int(r["updated_at_us"]),
-                tax_rule_name=r["tax_rule_name"],
-                tax_type=r["tax_type"],
-                rate_basis_points=int(r["rate_basis_points"]),
-                rounding_method=r["rounding_method"],
-            )
-            for r in rows
-        ]
+        return [priced_item(r) for r in rows]
+
+    async def follow_changes(self, changed: Callable[[], None], check_seconds: float) -> None:
+        """Poll the catalog version (another process may write the same file)."""
+        seen: int | None = None
+        while True:
+            try:
+                version = await self.version()
+            except Exception:
+                log.exception("could not read the catalog version")
+            else:
+                if seen is not None and version != seen:
+                    changed()
+                seen = version
+            await asyncio.sleep(check_seconds)
 
     async def apply(self, changes: Sequence[MasterChange]) -> int:
         now = _now_us()
 
         def batched(connection: sqlite3.Connection) -> None:
-            for run in _runs_of_one_kind(changes):
+            for run in runs_of_one_kind(changes):
                 _execute(connection, run, now)
             _bump_version(connection)
 

@@ -67,6 +67,59 @@ INSERT OR IGNORE INTO catalog_version VALUES (1, 0);
 """
 MIGRATIONS: Final = (Migration(1, "tenants, stores, tax rules, items, store prices", DDL_V1),)
 
+# The same schema on PostgreSQL: 64-bit integers for money and times, a real boolean.
+PG_DDL_V1: Final = """
+CREATE TABLE IF NOT EXISTS tenants (
+    tenant_id     TEXT PRIMARY KEY,
+    name          TEXT NOT NULL,
+    currency_code TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS stores (
+    tenant_id  TEXT NOT NULL REFERENCES tenants ON DELETE CASCADE,
+    store_code TEXT NOT NULL,
+    name       TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, store_code)
+);
+CREATE TABLE IF NOT EXISTS tax_rules (
+    tenant_id         TEXT NOT NULL REFERENCES tenants ON DELETE CASCADE,
+    tax_code          TEXT NOT NULL,
+    name              TEXT NOT NULL,
+    tax_type          TEXT NOT NULL,
+    rate_basis_points INTEGER NOT NULL,
+    rounding_method   TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, tax_code)
+);
+CREATE TABLE IF NOT EXISTS items (
+    tenant_id     TEXT NOT NULL REFERENCES tenants ON DELETE CASCADE,
+    item_code     TEXT NOT NULL,
+    item_name     TEXT NOT NULL,
+    unit_price    BIGINT NOT NULL,
+    tax_code      TEXT NOT NULL,
+    category_code TEXT NOT NULL,
+    is_active     BOOLEAN NOT NULL,
+    created_at_us BIGINT NOT NULL,
+    updated_at_us BIGINT NOT NULL,
+    PRIMARY KEY (tenant_id, item_code),
+    FOREIGN KEY (tenant_id, tax_code) REFERENCES tax_rules (tenant_id, tax_code)
+);
+CREATE TABLE IF NOT EXISTS store_prices (
+    tenant_id     TEXT NOT NULL,
+    store_code    TEXT NOT NULL,
+    item_code     TEXT NOT NULL,
+    unit_price    BIGINT NOT NULL,
+    updated_at_us BIGINT NOT NULL,
+    PRIMARY KEY (tenant_id, store_code, item_code),
+    FOREIGN KEY (tenant_id, store_code) REFERENCES stores ON DELETE CASCADE,
+    FOREIGN KEY (tenant_id, item_code) REFERENCES items ON DELETE CASCADE
+);
+CREATE TABLE IF NOT EXISTS catalog_version (
+    id      INTEGER PRIMARY KEY CHECK (id = 1),
+    version BIGINT NOT NULL
+);
+INSERT INTO catalog_version VALUES (1, 0) ON CONFLICT DO NOTHING
+"""
+PG_MIGRATIONS: Final = (Migration(1, "tenants, stores, tax rules, items, store prices", PG_DDL_V1),)
+
 
 @dataclass(frozen=True, slots=True)
 class TableOf:
@@ -77,20 +130,26 @@ class TableOf:
     columns: tuple[str, ...]
     stamps: tuple[str, ...] = ()  # written with the time of the write
 
-    def upsert(self) -> str:
-        """INSERT ... ON CONFLICT DO UPDATE: every column but the key and created_at_us."""
+    def upsert(self, numbered: bool = False) -> str:
+        """INSERT ... ON CONFLICT DO UPDATE: every column but the key and created_at_us.
+        Parameters are `?` (SQLite), or `$1, $2, ...` when numbered (PostgreSQL)."""
         names = (*self.columns, *self.stamps)
         updates = [n for n in names if n not in self.key and n != "created_at_us"]
         return (
             f"INSERT INTO {self.table} ({', '.join(names)})"  # noqa: S608 - names are constants
-            f" VALUES ({', '.join('?' for _ in names)})"
+            f" VALUES ({', '.join(_parameters(len(names), numbered))})"
             f" ON CONFLICT ({', '.join(self.key)}) DO UPDATE SET "
             + ", ".join(f"{n} = excluded.{n}" for n in updates)
         )
 
-    def delete(self) -> str:
-        where = " AND ".join(f"{k} = ?" for k in self.key)
+    def delete(self, numbered: bool = False) -> str:
+        parameters = _parameters(len(self.key), numbered)
+        where = " AND ".join(f"{k} = {p}" for k, p in zip(self.key, parameters, strict=True))
         return f"DELETE FROM {self.table} WHERE {where}"  # noqa: S608 - names are constants
+
+
+def _parameters(count: int, numbered: bool) -> list[str]:
+    return [f"${n}" if numbered else "?" for n in range(1, count + 1)]
 
 
 TABLES: Final[dict[type[MasterRecord], TableOf]] = {

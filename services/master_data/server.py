@@ -17,6 +17,7 @@ from starlette.applications import Starlette
 
 from gen.google_proto_descriptor_pool import default_google_proto_descriptor_pool
 from services.common.hypercorn_server import EmbeddedHypercorn, hypercorn_server
+from services.common.postgres import redacted
 from services.common.process_limits import raise_open_file_limit
 from services.common.secrets import BearerToken
 from services.common.settings_fields import http_limits
@@ -40,20 +41,11 @@ from .connect_endpoint import ConnectEndpoint, method_table
 from .grpc_server import build_grpc_server
 from .http_app import build_http_app
 from .item_service import ItemService
-from .repository import ItemRepository, SqliteItemRepository
+from .repository import ItemRepository
 from .settings import MasterDataSettings
+from .storage import open_repository
 
 log = logging.getLogger("master_data")
-
-
-async def _poll_catalog_version(catalog: ItemCatalog, interval: float) -> None:
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            if await catalog.refresh_if_changed():
-                log.info("master data changed by another process: read cache cleared")
-        except Exception:
-            log.exception("could not read the catalog version")
 
 
 @dataclass(frozen=True)
@@ -125,10 +117,9 @@ def grpc_limits(settings: MasterDataSettings) -> GrpcLimits:
 async def serve(settings: MasterDataSettings) -> None:
     """Serve until SIGTERM/SIGINT, then shut down gracefully."""
     raise_open_file_limit()
-    repository = await SqliteItemRepository.open(settings.master_data_db)
+    repository = await open_repository(settings)
     parts = wire(repository, settings)
     catalog, gate, item_service = parts.catalog, parts.gate, parts.item_service
-    await catalog.refresh_if_changed()
     http_socket = listening_socket(
         settings.bind_host, settings.http_port, reuse_port=settings.reuse_port
     )
@@ -149,12 +140,15 @@ async def serve(settings: MasterDataSettings) -> None:
     http_task = asyncio.create_task(web.serve(sockets=[http_socket]))
     await wait_started(web, http_task)
     log.info("HTTP server started on port %d", http_socket.getsockname()[1])
-    poller = asyncio.create_task(_poll_catalog_version(catalog, settings.catalog_poll_seconds))
+    # Another process or replica writing the same database clears this one's read cache.
+    follower = asyncio.create_task(
+        repository.follow_changes(catalog.invalidate, settings.catalog_poll_seconds)
+    )
     log.info(
         "master-data ready: grpc=%s http=%d db=%s auth=%s tls=%s",
         grpc_socket.getsockname()[1] if grpc else "off",
         http_socket.getsockname()[1],
-        settings.master_data_db,
+        redacted(settings.master_data_db),
         "on" if settings.master_data_token else "off",
         "on" if settings.tls_cert_file else "off",
     )
@@ -170,7 +164,7 @@ async def serve(settings: MasterDataSettings) -> None:
     await http_task
     if grpc:
         await _close_grpc(grpc.server)
-    poller.cancel()
+    follower.cancel()
     await repository.close()
     log.info("master-data stopped")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr
@@ -20,12 +19,13 @@ class MasterDataSettings(ServerTlsSettings, HttpLimitSettings):
     grpc_port: int = Field(default=50051, ge=0, le=65535)
     http_port: int = Field(default=8002, ge=0, le=65535)
     bind_host: str = "127.0.0.1"
-    master_data_db: Path = Path("data/master_data.db")
+    master_data_db: str = "data/master_data.db"  # a SQLite file or a postgresql:// URL
+    db_pool_size: int = Field(default=10, ge=1, le=200)  # PostgreSQL connections per process
     master_data_token: SecretStr | None = None
     admin_token: SecretStr | None = None
     max_request_bytes: int = Field(default=1_048_576, ge=1024)
     catalog_cache_size: int = Field(default=100_000, ge=0)
-    catalog_poll_seconds: float = Field(default=1.0, gt=0)
+    catalog_poll_seconds: float = Field(default=1.0, gt=0)  # PostgreSQL: LISTEN liveness check
     shutdown_grace_seconds: float = Field(default=5.0, ge=0)
     # Fault injection for tests: every rpc waits this long before it runs. Keep 0 in production.
     debug_rpc_delay_ms: int = Field(default=0, ge=0, le=60_000)

@@ -76,7 +76,7 @@ async def cart_repository(tmp_path: Path) -> AsyncIterator[SqliteCartRepository]
 
 @pytest.fixture
 def cart_settings(tmp_path: Path) -> CartSettings:
-    return CartSettings(cart_db=tmp_path / "cart.db", max_request_bytes=4096)
+    return CartSettings(cart_db=str(tmp_path / "cart.db"), max_request_bytes=4096)
 
 
 @pytest.fixture

@@ -33,7 +33,9 @@ line_items = st.lists(
 @pytest.fixture
 def cart_settings(tmp_path: Path) -> CartSettings:
     """Hundreds of requests from one key: the rate limit (tested on its own) is off here."""
-    return CartSettings(cart_db=tmp_path / "cart.db", max_request_bytes=4096, terminal_rate_limit=0)
+    return CartSettings(
+        cart_db=str(tmp_path / "cart.db"), max_request_bytes=4096, terminal_rate_limit=0
+    )
 
 
 def check(response: Any) -> None:

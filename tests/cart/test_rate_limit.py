@@ -40,7 +40,7 @@ def test_rate_zero_is_off() -> None:
 def cart_settings(tmp_path: Path) -> CartSettings:
     """A slow rate, so that no machine is slow enough to refill the bucket during the test."""
     return CartSettings(
-        cart_db=tmp_path / "cart.db", terminal_rate_limit=0.01, terminal_rate_burst=5
+        cart_db=str(tmp_path / "cart.db"), terminal_rate_limit=0.01, terminal_rate_burst=5
     )
 
 

@@ -14,7 +14,7 @@ import pytest
 from grpclib.client import Channel
 
 from gen.kugel.item.v1 import GetItemDetailRequest, ItemServiceStub
-from tests.support.processes import BIN, run_cli, start_master_data
+from tests.support.processes import BIN, database, run_cli, start_master_data
 
 REQUEST = GetItemDetailRequest(tenant_id="T0001", store_code="S001", item_code="ITEM0001")
 CONNECT = "/kugel.item.v1.ItemService/GetItemDetail"
@@ -32,7 +32,7 @@ CONNECT = "/kugel.item.v1.ItemService/GetItemDetail"
 def test_bad_setting_fails_at_start_naming_it(tmp_path: Path, name: str, value: str) -> None:
     result = subprocess.run(
         [str(BIN / "master-data"), "serve"],
-        env={**os.environ, "MASTER_DATA_DB": str(tmp_path / "m.db"), name: value},
+        env={**os.environ, "MASTER_DATA_DB": database(tmp_path, "master")[0], name: value},
         capture_output=True,
         text=True,
         timeout=30,
@@ -43,7 +43,7 @@ def test_bad_setting_fails_at_start_naming_it(tmp_path: Path, name: str, value: 
 
 
 def test_import_command_all_or_nothing(tmp_path: Path) -> None:
-    env = {"MASTER_DATA_DB": str(tmp_path / "m.db")}
+    env = {"MASTER_DATA_DB": database(tmp_path, "master")[0]}
     run_cli(["master-data", "seed-demo"], env)
     good = tmp_path / "items.csv"
     good.write_text(
@@ -118,6 +118,8 @@ async def test_readyz_and_healthz(tmp_path: Path) -> None:
     finally:
         assert service.stop() == 0
     assert service.log.count("master-data ready") == 1
+    # The database the suite runs on (pytest --database), named without a password.
+    assert f"db={database(tmp_path, 'master')[0]}" in service.log
 
 
 async def test_workers_share_the_ports_and_one_catalog(tmp_path: Path) -> None:

@@ -34,7 +34,7 @@ ADMIN = "admin-token"
 @pytest.fixture
 def settings(tmp_path: Path) -> MasterDataSettings:
     return MasterDataSettings(
-        master_data_db=tmp_path / "master.db",
+        master_data_db=str(tmp_path / "master.db"),
         master_data_token=SecretStr(TOKEN),
         admin_token=SecretStr(ADMIN),
         max_request_bytes=4096,

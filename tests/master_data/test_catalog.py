@@ -172,10 +172,10 @@ async def test_cached_not_found_is_dropped_by_a_write(catalog: ItemCatalog) -> N
     assert (await catalog.get_item("T0001", "S001", "NEW1")).unit_price == 5
 
 
-async def test_other_process_write_clears_cache_on_refresh(
+async def test_other_process_write_shows_once_invalidated(
     catalog: ItemCatalog, tmp_path: Path
 ) -> None:
-    await catalog.refresh_if_changed()
+    # When to invalidate is the repository's follow_changes (tests/storage).
     cached = await catalog.get_item("T0001", "S002", "ITEM0002")
     other = await SqliteItemRepository.open(tmp_path / "master.db")
     try:
@@ -185,7 +185,7 @@ async def test_other_process_write_clears_cache_on_refresh(
     finally:
         await other.close()
     assert (await catalog.get_item("T0001", "S002", "ITEM0002")).unit_price == cached.unit_price
-    assert await catalog.refresh_if_changed() is True
+    catalog.invalidate()
     assert (await catalog.get_item("T0001", "S002", "ITEM0002")).unit_price == 7
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import signal
@@ -11,6 +12,8 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from .postgres import SERVER_URL_ENV, ensure_database
 
 BIN = Path(sys.executable).parent
 PORT_LINE = re.compile(r"(gRPC|HTTP) server started on port (\d+)")
@@ -80,17 +83,29 @@ def start(command: list[str], env: dict[str, str], log_path: Path, ready: str) -
     raise RuntimeError(f"{command[0]} did not become ready:\n{service.log}")
 
 
+def database(tmp_path: Path, name: str) -> tuple[str, bool]:
+    """Where a test's service keeps its data, and whether that is new: a SQLite file under
+    tmp_path, or with TEST_POSTGRES_URL set, a database of its own on that server."""
+    server = os.environ.get(SERVER_URL_ENV)
+    if server is None:
+        path = tmp_path / f"{name}.db"
+        return str(path), not path.exists()
+    digest = hashlib.sha256(str(tmp_path / name).encode()).hexdigest()[:24]
+    return ensure_database(server, f"{name}_{digest}")
+
+
 def start_master_data(tmp_path: Path, **env: str) -> ServiceProcess:
-    """master-data on a fresh SQLite file with the demo data, both transports on free ports."""
-    db = tmp_path / "master.db"
+    """master-data on a fresh database (see `database`) with the demo data, both transports on
+    free ports. A MASTER_DATA_DB given in env is used as it is, seeded or not."""
+    location, new = database(tmp_path, "master")
     base = {
-        "MASTER_DATA_DB": str(db),
+        "MASTER_DATA_DB": location,
         "USE_GRPC": "true",
         "GRPC_PORT": "0",
         "HTTP_PORT": "0",
         "BIND_HOST": "127.0.0.1",
     }
-    if not db.exists():
+    if new and "MASTER_DATA_DB" not in env:
         run_cli(["master-data", "seed-demo"], {**base, **env})
     return start(
         ["master-data", "serve"],
@@ -101,9 +116,10 @@ def start_master_data(tmp_path: Path, **env: str) -> ServiceProcess:
 
 
 def start_cart(tmp_path: Path, master_data: ServiceProcess, **env: str) -> ServiceProcess:
-    """cart on its own SQLite file, pointed at a running master-data, on a free port."""
+    """cart on its own database (see `database`), pointed at a running master-data, on a free
+    port."""
     base = {
-        "CART_DB": str(tmp_path / "cart.db"),
+        "CART_DB": database(tmp_path, "cart")[0],
         "HTTP_PORT": "0",
         "BIND_HOST": "127.0.0.1",
         "USE_GRPC": "true" if "gRPC" in master_data.ports else "false",
@@ -122,5 +138,5 @@ def add_terminal(tmp_path: Path, tenant: str, store: str, terminal: str) -> str:
     """Register a terminal in the cart database under tmp_path; its API key."""
     return run_cli(
         ["cart", "terminals", "add", "--tenant", tenant, "--store", store, "--terminal", terminal],
-        {"CART_DB": str(tmp_path / "cart.db")},
+        {"CART_DB": database(tmp_path, "cart")[0]},
     ).strip()

@@ -1,0 +1,153 @@
+"""CartRepository on PostgreSQL, shared by every cart replica.
+
+Exact across replicas: a save is `UPDATE ... WHERE version = expected`, which PostgreSQL runs
+under the row's lock (a second writer waits, then finds the new version and updates nothing:
+VersionConflict, never a lost update); a receipt number is the terminal's counter row bumped by
+`INSERT ... ON CONFLICT DO UPDATE ... RETURNING` in the same transaction as the save, so two
+replicas billing for one terminal at once get consecutive, distinct numbers, and a save that
+loses its race gives its number back with the rollback. A commit is on disk before it returns
+(synchronous_commit, PostgreSQL's default).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from services.common import postgres
+from services.common.migrations import Migration
+
+from .cart import Cart, CartState
+from .repository import VersionConflict, stored_document
+from .terminals import IssuedKey, Terminal
+
+SCHEMA_V1: Final = """
+CREATE TABLE IF NOT EXISTS terminals (
+    key_id        TEXT PRIMARY KEY,
+    key_hash      TEXT NOT NULL,
+    tenant_id     TEXT NOT NULL,
+    store_code    TEXT NOT NULL,
+    terminal_id   TEXT NOT NULL,
+    created_at_us BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS carts (
+    cart_id       TEXT PRIMARY KEY,
+    tenant_id     TEXT NOT NULL,
+    store_code    TEXT NOT NULL,
+    terminal_id   TEXT NOT NULL,
+    state         TEXT NOT NULL,
+    version       BIGINT NOT NULL,
+    document      TEXT NOT NULL,
+    updated_at_us BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS carts_by_store ON carts (tenant_id, store_code);
+CREATE TABLE IF NOT EXISTS receipt_counters (
+    tenant_id       TEXT NOT NULL,
+    store_code      TEXT NOT NULL,
+    terminal_id     TEXT NOT NULL,
+    last_receipt_no BIGINT NOT NULL,
+    PRIMARY KEY (tenant_id, store_code, terminal_id)
+)
+"""
+MIGRATIONS: Final = (Migration(1, "terminals, carts, receipt counters", SCHEMA_V1),)
+
+_NEXT_RECEIPT: Final = """
+INSERT INTO receipt_counters VALUES ($1, $2, $3, 1)
+ON CONFLICT (tenant_id, store_code, terminal_id)
+DO UPDATE SET last_receipt_no = receipt_counters.last_receipt_no + 1
+RETURNING last_receipt_no
+"""
+_SAVE: Final = """
+UPDATE carts SET state = $1, version = $2, document = $3, updated_at_us = $4
+WHERE cart_id = $5 AND version = $6
+"""
+
+
+class PostgresCartRepository:
+    """CartRepository on a PostgreSQL database (a pool of `pool_size` connections)."""
+
+    def __init__(self, pool: postgres.Pool) -> None:
+        self._pool = pool
+
+    @classmethod
+    async def open(cls, url: str, pool_size: int) -> PostgresCartRepository:
+        return cls(await postgres.open_pool(url, pool_size, MIGRATIONS))
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+    async def ping(self) -> None:
+        await self._pool.fetchval("SELECT 1")
+
+    async def add_terminal(
+        self, key: IssuedKey, tenant_id: str, store_code: str, terminal_id: str
+    ) -> None:
+        await self._pool.execute(
+            "INSERT INTO terminals VALUES ($1, $2, $3, $4, $5, $6)",
+            key.key_id,
+            key.key_hash,
+            tenant_id,
+            store_code,
+            terminal_id,
+            postgres.now_us(),
+        )
+
+    async def find_terminal(self, key_id: str) -> tuple[Terminal, str] | None:
+        row = await self._pool.fetchrow("SELECT * FROM terminals WHERE key_id = $1", key_id)
+        if row is None:
+            return None
+        terminal = Terminal(row["tenant_id"], row["store_code"], row["terminal_id"], row["key_id"])
+        return terminal, str(row["key_hash"])
+
+    async def create(self, cart: Cart) -> None:
+        cart.version = 1
+        await self._pool.execute(
+            "INSERT INTO carts VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            cart.cart_id,
+            cart.tenant_id,
+            cart.store_code,
+            cart.terminal_id,
+            cart.state.value,
+            cart.version,
+            stored_document(cart),
+            postgres.now_us(),
+        )
+
+    async def load(self, cart_id: str) -> Cart | None:
+        document = await self._pool.fetchval(
+            "SELECT document FROM carts WHERE cart_id = $1", cart_id
+        )
+        return None if document is None else Cart.model_validate_json(document)
+
+    async def version(self, cart_id: str) -> int | None:
+        value = await self._pool.fetchval("SELECT version FROM carts WHERE cart_id = $1", cart_id)
+        return None if value is None else int(value)
+
+    async def save(self, cart: Cart, expected_version: int) -> None:
+        takes_receipt = cart.state is CartState.COMPLETED and cart.receipt_no is None
+        try:
+            async with (
+                self._pool.acquire(timeout=postgres.ACQUIRE_TIMEOUT_SECONDS) as connection,
+                connection.transaction(),
+            ):
+                if takes_receipt:
+                    cart.receipt_no = await connection.fetchval(
+                        _NEXT_RECEIPT, cart.tenant_id, cart.store_code, cart.terminal_id
+                    )
+                cart.version = expected_version + 1
+                status = await connection.execute(
+                    _SAVE,
+                    cart.state.value,
+                    cart.version,
+                    stored_document(cart),
+                    postgres.now_us(),
+                    cart.cart_id,
+                    expected_version,
+                )
+                if status != "UPDATE 1":
+                    raise VersionConflict(cart.cart_id)
+        except BaseException:
+            cart.version = expected_version
+            if takes_receipt:
+                cart.receipt_no = None
+            cart.forget_document()
+            raise

@@ -1,0 +1,19 @@
+"""Which store the cart keeps its carts in: `CART_DB` names a SQLite file (the embedded
+default) or a `postgresql://` URL (shared by replicas)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from services.common.postgres import is_postgres
+
+from .pg_repository import PostgresCartRepository
+from .repository import CartRepository, SqliteCartRepository
+from .settings import CartSettings
+
+
+async def open_repository(settings: CartSettings) -> CartRepository:
+    location = settings.cart_db
+    if is_postgres(location):
+        return await PostgresCartRepository.open(location, settings.db_pool_size)
+    return await SqliteCartRepository.open(Path(location))

@@ -1,0 +1,154 @@
+"""ItemRepository on PostgreSQL, shared by every master-data replica.
+
+Each write bumps the catalog version and sends NOTIFY on CHANNEL in its own transaction, so
+PostgreSQL delivers it at commit to every replica that LISTENs (`follow_changes`): their read
+caches drop at once, not at the next poll.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from typing import Final
+
+import asyncpg
+
+from services.common import postgres
+
+from .repository import (
+    ChangeRejected,
+    Deletion,
+    EntryNotFound,
+    MasterChange,
+    PricedItem,
+    StoreContext,
+    priced_item,
+    row_values,
+    runs_of_one_kind,
+)
+from .schema import PG_MIGRATIONS, TABLES
+
+log = logging.getLogger(__name__)
+
+CHANNEL: Final = "master_data_changed"
+RECONNECT_SECONDS: Final = 1.0
+
+_PRICED_ITEMS: Final = """
+SELECT i.item_code, i.item_name,
+       COALESCE(sp.unit_price, i.unit_price) AS unit_price,
+       sp.unit_price IS NOT NULL AS store_price_applied,
+       i.tax_code, i.category_code, i.is_active, i.created_at_us,
+       GREATEST(i.updated_at_us, COALESCE(sp.updated_at_us, 0)) AS updated_at_us,
+       tr.name AS tax_rule_name, tr.tax_type, tr.rate_basis_points, tr.rounding_method
+FROM items i
+JOIN tax_rules tr ON tr.tenant_id = i.tenant_id AND tr.tax_code = i.tax_code
+LEFT JOIN store_prices sp
+  ON sp.tenant_id = i.tenant_id AND sp.store_code = $1 AND sp.item_code = i.item_code
+WHERE i.tenant_id = $2 AND i.item_code = ANY($3::text[])
+"""
+_STORE_CONTEXT: Final = """
+SELECT t.currency_code, s.store_code
+FROM tenants t LEFT JOIN stores s ON s.tenant_id = t.tenant_id AND s.store_code = $1
+WHERE t.tenant_id = $2
+"""
+_BUMP: Final = "UPDATE catalog_version SET version = version + 1 WHERE id = 1"
+
+
+async def _execute(connection: postgres.Connection, run: list[MasterChange], now: int) -> None:
+    first = run[0]
+    if isinstance(first, Deletion):
+        status = await connection.execute(TABLES[first.kind].delete(numbered=True), *first.key)
+        if status.endswith(" 0"):  # "DELETE 0"
+            raise EntryNotFound(first)
+        return
+    await connection.executemany(
+        TABLES[type(first)].upsert(numbered=True),
+        [row_values(change, now) for change in run if not isinstance(change, Deletion)],
+    )
+
+
+class PostgresItemRepository:
+    """ItemRepository on a PostgreSQL database (a pool of `pool_size` connections)."""
+
+    def __init__(self, pool: postgres.Pool, url: str) -> None:
+        self._pool = pool
+        self._url = url
+
+    @classmethod
+    async def open(cls, url: str, pool_size: int) -> PostgresItemRepository:
+        return cls(await postgres.open_pool(url, pool_size, PG_MIGRATIONS), url)
+
+    async def close(self) -> None:
+        await asyncio.wait_for(self._pool.close(), postgres.COMMAND_TIMEOUT_SECONDS)
+
+    async def ping(self) -> None:
+        await self._pool.fetchval("SELECT 1")
+
+    async def version(self) -> int:
+        value = await self._pool.fetchval("SELECT version FROM catalog_version WHERE id = 1")
+        return 0 if value is None else int(value)
+
+    async def store_context(self, tenant_id: str, store_code: str) -> StoreContext | None:
+        row = await self._pool.fetchrow(_STORE_CONTEXT, store_code, tenant_id)
+        if row is None:
+            return None
+        return StoreContext(
+            currency_code=row["currency_code"], store_known=row["store_code"] is not None
+        )
+
+    async def priced_items(
+        self, tenant_id: str, store_code: str, item_codes: Sequence[str]
+    ) -> list[PricedItem]:
+        rows = await self._pool.fetch(_PRICED_ITEMS, store_code, tenant_id, list(item_codes))
+        return [priced_item(r) for r in rows]
+
+    async def apply(self, changes: Sequence[MasterChange]) -> int:
+        now = postgres.now_us()
+        async with self._pool.acquire(timeout=postgres.ACQUIRE_TIMEOUT_SECONDS) as connection:
+            try:
+                async with connection.transaction():
+                    for run in runs_of_one_kind(changes):
+                        await _execute(connection, run, now)
+                    await self._changed(connection)
+            except asyncpg.IntegrityConstraintViolationError:
+                # A batch hides which change broke a reference: replay one by one (the failed
+                # transaction rolled back) to name it.
+                async with connection.transaction():
+                    for index, change in enumerate(changes):
+                        try:
+                            await _execute(connection, [change], now)
+                        except asyncpg.IntegrityConstraintViolationError as error:
+                            raise ChangeRejected(index, change) from error
+                    await self._changed(connection)
+        return len(changes)
+
+    @staticmethod
+    async def _changed(connection: postgres.Connection) -> None:
+        await connection.execute(_BUMP)
+        await connection.execute("SELECT pg_notify($1, '')", CHANNEL)  # sent at commit
+
+    async def follow_changes(self, changed: Callable[[], None], check_seconds: float) -> None:
+        """LISTEN on its own connection; every `check_seconds` a query checks that connection is
+        alive. A lost connection may have missed notifications: `changed` then, and again once
+        listening again."""
+        while True:
+            connection: asyncpg.Connection | None = None
+            try:
+                connection = await postgres.connect(self._url)
+                lost = asyncio.Event()
+                connection.add_termination_listener(lambda _, lost=lost: lost.set())
+                await connection.add_listener(CHANNEL, lambda *_: changed())
+                changed()  # anything written while nobody listened
+                while not lost.is_set():
+                    try:
+                        await asyncio.wait_for(lost.wait(), check_seconds)
+                    except TimeoutError:
+                        await connection.fetchval("SELECT 1", timeout=check_seconds + 5)
+            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                log.warning("listening for master data changes failed (%s): retrying", error)
+            finally:
+                if connection is not None:
+                    connection.terminate()
+            changed()
+            await asyncio.sleep(RECONNECT_SECONDS)

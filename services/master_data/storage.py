@@ -1,0 +1,19 @@
+"""Which store master-data keeps its data in: `MASTER_DATA_DB` names a SQLite file (the
+embedded default) or a `postgresql://` URL (shared by replicas)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from services.common.postgres import is_postgres
+
+from .pg_repository import PostgresItemRepository
+from .repository import ItemRepository, SqliteItemRepository
+from .settings import MasterDataSettings
+
+
+async def open_repository(settings: MasterDataSettings) -> ItemRepository:
+    location = settings.master_data_db
+    if is_postgres(location):
+        return await PostgresItemRepository.open(location, settings.db_pool_size)
+    return await SqliteItemRepository.open(Path(location))
