@@ -98,3 +98,7 @@ soak *args:
 # Replicas over one PostgreSQL: 2 master-data, 3 cart; SIGKILLs one of each midway; a table
 cluster *args:
     python -m loadlab.cluster {{args}}
+
+# The 40-terminal checkout on SQLite beside the same on PostgreSQL, one run (`just perf` has it too)
+storage-engines *args:
+    python -m loadlab.storage_engines {{args}}

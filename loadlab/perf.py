@@ -20,7 +20,7 @@ from pathlib import Path
 from tests.support.proc_stats import cpu_seconds
 from tests.support.processes import ServiceProcess, add_terminal, start_cart, start_master_data
 
-from . import cpu_per_scan
+from . import cpu_per_scan, storage_engines
 from .locust_run import run_locust
 from .lookup_load import connect_load, grpcio_load, grpclib_load
 from .report import write_report
@@ -125,10 +125,15 @@ def main(argv: list[str] | None = None) -> None:
         measure_scaling(tmp / "scaling", results, calls)
         print("CPU per scan: the cart against a bare Starlette route", file=sys.stderr)
         results.cpu_per_scan = cpu_per_scan.run(terminals=40, rounds=5 if args.full else 3)
+        print(
+            "storage engines: the 40-terminal checkout on SQLite, then PostgreSQL", file=sys.stderr
+        )
+        results.storage = storage_engines.run(terminals=40, seconds=args.seconds)
     folder = args.out / f"perf-{results.started:%Y%m%d-%H%M%S}"
     report = write_report(results, folder, command=" ".join(["just perf", *(argv or sys.argv[1:])]))
     print(f"\nreport: {report}")
     errors = sum(r.load.failures for r in results.runs)
+    errors += sum(r.load.failures for r in results.storage)
     if errors or any(math.isnan(r.p50) for r in results.anchor):
         print(f"{errors} errors: see the report", file=sys.stderr)
         raise SystemExit(1)

@@ -12,6 +12,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only: no display here
 import matplotlib.pyplot as plt
 
+from . import storage_engines
 from .locust_run import EndpointStats
 from .results import PerfResults, Run
 from .stats import histogram_quantile
@@ -214,6 +215,17 @@ def _cpu_per_scan(results: PerfResults) -> str:
     )
 
 
+def _storage(results: PerfResults) -> str:
+    if not results.storage:
+        return "Not measured in this run."
+    return (
+        _table(storage_engines.HEADER, storage_engines.rows(results.storage))
+        + f"\n\nPostgreSQL reaches {storage_engines.ratio(results.storage):.2f}x SQLite's "
+        "requests/s here (the goal: at least 0.6x), on one 2-core machine that also runs the "
+        "load generator and the database server."
+    )
+
+
 def write_report(results: PerfResults, folder: Path, *, command: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     _charts(results, folder)
@@ -269,6 +281,13 @@ the load generator, compare the CPU columns above before reading this row as a l
 ## CPU per scan: the cart against a bare Starlette route, same client, same run
 
 {_cpu_per_scan(results)}
+
+## Storage engines: the 40-terminal checkout on SQLite and on PostgreSQL, same run
+
+Both services on SQLite files, then both on an embedded PostgreSQL (`loadlab/storage_engines.py`;
+gRPC, item cache on, the same Locust load as above).
+
+{_storage(results)}
 
 ## How to reproduce
 

@@ -9,6 +9,7 @@ from .cpu_per_scan import CpuPerScan
 from .locust_run import LoadRun
 from .lookup_load import LoadResult
 from .stats import Histogram
+from .storage_engines import EngineRun
 
 
 @dataclass(frozen=True)
@@ -45,3 +46,4 @@ class PerfResults:
     anchor_sequential: list[LoadResult] = field(default_factory=list)
     scaling: dict[int, LoadResult] = field(default_factory=dict)
     cpu_per_scan: CpuPerScan | None = None
+    storage: list[EngineRun] = field(default_factory=list)

@@ -125,29 +125,40 @@ class PostgresCartRepository:
     async def save(self, cart: Cart, expected_version: int) -> None:
         takes_receipt = cart.state is CartState.COMPLETED and cart.receipt_no is None
         try:
-            async with (
-                self._pool.acquire(timeout=postgres.ACQUIRE_TIMEOUT_SECONDS) as connection,
-                connection.transaction(),
-            ):
-                if takes_receipt:
-                    cart.receipt_no = await connection.fetchval(
-                        _NEXT_RECEIPT, cart.tenant_id, cart.store_code, cart.terminal_id
-                    )
-                cart.version = expected_version + 1
-                status = await connection.execute(
-                    _SAVE,
-                    cart.state.value,
-                    cart.version,
-                    stored_document(cart),
-                    postgres.now_us(),
-                    cart.cart_id,
-                    expected_version,
-                )
-                if status != "UPDATE 1":
-                    raise VersionConflict(cart.cart_id)
+            if takes_receipt:
+                await self._save_with_receipt(cart, expected_version)
+            else:  # one statement, atomic by itself: one round trip instead of BEGIN/COMMIT
+                await self._update(self._pool, cart, expected_version)
         except BaseException:
             cart.version = expected_version
             if takes_receipt:
                 cart.receipt_no = None
             cart.forget_document()
             raise
+
+    async def _save_with_receipt(self, cart: Cart, expected_version: int) -> None:
+        async with (
+            self._pool.acquire(timeout=postgres.ACQUIRE_TIMEOUT_SECONDS) as connection,
+            connection.transaction(),
+        ):
+            cart.receipt_no = await connection.fetchval(
+                _NEXT_RECEIPT, cart.tenant_id, cart.store_code, cart.terminal_id
+            )
+            await self._update(connection, cart, expected_version)
+
+    @staticmethod
+    async def _update(
+        on: postgres.Pool | postgres.Connection, cart: Cart, expected_version: int
+    ) -> None:
+        cart.version = expected_version + 1
+        status = await on.execute(
+            _SAVE,
+            cart.state.value,
+            cart.version,
+            stored_document(cart),
+            postgres.now_us(),
+            cart.cart_id,
+            expected_version,
+        )
+        if status != "UPDATE 1":
+            raise VersionConflict(cart.cart_id)

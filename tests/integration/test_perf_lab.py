@@ -3,7 +3,15 @@
 
 from __future__ import annotations
 
+import datetime
+from pathlib import Path
+
+import pytest
+
 from loadlab.cpu_per_scan import run
+from loadlab.report import write_report
+from loadlab.results import PerfResults
+from loadlab.storage_engines import run_engine
 
 
 def test_cpu_per_scan_measures_the_cart_and_both_floors() -> None:
@@ -12,3 +20,15 @@ def test_cpu_per_scan_measures_the_cart_and_both_floors() -> None:
     assert measured.cart > 0
     assert measured.floor >= 0  # a floor may spend less than one clock tick on so few
     assert measured.durable_floor > 0  # its fsynced writes show
+
+
+# The report's charts have no checkout patterns to draw in this short run.
+@pytest.mark.filterwarnings("ignore:No artists with labels:UserWarning")
+def test_storage_engines_run_the_checkout_on_postgres_and_report_it(tmp_path: Path) -> None:
+    measured = run_engine("PostgreSQL", terminals=4, seconds=3)
+    assert measured.load.failures == 0
+    assert measured.load.endpoints["add item"].requests > 0
+    assert measured.cpu["PostgreSQL"] > 0  # the server's processes were found and counted
+    results = PerfResults(datetime.datetime.now(datetime.UTC), 3.0, 0.0, storage=[measured])
+    report = write_report(results, tmp_path, command="test").read_text()
+    assert "| PostgreSQL |" in report
