@@ -29,6 +29,7 @@ class ErrorCode(StrEnum):
     MASTER_DATA_REJECTED = "master_data_rejected"
     MASTER_DATA_FAILED = "master_data_failed"
     MASTER_DATA_UNAVAILABLE = "master_data_unavailable"
+    STORAGE_UNAVAILABLE = "storage_unavailable"
 
 
 HTTP_STATUS: dict[ErrorCode, int] = {
@@ -52,6 +53,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.MASTER_DATA_REJECTED: 502,
     ErrorCode.MASTER_DATA_FAILED: 502,
     ErrorCode.MASTER_DATA_UNAVAILABLE: 503,
+    ErrorCode.STORAGE_UNAVAILABLE: 503,
 }
 
 

@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from services.common.storage_errors import StorageUnavailable
 from services.wire.headers import ascii_digits
 
 from .api_models import LINE_ITEMS, PaymentInput, QuantityInput
@@ -36,8 +37,11 @@ TIMEOUT_HEADER: Final = "x-request-timeout-ms"  # optional: the caller's remaini
 Handler = Callable[[Request, Terminal], Awaitable[Response]]
 
 
+RETRY_LATER: Final = {ErrorCode.RATE_LIMITED, ErrorCode.STORAGE_UNAVAILABLE}
+
+
 def error_response(error: CartError) -> JSONResponse:
-    headers = {"Retry-After": "1"} if error.code is ErrorCode.RATE_LIMITED else None
+    headers = {"Retry-After": "1"} if error.code in RETRY_LATER else None
     return JSONResponse(error.body(), status_code=error.http_status, headers=headers)
 
 
@@ -104,6 +108,16 @@ class CartApi:
                 return await handler(request, terminal)
             except CartError as error:
                 return error_response(error)
+            except StorageUnavailable as outage:
+                log.warning(
+                    "cart store unavailable in %s %s: %s", request.method, request.url.path, outage
+                )
+                return error_response(
+                    CartError(
+                        ErrorCode.STORAGE_UNAVAILABLE,
+                        "the cart store is unavailable: read the cart back, then try again",
+                    )
+                )
             except Exception:
                 log.exception("unexpected error in %s %s", request.method, request.url.path)
                 return error_response(CartError(ErrorCode.INTERNAL, "internal error"))

@@ -75,9 +75,11 @@ class PostgresCartRepository:
     async def close(self) -> None:
         await self._pool.close()
 
+    @postgres.outages_reported
     async def ping(self) -> None:
         await self._pool.fetchval("SELECT 1")
 
+    @postgres.outages_reported
     async def add_terminal(
         self, key: IssuedKey, tenant_id: str, store_code: str, terminal_id: str
     ) -> None:
@@ -91,6 +93,7 @@ class PostgresCartRepository:
             postgres.now_us(),
         )
 
+    @postgres.outages_reported
     async def find_terminal(self, key_id: str) -> tuple[Terminal, str] | None:
         row = await self._pool.fetchrow("SELECT * FROM terminals WHERE key_id = $1", key_id)
         if row is None:
@@ -98,6 +101,7 @@ class PostgresCartRepository:
         terminal = Terminal(row["tenant_id"], row["store_code"], row["terminal_id"], row["key_id"])
         return terminal, str(row["key_hash"])
 
+    @postgres.outages_reported
     async def create(self, cart: Cart) -> None:
         cart.version = 1
         await self._pool.execute(
@@ -112,16 +116,19 @@ class PostgresCartRepository:
             postgres.now_us(),
         )
 
+    @postgres.outages_reported
     async def load(self, cart_id: str) -> Cart | None:
         document = await self._pool.fetchval(
             "SELECT document FROM carts WHERE cart_id = $1", cart_id
         )
         return None if document is None else Cart.model_validate_json(document)
 
+    @postgres.outages_reported
     async def version(self, cart_id: str) -> int | None:
         value = await self._pool.fetchval("SELECT version FROM carts WHERE cart_id = $1", cart_id)
         return None if value is None else int(value)
 
+    @postgres.outages_reported
     async def save(self, cart: Cart, expected_version: int) -> None:
         takes_receipt = cart.state is CartState.COMPLETED and cart.receipt_no is None
         try:

@@ -11,16 +11,26 @@ connection (ACQUIRE_TIMEOUT_SECONDS) and each statement (COMMAND_TIMEOUT_SECONDS
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Final, TypeAlias
+from collections.abc import Callable, Coroutine, Sequence
+from typing import TYPE_CHECKING, Any, Final, ParamSpec, TypeAlias, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
 from .migrations import LEDGER, Migration, now_us, pending
+from .storage_errors import StorageUnavailable
 
-__all__ = ["Pool", "connect", "is_postgres", "now_us", "open_pool", "redacted"]
+__all__ = [
+    "Pool",
+    "connect",
+    "is_postgres",
+    "now_us",
+    "open_pool",
+    "outages_reported",
+    "redacted",
+]
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +45,34 @@ if TYPE_CHECKING:  # a pooled connection and a plain one take the same calls
     from asyncpg.pool import PoolConnectionProxy
 
     Connection: TypeAlias = asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]
+
+
+# What asyncpg raises when the server cannot be reached or goes away (class 08 and 57P0x), and
+# OSError/TimeoutError from connecting and waiting for a pooled connection.
+OUTAGES: Final = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.OperatorInterventionError,
+)
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def outages_reported(
+    method: Callable[P, Coroutine[Any, Any, T]],
+) -> Callable[P, Coroutine[Any, Any, T]]:
+    """A repository method whose database outages surface as StorageUnavailable."""
+
+    @functools.wraps(method)
+    async def reported(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return await method(*args, **kwargs)
+        except OUTAGES as error:
+            raise StorageUnavailable(f"{type(error).__name__}: {error}") from error
+
+    return reported
 
 
 def is_postgres(location: str) -> bool:
@@ -73,7 +111,9 @@ async def open_pool(url: str, size: int, migrations: Sequence[Migration]) -> Poo
     """A pool of up to `size` connections, the schema migrated to the newest of `migrations`."""
     pool = await asyncpg.create_pool(
         url,
-        min_size=1,
+        # No floor: asyncpg would keep reconnecting it in the background through an outage
+        # (logging a stack trace each time); connections open on demand and stay open.
+        min_size=0,
         max_size=size,
         timeout=CONNECT_TIMEOUT_SECONDS,
         command_timeout=COMMAND_TIMEOUT_SECONDS,

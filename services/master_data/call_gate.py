@@ -1,7 +1,8 @@
 """One gate in front of every rpc handler, shared by the gRPC server and the Connect endpoint.
 
 It checks the bearer token, refuses new calls while the server drains, counts calls in flight
-so shutdown can wait for them, and turns an unexpected exception into INTERNAL with a generic
+so shutdown can wait for them, answers UNAVAILABLE when the item store cannot be reached (the
+caller may retry elsewhere), and turns an unexpected exception into INTERNAL with a generic
 message (the stack trace goes to the log, never onto the wire). A malformed request frame is
 named where it is read (`services.wire.grpc.MalformedFrame`) and logged here in one line.
 """
@@ -16,6 +17,7 @@ from grpclib.const import Status
 from grpclib.exceptions import GRPCError
 
 from services.common.secrets import BearerToken
+from services.common.storage_errors import StorageUnavailable
 from services.wire.grpc import HandlerFunc, HandlerTable, MalformedFrame, wrap_handlers
 
 log = logging.getLogger(__name__)
@@ -53,6 +55,9 @@ class CallGate:
                 raise
             except (GRPCError, TimeoutError):
                 raise  # TimeoutError is how grpclib learns a deadline expired
+            except StorageUnavailable as outage:
+                log.warning("item store unavailable in %s: %s", path, outage)
+                raise GRPCError(Status.UNAVAILABLE, "the item store is unavailable") from None
             except Exception:
                 log.exception("unexpected error in %s", path)
                 raise GRPCError(Status.INTERNAL, "internal error") from None

@@ -23,6 +23,7 @@ class ErrorCode(StrEnum):
     INVALID_MASTER_FILE = "invalid_master_file"
     UNKNOWN_REFERENCE = "unknown_reference"
     IN_USE = "in_use"
+    UNAVAILABLE = "unavailable"  # the item store cannot be reached: try again later
 
 
 # ItemService (gRPC, and Connect through services.wire.connect.CODE_OF_STATUS).
@@ -30,6 +31,7 @@ GRPC_STATUS: Final[dict[ErrorCode, Status]] = {
     ErrorCode.INVALID_ARGUMENT: Status.INVALID_ARGUMENT,
     ErrorCode.NOT_FOUND: Status.NOT_FOUND,
     ErrorCode.UNAUTHENTICATED: Status.UNAUTHENTICATED,
+    ErrorCode.UNAVAILABLE: Status.UNAVAILABLE,
 }
 
 # The admin API.
@@ -45,6 +47,7 @@ HTTP_STATUS: Final[dict[ErrorCode, int]] = {
     ErrorCode.UNKNOWN_REFERENCE: 409,
     ErrorCode.IN_USE: 409,
     ErrorCode.BODY_TOO_LARGE: 413,
+    ErrorCode.UNAVAILABLE: 503,
 }
 
 

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import logging
+
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from services.common.path_segments import WholeSegments
 from services.common.probes import probe_routes
+from services.common.storage_errors import StorageUnavailable
 
 from .admin_api import AdminApi, error
 from .connect_endpoint import ConnectEndpoint
 from .errors import ErrorCode
 from .repository import ItemRepository
+
+log = logging.getLogger(__name__)
 
 ANY_METHOD = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
@@ -30,7 +36,19 @@ def build_http_app(
         *probe_routes(repository.ping),
         *admin.routes(),
     ]
-    return Starlette(routes=routes, middleware=[Middleware(WholeSegments, refusal=_encoded_slash)])
+    return Starlette(
+        routes=routes,
+        middleware=[Middleware(WholeSegments, refusal=_encoded_slash)],
+        exception_handlers={StorageUnavailable: _store_unavailable},
+    )
+
+
+async def _store_unavailable(_: Request, outage: Exception) -> Response:
+    """The admin API when the item store cannot be reached: 503, nothing written."""
+    log.warning("item store unavailable in the admin API: %s", outage)
+    response = error(ErrorCode.UNAVAILABLE, "the item store is unavailable: try again later")
+    response.headers["Retry-After"] = "1"
+    return response
 
 
 def _encoded_slash() -> Response:

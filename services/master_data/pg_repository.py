@@ -82,13 +82,16 @@ class PostgresItemRepository:
     async def close(self) -> None:
         await asyncio.wait_for(self._pool.close(), postgres.COMMAND_TIMEOUT_SECONDS)
 
+    @postgres.outages_reported
     async def ping(self) -> None:
         await self._pool.fetchval("SELECT 1")
 
+    @postgres.outages_reported
     async def version(self) -> int:
         value = await self._pool.fetchval("SELECT version FROM catalog_version WHERE id = 1")
         return 0 if value is None else int(value)
 
+    @postgres.outages_reported
     async def store_context(self, tenant_id: str, store_code: str) -> StoreContext | None:
         row = await self._pool.fetchrow(_STORE_CONTEXT, store_code, tenant_id)
         if row is None:
@@ -97,12 +100,14 @@ class PostgresItemRepository:
             currency_code=row["currency_code"], store_known=row["store_code"] is not None
         )
 
+    @postgres.outages_reported
     async def priced_items(
         self, tenant_id: str, store_code: str, item_codes: Sequence[str]
     ) -> list[PricedItem]:
         rows = await self._pool.fetch(_PRICED_ITEMS, store_code, tenant_id, list(item_codes))
         return [priced_item(r) for r in rows]
 
+    @postgres.outages_reported
     async def apply(self, changes: Sequence[MasterChange]) -> int:
         now = postgres.now_us()
         async with self._pool.acquire(timeout=postgres.ACQUIRE_TIMEOUT_SECONDS) as connection:
@@ -140,11 +145,13 @@ class PostgresItemRepository:
                 connection.add_termination_listener(lambda _, lost=lost: lost.set())
                 await connection.add_listener(CHANNEL, lambda *_: changed())
                 changed()  # anything written while nobody listened
+                log.info("now listening for master data changes")
                 while not lost.is_set():
                     try:
                         await asyncio.wait_for(lost.wait(), check_seconds)
                     except TimeoutError:
                         await connection.fetchval("SELECT 1", timeout=check_seconds + 5)
+                log.warning("the connection listening for master data changes was lost: retrying")
             except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
                 log.warning("listening for master data changes failed (%s): retrying", error)
             finally:

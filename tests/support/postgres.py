@@ -35,10 +35,37 @@ START_TIMEOUT_SECONDS = 30
 
 @dataclass(frozen=True)
 class LocalPostgres:
-    """A running server: `url(database)` for a client, `create_database` for a clean slate."""
+    """A running server: `url(database)` for a client, `create_database` for a clean slate,
+    `stop` and `start` for an outage (same data, same port)."""
 
     data: Path
     port: int
+    user: str | None
+
+    def start(self) -> None:
+        options = f"-h 127.0.0.1 -p {self.port} -k {self.data} -c max_connections=300"
+        _pg(
+            "pg_ctl",
+            [
+                "-D",
+                str(self.data),
+                "-w",
+                "-t",
+                str(START_TIMEOUT_SECONDS),
+                "-o",
+                options,
+                "-l",
+                str(self.data / "server.log"),
+                "start",
+            ],
+            self.user,
+            START_TIMEOUT_SECONDS + 5,
+        )
+
+    def stop(self, mode: str = "fast") -> None:
+        if not (self.data / "postmaster.pid").exists():
+            return  # stopped already
+        _pg("pg_ctl", ["-D", str(self.data), "-m", mode, "-w", "stop"], self.user, 60)
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
@@ -114,31 +141,15 @@ def local_postgres(folder: Path) -> Iterator[LocalPostgres]:
         user,
         120,
     )
-    port = _free_port()
-    options = f"-h 127.0.0.1 -p {port} -k {data} -c max_connections=300 -c fsync=on"
-    _pg(
-        "pg_ctl",
-        [
-            "-D",
-            str(data),
-            "-w",
-            "-t",
-            str(START_TIMEOUT_SECONDS),
-            "-o",
-            options,
-            "-l",
-            str(data / "server.log"),
-            "start",
-        ],
-        user,
-        START_TIMEOUT_SECONDS + 5,
+    server = LocalPostgres(data, _free_port(), user)
+    server.start()
+    print(
+        f"PostgreSQL ready on port {server.port} in {time.monotonic() - started:.1f} s", flush=True
     )
-    server = LocalPostgres(data, port)
-    print(f"PostgreSQL ready on port {port} in {time.monotonic() - started:.1f} s", flush=True)
     try:
         yield server
     finally:
-        _pg("pg_ctl", ["-D", str(data), "-m", "fast", "-w", "stop"], user, 60)
+        server.stop()
 
 
 # The integration harness (tests/support/processes.py) puts each service's database on this
