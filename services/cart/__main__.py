@@ -11,6 +11,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from services.common.codes import RULE, Code
 from services.common.logging import configure_logging
+from services.common.postgres import redacted
 from services.common.settings_loader import load_settings
 from services.common.workers import run_workers
 
@@ -37,10 +38,15 @@ def _code(value: str) -> str:
         raise argparse.ArgumentTypeError(RULE) from None
 
 
+async def _migrate(settings: CartSettings) -> None:
+    await (await open_repository(settings)).close()  # opening applies what is missing
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="cart", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="serve the cart API until SIGTERM")
+    commands.add_parser("migrate", help="bring the database schema up to date, then exit")
     terminals = commands.add_parser("terminals", help="manage terminals")
     terminal_commands = terminals.add_subparsers(dest="terminal_command", required=True)
     add = terminal_commands.add_parser("add", help="register a terminal and print its API key once")
@@ -63,6 +69,9 @@ def main(argv: list[str] | None = None) -> None:
                 run_workers("cart", settings.workers, settings.bind_host, ports, serve_one)
             )
         uvloop.run(serve(settings))
+    elif args.command == "migrate":
+        asyncio.run(_migrate(settings))
+        print(f"schema of {redacted(settings.cart_db)} is up to date")
     else:
         api_key = asyncio.run(_add_terminal(settings, args.tenant, args.store, args.terminal))
         who = f"{args.tenant}/{args.store}/{args.terminal}"

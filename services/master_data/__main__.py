@@ -43,6 +43,10 @@ async def _seed_demo(settings: MasterDataSettings) -> int:
         await repository.close()
 
 
+async def _migrate(settings: MasterDataSettings) -> None:
+    await (await open_repository(settings)).close()  # opening applies what is missing
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="master-data", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -53,6 +57,7 @@ def main(argv: list[str] | None = None) -> None:
         "--kind", help="what a CSV file holds: tenants, stores, tax-rules, items, store-prices"
     )
     commands.add_parser("seed-demo", help="write the demo data set (idempotent)")
+    commands.add_parser("migrate", help="bring the database schema up to date, then exit")
     args = parser.parse_args(argv)
 
     settings = load_settings(MasterDataSettings, "master-data")
@@ -83,6 +88,9 @@ def main(argv: list[str] | None = None) -> None:
             print(f"master-data import: {error}", file=sys.stderr)
             raise SystemExit(1) from None
         print(f"imported {count} records into {redacted(settings.master_data_db)}")
+    elif args.command == "migrate":
+        asyncio.run(_migrate(settings))
+        print(f"schema of {redacted(settings.master_data_db)} is up to date")
     else:
         count = asyncio.run(_seed_demo(settings))
         print(f"seeded {count} demo records into {redacted(settings.master_data_db)}")

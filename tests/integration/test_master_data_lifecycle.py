@@ -162,3 +162,27 @@ async def test_workers_share_the_ports_and_one_catalog(tmp_path: Path) -> None:
     finally:
         assert service.stop() == 0
     assert service.log.count("master-data stopped") == 2
+
+
+@pytest.mark.parametrize(
+    ("command", "variable"), [("master-data", "MASTER_DATA_DB"), ("cart", "CART_DB")]
+)
+def test_migrate_command_brings_the_schema_up_to_date_once(
+    tmp_path: Path, command: str, variable: str
+) -> None:
+    env = {**os.environ, variable: database(tmp_path, command)[0]}
+
+    def migrate() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(BIN / command), "migrate"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+
+    first, second = migrate(), migrate()
+    assert "schema migrations [1] applied" in first.stderr
+    assert "applied" not in second.stderr
+    assert "is up to date" in second.stdout
