@@ -101,11 +101,7 @@ class _Totals:
     paid: int
 
     @classmethod
-    def of(cls, lines: list[LineItem], payments: list[Payment]) -> _Totals:
-        taxable: dict[TaxRuleSnapshot, int] = {}
-        for line in lines:
-            rule = line.tax_rule()
-            taxable[rule] = taxable.get(rule, 0) + line.amount
+    def of(cls, taxable: dict[TaxRuleSnapshot, int], payments: list[Payment]) -> _Totals:
         taxes = [
             TaxSummary.model_construct(  # made from checked values: no validation on each change
                 tax_code=rule.tax_code,
@@ -117,9 +113,16 @@ class _Totals:
             )
             for rule, amount in sorted(taxable.items(), key=lambda pair: pair[0].sort_key())
         ]
-        subtotal = sum(line.amount for line in lines)
+        subtotal = sum(taxable.values())
         external = sum(t.tax_amount for t in taxes if t.tax_type is TaxType.EXTERNAL)
         return cls(subtotal, taxes, subtotal + external, sum(p.amount for p in payments))
+
+
+def _add_taxable(taxable: dict[TaxRuleSnapshot, int], lines: Iterable[LineItem]) -> None:
+    """Add the lines' amounts to their rules' taxable sums."""
+    for line in lines:
+        rule = line.tax_rule()
+        taxable[rule] = taxable.get(rule, 0) + line.unit_price * line.quantity
 
 
 class Cart(CamelModel):
@@ -141,16 +144,30 @@ class Cart(CamelModel):
 
     # -- totals -------------------------------------------------------------------------------
     # Computed once per change (a cart's JSON asks for them several times): every method that
-    # changes lines or payments calls _changed().
+    # changes lines or payments calls _changed(). The taxable sum per rule is kept across
+    # changes: a scan adds its lines to it (the cart stays in process between requests, so a
+    # scan costs per rule, not per line); cancelling or changing a line recounts it.
 
-    # Both memos are read through __pydantic_private__ directly: pydantic's own attribute path
+    # The memos are read through __pydantic_private__ directly: pydantic's own attribute path
     # for private attributes (BaseModel.__getattr__) cost ~5 % of a scan's CPU, measured.
     _totals: _Totals | None = PrivateAttr(default=None)
     _json: str | None = PrivateAttr(default=None)
+    _taxable: dict[TaxRuleSnapshot, int] | None = PrivateAttr(default=None)
 
-    def _changed(self) -> None:
+    def _changed(self, *, lines: bool = True) -> None:
+        """Forget what a change made stale: totals and JSON; the taxable sums if `lines`."""
         private = _memo(self)
         private["_totals"] = private["_json"] = None
+        if lines:
+            private["_taxable"] = None
+
+    def _taxable_sums(self) -> dict[TaxRuleSnapshot, int]:
+        private = _memo(self)
+        taxable: dict[TaxRuleSnapshot, int] | None = private["_taxable"]
+        if taxable is None:
+            taxable = private["_taxable"] = {}
+            _add_taxable(taxable, self.active_lines())
+        return taxable
 
     def document(self) -> str:
         """The cart as the API shows it and the store keeps it (JSON, totals included), made
@@ -168,7 +185,7 @@ class Cart(CamelModel):
         private = _memo(self)
         totals: _Totals | None = private["_totals"]
         if totals is None:
-            totals = private["_totals"] = _Totals.of(self.active_lines(), self.payments)
+            totals = private["_totals"] = _Totals.of(self._taxable_sums(), self.payments)
         return totals
 
     def active_lines(self) -> list[LineItem]:
@@ -231,8 +248,11 @@ class Cart(CamelModel):
             line.line_no = len(self.line_items) + 1
             self.line_items.append(line)
         self.state = CartState.ENTERING_ITEMS
-        self._changed()
-        self._check_amounts()
+        taxable = _memo(self)["_taxable"]
+        self._changed(lines=taxable is None)
+        if taxable is not None:
+            _add_taxable(taxable, new)
+        self._check_amounts(new)
 
     def _line(self, line_no: int) -> LineItem:
         if not 1 <= line_no <= len(self.line_items):
@@ -249,14 +269,15 @@ class Cart(CamelModel):
 
     def change_quantity(self, line_no: int, quantity: int) -> None:
         self._require("change a quantity", CartState.ENTERING_ITEMS)
-        self._line(line_no).quantity = quantity
+        line = self._line(line_no)
+        line.quantity = quantity
         self._changed()
-        self._check_amounts()
+        self._check_amounts([line])
 
-    def _check_amounts(self) -> None:
-        """Refuse a change that takes a line, the subtotal or the total past MAX_AMOUNT (the
-        caller drops the changed cart: nothing is saved)."""
-        for line in self.active_lines():
+    def _check_amounts(self, changed: Iterable[LineItem]) -> None:
+        """Refuse a change that takes a changed line, the subtotal or the total past MAX_AMOUNT
+        (the caller drops the changed cart: nothing is saved)."""
+        for line in changed:
             if line.amount > MAX_AMOUNT:
                 raise CartError(
                     ErrorCode.VALIDATION_ERROR,
@@ -297,7 +318,7 @@ class Cart(CamelModel):
         self.payments.append(
             Payment(payment_no=len(self.payments) + 1, method=method, amount=amount)
         )
-        self._changed()
+        self._changed(lines=False)
 
     def bill(self, now: datetime.datetime) -> None:
         """Complete the transaction; saving it takes the terminal's next receipt number."""

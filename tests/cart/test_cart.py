@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from services.cart.cart import (
     MAX_LINES,
@@ -240,3 +243,43 @@ def test_a_cart_takes_a_bounded_number_of_payments() -> None:
         [{"field": "payments"}],
     )
     assert len(cart.payments) == MAX_PAYMENTS
+
+
+RULES = [
+    ("TX10", TaxType.EXTERNAL, 1000, Rounding.FLOOR),
+    ("TX10", TaxType.INTERNAL, 800, Rounding.HALF_UP),
+    ("TX08", TaxType.INTERNAL, 800, Rounding.CEILING),
+    ("EX", TaxType.EXEMPT, 0, Rounding.FLOOR),
+]
+OPERATIONS = st.lists(
+    st.one_of(
+        st.tuples(
+            st.just("add"),
+            st.lists(
+                st.tuples(st.integers(0, 99_999), st.integers(1, 50), st.sampled_from(RULES)),
+                min_size=1,
+                max_size=3,
+            ),
+        ),
+        st.tuples(st.just("cancel"), st.integers(1, 12)),
+        st.tuples(st.just("quantity"), st.tuples(st.integers(1, 12), st.integers(1, 99))),
+    ),
+    max_size=25,
+)
+
+
+@given(OPERATIONS)
+def test_totals_kept_across_changes_equal_a_fresh_count(operations: list[tuple[str, Any]]) -> None:
+    cart = new_cart()
+    for kind, argument in operations:
+        try:
+            if kind == "add":
+                cart.add_lines([line("I", p, q, rule) for p, q, rule in argument], "JPY")
+            elif kind == "cancel":
+                cart.cancel_line(argument)
+            else:
+                cart.change_quantity(*argument)
+        except CartError:
+            continue
+        fresh = Cart.model_validate_json(cart.document())  # counts everything anew
+        assert (cart.subtotal, cart.taxes, cart.total) == (fresh.subtotal, fresh.taxes, fresh.total)
