@@ -8,9 +8,10 @@ export PATH := justfile_directory() / ".venv/bin" + ":" + env_var("PATH")
 default:
     @just --list
 
-# Regenerate the betterproto2 stubs in gen/ from proto/
+# Regenerate the betterproto2 stubs in gen/ from proto/ (and the conformance suite's protos)
 gen:
     buf generate
+    cd tests/conformance && buf generate
 
 # Lint the contract (buf lint, buf format) and the Python code (ruff, mypy)
 lint:
@@ -31,8 +32,9 @@ release-contract: breaking
 
 # Fail when gen/ differs from what `just gen` makes of proto/
 check-gen: gen
-    @git diff --quiet -- gen && test -z "$(git ls-files --others --exclude-standard -- gen)" \
-        || { git status --short -- gen; echo "gen/ is stale or hand-edited: run 'just gen' and commit" >&2; exit 1; }
+    @git diff --quiet -- gen tests/conformance/gen \
+        && test -z "$(git ls-files --others --exclude-standard -- gen tests/conformance/gen)" \
+        || { git status --short -- gen tests/conformance/gen; echo "generated code is stale or hand-edited: run 'just gen' and commit" >&2; exit 1; }
 
 # Run the test suite (pytest's exit 5, "no tests ran", fails too)
 test *args:
@@ -57,8 +59,17 @@ interop-deps:
 test-postgres *args:
     pytest -m integration --database=postgres {{args}}
 
-# Everything CI runs, in order: the whole suite on SQLite, the integration suite on PostgreSQL
-ci: lint breaking check-gen interop-deps test test-postgres
+# The Connect conformance runner, pinned (Go module proxy), into the venv
+conformance-runner:
+    GOBIN="{{justfile_directory()}}/.venv/bin" go install connectrpc.com/conformance/cmd/connectconformance@v1.0.7
+
+# The official Connect conformance suite against our server machinery (tests/conformance)
+conformance *args: conformance-runner
+    connectconformance --mode server --conf tests/conformance/config.yaml {{args}} -- python -m tests.conformance.server
+
+# Everything CI runs, in order: the whole suite on SQLite, the integration suite on
+# PostgreSQL, the Connect conformance suite
+ci: lint breaking check-gen interop-deps test test-postgres conformance
 
 # Run master-data and cart in the foreground with the demo data (Ctrl-C stops both)
 up:

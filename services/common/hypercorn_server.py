@@ -12,13 +12,41 @@ import logging
 import socket
 from pathlib import Path
 
+import h2.events
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
+from hypercorn.protocol.h2 import H2Protocol
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.common.uvicorn_server import BACKLOG
 from services.wire.http1 import HttpLimits
+
+
+def _drop_data_of_finished_streams() -> None:
+    """Hypercorn 0.18's HTTP/2: a DATA frame for a stream already answered and closed (the
+    app replied before reading the whole body: a 405, 413 or 415, say) raises KeyError and
+    takes the whole connection down, every other call on it included. Such frames are dropped
+    here, their flow-control credit returned, as Hypercorn already does for END_STREAM. (Pinned
+    below 0.19; tests/integration/test_http_edges.py sends one.)"""
+    handle_events = H2Protocol._handle_events
+    if getattr(handle_events, "drops_finished", False):
+        return
+
+    async def patched(self: H2Protocol, events: list[h2.events.Event]) -> None:
+        for event in events:  # one at a time: an earlier event may open or close a stream
+            if isinstance(event, h2.events.DataReceived) and event.stream_id not in self.streams:
+                self.connection.acknowledge_received_data(
+                    event.flow_controlled_length, event.stream_id
+                )
+            else:
+                await handle_events(self, [event])
+
+    patched.drops_finished = True  # type: ignore[attr-defined]
+    H2Protocol._handle_events = patched  # type: ignore[method-assign]
+
+
+_drop_data_of_finished_streams()
 
 
 class HeadLimit:

@@ -15,7 +15,7 @@ import gzip
 import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import betterproto2
 from google.protobuf.descriptor_pb2 import MethodOptions
@@ -26,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from services.common.secrets import BearerToken
+from services.wire.call import CallInfo, connect_details, opened
 from services.wire.codec import (
     EncodedForms,
     MalformedMessage,
@@ -101,6 +102,31 @@ def method_table(services: Iterable[Any], pool: DescriptorPool) -> dict[str, Con
     return table
 
 
+TRAILER_PREFIX: Final = "trailer-"  # a unary reply's trailers travel as prefixed headers
+# The caller's own deadline fires first and it reports DEADLINE_EXCEEDED itself: a server that
+# answered 504 a moment before could race it, the reply cut off mid-body by the client's cancel
+# (seen as a JSON error on HTTP/2 in the conformance suite).
+DEADLINE_GRACE_SECONDS: Final = 0.05
+COMPRESS_FROM_BYTES: Final = 1024  # smaller replies go uncompressed even when gzip is accepted
+
+
+def _compress(response: Response, body: bytes, accept_encoding: str) -> None:
+    """gzip the reply when the client accepts it and it is worth it."""
+    accepted = {e.split(";")[0].strip().lower() for e in accept_encoding.split(",")}
+    if "gzip" not in accepted or len(body) < COMPRESS_FROM_BYTES:
+        return
+    response.body = gzip.compress(body, compresslevel=6, mtime=0)
+    response.headers["content-length"] = str(len(response.body))
+    response.headers["content-encoding"] = "gzip"
+
+
+def _with_metadata(error: ConnectError, call: CallInfo) -> ConnectError:
+    """The handler's response headers and trailers ride on its error reply too."""
+    error.metadata += call.response_headers
+    error.metadata += [(TRAILER_PREFIX + name, value) for name, value in call.response_trailers]
+    return error
+
+
 class _Refused(Exception):
     """A refusal at the HTTP level, before any rpc: the client derives the code from the
     status (Connect spec, "HTTP to Error Code"), so the reply claims no Connect code."""
@@ -155,20 +181,42 @@ class ConnectEndpoint:
         except MalformedMessage as error:
             raise ConnectError(Code.INVALID_ARGUMENT, str(error)) from None
 
-        exchange = UnaryExchange(message, request.headers)
+        call = CallInfo(
+            request_headers=request.headers.items(),
+            timeout_seconds=timeout,
+            get_query=request.query_params.multi_items() if request.method == "GET" else None,
+        )
+        reply = await self._run(handler, message, call)
+        body = _ENCODERS[codec](reply, self._known)
+        response = Response(body, media_type=codec)
+        _compress(response, body, request.headers.get("accept-encoding", ""))
+        for name, value in call.response_headers:
+            response.headers.append(name, value)
+        for name, value in call.response_trailers:
+            response.headers.append(TRAILER_PREFIX + name, value)
+        return response
+
+    @staticmethod
+    async def _run(handler: Handler, message: Any, call: CallInfo) -> betterproto2.Message:
+        """The handler's reply to `message`, within the call's timeout."""
+        exchange = UnaryExchange(message, dict(call.request_headers))
         try:
-            if timeout is None:
-                await handler.func(exchange)
-            else:
-                async with asyncio.timeout(timeout):
+            with opened(call):
+                if call.timeout_seconds is None:  # no timeout scope: it costs ~20 us a call
                     await handler.func(exchange)
+                else:
+                    async with asyncio.timeout(call.timeout_seconds + DEADLINE_GRACE_SECONDS):
+                        await handler.func(exchange)
         except GRPCError as error:
-            raise ConnectError.from_status(error.status, error.message) from None
+            failed = ConnectError.from_status(
+                error.status, error.message, connect_details(error.details or ())
+            )
+            raise _with_metadata(failed, call) from None
         except TimeoutError:
             raise ConnectError(Code.DEADLINE_EXCEEDED, "deadline exceeded") from None
         if exchange.response is None:
             raise ConnectError(Code.INTERNAL, "internal error")
-        return Response(_ENCODERS[codec](exchange.response, self._known), media_type=codec)
+        return exchange.response
 
     def _check_headers(self, request: Request) -> float | None:
         """The call's timeout in seconds (None: none), once its headers pass, before its body

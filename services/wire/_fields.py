@@ -12,10 +12,12 @@ import betterproto2
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
 TIMESTAMP = "google.protobuf.Timestamp"
+ANY = "google.protobuf.Any"
 
 
 class UnsupportedField(TypeError):
-    """A field shape the codecs do not handle yet (map, oneof, well-known types but Timestamp).
+    """A field shape the codecs do not handle yet (map, oneof without presence, well-known
+    types but Timestamp and Any).
 
     A programming error, not a bad request: services check their types at start
     (`codec.check_supported`), so a proto change that adds one fails there, not per call.
@@ -29,6 +31,7 @@ class Kind(enum.Enum):
     ENUM = "enum"  # a betterproto2.Enum
     MESSAGE = "message"  # a nested betterproto2.Message
     TIMESTAMP = "timestamp"  # google.protobuf.Timestamp, unwrapped to a datetime
+    ANY = "any"  # google.protobuf.Any: a plain message in binary, {"@type", ...} in JSON
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +46,8 @@ class FieldInfo:
     python_type: Any = None  # the enum or message class
     enum_names: dict[int, str] | None = None
     enum_numbers: dict[str, int] | None = None
+    presence: bool = False  # a scalar with explicit presence (proto3 `optional`, a oneof)
+    pool: Any = None  # for Any: the descriptor pool its packed types are found in
 
 
 def _kind(fd: FieldDescriptor) -> Kind:
@@ -53,6 +58,8 @@ def _kind(fd: FieldDescriptor) -> Kind:
     name = fd.message_type.full_name
     if name == TIMESTAMP:
         return Kind.TIMESTAMP
+    if name == ANY:
+        return Kind.ANY
     if fd.message_type.GetOptions().map_entry:
         raise UnsupportedField(f"map field {fd.full_name}")
     if name.startswith("google.protobuf."):
@@ -80,9 +87,15 @@ def fields_of(message_type: type[betterproto2.Message]) -> tuple[FieldInfo, ...]
                 repeated=fd.is_repeated,
                 type=fd.type,
                 kind=kind,
-                python_type=classes[fd.name] if kind in (Kind.ENUM, Kind.MESSAGE) else None,
+                python_type=classes[fd.name]
+                if kind in (Kind.ENUM, Kind.MESSAGE, Kind.ANY)
+                else None,
                 enum_names={v.number: v.name for v in values} if values else None,
                 enum_numbers={v.name: v.number for v in values} if values else None,
+                presence=not fd.is_repeated
+                and fd.has_presence
+                and kind in (Kind.SCALAR, Kind.ENUM),
+                pool=fd.message_type.file.pool if kind is Kind.ANY and fd.message_type else None,
             )
         )
     return tuple(fields)

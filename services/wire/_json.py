@@ -18,9 +18,10 @@ import re
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import betterproto2
+from google.protobuf import json_format, message_factory
 from google.protobuf.descriptor import FieldDescriptor
 
-from ._fields import FieldInfo, Kind, UnsupportedField, fields_of
+from ._fields import ANY, FieldInfo, Kind, UnsupportedField, fields_of
 
 if TYPE_CHECKING:
     from .encoded_forms import EncodedForms  # which imports this module
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 M = TypeVar("M", bound=betterproto2.Message)
 
 _FD = FieldDescriptor
+_MESSAGES: Final = (Kind.MESSAGE, Kind.ANY)
 _INT_RANGES: Final = {
     _FD.TYPE_INT32: (-(2**31), 2**31 - 1),
     _FD.TYPE_SINT32: (-(2**31), 2**31 - 1),
@@ -81,9 +83,31 @@ def _scalar_out(f: FieldInfo, value: Any) -> Any:
     return value
 
 
+def _any_class(f: FieldInfo) -> Any:
+    return message_factory.GetMessageClass(f.pool.FindMessageTypeByName(ANY))
+
+
+def _any_out(f: FieldInfo, value: Any) -> Any:
+    """An Any as proto3 JSON ({"@type", the packed message's fields}), by the official
+    runtime, which finds the packed type in the pool the field's own types come from."""
+    packed = _any_class(f)(type_url=value.type_url, value=value.value)
+    return json_format.MessageToDict(packed, descriptor_pool=f.pool)
+
+
+def _any_in(f: FieldInfo, value: Any, path: str) -> Any:
+    packed = _any_class(f)()
+    try:
+        json_format.ParseDict(value, packed, descriptor_pool=f.pool)
+    except (json_format.ParseError, TypeError, KeyError) as error:
+        raise InvalidJson(f"{path}: not a google.protobuf.Any: {error}") from None
+    return f.python_type(type_url=packed.type_url, value=packed.value)
+
+
 def _value_out(f: FieldInfo, value: Any, known: EncodedForms | None) -> Any:
     if f.kind is Kind.MESSAGE:
         return to_json_dict(value, known)
+    if f.kind is Kind.ANY:
+        return _any_out(f, value)
     if f.kind is Kind.TIMESTAMP:
         return rfc3339(value)
     if f.kind is Kind.ENUM:
@@ -100,8 +124,10 @@ def to_json_dict(
     out: dict[str, Any] = {}
     for f in fields_of(type(message)):
         value = getattr(message, f.name)
-        if value is None or (not value and (f.repeated or f.kind is not Kind.MESSAGE)):
-            continue  # default values are omitted; a present message is kept, even empty
+        if value is None or (
+            not value and (f.repeated or f.kind not in _MESSAGES) and not f.presence
+        ):
+            continue  # default values are omitted; a present message or optional is kept
         if f.repeated:
             out[f.json_name] = [_value_out(f, v, known) for v in value]
         else:
@@ -196,6 +222,8 @@ def _float_in(value: Any, path: str) -> float:
 def _value_in(f: FieldInfo, value: Any, path: str) -> Any:  # noqa: PLR0911 - one branch per kind
     if f.kind is Kind.MESSAGE:
         return from_json_dict(value, f.python_type, path + ".")
+    if f.kind is Kind.ANY:
+        return _any_in(f, value, path)
     if f.kind is Kind.TIMESTAMP:
         return _timestamp_in(value, path)
     if f.kind is Kind.ENUM:

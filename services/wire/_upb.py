@@ -69,15 +69,15 @@ def _fill(target: UpbMessage, source: betterproto2.Message, known: EncodedForms 
         value = getattr(source, f.name)
         if f.repeated:
             _fill_repeated(target, f, value, known)
-        elif f.kind is Kind.MESSAGE or f.kind is Kind.TIMESTAMP:
+        elif f.kind in (Kind.MESSAGE, Kind.ANY, Kind.TIMESTAMP):
             if value is not None:
                 child = getattr(target, f.name)
                 child.SetInParent()  # present even when all its fields are zero
-                if f.kind is Kind.MESSAGE:
-                    _fill(child, value, known)
-                else:
+                if f.kind is Kind.TIMESTAMP:
                     _set_timestamp(child, value)
-        elif value:  # proto3 leaves zero values off the wire anyway
+                else:
+                    _fill(child, value, known)
+        elif value or (f.presence and value is not None):  # zero values stay off the wire
             setattr(target, f.name, int(value) if f.kind is Kind.ENUM else value)
 
 
@@ -105,7 +105,7 @@ def from_upb(source: UpbMessage, message_type: type[M]) -> M:
         value = getattr(source, f.name)
         if f.repeated:
             kwargs[f.name] = [_value(f, v) for v in value]
-        elif f.kind in (Kind.MESSAGE, Kind.TIMESTAMP):
+        elif f.kind in (Kind.MESSAGE, Kind.ANY, Kind.TIMESTAMP) or f.presence:
             if source.HasField(f.name):
                 kwargs[f.name] = _value(f, value)
         else:

@@ -90,28 +90,46 @@ STATUS_OF_CODE: Final[dict[Code, Status]] = {
 
 
 class ConnectError(Exception):
-    """A failed Connect call: its code and a message for the caller."""
+    """A failed Connect call: its code, a message for the caller, and error details (each
+    `{"type", "value"}`, see services.wire.call.connect_details)."""
 
-    def __init__(self, code: Code, message: str, *, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        code: Code,
+        message: str,
+        *,
+        headers: dict[str, str] | None = None,
+        details: list[dict[str, str]] | None = None,
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.headers = headers or {}
+        self.details = details or []
+        self.metadata: list[tuple[str, str]] = []  # the handler's headers, names may repeat
 
     @classmethod
-    def from_status(cls, status: Status, message: str | None) -> ConnectError:
+    def from_status(
+        cls, status: Status, message: str | None, details: list[dict[str, str]] | None = None
+    ) -> ConnectError:
         code = CODE_OF_STATUS.get(status, Code.UNKNOWN)
-        return cls(code, message or code.value)
+        return cls(code, message or code.value, details=details)
 
     @property
     def status(self) -> Status:
         return STATUS_OF_CODE[self.code]
 
     def to_response(self) -> Response:
-        body = json.dumps({"code": self.code.value, "message": self.message}, ensure_ascii=False)
-        return Response(
+        error: dict[str, Any] = {"code": self.code.value, "message": self.message}
+        if self.details:
+            error["details"] = self.details
+        body = json.dumps(error, ensure_ascii=False)
+        response = Response(
             body, status_code=HTTP_STATUS[self.code], media_type=JSON, headers=self.headers
         )
+        for name, value in self.metadata:
+            response.headers.append(name, value)
+        return response
 
 
 def error_from_reply(http_status: int, body: bytes) -> ConnectError:

@@ -24,6 +24,7 @@ from grpclib.encoding.base import CodecBase
 from grpclib.exceptions import GRPCError, ProtocolError
 from grpclib.metadata import encode_metadata
 
+from .call import CallInfo
 from .codec import (
     MalformedMessage,
     MessageTooLarge,
@@ -162,12 +163,16 @@ def frame(message: bytes, gzip: bool) -> bytes:
 
 
 class WireStream:
-    """grpclib's server Stream for one call, its messages read and written by us."""
+    """grpclib's server Stream for one call, its messages read and written by us, with the
+    response headers and trailers its handler set on the call (`services.wire.call`)."""
 
-    def __init__(self, stream: Any, limit: int, compression: Compression) -> None:
+    def __init__(
+        self, stream: Any, limit: int, compression: Compression, call: CallInfo | None = None
+    ) -> None:
         self._stream = stream
         self._limit = limit
         self._compression = compression
+        self._call = call
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
@@ -178,6 +183,12 @@ class WireStream:
     async def recv_message(self) -> Any:
         s = self._stream
         data = await read_frame(s._stream, self._limit, self._compression)
+        if not s._cardinality.client_streaming:
+            # One request message, then the end of the stream (as grpc-go checks it).
+            if data is None:
+                raise GRPCError(Status.UNIMPLEMENTED, "a unary rpc needs one request message")
+            if await read_frame(s._stream, self._limit, self._compression) is not None:
+                raise GRPCError(Status.UNIMPLEMENTED, "a unary rpc takes one request message")
         if data is None:
             return None
         s._messages_received += 1
@@ -192,6 +203,8 @@ class WireStream:
             headers.append(("grpc-encoding", GZIP))
         headers.append(("grpc-accept-encoding", ACCEPT_ENCODING))
         headers.extend(encode_metadata(metadata or ()))
+        if self._call is not None:
+            headers.extend(encode_metadata(self._call.response_headers))
         await s._stream.send_headers(headers)
         s._send_initial_metadata_done = True
 
@@ -205,6 +218,24 @@ class WireStream:
         await s._stream.send_data(frame(data, self._compression.reply_gzip))
         s._send_message_done = True
         s._messages_sent += 1
+
+    async def finish(self, error: GRPCError | None) -> None:
+        """End the call with the handler's trailers (and its error, details included), where
+        grpclib would end it without them."""
+        s = self._stream
+        trailers = self._call.response_trailers if self._call is not None else []
+        if error is None:
+            if trailers and s._send_message_done and not s._send_trailing_metadata_done:
+                await s.send_trailing_metadata(metadata=trailers)
+            return
+        if not s._send_initial_metadata_done and self._call and self._call.response_headers:
+            await self.send_initial_metadata()
+        await s.send_trailing_metadata(
+            status=error.status,
+            status_message=error.message,
+            status_details=error.details,
+            metadata=trailers,
+        )
 
     def __aiter__(self) -> AsyncIterator[Any]:
         return self

@@ -22,6 +22,7 @@ import h2.events
 from grpclib.const import Handler as MethodHandler
 from grpclib.const import Status
 from grpclib.encoding.base import GRPC_CONTENT_TYPE, CodecBase
+from grpclib.exceptions import GRPCError
 from grpclib.protocol import EventsProcessor, H2Protocol
 from grpclib.server import Handler, Server, request_handler
 from h2.errors import ErrorCodes
@@ -29,6 +30,7 @@ from h2.settings import SettingCodes
 
 from services.common.throttled_log import ThrottledLog
 
+from .call import CallInfo, StatusDetailsCodec, opened
 from .encoded_forms import EncodedForms
 from .grpc import (
     ACCEPT_ENCODING,
@@ -230,7 +232,18 @@ async def _refuse(
 
 
 async def _framed(func: HandlerFunc, limit: int, compression: Compression, stream: Any) -> None:
-    await func(WireStream(stream, limit, compression))
+    remaining = stream.deadline.time_remaining() if stream.deadline is not None else None
+    call = CallInfo(request_headers=list(stream.metadata.items()), timeout_seconds=remaining)
+    wire = WireStream(stream, limit, compression, call)
+    with opened(call):
+        try:
+            await func(wire)
+        except GRPCError as error:
+            if not (call.response_headers or call.response_trailers):
+                raise  # grpclib ends the call, details included
+            await wire.finish(error)
+            return
+    await wire.finish(None)
 
 
 class _WireHandler(Handler):
@@ -260,8 +273,10 @@ class _WireHandler(Handler):
         base, _, subtype = fields.get("content-type", "").partition("+")
         codec = self._codecs.get(subtype or "proto") if base == GRPC_CONTENT_TYPE else None
         method = self.mapping.get(path)
-        if codec is None or method is None:  # grpclib answers these: 415, UNIMPLEMENTED
+        if codec is None:  # grpclib answers it: HTTP 415
             return self._run(self.mapping, self.codec, stream, headers, release)
+        if method is None:
+            return _refuse(stream, release, Status.UNIMPLEMENTED, f"unknown method {path}")
         encoding = fields.get("grpc-encoding", IDENTITY)
         if encoding not in ENCODINGS:
             return _refuse(
@@ -289,7 +304,7 @@ class WireServer(Server):
         self, handlers: Collection[Any], limits: GrpcLimits, known: EncodedForms | None = None
     ) -> None:
         proto = StrictProtoCodec(limits.max_message_bytes, known)
-        super().__init__(handlers, codec=proto)
+        super().__init__(handlers, codec=proto, status_details_codec=StatusDetailsCodec())
         self.limits = limits
         self.codecs: dict[str, CodecBase] = {
             "proto": proto,
