@@ -8,7 +8,7 @@ another worker or replica) changed the database: the repository's `follow_change
 from __future__ import annotations
 
 import datetime
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Final
 
 from gen.kugel.item.v1 import Item, RoundingMethod, TaxRule, TaxType
@@ -78,6 +78,7 @@ class ItemCatalog:
             cache_size
         )
         self._items: TtlLruCache[tuple[str, str, str], Item | _NotFound] = TtlLruCache(cache_size)
+        self.write_listeners: list[Callable[[], None]] = []  # called after each write here
         # Bumped by every invalidation: a read that started before one must not refill the cache.
         self._generation = 0
 
@@ -145,11 +146,14 @@ class ItemCatalog:
         return context
 
     async def apply(self, changes: Sequence[MasterChange]) -> None:
-        """Write changes in one transaction; this process's readers see them at once."""
+        """Write changes in one transaction; this process's readers (and its write listeners:
+        the change watches) see them at once."""
         try:
             await self._repository.apply(changes)
         finally:
             self.invalidate()
+            for listener in self.write_listeners:
+                listener()
 
     def invalidate(self) -> None:
         self._generation += 1

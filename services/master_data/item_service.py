@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 
+from grpclib.const import Status
 from grpclib.exceptions import GRPCError
 
 from gen.kugel.item.v1 import (
@@ -14,11 +15,14 @@ from gen.kugel.item.v1 import (
     GetItemDetailResponse,
     Item,
     ItemServiceBase,
+    WatchItemChangesRequest,
+    WatchItemChangesResponse,
 )
 from services.wire.codec import EncodedForms
 
 from .catalog import ItemCatalog
 from .errors import GRPC_STATUS, CatalogError
+from .item_watch import Watches
 
 
 @contextmanager
@@ -36,9 +40,15 @@ class ItemService(ItemServiceBase):
     service has `known` keep their encoded forms ready for the codecs.
     """
 
-    def __init__(self, catalog: ItemCatalog, known: EncodedForms | None = None) -> None:
+    def __init__(
+        self,
+        catalog: ItemCatalog,
+        known: EncodedForms | None = None,
+        watches: Watches | None = None,
+    ) -> None:
         self._catalog = catalog
         self._known = known
+        self._watches = watches
 
     def _remember(self, items: list[Item]) -> None:
         if self._known is not None:
@@ -62,3 +72,20 @@ class ItemService(ItemServiceBase):
             )
         self._remember(items)
         return BatchGetItemDetailsResponse(items=items, not_found_item_codes=missing)
+
+    async def watch_item_changes(
+        self, message: WatchItemChangesRequest
+    ) -> AsyncIterator[WatchItemChangesResponse]:
+        if self._watches is None:
+            raise GRPCError(Status.UNIMPLEMENTED, "this server keeps no change log")
+        with _as_grpc_status():
+            watch = self._watches.open(
+                message.tenant_ids, message.store_codes, message.after_sequence
+            )
+        feed = self._watches.feed
+        feed.open_watches += 1
+        try:
+            async for event in watch.events():
+                yield event
+        finally:
+            feed.open_watches -= 1

@@ -16,6 +16,7 @@ import asyncpg
 
 from services.common import postgres
 
+from .change_log import KEEP, ChangeEntry, LoggedChange, entries_of
 from .repository import (
     ChangeRejected,
     Deletion,
@@ -26,6 +27,7 @@ from .repository import (
     priced_item,
     row_values,
     runs_of_one_kind,
+    target,
 )
 from .schema import PG_MIGRATIONS, TABLES
 
@@ -53,6 +55,12 @@ FROM tenants t LEFT JOIN stores s ON s.tenant_id = t.tenant_id AND s.store_code 
 WHERE t.tenant_id = $2
 """
 _BUMP: Final = "UPDATE catalog_version SET version = version + 1 WHERE id = 1"
+# Held to the commit by every write: change-log sequences then commit in their own order.
+_LOG_LOCK: Final = 0x6B75_6765_6C_02
+_LOG: Final = """
+INSERT INTO item_changes (tenant_id, store_code, item_codes, all_items, committed_at_us)
+VALUES ($1, $2, $3, $4, $5) RETURNING sequence
+"""
 
 
 async def _execute(connection: postgres.Connection, run: list[MasterChange], now: int) -> None:
@@ -110,12 +118,13 @@ class PostgresItemRepository:
     @postgres.outages_reported
     async def apply(self, changes: Sequence[MasterChange]) -> int:
         now = postgres.now_us()
+        entries = entries_of(target(c) for c in changes)
         async with self._pool.acquire(timeout=postgres.ACQUIRE_TIMEOUT_SECONDS) as connection:
             try:
                 async with connection.transaction():
                     for run in runs_of_one_kind(changes):
                         await _execute(connection, run, now)
-                    await self._changed(connection)
+                    await self._changed(connection, entries, now)
             except asyncpg.IntegrityConstraintViolationError:
                 # A batch hides which change broke a reference: replay one by one (the failed
                 # transaction rolled back) to name it.
@@ -125,13 +134,51 @@ class PostgresItemRepository:
                             await _execute(connection, [change], now)
                         except asyncpg.IntegrityConstraintViolationError as error:
                             raise ChangeRejected(index, change) from error
-                    await self._changed(connection)
+                    await self._changed(connection, entries, now)
         return len(changes)
 
     @staticmethod
-    async def _changed(connection: postgres.Connection) -> None:
+    async def _changed(
+        connection: postgres.Connection, entries: list[ChangeEntry], now: int
+    ) -> None:
+        """Bump the version, append to the change log, and NOTIFY (sent at the commit)."""
+        await connection.execute("SELECT pg_advisory_xact_lock($1)", _LOG_LOCK)
         await connection.execute(_BUMP)
-        await connection.execute("SELECT pg_notify($1, '')", CHANNEL)  # sent at commit
+        last = 0
+        for e in entries:
+            last = await connection.fetchval(
+                _LOG, e.tenant_id, e.store_code, list(e.item_codes), e.all_items, now
+            )
+        if last > KEEP:
+            await connection.execute("DELETE FROM item_changes WHERE sequence <= $1", last - KEEP)
+        await connection.execute("SELECT pg_notify($1, '')", CHANNEL)
+
+    @postgres.outages_reported
+    async def changes_after(
+        self, sequence: int, tenant_ids: Sequence[str], limit: int
+    ) -> list[LoggedChange]:
+        rows = await self._pool.fetch(
+            "SELECT * FROM item_changes WHERE sequence > $1 AND tenant_id = ANY($2::text[])"
+            " ORDER BY sequence LIMIT $3",
+            sequence,
+            list(tenant_ids),
+            limit,
+        )
+        return [
+            LoggedChange(
+                r["sequence"],
+                ChangeEntry(
+                    r["tenant_id"], r["store_code"], tuple(r["item_codes"]), r["all_items"]
+                ),
+                r["committed_at_us"],
+            )
+            for r in rows
+        ]
+
+    @postgres.outages_reported
+    async def log_bounds(self) -> tuple[int, int]:
+        row = await self._pool.fetchrow("SELECT MIN(sequence), MAX(sequence) FROM item_changes")
+        return (row[0] or 0, row[1] or 0) if row is not None else (0, 0)
 
     async def follow_changes(self, changed: Callable[[], None], check_seconds: float) -> None:
         """LISTEN on its own connection; every `check_seconds` a query checks that connection is

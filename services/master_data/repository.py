@@ -9,6 +9,7 @@ services.common.sqlite_threads for the measurements.)
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import sqlite3
 import time
@@ -19,6 +20,7 @@ from typing import Any, Final, Protocol
 
 from services.common.sqlite_threads import SqliteThreads
 
+from .change_log import KEEP, ChangeEntry, LoggedChange, Target, entries_of
 from .records import MasterRecord
 from .schema import MIGRATIONS, TABLES
 
@@ -104,6 +106,16 @@ class ItemRepository(Protocol):
         (and whenever it cannot tell: after losing the database for a while)."""
         ...
 
+    async def changes_after(
+        self, sequence: int, tenant_ids: Sequence[str], limit: int
+    ) -> list[LoggedChange]:
+        """The logged changes of the tenants after `sequence`, oldest first, at most `limit`."""
+        ...
+
+    async def log_bounds(self) -> tuple[int, int]:
+        """The oldest sequence the log keeps and the latest one (0, 0 for an empty log)."""
+        ...
+
     async def ping(self) -> None:
         """Raise when the database cannot be reached."""
         ...
@@ -176,8 +188,29 @@ def _execute(connection: sqlite3.Connection, run: list[MasterChange], now: int) 
     )
 
 
+def target(change: MasterChange) -> Target:
+    """What a change writes or deletes: its record type and key."""
+    if isinstance(change, Deletion):
+        return change.kind, change.key
+    return type(change), change.key()
+
+
 def _bump_version(connection: sqlite3.Connection) -> None:
     connection.execute("UPDATE catalog_version SET version = version + 1 WHERE id = 1")
+
+
+def _log(connection: sqlite3.Connection, entries: list[ChangeEntry], now: int) -> None:
+    """Append the write's entries to the change log, and forget all but the last KEEP."""
+    last = 0
+    for e in entries:
+        last = connection.execute(
+            "INSERT INTO item_changes"
+            " (tenant_id, store_code, item_codes, all_items, committed_at_us)"
+            " VALUES (?, ?, ?, ?, ?) RETURNING sequence",
+            (e.tenant_id, e.store_code, json.dumps(e.item_codes), e.all_items, now),
+        ).fetchone()[0]
+    if last > KEEP:
+        connection.execute("DELETE FROM item_changes WHERE sequence <= ?", (last - KEEP,))
 
 
 def priced_item(r: Any) -> PricedItem:
@@ -243,6 +276,37 @@ class SqliteItemRepository:
         )
         return [priced_item(r) for r in rows]
 
+    async def changes_after(
+        self, sequence: int, tenant_ids: Sequence[str], limit: int
+    ) -> list[LoggedChange]:
+        tenants = list(tenant_ids)
+        query = (
+            "SELECT * FROM item_changes WHERE sequence > ?"  # noqa: S608 - placeholders only
+            f" AND tenant_id IN ({', '.join('?' for _ in tenants)}) ORDER BY sequence LIMIT ?"
+        )
+        rows = await self._db.read(
+            lambda c: c.execute(query, (sequence, *tenants, limit)).fetchall()
+        )
+        return [
+            LoggedChange(
+                r["sequence"],
+                ChangeEntry(
+                    r["tenant_id"],
+                    r["store_code"],
+                    tuple(json.loads(r["item_codes"])),
+                    bool(r["all_items"]),
+                ),
+                r["committed_at_us"],
+            )
+            for r in rows
+        ]
+
+    async def log_bounds(self) -> tuple[int, int]:
+        row = await self._db.read(
+            lambda c: c.execute("SELECT MIN(sequence), MAX(sequence) FROM item_changes").fetchone()
+        )
+        return (row[0] or 0, row[1] or 0)
+
     async def follow_changes(self, changed: Callable[[], None], check_seconds: float) -> None:
         """Poll the catalog version (another process may write the same file)."""
         seen: int | None = None
@@ -260,10 +324,13 @@ class SqliteItemRepository:
     async def apply(self, changes: Sequence[MasterChange]) -> int:
         now = _now_us()
 
+        entries = entries_of(target(c) for c in changes)
+
         def batched(connection: sqlite3.Connection) -> None:
             for run in runs_of_one_kind(changes):
                 _execute(connection, run, now)
             _bump_version(connection)
+            _log(connection, entries, now)
 
         def one_by_one(connection: sqlite3.Connection) -> None:
             for index, change in enumerate(changes):
@@ -272,6 +339,7 @@ class SqliteItemRepository:
                 except sqlite3.IntegrityError as error:
                     raise ChangeRejected(index, change) from error
             _bump_version(connection)
+            _log(connection, entries, now)
 
         try:
             await self._db.write(batched)

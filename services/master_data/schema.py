@@ -65,7 +65,22 @@ CREATE TABLE IF NOT EXISTS catalog_version (
 );
 INSERT OR IGNORE INTO catalog_version VALUES (1, 0);
 """
-MIGRATIONS: Final = (Migration(1, "tenants, stores, tax rules, items, store prices", DDL_V1),)
+# Migration 2: the change log WatchItemChanges streams (services/master_data/change_log.py).
+CHANGE_LOG_V2: Final = """
+CREATE TABLE item_changes (
+    sequence        INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant_id       TEXT NOT NULL,
+    store_code      TEXT NOT NULL,      -- '' for every store of the tenant
+    item_codes      TEXT NOT NULL,      -- a JSON list, empty with all_items
+    all_items       INTEGER NOT NULL,
+    committed_at_us INTEGER NOT NULL
+);
+CREATE INDEX item_changes_by_tenant ON item_changes (tenant_id, sequence)
+"""
+MIGRATIONS: Final = (
+    Migration(1, "tenants, stores, tax rules, items, store prices", DDL_V1),
+    Migration(2, "item change log", CHANGE_LOG_V2),
+)
 
 # The same schema on PostgreSQL: 64-bit integers for money and times, a real boolean.
 PG_DDL_V1: Final = """
@@ -118,7 +133,23 @@ CREATE TABLE IF NOT EXISTS catalog_version (
 );
 INSERT INTO catalog_version VALUES (1, 0) ON CONFLICT DO NOTHING
 """
-PG_MIGRATIONS: Final = (Migration(1, "tenants, stores, tax rules, items, store prices", PG_DDL_V1),)
+# Writers take an advisory lock before appending (PostgresItemRepository.apply), so sequences
+# commit in their own order and a reader never skips one still in flight.
+PG_CHANGE_LOG_V2: Final = """
+CREATE TABLE item_changes (
+    sequence        BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    tenant_id       TEXT NOT NULL,
+    store_code      TEXT NOT NULL,
+    item_codes      TEXT[] NOT NULL,
+    all_items       BOOLEAN NOT NULL,
+    committed_at_us BIGINT NOT NULL
+);
+CREATE INDEX item_changes_by_tenant ON item_changes (tenant_id, sequence)
+"""
+PG_MIGRATIONS: Final = (
+    Migration(1, "tenants, stores, tax rules, items, store prices", PG_DDL_V1),
+    Migration(2, "item change log", PG_CHANGE_LOG_V2),
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,6 +41,7 @@ from .connect_endpoint import ConnectEndpoint, method_table
 from .grpc_server import build_grpc_server
 from .http_app import build_http_app
 from .item_service import ItemService
+from .item_watch import ChangeFeed, Watches
 from .repository import ItemRepository
 from .settings import MasterDataSettings
 from .storage import open_repository
@@ -53,6 +54,7 @@ class MasterData:
     """master-data's parts, wired: what `serve` runs and what in-process tests drive."""
 
     catalog: ItemCatalog
+    feed: ChangeFeed  # wakes the WatchItemChanges streams
     gate: CallGate
     item_service: HandlerTable
     http_app: Starlette
@@ -62,10 +64,13 @@ class MasterData:
 def wire(repository: ItemRepository, settings: MasterDataSettings) -> MasterData:
     """Build every part of master-data over one repository."""
     catalog = ItemCatalog(repository, settings.catalog_cache_size)
+    feed = ChangeFeed()
+    catalog.write_listeners.append(feed.wake)
+    watches = Watches(repository, feed, settings.watch_heartbeat_seconds)
     token = BearerToken(settings.master_data_token)
     gate = CallGate(token, injected_delay_seconds=settings.debug_rpc_delay_ms / 1000)
     known = EncodedForms(settings.catalog_cache_size) if settings.catalog_cache_size else None
-    item_service = gate.guard(ItemService(catalog, known), authenticate=True)
+    item_service = gate.guard(ItemService(catalog, known, watches), authenticate=True)
     connect = ConnectEndpoint(
         method_table([item_service], default_google_proto_descriptor_pool),
         settings.max_request_bytes,
@@ -74,7 +79,7 @@ def wire(repository: ItemRepository, settings: MasterDataSettings) -> MasterData
     )
     admin = AdminApi(catalog, BearerToken(settings.admin_token), settings.max_request_bytes)
     http_app = build_http_app(connect, admin, repository)
-    return MasterData(catalog, gate, item_service, http_app, known)
+    return MasterData(catalog, feed, gate, item_service, http_app, known)
 
 
 HttpServer = EmbeddedUvicorn | EmbeddedHypercorn
@@ -111,6 +116,7 @@ def grpc_limits(settings: MasterDataSettings) -> GrpcLimits:
         first_request_timeout_seconds=settings.request_read_timeout_seconds,
         idle_timeout_seconds=settings.grpc_idle_timeout_seconds,
         control_frames_per_second=settings.grpc_control_frames_per_second,
+        stream_send_timeout_seconds=settings.watch_send_timeout_seconds,
     )
 
 
@@ -140,9 +146,15 @@ async def serve(settings: MasterDataSettings) -> None:
     http_task = asyncio.create_task(web.serve(sockets=[http_socket]))
     await wait_started(web, http_task)
     log.info("HTTP server started on port %d", http_socket.getsockname()[1])
-    # Another process or replica writing the same database clears this one's read cache.
+
+    # Another process or replica writing the same database clears this one's read cache and
+    # wakes its change watches.
+    def changed_elsewhere() -> None:
+        catalog.invalidate()
+        parts.feed.wake()
+
     follower = asyncio.create_task(
-        repository.follow_changes(catalog.invalidate, settings.catalog_poll_seconds)
+        repository.follow_changes(changed_elsewhere, settings.catalog_poll_seconds)
     )
     log.info(
         "master-data ready: grpc=%s http=%d db=%s auth=%s tls=%s",
@@ -155,6 +167,7 @@ async def serve(settings: MasterDataSettings) -> None:
 
     await until_stop_signal(http_task)
 
+    parts.feed.close()  # change watches end now: their clients resume at another replica
     log.info("master-data shutting down: draining %d calls in flight", gate.in_flight)
     if grpc:
         grpc.serving.set(False)

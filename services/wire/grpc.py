@@ -12,6 +12,7 @@ frame, inflates gzip requests, and answers gzip-compressed when the client accep
 
 from __future__ import annotations
 
+import asyncio
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -167,12 +168,18 @@ class WireStream:
     response headers and trailers its handler set on the call (`services.wire.call`)."""
 
     def __init__(
-        self, stream: Any, limit: int, compression: Compression, call: CallInfo | None = None
+        self,
+        stream: Any,
+        limit: int,
+        compression: Compression,
+        call: CallInfo | None = None,
+        send_timeout: float | None = None,
     ) -> None:
         self._stream = stream
         self._limit = limit
         self._compression = compression
         self._call = call
+        self._send_timeout = send_timeout  # server streaming: how long one message may wait
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
@@ -214,8 +221,17 @@ class WireStream:
             await self.send_initial_metadata()
         if not s._cardinality.server_streaming and s._send_message_done:
             raise ProtocolError("Message was already sent")
-        data = s._codec.encode(message, s._send_type)
-        await s._stream.send_data(frame(data, self._compression.reply_gzip))
+        data = frame(s._codec.encode(message, s._send_type), self._compression.reply_gzip)
+        if s._cardinality.server_streaming and self._send_timeout is not None:
+            try:
+                await asyncio.wait_for(s._stream.send_data(data), self._send_timeout)
+            except TimeoutError:
+                raise GRPCError(
+                    Status.RESOURCE_EXHAUSTED,
+                    f"the client took no message for {self._send_timeout:g} s: resume later",
+                ) from None
+        else:
+            await s._stream.send_data(data)
         s._send_message_done = True
         s._messages_sent += 1
 

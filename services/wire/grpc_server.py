@@ -57,6 +57,7 @@ class GrpcLimits:
     first_request_timeout_seconds: float = 10.0  # connected, but no request yet
     idle_timeout_seconds: float = 300.0  # no call open and nothing received
     control_frames_per_second: float = 500.0  # PING, SETTINGS and RST_STREAM, together
+    stream_send_timeout_seconds: float = 10.0  # a streamed message the client won't take
 
 
 class FloodGuard:
@@ -231,10 +232,14 @@ async def _refuse(
         release_stream()
 
 
-async def _framed(func: HandlerFunc, limit: int, compression: Compression, stream: Any) -> None:
+async def _framed(
+    func: HandlerFunc, limits: GrpcLimits, compression: Compression, stream: Any
+) -> None:
     remaining = stream.deadline.time_remaining() if stream.deadline is not None else None
     call = CallInfo(request_headers=list(stream.metadata.items()), timeout_seconds=remaining)
-    wire = WireStream(stream, limit, compression, call)
+    wire = WireStream(
+        stream, limits.max_message_bytes, compression, call, limits.stream_send_timeout_seconds
+    )
     with opened(call):
         try:
             await func(wire)
@@ -332,9 +337,7 @@ class WireServer(Server):
         key = (path, compression)
         table = self._framed.get(key)
         if table is None:
-            func = functools.partial(
-                _framed, method.func, self.limits.max_message_bytes, compression
-            )
+            func = functools.partial(_framed, method.func, self.limits, compression)
             table = self._framed[key] = {path: MethodHandler(func, *method[1:])}
         return table
 

@@ -69,7 +69,7 @@ async def test_a_master_database_from_before_migrations_keeps_its_data(tmp_path:
         assert context.currency_code == "JPY"
     finally:
         await repository.close()
-    assert ledger(path) == [1]
+    assert ledger(path) == [1, 2]  # the change log came with 2
 
 
 def test_an_upgrade_applies_only_the_new_migration_and_keeps_the_data(tmp_path: Path) -> None:
@@ -97,3 +97,18 @@ def test_a_database_migrated_by_a_newer_release_is_refused(tmp_path: Path) -> No
 def test_migrations_are_numbered_from_1_in_order(tmp_path: Path, versions: list[int]) -> None:
     with sqlite3.connect(tmp_path / "t.db") as connection, pytest.raises(ValueError, match="1, 2"):
         migrate(connection, [Migration(v, "x", "SELECT 1") for v in versions])
+
+
+async def test_a_master_database_of_schema_1_gains_the_change_log(tmp_path: Path) -> None:
+    path = tmp_path / "master.db"
+    with sqlite3.connect(path) as connection:
+        migrate(connection, MASTER_MIGRATIONS[:1])
+        connection.execute("INSERT INTO tenants VALUES ('T0001', 'Kugel Mart', 'JPY')")
+    repository = await SqliteItemRepository.open(path)
+    try:
+        assert await repository.log_bounds() == (0, 0)
+        context = await repository.store_context("T0001", "S001")
+        assert context is not None
+    finally:
+        await repository.close()
+    assert ledger(path) == [1, 2]

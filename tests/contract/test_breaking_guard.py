@@ -14,6 +14,9 @@ ROOT = Path(__file__).resolve().parents[2]
 CONTRACT = Path("proto/kugel/item/v1/item_service.proto")
 JUST = Path(sys.executable).parent / "just"
 
+LAST_RPC = (
+    "  rpc WatchItemChanges(WatchItemChangesRequest) returns (stream WatchItemChangesResponse);\n"
+)
 NEW_RPC = """
   // ListTaxRules lists the tenant's tax rules.
   rpc ListTaxRules(ListTaxRulesRequest) returns (ListTaxRulesResponse);
@@ -97,8 +100,8 @@ def test_breaking_edit_fails_with_bufs_message(
             id="new field",
         ),
         pytest.param(
-            "    option idempotency_level = NO_SIDE_EFFECTS;\n  }\n}\n",
-            "    option idempotency_level = NO_SIDE_EFFECTS;\n  }\n" + NEW_RPC,
+            LAST_RPC + "}\n",
+            LAST_RPC + NEW_RPC,
             id="new rpc",
         ),
     ],

@@ -70,16 +70,18 @@ def test_request_fields_are_the_contracts() -> None:
     }
 
 
-def test_service_mapping_names_both_rpcs() -> None:
+def test_service_mapping_names_every_rpc() -> None:
     paths = set(ItemServiceBase().__mapping__())
     assert paths == {
         "/kugel.item.v1.ItemService/GetItemDetail",
         "/kugel.item.v1.ItemService/BatchGetItemDetails",
+        "/kugel.item.v1.ItemService/WatchItemChanges",
     }
     assert hasattr(ItemServiceStub, "batch_get_item_details")
+    assert hasattr(ItemServiceStub, "watch_item_changes")
 
 
-def test_buf_curl_lists_both_rpcs_from_the_schema_alone() -> None:
+def test_buf_curl_lists_every_rpc_from_the_schema_alone() -> None:
     buf = Path(sys.executable).parent / "buf"
     result = subprocess.run(
         [str(buf), "curl", "--schema", "proto", "--list-methods"],
@@ -92,4 +94,5 @@ def test_buf_curl_lists_both_rpcs_from_the_schema_alone() -> None:
     assert result.stdout.split() == [
         "kugel.item.v1.ItemService/BatchGetItemDetails",
         "kugel.item.v1.ItemService/GetItemDetail",
+        "kugel.item.v1.ItemService/WatchItemChanges",
     ]

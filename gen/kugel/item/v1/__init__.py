@@ -9,14 +9,20 @@ __all__ = (
     "GetItemDetailRequest",
     "GetItemDetailResponse",
     "Item",
+    "ItemChange",
     "ItemServiceBase",
     "ItemServiceStub",
     "RoundingMethod",
     "TaxRule",
     "TaxType",
+    "WatchHeartbeat",
+    "WatchItemChangesRequest",
+    "WatchItemChangesResponse",
+    "WatchReset",
 )
 
 import datetime
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -343,6 +349,56 @@ default_message_pool.register_message("kugel.item.v1", "Item", Item)
 
 
 @dataclass(eq=False, repr=False)
+class ItemChange(betterproto2.Message):
+    """
+    ItemChange is one committed change, in the order of its sequence.
+    """
+
+    @betterproto2.staticproperty
+    @staticmethod
+    def DESCRIPTOR() -> Descriptor:
+        return KUGEL_ITEM_V1_ITEM_SERVICE_PROTO_DESCRIPTOR.message_types_by_name["ItemChange"]
+
+    sequence: "int" = betterproto2.field(1, betterproto2.TYPE_INT64)
+    """
+    sequence is the change's position in the log: it grows with every commit.
+    """
+
+    tenant_id: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    tenant_id is the tenant the change belongs to.
+    """
+
+    store_code: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    store_code is the one store the change applies to, empty when it applies
+    to every store of the tenant.
+    """
+
+    item_codes: "list[str]" = betterproto2.field(4, betterproto2.TYPE_STRING, repeated=True)
+    """
+    item_codes are the items whose answer may have changed; empty when
+    all_items is true.
+    """
+
+    all_items: "bool" = betterproto2.field(5, betterproto2.TYPE_BOOL)
+    """
+    all_items is true when every item of the tenant (of store_code, when set)
+    may have changed, e.g. after a tax rule, currency or store change.
+    """
+
+    committed_at: "datetime.datetime | None" = betterproto2.field(
+        6, betterproto2.TYPE_MESSAGE, unwrap=lambda: ___google__protobuf__.Timestamp, optional=True
+    )
+    """
+    committed_at is when the change was committed, for measuring lag.
+    """
+
+
+default_message_pool.register_message("kugel.item.v1", "ItemChange", ItemChange)
+
+
+@dataclass(eq=False, repr=False)
 class TaxRule(betterproto2.Message):
     """
     TaxRule tells the cart how to compute the tax of a line.
@@ -384,6 +440,133 @@ class TaxRule(betterproto2.Message):
 
 
 default_message_pool.register_message("kugel.item.v1", "TaxRule", TaxRule)
+
+
+@dataclass(eq=False, repr=False)
+class WatchHeartbeat(betterproto2.Message):
+    """
+    WatchHeartbeat keeps an idle stream alive and tells the client where the log is.
+    """
+
+    @betterproto2.staticproperty
+    @staticmethod
+    def DESCRIPTOR() -> Descriptor:
+        return KUGEL_ITEM_V1_ITEM_SERVICE_PROTO_DESCRIPTOR.message_types_by_name["WatchHeartbeat"]
+
+    sequence: "int" = betterproto2.field(1, betterproto2.TYPE_INT64)
+    """
+    sequence is the latest committed change's sequence.
+    """
+
+
+default_message_pool.register_message("kugel.item.v1", "WatchHeartbeat", WatchHeartbeat)
+
+
+@dataclass(eq=False, repr=False)
+class WatchItemChangesRequest(betterproto2.Message):
+    """
+    WatchItemChangesRequest says whose changes to stream and from where.
+    """
+
+    @betterproto2.staticproperty
+    @staticmethod
+    def DESCRIPTOR() -> Descriptor:
+        return KUGEL_ITEM_V1_ITEM_SERVICE_PROTO_DESCRIPTOR.message_types_by_name[
+            "WatchItemChangesRequest"
+        ]
+
+    tenant_ids: "list[str]" = betterproto2.field(1, betterproto2.TYPE_STRING, repeated=True)
+    """
+    tenant_ids are the tenants whose changes to stream: 1 to 100 codes, each
+    as in GetItemDetailRequest.tenant_id. No other tenant's change is sent.
+    """
+
+    store_codes: "list[str]" = betterproto2.field(2, betterproto2.TYPE_STRING, repeated=True)
+    """
+    store_codes, when not empty, leaves out store-level changes of other
+    stores; changes that apply to every store of a tenant are always sent.
+    """
+
+    after_sequence: "int" = betterproto2.field(3, betterproto2.TYPE_INT64)
+    """
+    after_sequence is the sequence of the last change the client has seen; 0
+    starts at the end of the log (no earlier change is replayed). A position
+    older than the log keeps is answered with a reset first.
+    """
+
+
+default_message_pool.register_message(
+    "kugel.item.v1", "WatchItemChangesRequest", WatchItemChangesRequest
+)
+
+
+@dataclass(eq=False, repr=False)
+class WatchItemChangesResponse(betterproto2.Message):
+    """
+    WatchItemChangesResponse is one streamed event: a change, a reset or a heartbeat.
+
+    Oneofs:
+        - event: event is what happened.
+    """
+
+    @betterproto2.staticproperty
+    @staticmethod
+    def DESCRIPTOR() -> Descriptor:
+        return KUGEL_ITEM_V1_ITEM_SERVICE_PROTO_DESCRIPTOR.message_types_by_name[
+            "WatchItemChangesResponse"
+        ]
+
+    change: "ItemChange | None" = betterproto2.field(
+        1, betterproto2.TYPE_MESSAGE, optional=True, group="event"
+    )
+    """
+    change names items whose answer may have changed.
+    """
+
+    reset: "WatchReset | None" = betterproto2.field(
+        2, betterproto2.TYPE_MESSAGE, optional=True, group="event"
+    )
+    """
+    reset says the changes after the client's position are no longer kept:
+    the client must drop everything it cached for the tenants it watches.
+    """
+
+    heartbeat: "WatchHeartbeat | None" = betterproto2.field(
+        3, betterproto2.TYPE_MESSAGE, optional=True, group="event"
+    )
+    """
+    heartbeat is sent when the stream has been idle for a while.
+    """
+
+
+default_message_pool.register_message(
+    "kugel.item.v1", "WatchItemChangesResponse", WatchItemChangesResponse
+)
+
+
+@dataclass(eq=False, repr=False)
+class WatchReset(betterproto2.Message):
+    """
+    WatchReset tells the client its position is older than the log keeps.
+    """
+
+    @betterproto2.staticproperty
+    @staticmethod
+    def DESCRIPTOR() -> Descriptor:
+        return KUGEL_ITEM_V1_ITEM_SERVICE_PROTO_DESCRIPTOR.message_types_by_name["WatchReset"]
+
+    sequence: "int" = betterproto2.field(1, betterproto2.TYPE_INT64)
+    """
+    sequence is where the stream continues from: the latest committed change.
+    """
+
+    reason: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    reason says why, for logs.
+    """
+
+
+default_message_pool.register_message("kugel.item.v1", "WatchReset", WatchReset)
 
 
 class ItemServiceStub(betterproto2_grpclib.ServiceStub):
@@ -436,11 +619,38 @@ class ItemServiceStub(betterproto2_grpclib.ServiceStub):
             metadata=metadata,
         )
 
+    async def watch_item_changes(
+        self,
+        message: "WatchItemChangesRequest",
+        *,
+        timeout: "float | None" = None,
+        deadline: "Deadline | None" = None,
+        metadata: "MetadataLike | None" = None,
+    ) -> "AsyncIterator[WatchItemChangesResponse]":
+        """
+        WatchItemChanges streams every committed change of the item master that
+        may change a lookup's answer for the named tenants, starting after
+        after_sequence, within a second of its commit; a heartbeat keeps an idle
+        stream alive through proxies. The stream runs until the server ends it (on
+        shutdown, or RESOURCE_EXHAUSTED when the client reads too slowly); the
+        client then resumes from the last sequence it saw.
+        """
+
+        async for response in self._unary_stream(
+            "/kugel.item.v1.ItemService/WatchItemChanges",
+            message,
+            WatchItemChangesResponse,
+            timeout=timeout,
+            deadline=deadline,
+            metadata=metadata,
+        ):
+            yield response
+
 
 from ....google import protobuf as ___google__protobuf__
 
 KUGEL_ITEM_V1_ITEM_SERVICE_PROTO_DESCRIPTOR = default_google_proto_descriptor_pool.AddSerializedFile(
-    b'\n kugel/item/v1/item_service.proto\x12\rkugel.item.v1\x1a\x1fgoogle/protobuf/timestamp.proto"\x90\x01\n\x14GetItemDetailRequest\x12\x1b\n\ttenant_id\x18\x01 \x01(\tR\x08tenantId\x12\x1d\n\nstore_code\x18\x02 \x01(\tR\tstoreCode\x12\x1b\n\titem_code\x18\x03 \x01(\tR\x08itemCode\x12\x1f\n\x0bterminal_id\x18\x04 \x01(\tR\nterminalId"@\n\x15GetItemDetailResponse\x12\'\n\x04item\x18\x01 \x01(\x0b2\x13.kugel.item.v1.ItemR\x04item"\x98\x01\n\x1aBatchGetItemDetailsRequest\x12\x1b\n\ttenant_id\x18\x01 \x01(\tR\x08tenantId\x12\x1d\n\nstore_code\x18\x02 \x01(\tR\tstoreCode\x12\x1d\n\nitem_codes\x18\x03 \x03(\tR\titemCodes\x12\x1f\n\x0bterminal_id\x18\x04 \x01(\tR\nterminalId"y\n\x1bBatchGetItemDetailsResponse\x12)\n\x05items\x18\x01 \x03(\x0b2\x13.kugel.item.v1.ItemR\x05items\x12/\n\x14not_found_item_codes\x18\x02 \x03(\tR\x11notFoundItemCodes"\xba\x03\n\x04Item\x12\x1b\n\titem_code\x18\x01 \x01(\tR\x08itemCode\x12\x1b\n\titem_name\x18\x02 \x01(\tR\x08itemName\x12\x1d\n\nunit_price\x18\x03 \x01(\x03R\tunitPrice\x12#\n\rcurrency_code\x18\x04 \x01(\tR\x0ccurrencyCode\x12\x19\n\x08tax_code\x18\x05 \x01(\tR\x07taxCode\x12#\n\rcategory_code\x18\x06 \x01(\tR\x0ccategoryCode\x12\x1b\n\tis_active\x18\x07 \x01(\x08R\x08isActive\x129\n\ncreated_at\x18\x08 \x01(\x0b2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n\nupdated_at\x18\t \x01(\x0b2\x1a.google.protobuf.TimestampR\tupdatedAt\x121\n\x08tax_rule\x18\n \x01(\x0b2\x16.kugel.item.v1.TaxRuleR\x07taxRule\x12.\n\x13store_price_applied\x18\x0b \x01(\x08R\x11storePriceApplied"\xdf\x01\n\x07TaxRule\x12\x19\n\x08tax_code\x18\x01 \x01(\tR\x07taxCode\x121\n\x08tax_type\x18\x02 \x01(\x0e2\x16.kugel.item.v1.TaxTypeR\x07taxType\x12*\n\x11rate_basis_points\x18\x03 \x01(\x05R\x0frateBasisPoints\x12F\n\x0frounding_method\x18\x04 \x01(\x0e2\x1d.kugel.item.v1.RoundingMethodR\x0eroundingMethod\x12\x12\n\x04name\x18\x05 \x01(\tR\x04name*d\n\x07TaxType\x12\x16\n\x14TAX_TYPE_UNSPECIFIED\x12\x15\n\x11TAX_TYPE_EXTERNAL\x10\x01\x12\x15\n\x11TAX_TYPE_INTERNAL\x10\x02\x12\x13\n\x0fTAX_TYPE_EXEMPT\x10\x03*\x84\x01\n\x0eRoundingMethod\x12\x1d\n\x1bROUNDING_METHOD_UNSPECIFIED\x12\x19\n\x15ROUNDING_METHOD_FLOOR\x10\x01\x12\x1b\n\x17ROUNDING_METHOD_HALF_UP\x10\x02\x12\x1b\n\x17ROUNDING_METHOD_CEILING\x10\x032\xe1\x01\n\x0bItemService\x12_\n\rGetItemDetail\x12#.kugel.item.v1.GetItemDetailRequest\x1a$.kugel.item.v1.GetItemDetailResponse"\x03\x90\x02\x01\x12q\n\x13BatchGetItemDetails\x12).kugel.item.v1.BatchGetItemDetailsRequest\x1a*.kugel.item.v1.BatchGetItemDetailsResponse"\x03\x90\x02\x01b\x06proto3'
+    b'\n kugel/item/v1/item_service.proto\x12\rkugel.item.v1\x1a\x1fgoogle/protobuf/timestamp.proto"\x80\x01\n\x17WatchItemChangesRequest\x12\x1d\n\ntenant_ids\x18\x01 \x03(\tR\ttenantIds\x12\x1f\n\x0bstore_codes\x18\x02 \x03(\tR\nstoreCodes\x12%\n\x0eafter_sequence\x18\x03 \x01(\x03R\rafterSequence"\xca\x01\n\x18WatchItemChangesResponse\x123\n\x06change\x18\x01 \x01(\x0b2\x19.kugel.item.v1.ItemChangeH\x00R\x06change\x121\n\x05reset\x18\x02 \x01(\x0b2\x19.kugel.item.v1.WatchResetH\x00R\x05reset\x12=\n\theartbeat\x18\x03 \x01(\x0b2\x1d.kugel.item.v1.WatchHeartbeatH\x00R\theartbeatB\x07\n\x05event"\xdf\x01\n\nItemChange\x12\x1a\n\x08sequence\x18\x01 \x01(\x03R\x08sequence\x12\x1b\n\ttenant_id\x18\x02 \x01(\tR\x08tenantId\x12\x1d\n\nstore_code\x18\x03 \x01(\tR\tstoreCode\x12\x1d\n\nitem_codes\x18\x04 \x03(\tR\titemCodes\x12\x1b\n\tall_items\x18\x05 \x01(\x08R\x08allItems\x12=\n\x0ccommitted_at\x18\x06 \x01(\x0b2\x1a.google.protobuf.TimestampR\x0bcommittedAt"@\n\nWatchReset\x12\x1a\n\x08sequence\x18\x01 \x01(\x03R\x08sequence\x12\x16\n\x06reason\x18\x02 \x01(\tR\x06reason",\n\x0eWatchHeartbeat\x12\x1a\n\x08sequence\x18\x01 \x01(\x03R\x08sequence"\x90\x01\n\x14GetItemDetailRequest\x12\x1b\n\ttenant_id\x18\x01 \x01(\tR\x08tenantId\x12\x1d\n\nstore_code\x18\x02 \x01(\tR\tstoreCode\x12\x1b\n\titem_code\x18\x03 \x01(\tR\x08itemCode\x12\x1f\n\x0bterminal_id\x18\x04 \x01(\tR\nterminalId"@\n\x15GetItemDetailResponse\x12\'\n\x04item\x18\x01 \x01(\x0b2\x13.kugel.item.v1.ItemR\x04item"\x98\x01\n\x1aBatchGetItemDetailsRequest\x12\x1b\n\ttenant_id\x18\x01 \x01(\tR\x08tenantId\x12\x1d\n\nstore_code\x18\x02 \x01(\tR\tstoreCode\x12\x1d\n\nitem_codes\x18\x03 \x03(\tR\titemCodes\x12\x1f\n\x0bterminal_id\x18\x04 \x01(\tR\nterminalId"y\n\x1bBatchGetItemDetailsResponse\x12)\n\x05items\x18\x01 \x03(\x0b2\x13.kugel.item.v1.ItemR\x05items\x12/\n\x14not_found_item_codes\x18\x02 \x03(\tR\x11notFoundItemCodes"\xba\x03\n\x04Item\x12\x1b\n\titem_code\x18\x01 \x01(\tR\x08itemCode\x12\x1b\n\titem_name\x18\x02 \x01(\tR\x08itemName\x12\x1d\n\nunit_price\x18\x03 \x01(\x03R\tunitPrice\x12#\n\rcurrency_code\x18\x04 \x01(\tR\x0ccurrencyCode\x12\x19\n\x08tax_code\x18\x05 \x01(\tR\x07taxCode\x12#\n\rcategory_code\x18\x06 \x01(\tR\x0ccategoryCode\x12\x1b\n\tis_active\x18\x07 \x01(\x08R\x08isActive\x129\n\ncreated_at\x18\x08 \x01(\x0b2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n\nupdated_at\x18\t \x01(\x0b2\x1a.google.protobuf.TimestampR\tupdatedAt\x121\n\x08tax_rule\x18\n \x01(\x0b2\x16.kugel.item.v1.TaxRuleR\x07taxRule\x12.\n\x13store_price_applied\x18\x0b \x01(\x08R\x11storePriceApplied"\xdf\x01\n\x07TaxRule\x12\x19\n\x08tax_code\x18\x01 \x01(\tR\x07taxCode\x121\n\x08tax_type\x18\x02 \x01(\x0e2\x16.kugel.item.v1.TaxTypeR\x07taxType\x12*\n\x11rate_basis_points\x18\x03 \x01(\x05R\x0frateBasisPoints\x12F\n\x0frounding_method\x18\x04 \x01(\x0e2\x1d.kugel.item.v1.RoundingMethodR\x0eroundingMethod\x12\x12\n\x04name\x18\x05 \x01(\tR\x04name*d\n\x07TaxType\x12\x16\n\x14TAX_TYPE_UNSPECIFIED\x12\x15\n\x11TAX_TYPE_EXTERNAL\x10\x01\x12\x15\n\x11TAX_TYPE_INTERNAL\x10\x02\x12\x13\n\x0fTAX_TYPE_EXEMPT\x10\x03*\x84\x01\n\x0eRoundingMethod\x12\x1d\n\x1bROUNDING_METHOD_UNSPECIFIED\x12\x19\n\x15ROUNDING_METHOD_FLOOR\x10\x01\x12\x1b\n\x17ROUNDING_METHOD_HALF_UP\x10\x02\x12\x1b\n\x17ROUNDING_METHOD_CEILING\x10\x032\xc8\x02\n\x0bItemService\x12_\n\rGetItemDetail\x12#.kugel.item.v1.GetItemDetailRequest\x1a$.kugel.item.v1.GetItemDetailResponse"\x03\x90\x02\x01\x12q\n\x13BatchGetItemDetails\x12).kugel.item.v1.BatchGetItemDetailsRequest\x1a*.kugel.item.v1.BatchGetItemDetailsResponse"\x03\x90\x02\x01\x12e\n\x10WatchItemChanges\x12&.kugel.item.v1.WatchItemChangesRequest\x1a\'.kugel.item.v1.WatchItemChangesResponse0\x01b\x06proto3'
 )
 
 
@@ -468,6 +678,21 @@ class ItemServiceBase(betterproto2_grpclib.ServiceBase):
 
         raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
 
+    async def watch_item_changes(
+        self, message: "WatchItemChangesRequest"
+    ) -> "AsyncIterator[WatchItemChangesResponse]":
+        """
+        WatchItemChanges streams every committed change of the item master that
+        may change a lookup's answer for the named tenants, starting after
+        after_sequence, within a second of its commit; a heartbeat keeps an idle
+        stream alive through proxies. The stream runs until the server ends it (on
+        shutdown, or RESOURCE_EXHAUSTED when the client reads too slowly); the
+        client then resumes from the last sequence it saw.
+        """
+
+        raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
+        yield WatchItemChangesResponse()
+
     async def __rpc_get_item_detail(
         self, stream: "grpclib.server.Stream[GetItemDetailRequest, GetItemDetailResponse]"
     ) -> None:
@@ -485,6 +710,17 @@ class ItemServiceBase(betterproto2_grpclib.ServiceBase):
         response = await self.batch_get_item_details(request)
         await stream.send_message(response)
 
+    async def __rpc_watch_item_changes(
+        self, stream: "grpclib.server.Stream[WatchItemChangesRequest, WatchItemChangesResponse]"
+    ) -> None:
+        request = await stream.recv_message()
+        assert request is not None
+        await self._call_rpc_handler_server_stream(
+            self.watch_item_changes,
+            stream,
+            request,
+        )
+
     def __mapping__(self) -> "dict[str, grpclib.const.Handler]":
         return {
             "/kugel.item.v1.ItemService/GetItemDetail": grpclib.const.Handler(
@@ -498,5 +734,11 @@ class ItemServiceBase(betterproto2_grpclib.ServiceBase):
                 grpclib.const.Cardinality.UNARY_UNARY,
                 BatchGetItemDetailsRequest,
                 BatchGetItemDetailsResponse,
+            ),
+            "/kugel.item.v1.ItemService/WatchItemChanges": grpclib.const.Handler(
+                self.__rpc_watch_item_changes,
+                grpclib.const.Cardinality.UNARY_STREAM,
+                WatchItemChangesRequest,
+                WatchItemChangesResponse,
             ),
         }

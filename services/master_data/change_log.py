@@ -1,0 +1,73 @@
+"""What a write changes for lookups: the entries of the change log that WatchItemChanges streams.
+
+Every admin write and import records, in its own transaction, one entry per tenant and store it
+touched, naming the items whose answer may have changed: an item or a store price names that
+item; a tax rule, a tenant (its currency) or a store names all items (of the tenant, or of the
+store). The log keeps the last KEEP entries (README: push coherence); a client whose position
+is older gets a reset and drops its whole cache.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Final
+
+from .records import Item, MasterRecord, Store, StorePrice, TaxRule, Tenant
+
+KEEP: Final = 10_000  # entries kept: the resume window
+MAX_CODES: Final = 1_000  # more items in one entry are sent as "all items"
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeEntry:
+    """One entry: `store_code` empty for every store; `item_codes` empty with `all_items`."""
+
+    tenant_id: str
+    store_code: str
+    item_codes: tuple[str, ...]
+    all_items: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedChange:
+    """An entry as the log keeps it, with its sequence and commit time."""
+
+    sequence: int
+    entry: ChangeEntry
+    committed_at_us: int
+
+
+def _scope(kind: type[MasterRecord], key: tuple[str, ...]) -> tuple[str, str, str | None]:
+    """(tenant, store or '', item code or None for all items) of one change."""
+    if kind is Item:
+        return key[0], "", key[1]
+    if kind is StorePrice:
+        return key[0], key[1], key[2]
+    if kind is Store:
+        return key[0], key[1], None
+    if kind in (TaxRule, Tenant):
+        return key[0], "", None
+    raise TypeError(f"no change scope for {kind.__name__}")
+
+
+Target = tuple[type[MasterRecord], tuple[str, ...]]  # what a change writes or deletes: kind, key
+
+
+def entries_of(targets: Iterable[Target]) -> list[ChangeEntry]:
+    """The log entries of one write, one per tenant and store, in first-touched order."""
+    codes: dict[tuple[str, str], dict[str, None] | None] = {}  # None: all items
+    for kind, key in targets:
+        tenant, store, item = _scope(kind, key)
+        scope = (tenant, store)
+        named = codes.setdefault(scope, {})
+        if named is None:
+            continue
+        if item is None or len(named) >= MAX_CODES:
+            codes[scope] = None
+        else:
+            named[item] = None
+    return [
+        ChangeEntry(tenant, store, tuple(named or ()), named is None)
+        for (tenant, store), named in codes.items()
+    ]

@@ -1,0 +1,165 @@
+"""WatchItemChanges: the events of one watch, read from the change log as it grows.
+
+`ChangeFeed` wakes every watch of this process when the log may have grown: at once after a
+write made here, on PostgreSQL's NOTIFY for a write by another replica, and at SQLite's poll for
+a write by another process. Each watch then reads what is new for its tenants. A watch sends
+nothing it has not read, one message at a time, so a client that reads slowly holds back only
+its own watch (the transports bound how long one send may wait: see README, push coherence).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from gen.kugel.item.v1 import ItemChange, WatchHeartbeat, WatchItemChangesResponse, WatchReset
+from services.common.codes import RULE, is_code
+
+from .change_log import LoggedChange
+from .errors import CatalogError, ErrorCode
+from .repository import ItemRepository
+
+BATCH: Final = 500  # changes read from the log at a time
+MAX_TENANTS: Final = 100
+
+
+class ChangeFeed:
+    """A wake-up for every watch of this process. Take a `token` before reading the log and
+    `wait` on it after: a write in between is not slept through."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+        self.open_watches = 0
+        self.closing = False  # shutting down: every watch ends (its client resumes elsewhere)
+
+    def token(self) -> asyncio.Event:
+        return self._event
+
+    def wake(self) -> None:
+        self._event.set()
+        self._event = asyncio.Event()
+
+    def close(self) -> None:
+        self.closing = True
+        self.wake()
+
+    @staticmethod
+    async def wait(token: asyncio.Event, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(token.wait(), max(0.0, seconds))
+
+
+def _timestamp(microseconds: int) -> datetime.datetime:
+    return datetime.datetime.fromtimestamp(microseconds / 1_000_000, datetime.UTC)
+
+
+def _change(logged: LoggedChange) -> WatchItemChangesResponse:
+    entry = logged.entry
+    return WatchItemChangesResponse(
+        change=ItemChange(
+            sequence=logged.sequence,
+            tenant_id=entry.tenant_id,
+            store_code=entry.store_code,
+            item_codes=list(entry.item_codes),
+            all_items=entry.all_items,
+            committed_at=_timestamp(logged.committed_at_us),
+        )
+    )
+
+
+def _reset(sequence: int, reason: str) -> WatchItemChangesResponse:
+    return WatchItemChangesResponse(reset=WatchReset(sequence=sequence, reason=reason))
+
+
+@dataclass
+class ItemWatch:
+    """One client's watch: its tenants, optional stores, and how far it has read."""
+
+    repository: ItemRepository
+    feed: ChangeFeed
+    tenant_ids: Sequence[str]
+    store_codes: Sequence[str]
+    position: int
+    heartbeat_seconds: float
+
+    def _wanted(self, logged: LoggedChange) -> bool:
+        store = logged.entry.store_code
+        return not store or not self.store_codes or store in self.store_codes
+
+    async def _check_position(self) -> tuple[WatchItemChangesResponse | None, int]:
+        """The log's latest sequence, and a reset when the position is unknown to the log
+        (ahead of it, or older than it keeps): the position then moves to the log's end."""
+        oldest, latest = await self.repository.log_bounds()
+        if self.position > latest:
+            reason = "the position is ahead of the change log (was it recreated?)"
+        elif oldest and self.position < oldest - 1:
+            reason = "the changes after the position are no longer kept"
+        else:
+            return None, latest
+        self.position = latest
+        return _reset(latest, reason), latest
+
+    async def events(self) -> AsyncIterator[WatchItemChangesResponse]:
+        if self.position == 0:
+            self.position = (await self.repository.log_bounds())[1]
+        quiet_since = time.monotonic()
+        while not self.feed.closing:
+            token = self.feed.token()
+            reset, latest = await self._check_position()
+            if reset is not None:
+                yield reset
+                quiet_since = time.monotonic()
+            batch = await self.repository.changes_after(self.position, self.tenant_ids, BATCH)
+            for logged in batch:
+                self.position = logged.sequence
+                if self._wanted(logged):
+                    yield _change(logged)
+                    quiet_since = time.monotonic()
+            if len(batch) == BATCH:
+                continue  # more to read now
+            # Every change of these tenants up to `latest` is read (sequences commit in order):
+            # other tenants' changes move the position on too, so a resume stays in the log.
+            self.position = max(self.position, latest)
+            idle = time.monotonic() - quiet_since
+            if idle >= self.heartbeat_seconds:
+                yield WatchItemChangesResponse(heartbeat=WatchHeartbeat(sequence=self.position))
+                quiet_since = time.monotonic()
+                continue
+            await self.feed.wait(token, self.heartbeat_seconds - idle)
+
+
+@dataclass(frozen=True)
+class Watches:
+    """What ItemService opens watches with."""
+
+    repository: ItemRepository
+    feed: ChangeFeed
+    heartbeat_seconds: float
+
+    def open(self, tenant_ids: Sequence[str], store_codes: Sequence[str], after: int) -> ItemWatch:
+        """A watch, its request checked (CatalogError INVALID_ARGUMENT names the problem)."""
+        if not 1 <= len(tenant_ids) <= MAX_TENANTS:
+            raise CatalogError(
+                ErrorCode.INVALID_ARGUMENT, f"tenant_ids must name 1 to {MAX_TENANTS} tenants"
+            )
+        for field, codes in (("tenant_ids", tenant_ids), ("store_codes", store_codes)):
+            bad = [code for code in codes if not is_code(code)]
+            if bad:
+                raise CatalogError(
+                    ErrorCode.INVALID_ARGUMENT, f"{field}: {bad[0]!r} is not a code ({RULE})"
+                )
+        if after < 0:
+            raise CatalogError(ErrorCode.INVALID_ARGUMENT, "after_sequence must not be negative")
+        return ItemWatch(
+            self.repository,
+            self.feed,
+            list(dict.fromkeys(tenant_ids)),
+            list(store_codes),
+            after,
+            self.heartbeat_seconds,
+        )
