@@ -51,6 +51,18 @@ from services.wire.connect import (
 )
 from services.wire.headers import ascii_digits
 
+from .connect_stream import (
+    STREAM_JSON,
+    STREAM_PROTO,
+    EnvelopeStream,
+    StreamExchange,
+    decode,
+    failed_stream,
+    produce,
+    request_message,
+    stream_codec,
+)
+
 
 @dataclass(frozen=True, slots=True)
 class ConnectMethod:
@@ -58,6 +70,7 @@ class ConnectMethod:
 
     handler: Handler
     allows_get: bool  # idempotency_level = NO_SIDE_EFFECTS
+    streaming: bool = False  # a server-streaming rpc (connect_stream)
 
 
 class UnaryExchange:
@@ -90,14 +103,15 @@ def method_table(services: Iterable[Any], pool: DescriptorPool) -> dict[str, Con
     table: dict[str, ConnectMethod] = {}
     for service in services:
         for path, handler in service.__mapping__().items():
-            if handler.cardinality is not Cardinality.UNARY_UNARY:
-                continue
+            if handler.cardinality not in (Cardinality.UNARY_UNARY, Cardinality.UNARY_STREAM):
+                continue  # client and bidirectional streams: not served over Connect
             check_supported([handler.request_type, handler.reply_type])
             full_name = path.lstrip("/").replace("/", ".")
             options = pool.FindMethodByName(full_name).GetOptions()
             table[path] = ConnectMethod(
                 handler=handler,
                 allows_get=options.idempotency_level == MethodOptions.NO_SIDE_EFFECTS,
+                streaming=handler.cardinality is Cardinality.UNARY_STREAM,
             )
     return table
 
@@ -145,9 +159,11 @@ class ConnectEndpoint:
         max_request_bytes: int,
         known: EncodedForms | None = None,
         token: BearerToken | None = None,
+        send_timeout: float = 10.0,
     ) -> None:
         self._methods = methods
         self._limit = max_request_bytes
+        self._send_timeout = send_timeout  # a streamed message the client won't take
         self._token = token  # checked before the body is read (the call gate checks it again)
         self._known = known  # messages whose encoded forms are ready
 
@@ -165,6 +181,8 @@ class ConnectEndpoint:
         if method is None:
             raise _Refused(404, f"unknown rpc {path}", {})
         timeout = self._check_headers(request)
+        if method.streaming:
+            return await self._serve_stream(request, method, timeout)
         if request.method == "POST":
             codec, body = await self._read_post(request)
         elif request.method == "GET" and method.allows_get:
@@ -195,6 +213,54 @@ class ConnectEndpoint:
         for name, value in call.response_trailers:
             response.headers.append(TRAILER_PREFIX + name, value)
         return response
+
+    async def _serve_stream(
+        self, request: Request, method: ConnectMethod, timeout_seconds: float | None
+    ) -> Response:
+        if request.method != "POST":
+            path = request.scope["path"]
+            raise _Refused(405, f"{request.method} is not allowed on {path}", {"Allow": "POST"})
+        codec = stream_codec(request)
+        if codec is None:
+            raise _Refused(
+                415,
+                f"a streaming rpc takes {STREAM_PROTO} or {STREAM_JSON}",
+                {"Accept-Post": f"{STREAM_PROTO}, {STREAM_JSON}"},
+            )
+        content_type = STREAM_JSON if codec == JSON else STREAM_PROTO
+        handler = method.handler
+        try:
+            body = await self._read_body(request, self._limit + 5, drain=True)
+            encoding = request.headers.get("connect-content-encoding", "identity").lower()
+            if encoding not in ("identity", "gzip"):
+                raise ConnectError(
+                    Code.UNIMPLEMENTED,
+                    f"unsupported compression {encoding}: use gzip or identity",
+                    headers={"Connect-Accept-Encoding": "gzip"},
+                )
+            data = request_message(body, encoding, self._limit)
+            message = decode(data, _DECODERS[codec], handler.request_type, self._limit)
+        except ConnectError as error:
+            return failed_stream(error, content_type)
+        call = CallInfo(request_headers=request.headers.items(), timeout_seconds=timeout_seconds)
+        accepted = request.headers.get("connect-accept-encoding", "")
+        gzip_replies = "gzip" in {e.strip().lower() for e in accepted.split(",")}
+        exchange = StreamExchange(
+            message,
+            call,
+            lambda reply: _ENCODERS[codec](reply, self._known),
+            gzip_replies,
+            self._send_timeout,
+        )
+        producer = asyncio.create_task(produce(handler, exchange, call, DEADLINE_GRACE_SECONDS))
+        return EnvelopeStream(
+            exchange,
+            producer,
+            call,
+            content_type=content_type,
+            send_timeout=self._send_timeout,
+            gzip_replies=gzip_replies,
+        )
 
     @staticmethod
     async def _run(handler: Handler, message: Any, call: CallInfo) -> betterproto2.Message:
@@ -239,16 +305,25 @@ class ConnectEndpoint:
                 f"unsupported content type {codec or 'none'}: use {JSON} or {PROTO}",
                 {"Accept-Post": ", ".join(CODECS)},
             )
+        body = await self._read_body(request, self._limit)
+        encoding = request.headers.get("content-encoding", "identity").lower()
+        return codec, self._decompress(bytes(body), encoding)
+
+    async def _read_body(self, request: Request, limit: int, *, drain: bool = False) -> bytes:
+        """The body, at most `limit` bytes (else RESOURCE_EXHAUSTED); with `drain` the rest of
+        a longer one is read and dropped first, so the error can be written as a reply."""
         declared = ascii_digits(request.headers.get("content-length"))
-        if declared is not None and declared > self._limit:
+        if declared is not None and declared > limit and not drain:
             raise self._too_large()
         body = bytearray()
         async for chunk in request.stream():
-            body += chunk
-            if len(body) > self._limit:
-                raise self._too_large()
-        encoding = request.headers.get("content-encoding", "identity").lower()
-        return codec, self._decompress(bytes(body), encoding)
+            if len(body) <= limit:
+                body += chunk
+            elif not drain:
+                break
+        if len(body) > limit:
+            raise self._too_large()
+        return bytes(body)
 
     def _read_get(self, request: Request) -> tuple[str, bytes]:
         query = request.query_params

@@ -76,6 +76,7 @@ def wire(repository: ItemRepository, settings: MasterDataSettings) -> MasterData
         settings.max_request_bytes,
         known,
         token,
+        send_timeout=settings.watch_send_timeout_seconds,
     )
     admin = AdminApi(catalog, BearerToken(settings.admin_token), settings.max_request_bytes)
     http_app = build_http_app(connect, admin, repository)

@@ -11,7 +11,7 @@ the call; the handler reads and fills it through `current_call()`. Details trave
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -34,6 +34,13 @@ class CallInfo:
     get_query: list[tuple[str, str]] | None = None  # a Connect GET's query parameters
     response_headers: list[tuple[str, str]] = field(default_factory=list)
     response_trailers: list[tuple[str, str]] = field(default_factory=list)
+    # Streaming calls: sends the response headers now, before the first message.
+    send_headers: Callable[[], Awaitable[None]] | None = None
+
+    async def headers_now(self) -> None:
+        """Send the response headers set so far at once (streaming calls; else a no-op)."""
+        if self.send_headers is not None:
+            await self.send_headers()
 
 
 _current: ContextVar[CallInfo | None] = ContextVar("call", default=None)

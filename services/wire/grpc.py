@@ -235,13 +235,19 @@ class WireStream:
         s._send_message_done = True
         s._messages_sent += 1
 
+    async def headers_now(self) -> None:
+        """Send the initial metadata now, unless it went already."""
+        if not self._stream._send_initial_metadata_done:
+            await self.send_initial_metadata()
+
     async def finish(self, error: GRPCError | None) -> None:
         """End the call with the handler's trailers (and its error, details included), where
         grpclib would end it without them."""
         s = self._stream
         trailers = self._call.response_trailers if self._call is not None else []
         if error is None:
-            if trailers and s._send_message_done and not s._send_trailing_metadata_done:
+            sent = s._send_message_done or s._cardinality.server_streaming  # zero is a stream
+            if trailers and sent and not s._send_trailing_metadata_done:
                 await s.send_trailing_metadata(metadata=trailers)
             return
         if not s._send_initial_metadata_done and self._call and self._call.response_headers:

@@ -240,6 +240,8 @@ async def _framed(
     wire = WireStream(
         stream, limits.max_message_bytes, compression, call, limits.stream_send_timeout_seconds
     )
+    if stream._cardinality.server_streaming:
+        call.send_headers = wire.headers_now
     with opened(call):
         try:
             await func(wire)

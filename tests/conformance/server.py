@@ -18,6 +18,7 @@ import signal
 import struct
 import sys
 import tempfile
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, Final
 
@@ -48,6 +49,8 @@ from tests.conformance.gen.connectrpc.conformance.v1 import (
     Protocol,
     ServerCompatRequest,
     ServerCompatResponse,
+    ServerStreamRequest,
+    ServerStreamResponse,
     UnaryRequest,
     UnaryResponse,
     UnaryResponseDefinition,
@@ -101,8 +104,32 @@ async def _respond(message: Any, definition: UnaryResponseDefinition | None) -> 
 
 
 class ConformanceService(ConformanceServiceBase):
-    """Unary and IdempotentUnary as the suite describes them; Unimplemented is left to the
-    generated base (UNIMPLEMENTED); streaming rpcs are not served (config: unary only)."""
+    """Unary, IdempotentUnary and ServerStream as the suite describes them; Unimplemented is
+    left to the generated base (UNIMPLEMENTED); client and bidirectional streams are not served
+    (config.yaml)."""
+
+    async def server_stream(
+        self, message: ServerStreamRequest
+    ) -> AsyncIterator[ServerStreamResponse]:
+        info = _request_info(message)
+        definition = message.response_definition
+        if definition is None:
+            return
+        call = current_call()
+        call.response_headers += [(h.name, v) for h in definition.response_headers for v in h.value]
+        call.response_trailers += [
+            (h.name, v) for h in definition.response_trailers for v in h.value
+        ]
+        await call.headers_now()
+        for n, data in enumerate(definition.response_data):
+            if definition.response_delay_ms:
+                await asyncio.sleep(definition.response_delay_ms / 1000)
+            payload = ConformancePayload(data=data, request_info=info if n == 0 else None)
+            yield ServerStreamResponse(payload=payload)
+        if definition.error is not None:
+            error = definition.error
+            details = [*error.details, *([] if definition.response_data else [info])]
+            raise GRPCError(Status(error.code.value), error.message, details)
 
     async def unary(self, message: UnaryRequest) -> UnaryResponse:
         return UnaryResponse(payload=await _respond(message, message.response_definition))

@@ -1,0 +1,262 @@
+"""Server-streaming rpcs over the Connect protocol (https://connectrpc.com/docs/protocol,
+"Streaming"), from the same method tables as the unary ones: any server-streaming rpc a service
+implements is served here with no routing code of its own.
+
+The request is one enveloped message (a flags byte, a 4-byte length, the message) with
+`Content-Type: application/connect+proto` or `+json`. The reply is HTTP 200 with a stream of
+enveloped messages and a final end-stream message (flag 0x02) carrying the error, if any, and
+the handler's trailers as JSON. A client that stops reading holds at most QUEUE messages here
+plus the socket's buffer; after `send_timeout` without progress its stream ends with
+RESOURCE_EXHAUSTED, or, when even that cannot be written, its connection is closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gzip
+import json
+import logging
+import zlib
+from collections.abc import Callable
+from typing import Any, Final
+
+import betterproto2
+from grpclib.const import Handler, Status
+from grpclib.exceptions import GRPCError
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from services.wire.call import CallInfo, connect_details, opened
+from services.wire.codec import MalformedMessage, MessageTooLarge, check_size
+from services.wire.connect import Code, ConnectError, media_type
+
+log = logging.getLogger(__name__)
+
+STREAM_JSON: Final = "application/connect+json"
+STREAM_PROTO: Final = "application/connect+proto"
+STREAM_CODECS: Final = {STREAM_JSON: "application/json", STREAM_PROTO: "application/proto"}
+COMPRESSED: Final = 0x01
+END_STREAM: Final = 0x02
+QUEUE: Final = 16  # messages encoded and waiting for the socket, per stream
+COMPRESS_FROM_BYTES: Final = 1024
+
+
+def envelope(flags: int, data: bytes) -> bytes:
+    return bytes([flags]) + len(data).to_bytes(4, "big") + data
+
+
+def _gzip(data: bytes) -> bytes:
+    return gzip.compress(data, compresslevel=6, mtime=0)
+
+
+def _inflate(data: bytes, limit: int) -> bytes:
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        plain = inflater.decompress(data, limit + 1)
+    except zlib.error:
+        raise ConnectError(Code.INVALID_ARGUMENT, "message is not valid gzip") from None
+    if len(plain) > limit or inflater.unconsumed_tail:
+        raise ConnectError(Code.RESOURCE_EXHAUSTED, f"message inflates past {limit} bytes")
+    return plain
+
+
+def request_message(body: bytes, encoding: str, limit: int) -> bytes:
+    """The one message of a streaming request body, inflated if it says so."""
+    if not body:
+        raise ConnectError(Code.UNIMPLEMENTED, "a server-streaming rpc needs one request message")
+    if len(body) < 5:
+        raise ConnectError(Code.INVALID_ARGUMENT, "the body is not an enveloped message")
+    flags, length = body[0], int.from_bytes(body[1:5], "big")
+    if flags & ~COMPRESSED:
+        raise ConnectError(Code.INVALID_ARGUMENT, f"request envelope flags {flags:#x}")
+    if length > limit:
+        raise ConnectError(
+            Code.RESOURCE_EXHAUSTED, f"message of {length} bytes exceeds the limit of {limit}"
+        )
+    if len(body) - 5 > length:
+        raise ConnectError(Code.UNIMPLEMENTED, "a server-streaming rpc takes one request message")
+    if len(body) - 5 < length:
+        raise ConnectError(Code.INVALID_ARGUMENT, "the request message is cut short")
+    data = body[5:]
+    if flags & COMPRESSED:
+        if encoding != "gzip":
+            raise ConnectError(Code.INTERNAL, "a compressed message without an encoding")
+        data = _inflate(data, limit)
+    try:
+        check_size(len(data), limit)
+    except MessageTooLarge as error:
+        raise ConnectError(Code.RESOURCE_EXHAUSTED, str(error)) from None
+    return data
+
+
+def end_stream(error: ConnectError | None, trailers: list[tuple[str, str]]) -> bytes:
+    """The end-stream message: {"error"?, "metadata"?} as JSON."""
+    document: dict[str, Any] = {}
+    if error is not None:
+        failure: dict[str, Any] = {"code": error.code.value}
+        if error.message:
+            failure["message"] = error.message
+        if error.details:
+            failure["details"] = error.details
+        document["error"] = failure
+    metadata: dict[str, list[str]] = {}
+    for name, value in trailers:
+        metadata.setdefault(name, []).append(value)
+    if metadata:
+        document["metadata"] = metadata
+    return envelope(END_STREAM, json.dumps(document, ensure_ascii=False).encode())
+
+
+class StreamExchange:
+    """Stands in for grpclib's server Stream: the request in, each reply enveloped into a
+    bounded queue the response drains."""
+
+    def __init__(
+        self,
+        request: betterproto2.Message,
+        call: CallInfo,
+        encode: Callable[[betterproto2.Message], bytes],
+        gzip_replies: bool,
+        send_timeout: float,
+    ) -> None:
+        self._request = request
+        self.metadata = dict(call.request_headers)
+        self._encode = encode
+        self._gzip = gzip_replies
+        self._send_timeout = send_timeout
+        self.queue: asyncio.Queue[bytes] = asyncio.Queue()
+        self.space = asyncio.Semaphore(QUEUE)
+        self.headers_ready = asyncio.Event()
+        call.send_headers = self._headers_now
+
+    async def _headers_now(self) -> None:
+        self.headers_ready.set()
+
+    async def recv_message(self) -> betterproto2.Message:
+        return self._request
+
+    async def send_message(self, message: betterproto2.Message) -> None:
+        data = self._encode(message)
+        flags = 0
+        if self._gzip and len(data) >= COMPRESS_FROM_BYTES:
+            data, flags = _gzip(data), COMPRESSED
+        try:
+            await asyncio.wait_for(self.space.acquire(), self._send_timeout)
+        except TimeoutError:
+            raise GRPCError(
+                Status.RESOURCE_EXHAUSTED,
+                f"the client took no message for {self._send_timeout:g} s: resume later",
+            ) from None
+        self.headers_ready.set()
+        self.queue.put_nowait(envelope(flags, data))
+
+    def finish(self, error: ConnectError | None, trailers: list[tuple[str, str]]) -> None:
+        self.headers_ready.set()
+        self.queue.put_nowait(end_stream(error, trailers))
+
+
+async def produce(handler: Handler, exchange: StreamExchange, call: CallInfo, grace: float) -> None:
+    """Run the handler, then end the stream with its outcome."""
+    error: ConnectError | None = None
+    try:
+        with opened(call):
+            if call.timeout_seconds is None:
+                await handler.func(exchange)
+            else:
+                async with asyncio.timeout(call.timeout_seconds + grace):
+                    await handler.func(exchange)
+    except ConnectError as failed:
+        error = failed
+    except GRPCError as failed:
+        error = ConnectError.from_status(
+            failed.status, failed.message, connect_details(failed.details or ())
+        )
+    except TimeoutError:
+        error = ConnectError(Code.DEADLINE_EXCEEDED, "deadline exceeded")
+    exchange.finish(error, call.response_trailers)
+
+
+def failed_stream(error: ConnectError, content_type: str) -> Response:
+    """A streaming call that failed before its handler ran: HTTP 200, only the end-stream
+    message with the error (the Connect protocol's form for every streaming error)."""
+    return Response(
+        end_stream(error, []), status_code=200, media_type=content_type, headers=error.headers
+    )
+
+
+class EnvelopeStream(Response):
+    """The HTTP reply of one streaming call: headers once the handler sends its first message
+    (or ends, or asks for them early), then every message as it comes, then the end."""
+
+    def __init__(
+        self,
+        exchange: StreamExchange,
+        producer: asyncio.Task[None],
+        call: CallInfo,
+        *,
+        content_type: str,
+        send_timeout: float,
+        gzip_replies: bool,
+    ) -> None:
+        super().__init__(status_code=200, media_type=content_type)
+        del self.headers["content-length"]
+        self._exchange = exchange
+        self._producer = producer
+        self._call = call
+        self._send_timeout = send_timeout
+        if gzip_replies:
+            self.headers["connect-content-encoding"] = "gzip"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        watcher = asyncio.create_task(self._until_disconnected(receive))
+        try:
+            await self._stream(send)
+        finally:
+            watcher.cancel()
+            self._producer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._producer
+
+    async def _until_disconnected(self, receive: Receive) -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        self._producer.cancel()
+
+    async def _stream(self, send: Send) -> None:
+        exchange = self._exchange
+        await exchange.headers_ready.wait()
+        for name, value in self._call.response_headers:
+            self.headers.append(name, value)
+        await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+        while True:
+            chunk = await exchange.queue.get()
+            last = chunk[0] & END_STREAM
+            try:
+                await asyncio.wait_for(
+                    send({"type": "http.response.body", "body": chunk, "more_body": not last}),
+                    self._send_timeout,
+                )
+            except TimeoutError:
+                log.warning("Connect stream closed: its client took nothing for a while")
+                return  # the response stays incomplete: the server closes the connection
+            if last:
+                return
+            exchange.space.release()
+
+
+def decode(
+    body: bytes, decoder: Callable[[bytes, Any, int], Any], message_type: Any, limit: int
+) -> Any:
+    try:
+        return decoder(body, message_type, limit)
+    except MessageTooLarge as error:
+        raise ConnectError(Code.RESOURCE_EXHAUSTED, str(error)) from None
+    except MalformedMessage as error:
+        raise ConnectError(Code.INVALID_ARGUMENT, str(error)) from None
+
+
+def stream_codec(request: Request) -> str | None:
+    """The unary codec behind a streaming content type, None when it is not one."""
+    return STREAM_CODECS.get(media_type(request.headers.get("content-type")))
