@@ -6,6 +6,8 @@ from prometheus_client import CollectorRegistry
 
 from services.common.tls import client_context
 
+from .item_master.change_sources import ChangeSource, ConnectChanges, GrpcChanges
+from .item_master.change_watch import ItemChangeWatch, WatchMetrics
 from .item_master.circuit_breaker import CircuitBreaker
 from .item_master.client import ItemMasterClient
 from .item_master.connect_transport import ConnectTransport
@@ -44,4 +46,27 @@ def build_item_master_client(
         breaker=CircuitBreaker(settings.grpc_breaker_cooldown_seconds),
         cache=cache,
         metrics=LookupMetrics(registry),
+    )
+
+
+def build_change_watch(
+    settings: CartSettings, items: ItemMasterClient, registry: CollectorRegistry
+) -> ItemChangeWatch | None:
+    """The watch that keeps the item cache fresh; None without a cache or with it switched off.
+    Over gRPC first when USE_GRPC is on (Connect as the fallback), else over Connect."""
+    if items.cache is None or not settings.watch_item_changes:
+        return None
+    token = settings.master_data_token.get_secret_value() if settings.master_data_token else None
+    ca_file = settings.master_data_ca_file
+    http_tls = client_context(ca_file, alpn=["http/1.1"]) if ca_file else None
+    sources: list[ChangeSource] = [ConnectChanges(settings.master_data_http_url, token, http_tls)]
+    if settings.use_grpc:
+        grpc_tls = client_context(ca_file, alpn=["h2"]) if settings.master_data_grpc_tls else None
+        sources.insert(0, GrpcChanges(settings.master_data_grpc_url, token, grpc_tls))
+    return ItemChangeWatch(
+        sources,
+        items.cache,
+        items.tenants,
+        WatchMetrics(registry),
+        idle_timeout=settings.watch_idle_timeout_seconds,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass
 
@@ -20,7 +21,8 @@ from .cart_service import CartService
 from .http_api import CartApi
 from .http_app import build_http_app
 from .item_master import ItemMasterClient
-from .item_master_wiring import build_item_master_client
+from .item_master.change_watch import ItemChangeWatch
+from .item_master_wiring import build_change_watch, build_item_master_client
 from .rate_limit import RateLimiter
 from .repository import CartRepository
 from .settings import CartSettings
@@ -37,6 +39,7 @@ class CartParts:
     items: ItemMasterClient
     http_app: Starlette
     registry: CollectorRegistry
+    watch: ItemChangeWatch | None  # keeps the item cache fresh
 
 
 def wire(
@@ -48,7 +51,9 @@ def wire(
 ) -> CartParts:
     """Build every part of the cart; tests may bring their own item client and its registry."""
     registry = registry or CollectorRegistry()
+    built = items is None
     items = items or build_item_master_client(settings, registry)
+    watch = build_change_watch(settings, items, registry) if built else None
     service = CartService(repository, items, cache_size=settings.cart_cache_size)
     api = CartApi(
         service,
@@ -56,7 +61,7 @@ def wire(
         settings.max_request_bytes,
         RateLimiter(settings.terminal_rate_limit, settings.terminal_rate_burst),
     )
-    return CartParts(service, items, build_http_app(api, repository, registry), registry)
+    return CartParts(service, items, build_http_app(api, repository, registry), registry, watch)
 
 
 async def serve(settings: CartSettings) -> None:
@@ -75,21 +80,29 @@ async def serve(settings: CartSettings) -> None:
     )
     task = asyncio.create_task(server.serve(sockets=[sock]))
     await wait_started(server, task)
+    watching = asyncio.create_task(parts.watch.run()) if parts.watch else None
     port = sock.getsockname()[1]
     log.info("HTTP server started on port %d", port)
     log.info(
-        "cart ready: http=%d db=%s master-data=%s item-cache=%s",
+        "cart ready: http=%d db=%s master-data=%s item-cache=%s watch=%s",
         port,
         redacted(settings.cart_db),
         f"gRPC {settings.master_data_grpc_url}, HTTP fallback {settings.master_data_http_url}"
         if settings.use_grpc
         else f"HTTP {settings.master_data_http_url}",
         "on" if settings.use_item_cache else "off",
+        "on" if parts.watch else "off",
     )
     await until_stop_signal(task)
     log.info("cart shutting down: finishing requests in flight")
     server.should_exit = True
     await task
+    if watching is not None:
+        watching.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watching
+    if parts.watch is not None:
+        await parts.watch.close()
     await parts.items.close()
     await repository.close()
     log.info("cart stopped")

@@ -25,7 +25,9 @@ class CartSettings(ServerTlsSettings, HttpLimitSettings):
     master_data_http_pool_size: int = Field(default=2, ge=1, le=256)
     grpc_breaker_cooldown_seconds: float = Field(default=5.0, gt=0)
     use_item_cache: bool = True
-    item_cache_ttl_seconds: float = Field(default=60.0, gt=0)
+    item_cache_ttl_seconds: float = Field(default=600.0, gt=0)  # changes are pushed (README)
+    watch_item_changes: bool = True  # keep the item cache fresh with WatchItemChanges
+    watch_idle_timeout_seconds: float = Field(default=45.0, gt=0)  # silent this long: reconnect
     item_cache_size: int = Field(default=50_000, ge=1)
     item_not_found_ttl_seconds: float = Field(default=5.0, gt=0)
     http_port: int = Field(default=8003, ge=0, le=65535)

@@ -74,8 +74,16 @@ class TtlLruCache(Generic[K, V]):
             del self._entries[key]
         return len(expired)
 
-    def discard(self, key: K) -> None:
-        self._entries.pop(key, None)
+    def discard(self, key: K) -> bool:
+        """Drop one entry; whether it was there."""
+        return self._entries.pop(key, None) is not None
+
+    def discard_where(self, matches: Callable[[K], bool]) -> int:
+        """Drop every entry whose key matches (a walk over all of them); how many went."""
+        doomed = [key for key in self._entries if matches(key)]
+        for key in doomed:
+            del self._entries[key]
+        return len(doomed)
 
     def clear(self) -> None:
         self._entries.clear()

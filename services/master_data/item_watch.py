@@ -105,8 +105,11 @@ class ItemWatch:
         return _reset(latest, reason), latest
 
     async def events(self) -> AsyncIterator[WatchItemChangesResponse]:
+        """A heartbeat (or a reset) first, saying where the watch starts; then the changes."""
         if self.position == 0:
             self.position = (await self.repository.log_bounds())[1]
+        reset, _ = await self._check_position()
+        yield reset or WatchItemChangesResponse(heartbeat=WatchHeartbeat(sequence=self.position))
         quiet_since = time.monotonic()
         while not self.feed.closing:
             token = self.feed.token()

@@ -43,20 +43,24 @@ def price(item: str, value: int, store: str = "S001", tenant: str = "T0001") -> 
 
 
 async def events(
-    stub: ItemServiceStub, count: int, **request: Any
+    stub: ItemServiceStub, count: int, *, heartbeats: bool = False, **request: Any
 ) -> AsyncIterator[WatchItemChangesResponse]:
-    """The first `count` events of a watch (heartbeats included)."""
+    """The first `count` events of a watch (heartbeats only when asked for)."""
     stream = stub.watch_item_changes(WatchItemChangesRequest(**request), metadata=AUTH, timeout=10)
     seen = 0
     async for event in stream:
+        if event.heartbeat is not None and not heartbeats:
+            continue
         yield event
         seen += 1
         if seen == count:
             return
 
 
-async def collect(stub: ItemServiceStub, count: int, **request: Any) -> list[Any]:
-    return [e async for e in events(stub, count, **request)]
+async def collect(
+    stub: ItemServiceStub, count: int, *, heartbeats: bool = False, **request: Any
+) -> list[Any]:
+    return [e async for e in events(stub, count, heartbeats=heartbeats, **request)]
 
 
 async def test_changes_arrive_in_commit_order_and_resume(
@@ -120,8 +124,9 @@ async def test_an_idle_watch_gets_heartbeats_and_an_unknown_position_a_reset(
     stub: ItemServiceStub, watched: MasterData
 ) -> None:
     await watched.catalog.apply([price("ITEM0001", 1)])
-    [beat] = await collect(stub, 1, tenant_ids=["T0009"])
-    assert beat.heartbeat is not None
+    start, beat = await collect(stub, 2, heartbeats=True, tenant_ids=["T0009"])
+    assert start.heartbeat is not None  # first thing: where the watch starts
+    assert beat.heartbeat is not None  # then, after 0.3 s of quiet, again
     assert beat.heartbeat.sequence >= 1  # where the log is, even for a quiet tenant
     [reset] = await collect(stub, 1, tenant_ids=["T0001"], after_sequence=10**9)
     assert reset.reset is not None

@@ -62,6 +62,7 @@ class ItemMasterClient:
         self._timeout = timeout_seconds
         self._cache = cache
         self._in_flight: dict[CacheKey, _Flight] = {}
+        self.tenants = WatchedTenants()  # every tenant looked up: what the change watch covers
         self._cache_hits = metrics.cache.labels("hit")
         self._cache_misses = metrics.cache.labels("miss")
 
@@ -102,6 +103,7 @@ class ItemMasterClient:
         fetched for several callers runs to the latest of their deadlines; each caller gives up
         at its own, and a caller in a hurry never fails the others.
         """
+        self.tenants.add(tenant_id)
         own_deadline = time.monotonic() + self._timeout
         timeout_at = own_deadline if deadline is None else min(own_deadline, deadline)
         codes = list(dict.fromkeys(item_codes))
@@ -152,6 +154,7 @@ class ItemMasterClient:
         """The fetch runs to the latest deadline of its live waiters, never past the client's
         own (`ask.timeout_at`); if it runs out while a waiter with more time has joined, it
         goes again for that one."""
+        generation = cache.generation
         try:
             while True:
                 timeout_at = min(ask.timeout_at, flight.latest_deadline())
@@ -167,15 +170,34 @@ class ItemMasterClient:
             for code in ask.codes:
                 self._in_flight.pop(ask.key(code), None)
         answers: dict[str, Cached] = {}
+        keep = cache.generation == generation  # else a change came meanwhile: may be stale
         for code in ask.codes:
             answer: Cached = result.found.get(code, NOT_FOUND)
-            cache.put(ask.key(code), answer)
+            if keep:
+                cache.put(ask.key(code), answer)
             answers[code] = answer
         return answers
+
+    @property
+    def cache(self) -> ItemCache | None:
+        return self._cache
 
     async def close(self) -> None:
         """Close the channel and the session (they reopen on the next call)."""
         await self._transports.close()
+
+
+class WatchedTenants:
+    """The tenants this process has looked items up for; `grown` is set when one is new."""
+
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+        self.grown = asyncio.Event()
+
+    def add(self, tenant_id: str) -> None:
+        if tenant_id not in self.names:
+            self.names.add(tenant_id)
+            self.grown.set()
 
 
 @dataclass(eq=False)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Final
 
 from services.common.ttl_cache import TtlLruCache
@@ -34,7 +34,32 @@ class ItemCache:
         self._entries: TtlLruCache[CacheKey, Cached] = TtlLruCache(max_size, ttl, clock)
         self._not_found_ttl = min(not_found_ttl, ttl)
         self.get = self._entries.get  # the hot path: no extra call per hit
-        self.clear = self._entries.clear
+        # Bumped by every eviction: a fetch that started before one must not store its answer.
+        self.generation = 0
+
+    def clear(self) -> None:
+        self.generation += 1
+        self._entries.clear()
+
+    def evict(
+        self, tenant_id: str, store_code: str, item_codes: Sequence[str], all_items: bool
+    ) -> int:
+        """Drop what a change names: items of one store, or of every store (`store_code`
+        empty), or all items; the number dropped."""
+        self.generation += 1
+        if store_code and not all_items:
+            return sum(self._entries.discard((tenant_id, store_code, c)) for c in item_codes)
+        codes = set(item_codes)
+
+        def named(key: CacheKey) -> bool:
+            tenant, store, code = key
+            return (
+                tenant == tenant_id
+                and (not store_code or store == store_code)
+                and (all_items or code in codes)
+            )
+
+        return self._entries.discard_where(named)
 
     def put(self, key: CacheKey, value: Cached) -> None:
         self._entries.put(key, value, self._not_found_ttl if value is NOT_FOUND else None)

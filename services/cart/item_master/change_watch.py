@@ -1,0 +1,166 @@
+"""The cart's item cache kept fresh by master-data's WatchItemChanges stream.
+
+One stream per cart process, covering every tenant it has looked items up for. Each change
+evicts the items it names (a reset clears the cache); a heartbeat moves the position on. When
+the stream drops, the watch reconnects (the other transport first, as lookups fall back) and
+resumes from its last position, so no change is missed; meanwhile entries live their TTL. A
+tenant seen for the first time reopens the stream, and entries of a tenant cached before the
+stream covered it are dropped once it does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Sequence
+from typing import Final
+
+import h2.exceptions
+from grpclib.exceptions import GRPCError, StreamTerminatedError
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from gen.kugel.item.v1 import WatchItemChangesRequest, WatchItemChangesResponse
+
+from .change_sources import ChangeSource, WatchFailed
+from .client import WatchedTenants
+from .item_cache import ItemCache
+
+log = logging.getLogger(__name__)
+
+FIRST_BACKOFF_SECONDS: Final = 0.1
+MAX_BACKOFF_SECONDS: Final = 5.0
+STREAM_ERRORS: Final = (
+    WatchFailed,
+    GRPCError,
+    StreamTerminatedError,
+    h2.exceptions.ProtocolError,
+    OSError,
+    TimeoutError,
+    asyncio.IncompleteReadError,
+    ValueError,
+)
+
+
+class WatchMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.connected = Gauge(
+            "item_watch_connected", "1 while the item change stream is up", registry=registry
+        )
+        self.reconnects = Counter(
+            "item_watch_reconnects", "Item change streams opened again", registry=registry
+        )
+        self.position = Gauge(
+            "item_watch_position", "Sequence of the last change seen", registry=registry
+        )
+        self.evicted = Counter(
+            "item_watch_evicted_items", "Cached items dropped by changes", registry=registry
+        )
+        self.lag = Histogram(
+            "item_watch_lag_seconds",
+            "From a change's commit in master-data to its eviction here",
+            registry=registry,
+            buckets=(0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+        )
+
+
+class ItemChangeWatch:
+    """Runs until cancelled: `run` as a task of the cart process."""
+
+    def __init__(
+        self,
+        sources: Sequence[ChangeSource],
+        cache: ItemCache,
+        tenants: WatchedTenants,
+        metrics: WatchMetrics,
+        *,
+        idle_timeout: float,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._sources = list(sources)
+        self._cache = cache
+        self._tenants = tenants
+        self._metrics = metrics
+        self._idle_timeout = idle_timeout
+        self._clock = clock
+        self.position = 0
+        self._covered: set[str] = set()  # tenants the last open stream watched
+
+    async def run(self) -> None:
+        backoff = FIRST_BACKOFF_SECONDS
+        turn = 0
+        while True:
+            if not self._tenants.names:
+                await self._tenants.grown.wait()
+            self._tenants.grown.clear()
+            watched = sorted(self._tenants.names)
+            source = self._sources[turn % len(self._sources)]
+            try:
+                if await self._follow(source, watched):
+                    backoff = FIRST_BACKOFF_SECONDS
+                    continue  # reopened for a new tenant, or the server ended it: at once
+            except WatchFailed as failed:
+                if failed.unimplemented and len(self._sources) == 1:
+                    log.warning("master-data streams no item changes: the cache relies on TTL")
+                    return
+                log.warning("item change stream over %s failed: %s", source.name, failed)
+            except STREAM_ERRORS as error:
+                log.warning("item change stream over %s lost: %r", source.name, error)
+            finally:
+                self._metrics.connected.set(0)
+            self._metrics.reconnects.inc()
+            turn += 1  # the other transport next, as lookups fall back
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+
+    async def _follow(self, source: ChangeSource, watched: list[str]) -> bool:
+        """Apply the stream's events; True when it ended cleanly or a new tenant needs it
+        reopened, after it was up."""
+        request = WatchItemChangesRequest(tenant_ids=watched, after_sequence=self.position)
+        events = source.stream(request)
+        async with contextlib.aclosing(events):  # type: ignore[type-var]
+            first = True
+            while True:
+                try:
+                    event = await asyncio.wait_for(anext(events), self._idle_timeout)
+                except StopAsyncIteration:
+                    return not first
+                if first:
+                    self._opened(source, watched)
+                    first = False
+                self.apply(event)
+                if self._tenants.grown.is_set():
+                    return True
+
+    async def close(self) -> None:
+        for source in self._sources:
+            await source.close()
+
+    def _opened(self, source: ChangeSource, watched: list[str]) -> None:
+        # Entries of a tenant the stream did not cover yet may have missed changes.
+        for tenant in set(watched) - self._covered:
+            self._cache.evict(tenant, "", (), all_items=True)
+        self._covered = set(watched)
+        self._metrics.connected.set(1)
+        log.info("item change stream up over %s: %d tenants from %d", source.name, len(watched),
+                 self.position)  # fmt: skip
+
+    def apply(self, event: WatchItemChangesResponse) -> None:
+        """One event: evict what a change names, clear on a reset, move the position on."""
+        if event.change is not None:
+            change = event.change
+            evicted = self._cache.evict(
+                change.tenant_id, change.store_code, change.item_codes, change.all_items
+            )
+            self._metrics.evicted.inc(evicted)
+            if change.committed_at is not None:
+                self._metrics.lag.observe(max(0.0, self._clock() - change.committed_at.timestamp()))
+            self.position = change.sequence
+        elif event.reset is not None:
+            log.warning("item change stream reset (%s): cache cleared", event.reset.reason)
+            self._cache.clear()
+            self.position = event.reset.sequence
+        elif event.heartbeat is not None:
+            self.position = max(self.position, event.heartbeat.sequence)
+        self._metrics.position.set(self.position)

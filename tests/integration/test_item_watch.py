@@ -1,0 +1,121 @@
+"""Push coherence end to end: 100 price changes through master-data's admin API, each followed
+by a scan of that item at the cart; every scan shows the new price, with the item cache on and
+its TTL at 10 minutes, so only WatchItemChanges can have refreshed it. Over gRPC and over
+Connect; on PostgreSQL (`--database=postgres`) the changes are written through another
+master-data replica than the one the cart streams from. The lag from commit to eviction is the
+cart's own histogram: printed (speed goals live in the note, not in asserts)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from tests.support.postgres import SERVER_URL_ENV
+from tests.support.processes import ServiceProcess, add_terminal, start_cart, start_master_data
+
+CHANGES = 100
+PRICE_PATH = "/admin/v1/tenants/T0001/stores/S001/prices/{item}"
+
+
+def metric(service: ServiceProcess, name: str) -> float:
+    found = re.search(rf"^{name} (\S+)$", service.metrics(), re.MULTILINE)
+    return float(found.group(1)) if found else 0.0
+
+
+def lag_quantiles(service: ServiceProcess) -> dict[str, float]:
+    """p50 and p99 of the cart's commit-to-eviction lag, as bucket upper bounds (seconds)."""
+    text = service.metrics()
+    buckets = [
+        (float(le), float(count))
+        for le, count in re.findall(
+            r'^item_watch_lag_seconds_bucket\{le="([^"]+)"\} (\S+)$', text, re.MULTILINE
+        )
+    ]
+    total = buckets[-1][1]
+    return {
+        q: next(le for le, count in buckets if count >= total * share)
+        for q, share in (("p50", 0.5), ("p99", 0.99))
+    }
+
+
+@pytest.fixture(params=["grpc", "connect"])
+def stack(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[tuple[ServiceProcess, ServiceProcess, str]]:
+    """(the master-data the admin writes go to, the cart, its key)."""
+    env = {"ADMIN_TOKEN": "admin"}
+    streamed = start_master_data(tmp_path, **env)
+    writer = streamed
+    if SERVER_URL_ENV in os.environ:  # a second replica on the same database takes the writes
+        writer = start_master_data(tmp_path, **env)
+    key = add_terminal(tmp_path, "T0001", "S001", "W01")
+    cart = start_cart(
+        tmp_path,
+        streamed,
+        USE_GRPC="true" if request.param == "grpc" else "false",
+        TERMINAL_RATE_LIMIT="0",
+        ITEM_CACHE_TTL_SECONDS="600",
+    )
+    try:
+        yield writer, cart, key
+    finally:
+        assert cart.stop() == 0, cart.log
+        for service in {id(streamed): streamed, id(writer): writer}.values():
+            assert service.stop() == 0, service.log
+
+
+async def test_every_scan_after_a_price_change_shows_the_new_price(
+    stack: tuple[ServiceProcess, ServiceProcess, str],
+) -> None:
+    writer, cart, key = stack
+    api = cart.url() + "/api/v1"
+    headers = {"X-API-KEY": key}
+    timeout = aiohttp.ClientTimeout(total=10)
+    async with aiohttp.ClientSession(headers=headers, timeout=timeout) as session:
+
+        async def scan(cart_id: str, item: str) -> int:
+            async with session.post(
+                f"{api}/carts/{cart_id}/lineItems", json=[{"itemCode": item}]
+            ) as response:
+                assert response.status == 200, await response.text()
+                return int((await response.json())["lineItems"][-1]["unitPrice"])
+
+        items = [f"ITEM{n:04d}" for n in range(1, 21)]
+        async with session.post(f"{api}/carts") as response:
+            cart_id = (await response.json())["cartId"]
+        for item in items:  # every item cached at the cart, its old price
+            await scan(cart_id, item)
+        deadline = time.monotonic() + 10
+        while not metric(cart, "item_watch_connected") and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        assert metric(cart, "item_watch_connected") == 1, cart.log
+
+        wrong = []
+        for n in range(CHANGES):
+            item, price = items[n % len(items)], 10_000 + n
+            seen = metric(cart, "item_watch_position")
+            async with session.put(
+                writer.url() + PRICE_PATH.format(item=item),
+                json={"unitPrice": price},
+                headers={"authorization": "Bearer admin"},
+            ) as response:
+                assert response.status == 200, await response.text()
+            deadline = time.monotonic() + 10
+            while metric(cart, "item_watch_position") <= seen and time.monotonic() < deadline:
+                await asyncio.sleep(0.005)
+            if n % 20 == 0:  # a cart now and then: 500 lines at most
+                async with session.post(f"{api}/carts") as response:
+                    cart_id = (await response.json())["cartId"]
+            if (shown := await scan(cart_id, item)) != price:
+                wrong.append((item, price, shown))
+    assert wrong == []
+    quantiles = lag_quantiles(cart)
+    print(f"\ncommit-to-eviction lag over {CHANGES} changes: {quantiles} (bucket bounds, s)")
+    assert metric(cart, "item_watch_reconnects_total") == 0
