@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -25,9 +27,17 @@ ANY_METHOD = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
 def build_http_app(
-    connect: ConnectEndpoint, admin: AdminApi, repository: ItemRepository
+    connect: ConnectEndpoint,
+    admin: AdminApi,
+    repository: ItemRepository,
+    registry: CollectorRegistry | None = None,  # what /metrics shows
 ) -> Starlette:
     """The Starlette app; the Connect route matches any `/package.Service/Method` path."""
+
+    exported = registry or CollectorRegistry()
+
+    async def metrics(_: Request) -> Response:
+        return Response(generate_latest(exported), media_type=CONTENT_TYPE_LATEST)
 
     routes = [
         # First: the hot path is matched before anything else. Every method reaches it, so a
@@ -35,6 +45,7 @@ def build_http_app(
         Route("/{service}/{method}", connect.handle, methods=list(ANY_METHOD)),
         *probe_routes(repository.ping),
         *admin.routes(),
+        Route("/metrics", metrics, methods=["GET"]),
     ]
     return Starlette(
         routes=routes,

@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass
 
 from grpclib.server import Server
+from prometheus_client import CollectorRegistry, Gauge
 from starlette.applications import Starlette
 
 from gen.google_proto_descriptor_pool import default_google_proto_descriptor_pool
@@ -79,7 +80,11 @@ def wire(repository: ItemRepository, settings: MasterDataSettings) -> MasterData
         send_timeout=settings.watch_send_timeout_seconds,
     )
     admin = AdminApi(catalog, BearerToken(settings.admin_token), settings.max_request_bytes)
-    http_app = build_http_app(connect, admin, repository)
+    registry = CollectorRegistry()
+    Gauge(
+        "item_watches_open", "WatchItemChanges streams open in this process", registry=registry
+    ).set_function(lambda: feed.open_watches)
+    http_app = build_http_app(connect, admin, repository, registry)
     return MasterData(catalog, feed, gate, item_service, http_app, known)
 
 

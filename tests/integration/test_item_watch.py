@@ -8,8 +8,11 @@ cart's own histogram: printed (speed goals live in the note, not in asserts)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
+import signal
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +21,14 @@ import aiohttp
 import pytest
 
 from tests.support.postgres import SERVER_URL_ENV
-from tests.support.processes import ServiceProcess, add_terminal, start_cart, start_master_data
+from tests.support.processes import (
+    ServiceProcess,
+    add_terminal,
+    database,
+    run_cli,
+    start_cart,
+    start_master_data,
+)
 
 CHANGES = 100
 PRICE_PATH = "/admin/v1/tenants/T0001/stores/S001/prices/{item}"
@@ -119,3 +129,131 @@ async def test_every_scan_after_a_price_change_shows_the_new_price(
     quantiles = lag_quantiles(cart)
     print(f"\ncommit-to-eviction lag over {CHANGES} changes: {quantiles} (bucket bounds, s)")
     assert metric(cart, "item_watch_reconnects_total") == 0
+
+
+async def wait_for_metric(service: ServiceProcess, name: str, above: float) -> float:
+    deadline = time.monotonic() + 15
+    while (value := metric(service, name)) <= above and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+    return value
+
+
+async def test_changes_made_while_master_data_was_down_all_arrive(tmp_path: Path) -> None:
+    """master-data SIGKILLed; three prices changed while it is down (by the import command, on
+    the same database); master-data back on the same ports: the cart resumes from its
+    position and every one of the three is evicted, each checked by a scan."""
+    streamed = start_master_data(tmp_path)
+    key = add_terminal(tmp_path, "T0001", "S001", "W02")
+    cart = start_cart(
+        tmp_path, streamed, TERMINAL_RATE_LIMIT="0", GRPC_BREAKER_COOLDOWN_SECONDS="0.2"
+    )
+    changed = {"ITEM0031": 31_000, "ITEM0032": 32_000, "ITEM0033": 33_000}
+    try:
+        api = cart.url() + "/api/v1"
+        async with aiohttp.ClientSession(
+            headers={"X-API-KEY": key}, timeout=aiohttp.ClientTimeout(total=10)
+        ) as session:
+
+            async def scan(cart_id: str, item: str) -> int:
+                async with session.post(
+                    f"{api}/carts/{cart_id}/lineItems", json=[{"itemCode": item}]
+                ) as response:
+                    assert response.status == 200, await response.text()
+                    return int((await response.json())["lineItems"][-1]["unitPrice"])
+
+            async with session.post(f"{api}/carts") as response:
+                cart_id = (await response.json())["cartId"]
+            old = {item: await scan(cart_id, item) for item in changed}
+            assert await wait_for_metric(cart, "item_watch_connected", 0) == 1
+            position = metric(cart, "item_watch_position")
+
+            streamed.stop(signal.SIGKILL)
+            master_file = tmp_path / "prices.json"
+            master_file.write_text(
+                json.dumps(
+                    {
+                        "storePrices": [
+                            {"tenantId": "T0001", "storeCode": "S001", "itemCode": item,
+                             "unitPrice": price}
+                            for item, price in changed.items()
+                        ]
+                    }
+                )
+            )  # fmt: skip
+            env = {"MASTER_DATA_DB": database(tmp_path, "master")[0]}
+            run_cli(["master-data", "import", str(master_file)], env)
+            ports = {
+                "GRPC_PORT": str(streamed.ports["gRPC"]),
+                "HTTP_PORT": str(streamed.ports["HTTP"]),
+            }
+            restarted = start_master_data(tmp_path, **ports)
+            try:
+                assert await wait_for_metric(cart, "item_watch_position", position) > position
+                assert {item: await scan(cart_id, item) for item in changed} == changed
+                assert old != changed
+                assert metric(cart, "item_watch_reconnects_total") >= 1
+            finally:
+                assert restarted.stop() == 0, restarted.log
+    finally:
+        assert cart.stop() == 0, cart.log
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def read_until(stream: asyncio.StreamReader, marker: str, seconds: float) -> str:
+    text = ""
+    async with asyncio.timeout(seconds):
+        while marker not in text:
+            chunk = await stream.read(4096)
+            if not chunk:
+                break
+            text += chunk.decode()
+    return text
+
+
+@pytest.mark.parametrize(
+    ("protocol", "flags"),
+    [
+        pytest.param("grpc", ["--protocol", "grpc"], id="grpc-reflection"),
+        pytest.param("connect", ["--schema", "proto"], id="connect"),
+    ],
+)
+async def test_buf_curl_streams_the_changes(
+    tmp_path: Path, protocol: str, flags: list[str]
+) -> None:
+    """A third-party client: `buf curl` reads WatchItemChanges (gRPC through reflection,
+    Connect from the schema): the opening heartbeat, then a change made while it watches."""
+    service = start_master_data(tmp_path, ADMIN_TOKEN="admin")
+    port = service.ports["gRPC" if protocol == "grpc" else "HTTP"]
+    curl = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).parent / "buf"),
+        "curl",
+        *flags,
+        "--data",
+        '{"tenantIds": ["T0001"]}',
+        f"http://127.0.0.1:{port}/kugel.item.v1.ItemService/WatchItemChanges",
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert curl.stdout is not None
+    try:
+        text = await read_until(curl.stdout, "heartbeat", 20)
+        async with (
+            aiohttp.ClientSession() as session,
+            session.put(
+                service.url() + PRICE_PATH.format(item="ITEM0042"),
+                json={"unitPrice": 4242},
+                headers={"authorization": "Bearer admin"},
+            ) as response,
+        ):
+            assert response.status == 200
+        text += await read_until(curl.stdout, "ITEM0042", 20)
+    finally:
+        curl.kill()
+        await curl.wait()
+        assert service.stop() == 0, service.log
+    assert '"heartbeat"' in text
+    assert '"change"' in text
+    assert "ITEM0042" in text
