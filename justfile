@@ -113,3 +113,7 @@ cluster *args:
 # The 40-terminal checkout on SQLite beside the same on PostgreSQL, one run (`just perf` has it too)
 storage-engines *args:
     python -m loadlab.storage_engines {{args}}
+
+# What 1,000 open WatchItemChanges streams cost master-data (RSS), and one change's fan-out
+watch-streams *args:
+    python -m loadlab.watch_streams {{args}}

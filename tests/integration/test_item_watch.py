@@ -20,6 +20,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from gen.kugel.item.v1 import WatchItemChangesRequest
+from tests.support.h2_client import call as h2_call
+from tests.support.h2_client import frame
 from tests.support.postgres import SERVER_URL_ENV
 from tests.support.processes import (
     ServiceProcess,
@@ -31,6 +34,7 @@ from tests.support.processes import (
 )
 
 CHANGES = 100
+WATCH_PATH = "/kugel.item.v1.ItemService/WatchItemChanges"
 PRICE_PATH = "/admin/v1/tenants/T0001/stores/S001/prices/{item}"
 
 
@@ -257,3 +261,18 @@ async def test_buf_curl_streams_the_changes(
     assert '"heartbeat"' in text
     assert '"change"' in text
     assert "ITEM0042" in text
+
+
+def test_a_client_that_stops_reading_gets_resource_exhausted(tmp_path: Path) -> None:
+    """A watch whose client takes no data (its HTTP/2 window stays 0) is ended after
+    WATCH_SEND_TIMEOUT_SECONDS with RESOURCE_EXHAUSTED: nothing piles up for it in master-data,
+    and the client may resume later."""
+    service = start_master_data(tmp_path, WATCH_SEND_TIMEOUT_SECONDS="1")
+    try:
+        request = WatchItemChangesRequest(tenant_ids=["T0001"])
+        reply = h2_call(service.ports["gRPC"], WATCH_PATH, frame(bytes(request)), window=0)
+        assert reply.status == 8, reply  # RESOURCE_EXHAUSTED
+        assert "resume later" in reply.trailers.get("grpc-message", "")
+        assert metric(service, "item_watches_open") == 0
+    finally:
+        assert service.stop() == 0, service.log

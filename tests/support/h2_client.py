@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import h2.config
 import h2.connection
 import h2.events
+import h2.settings
 
 GRPC = "application/grpc"
 
@@ -53,12 +54,17 @@ def call(
     extra: list[tuple[str, str]] | None = None,
     headers: list[tuple[bytes, bytes]] | None = None,
     timeout: float = 10,
+    window: int | None = None,
 ) -> Reply:
-    """One request as raw frames (`headers` replaces the usual ones); the reply as it came."""
+    """One request as raw frames (`headers` replaces the usual ones); the reply as it came.
+    With `window`, the stream's receive window is that many bytes and never grows: a client
+    that stops reading."""
     config = h2.config.H2Configuration(client_side=True, validate_outbound_headers=False)
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
         connection = h2.connection.H2Connection(config)
         connection.initiate_connection()
+        if window is not None:
+            connection.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: window})
         stream = connection.get_next_available_stream_id()
         if headers is None:
             headers = [
@@ -84,7 +90,8 @@ def call(
                     reply.trailers = {k.decode(): v.decode() for k, v in event.headers}
                 elif isinstance(event, h2.events.DataReceived):
                     reply.body += event.data
-                    connection.acknowledge_received_data(event.flow_controlled_length, stream)
+                    if window is None:
+                        connection.acknowledge_received_data(event.flow_controlled_length, stream)
                 elif isinstance(event, h2.events.StreamReset):
                     raise AssertionError(f"stream reset with error {event.error_code}")
                 if isinstance(event, h2.events.StreamEnded):
