@@ -40,8 +40,15 @@ def stack(tmp_path: Path) -> Iterator[tuple[LocalPostgres, ServiceProcess, Servi
             env,
         ).strip()
         master_data = start_master_data(tmp_path, MASTER_DATA_DB=env["MASTER_DATA_DB"])
+        # No change stream: the first scan's item must stay cached through the outage, so the
+        # second scan reaches the cart's own store (a stream opening would evict it first).
         cart = start_cart(
-            tmp_path, master_data, CART_DB=env["CART_DB"], TERMINAL_RATE_LIMIT="0", USE_GRPC="true"
+            tmp_path,
+            master_data,
+            CART_DB=env["CART_DB"],
+            TERMINAL_RATE_LIMIT="0",
+            USE_GRPC="true",
+            WATCH_ITEM_CHANGES="false",
         )
         try:
             yield server, master_data, cart, key
