@@ -126,8 +126,10 @@ COMPRESS_FROM_BYTES: Final = 1024  # smaller replies go uncompressed even when g
 
 def _compress(response: Response, body: bytes, accept_encoding: str) -> None:
     """gzip the reply when the client accepts it and it is worth it."""
+    if len(body) < COMPRESS_FROM_BYTES:
+        return  # most replies: the header is not even read
     accepted = {e.split(";")[0].strip().lower() for e in accept_encoding.split(",")}
-    if "gzip" not in accepted or len(body) < COMPRESS_FROM_BYTES:
+    if "gzip" not in accepted:
         return
     response.body = gzip.compress(body, compresslevel=6, mtime=0)
     response.headers["content-length"] = str(len(response.body))
@@ -200,7 +202,7 @@ class ConnectEndpoint:
             raise ConnectError(Code.INVALID_ARGUMENT, str(error)) from None
 
         call = CallInfo(
-            request_headers=request.headers.items(),
+            headers=request.headers,
             timeout_seconds=timeout,
             get_query=request.query_params.multi_items() if request.method == "GET" else None,
         )
@@ -242,7 +244,7 @@ class ConnectEndpoint:
             message = decode(data, _DECODERS[codec], handler.request_type, self._limit)
         except ConnectError as error:
             return failed_stream(error, content_type)
-        call = CallInfo(request_headers=request.headers.items(), timeout_seconds=timeout_seconds)
+        call = CallInfo(headers=request.headers, timeout_seconds=timeout_seconds)
         accepted = request.headers.get("connect-accept-encoding", "")
         gzip_replies = "gzip" in {e.strip().lower() for e in accepted.split(",")}
         exchange = StreamExchange(
@@ -265,7 +267,7 @@ class ConnectEndpoint:
     @staticmethod
     async def _run(handler: Handler, message: Any, call: CallInfo) -> betterproto2.Message:
         """The handler's reply to `message`, within the call's timeout."""
-        exchange = UnaryExchange(message, dict(call.request_headers))
+        exchange = UnaryExchange(message, call.headers)
         try:
             with opened(call):
                 if call.timeout_seconds is None:  # no timeout scope: it costs ~20 us a call

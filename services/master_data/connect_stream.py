@@ -122,7 +122,7 @@ class StreamExchange:
         send_timeout: float,
     ) -> None:
         self._request = request
-        self.metadata = dict(call.request_headers)
+        self.metadata = call.headers
         self._encode = encode
         self._gzip = gzip_replies
         self._send_timeout = send_timeout

@@ -27,15 +27,22 @@ STATUS_DETAILS_HEADER: Final = "grpc-status-details-bin"
 
 @dataclass
 class CallInfo:
-    """One call as its handler sees it. Header names are lower case; a name may repeat."""
+    """One call as its handler sees it. Header names are lower case; a name may repeat.
 
-    request_headers: list[tuple[str, str]]
+    `headers` is the transport's own mapping (Starlette's Headers, grpclib's metadata), read
+    into pairs only when a handler asks: a lookup that never looks costs nothing for it."""
+
+    headers: Any
     timeout_seconds: float | None = None
     get_query: list[tuple[str, str]] | None = None  # a Connect GET's query parameters
     response_headers: list[tuple[str, str]] = field(default_factory=list)
     response_trailers: list[tuple[str, str]] = field(default_factory=list)
     # Streaming calls: sends the response headers now, before the first message.
     send_headers: Callable[[], Awaitable[None]] | None = None
+
+    @property
+    def request_headers(self) -> list[tuple[str, str]]:
+        return list(self.headers.items())
 
     async def headers_now(self) -> None:
         """Send the response headers set so far at once (streaming calls; else a no-op)."""
@@ -60,7 +67,7 @@ def current_call() -> CallInfo:
     """The call the running handler serves (a handler outside any call gets an empty one)."""
     call = _current.get()
     if call is None:
-        call = CallInfo(request_headers=[])
+        call = CallInfo(headers={})
         _current.set(call)
     return call
 

@@ -236,7 +236,7 @@ async def _framed(
     func: HandlerFunc, limits: GrpcLimits, compression: Compression, stream: Any
 ) -> None:
     remaining = stream.deadline.time_remaining() if stream.deadline is not None else None
-    call = CallInfo(request_headers=list(stream.metadata.items()), timeout_seconds=remaining)
+    call = CallInfo(headers=stream.metadata, timeout_seconds=remaining)
     wire = WireStream(
         stream, limits.max_message_bytes, compression, call, limits.stream_send_timeout_seconds
     )
