@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import gzip
-import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -29,13 +27,18 @@ from services.common.secrets import BearerToken
 from services.wire.call import CallInfo, connect_details, opened
 from services.wire.codec import (
     EncodedForms,
-    MalformedMessage,
-    MessageTooLarge,
     check_supported,
     decode_binary,
     decode_json,
     encode_binary,
     encode_json,
+)
+from services.wire.compression import (
+    InflatesTooLarge,
+    NotGzip,
+    gzip_bytes,
+    inflate_gzip,
+    worth_compressing,
 )
 from services.wire.connect import (
     CODECS,
@@ -43,20 +46,20 @@ from services.wire.connect import (
     JSON,
     PROTO,
     PROTOCOL_VERSION_HEADER,
+    STREAM_JSON,
+    STREAM_PROTO,
     TIMEOUT_HEADER,
     Code,
     ConnectError,
+    decode_message,
     media_type,
     parse_timeout_ms,
 )
 from services.wire.headers import ascii_digits
 
 from .connect_stream import (
-    STREAM_JSON,
-    STREAM_PROTO,
     EnvelopeStream,
     StreamExchange,
-    decode,
     failed_stream,
     produce,
     request_message,
@@ -121,17 +124,16 @@ TRAILER_PREFIX: Final = "trailer-"  # a unary reply's trailers travel as prefixe
 # answered 504 a moment before could race it, the reply cut off mid-body by the client's cancel
 # (seen as a JSON error on HTTP/2 in the conformance suite).
 DEADLINE_GRACE_SECONDS: Final = 0.05
-COMPRESS_FROM_BYTES: Final = 1024  # smaller replies go uncompressed even when gzip is accepted
 
 
 def _compress(response: Response, body: bytes, accept_encoding: str) -> None:
     """gzip the reply when the client accepts it and it is worth it."""
-    if len(body) < COMPRESS_FROM_BYTES:
+    if not worth_compressing(len(body)):
         return  # most replies: the header is not even read
     accepted = {e.split(";")[0].strip().lower() for e in accept_encoding.split(",")}
     if "gzip" not in accepted:
         return
-    response.body = gzip.compress(body, compresslevel=6, mtime=0)
+    response.body = gzip_bytes(body)
     response.headers["content-length"] = str(len(response.body))
     response.headers["content-encoding"] = "gzip"
 
@@ -194,12 +196,7 @@ class ConnectEndpoint:
             raise _Refused(405, f"{request.method} is not allowed on {path}", {"Allow": allowed})
 
         handler = method.handler
-        try:
-            message = _DECODERS[codec](body, handler.request_type, self._limit)
-        except MessageTooLarge as error:
-            raise ConnectError(Code.RESOURCE_EXHAUSTED, str(error)) from None
-        except MalformedMessage as error:
-            raise ConnectError(Code.INVALID_ARGUMENT, str(error)) from None
+        message = decode_message(body, _DECODERS[codec], handler.request_type, self._limit)
 
         call = CallInfo(
             headers=request.headers,
@@ -241,7 +238,7 @@ class ConnectEndpoint:
                     headers={"Connect-Accept-Encoding": "gzip"},
                 )
             data = request_message(body, encoding, self._limit)
-            message = decode(data, _DECODERS[codec], handler.request_type, self._limit)
+            message = decode_message(data, _DECODERS[codec], handler.request_type, self._limit)
         except ConnectError as error:
             return failed_stream(error, content_type)
         call = CallInfo(headers=request.headers, timeout_seconds=timeout_seconds)
@@ -357,14 +354,12 @@ class ConnectEndpoint:
                 f"unsupported compression {encoding}: use gzip or identity",
                 headers={"Accept-Encoding": "gzip"},
             )
-        inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
         try:
-            plain = inflater.decompress(body, self._limit + 1)
-        except (zlib.error, gzip.BadGzipFile):
-            raise ConnectError(Code.INVALID_ARGUMENT, "body is not valid gzip") from None
-        if len(plain) > self._limit:
-            raise self._too_large()
-        return plain
+            return inflate_gzip(body, self._limit)
+        except NotGzip as error:
+            raise ConnectError(Code.INVALID_ARGUMENT, f"body: {error}") from None
+        except InflatesTooLarge:
+            raise self._too_large() from None
 
     def _too_large(self) -> ConnectError:
         return ConnectError(

@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gzip
 import json
 import logging
-import zlib
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -29,57 +27,60 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from services.wire.call import CallInfo, connect_details, opened
-from services.wire.codec import MalformedMessage, MessageTooLarge, check_size
-from services.wire.connect import Code, ConnectError, media_type
+from services.wire.codec import MessageTooLarge, check_size
+from services.wire.compression import (
+    InflatesTooLarge,
+    NotGzip,
+    gzip_bytes,
+    inflate_gzip,
+    worth_compressing,
+)
+from services.wire.connect import (
+    COMPRESSED,
+    END_STREAM,
+    ENVELOPE_PREFIX,
+    STREAM_JSON,
+    STREAM_PROTO,
+    Code,
+    ConnectError,
+    envelope,
+    envelope_head,
+    media_type,
+)
 
 log = logging.getLogger(__name__)
 
-STREAM_JSON: Final = "application/connect+json"
-STREAM_PROTO: Final = "application/connect+proto"
 STREAM_CODECS: Final = {STREAM_JSON: "application/json", STREAM_PROTO: "application/proto"}
-COMPRESSED: Final = 0x01
-END_STREAM: Final = 0x02
 QUEUE: Final = 16  # messages encoded and waiting for the socket, per stream
-COMPRESS_FROM_BYTES: Final = 1024
-
-
-def envelope(flags: int, data: bytes) -> bytes:
-    return bytes([flags]) + len(data).to_bytes(4, "big") + data
-
-
-def _gzip(data: bytes) -> bytes:
-    return gzip.compress(data, compresslevel=6, mtime=0)
 
 
 def _inflate(data: bytes, limit: int) -> bytes:
-    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
     try:
-        plain = inflater.decompress(data, limit + 1)
-    except zlib.error:
-        raise ConnectError(Code.INVALID_ARGUMENT, "message is not valid gzip") from None
-    if len(plain) > limit or inflater.unconsumed_tail:
-        raise ConnectError(Code.RESOURCE_EXHAUSTED, f"message inflates past {limit} bytes")
-    return plain
+        return inflate_gzip(data, limit)
+    except NotGzip as error:
+        raise ConnectError(Code.INVALID_ARGUMENT, f"message {error}") from None
+    except InflatesTooLarge as error:
+        raise ConnectError(Code.RESOURCE_EXHAUSTED, f"message {error}") from None
 
 
 def request_message(body: bytes, encoding: str, limit: int) -> bytes:
     """The one message of a streaming request body, inflated if it says so."""
     if not body:
         raise ConnectError(Code.UNIMPLEMENTED, "a server-streaming rpc needs one request message")
-    if len(body) < 5:
+    if len(body) < ENVELOPE_PREFIX:
         raise ConnectError(Code.INVALID_ARGUMENT, "the body is not an enveloped message")
-    flags, length = body[0], int.from_bytes(body[1:5], "big")
+    flags, length = envelope_head(body)
     if flags & ~COMPRESSED:
         raise ConnectError(Code.INVALID_ARGUMENT, f"request envelope flags {flags:#x}")
     if length > limit:
         raise ConnectError(
             Code.RESOURCE_EXHAUSTED, f"message of {length} bytes exceeds the limit of {limit}"
         )
-    if len(body) - 5 > length:
+    if len(body) - ENVELOPE_PREFIX > length:
         raise ConnectError(Code.UNIMPLEMENTED, "a server-streaming rpc takes one request message")
-    if len(body) - 5 < length:
+    if len(body) - ENVELOPE_PREFIX < length:
         raise ConnectError(Code.INVALID_ARGUMENT, "the request message is cut short")
-    data = body[5:]
+    data = body[ENVELOPE_PREFIX:]
     if flags & COMPRESSED:
         if encoding != "gzip":
             raise ConnectError(Code.INTERNAL, "a compressed message without an encoding")
@@ -140,8 +141,8 @@ class StreamExchange:
     async def send_message(self, message: betterproto2.Message) -> None:
         data = self._encode(message)
         flags = 0
-        if self._gzip and len(data) >= COMPRESS_FROM_BYTES:
-            data, flags = _gzip(data), COMPRESSED
+        if self._gzip and worth_compressing(len(data)):
+            data, flags = gzip_bytes(data), COMPRESSED
         try:
             await asyncio.wait_for(self.space.acquire(), self._send_timeout)
         except TimeoutError:
@@ -244,17 +245,6 @@ class EnvelopeStream(Response):
             if last:
                 return
             exchange.space.release()
-
-
-def decode(
-    body: bytes, decoder: Callable[[bytes, Any, int], Any], message_type: Any, limit: int
-) -> Any:
-    try:
-        return decoder(body, message_type, limit)
-    except MessageTooLarge as error:
-        raise ConnectError(Code.RESOURCE_EXHAUSTED, str(error)) from None
-    except MalformedMessage as error:
-        raise ConnectError(Code.INVALID_ARGUMENT, str(error)) from None
 
 
 def stream_codec(request: Request) -> str | None:

@@ -1,18 +1,20 @@
-"""The Connect protocol's wire details for unary rpcs, for server and client alike
+"""The Connect protocol's wire details, for server and client alike
 (https://connectrpc.com/docs/protocol): codes and HTTP statuses both ways, error bodies,
-headers, timeouts and media types.
+headers, timeouts, media types, and the envelopes of streaming rpcs.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from enum import StrEnum
 from typing import Any, Final
 
 from grpclib.const import Status
 from starlette.responses import Response
 
+from .codec import MalformedMessage, MessageTooLarge
 from .headers import ascii_digits
 
 JSON: Final = "application/json"
@@ -22,6 +24,21 @@ GET_ENCODINGS: Final = {"json": JSON, "proto": PROTO}
 PROTOCOL_VERSION_HEADER: Final = "connect-protocol-version"
 TIMEOUT_HEADER: Final = "connect-timeout-ms"
 MAX_TIMEOUT_DIGITS: Final = 10  # Connect-Timeout-Ms: "at most 10 digits"
+# Streaming: each message is an envelope, a flags byte and a 4-byte big-endian length first.
+STREAM_JSON: Final = "application/connect+json"
+STREAM_PROTO: Final = "application/connect+proto"
+ENVELOPE_PREFIX: Final = 5
+COMPRESSED: Final = 0x01
+END_STREAM: Final = 0x02
+
+
+def envelope(flags: int, data: bytes) -> bytes:
+    return bytes([flags]) + len(data).to_bytes(4, "big") + data
+
+
+def envelope_head(prefix: bytes) -> tuple[int, int]:
+    """The flags and the length of an envelope's 5-byte prefix."""
+    return prefix[0], int.from_bytes(prefix[1:ENVELOPE_PREFIX], "big")
 
 
 class Code(StrEnum):
@@ -166,3 +183,14 @@ def format_timeout_ms(seconds: float) -> str:
 def media_type(content_type: str | None) -> str:
     """The media type of a Content-Type header, without parameters, lower case."""
     return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+def decode_message(body: bytes, decode: Callable[[bytes, Any, int], Any], message_type: Any,
+                   limit: int) -> Any:  # fmt: skip
+    """A request message decoded by a codec, its failures as the Connect codes for them."""
+    try:
+        return decode(body, message_type, limit)
+    except MessageTooLarge as error:
+        raise ConnectError(Code.RESOURCE_EXHAUSTED, str(error)) from None
+    except MalformedMessage as error:
+        raise ConnectError(Code.INVALID_ARGUMENT, str(error)) from None

@@ -13,7 +13,6 @@ frame, inflates gzip requests, and answers gzip-compressed when the client accep
 from __future__ import annotations
 
 import asyncio
-import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Final
@@ -35,6 +34,7 @@ from .codec import (
     encode_binary,
     encode_json,
 )
+from .compression import InflatesTooLarge, NotGzip, gzip_bytes, inflate_gzip, worth_compressing
 from .encoded_forms import EncodedForms
 
 PREFIX_BYTES: Final = 5
@@ -42,7 +42,6 @@ GZIP: Final = "gzip"
 IDENTITY: Final = "identity"
 ENCODINGS: Final = (GZIP, IDENTITY)  # what we read and write, in our order of preference
 ACCEPT_ENCODING: Final = ",".join(ENCODINGS)
-COMPRESS_FROM_BYTES: Final = 1024  # smaller replies go uncompressed even when gzip is accepted
 HandlerFunc = Callable[[Any], Awaitable[None]]
 
 
@@ -116,18 +115,12 @@ class Compression:
 
 def inflate(data: bytes, limit: int) -> bytes:
     """A gzip message, inflated to at most `limit` bytes (a small bomb stays small)."""
-    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
     try:
-        plain = inflater.decompress(data, limit + 1)
-    except zlib.error as error:
-        raise MalformedFrame(f"compressed message is not gzip: {error}") from None
-    if len(plain) > limit or inflater.unconsumed_tail:
-        raise GRPCError(
-            Status.RESOURCE_EXHAUSTED, f"message inflates past the limit of {limit} bytes"
-        )
-    if not inflater.eof:
-        raise MalformedFrame("compressed message is cut short")
-    return plain
+        return inflate_gzip(data, limit)
+    except NotGzip as error:
+        raise MalformedFrame(f"compressed message: {error}") from None
+    except InflatesTooLarge as error:
+        raise GRPCError(Status.RESOURCE_EXHAUSTED, f"message {error}") from None
 
 
 async def read_frame(stream: Any, limit: int, compression: Compression) -> bytes | None:
@@ -156,10 +149,8 @@ async def read_frame(stream: Any, limit: int, compression: Compression) -> bytes
 def frame(message: bytes, gzip: bool) -> bytes:
     """A length-prefixed message, compressed when `gzip` and worth it."""
     flag = 0
-    if gzip and len(message) >= COMPRESS_FROM_BYTES:
-        compressor = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
-        message = compressor.compress(message) + compressor.flush()
-        flag = 1
+    if gzip and worth_compressing(len(message)):
+        message, flag = gzip_bytes(message), 1
     return bytes([flag]) + len(message).to_bytes(4, "big") + message
 
 

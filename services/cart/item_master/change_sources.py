@@ -3,7 +3,6 @@ a channel of its own) or the Connect endpoint (server streaming over HTTP/1.1, a
 
 from __future__ import annotations
 
-import gzip
 import json
 import ssl
 from collections.abc import AsyncIterator
@@ -14,13 +13,23 @@ from grpclib.client import Channel
 
 from gen.kugel.item.v1 import ItemServiceStub, WatchItemChangesRequest, WatchItemChangesResponse
 from services.wire.codec import decode_binary, encode_binary
-from services.wire.connect import PROTOCOL_VERSION_HEADER, Code, error_from_reply
+from services.wire.compression import inflate_gzip
+from services.wire.connect import (
+    COMPRESSED,
+    END_STREAM,
+    ENVELOPE_PREFIX,
+    PROTOCOL_VERSION_HEADER,
+    STREAM_PROTO,
+    Code,
+    envelope,
+    envelope_head,
+    error_from_reply,
+)
 from services.wire.grpc import StrictProtoCodec
 
 from .target import parse_target
 
 PATH: Final = "/kugel.item.v1.ItemService/WatchItemChanges"
-STREAM_PROTO: Final = "application/connect+proto"
 MAX_MESSAGE_BYTES: Final = 4 << 20
 CONNECT_TIMEOUT_SECONDS: Final = 5.0  # opening the stream; then the watch's idle timeout rules
 
@@ -96,21 +105,20 @@ class ConnectChanges:
                 connector=aiohttp.TCPConnector(limit=1, ssl=self._tls),
                 timeout=aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_TIMEOUT_SECONDS),
             )
-        data = encode_binary(request)
-        body = bytes([0]) + len(data).to_bytes(4, "big") + data
+        body = envelope(0, encode_binary(request))
         async with self._session.post(self._url, data=body, headers=self._headers) as response:
             if response.status != 200:
                 error = error_from_reply(response.status, await response.read())
                 raise WatchFailed(error.message, unimplemented=error.code is Code.UNIMPLEMENTED)
             while True:
-                head = await response.content.readexactly(5)
-                flags, length = head[0], int.from_bytes(head[1:], "big")
+                head = await response.content.readexactly(ENVELOPE_PREFIX)
+                flags, length = envelope_head(head)
                 if length > MAX_MESSAGE_BYTES:
                     raise WatchFailed(f"a streamed message of {length} bytes")
                 message = await response.content.readexactly(length)
-                if flags & 0x01:
-                    message = gzip.decompress(message)
-                if flags & 0x02:
+                if flags & COMPRESSED:
+                    message = inflate_gzip(message, MAX_MESSAGE_BYTES)
+                if flags & END_STREAM:
                     _raise_end_stream_error(message)
                     return
                 yield decode_binary(message, WatchItemChangesResponse, MAX_MESSAGE_BYTES)
