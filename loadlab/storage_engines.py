@@ -21,7 +21,7 @@ import psutil
 
 from tests.support.postgres import local_postgres
 from tests.support.proc_stats import cpu_seconds
-from tests.support.processes import run_cli, start_cart, start_master_data
+from tests.support.processes import add_terminal, run_cli, start_cart, start_master_data
 
 from .locust_run import LoadRun, run_locust
 
@@ -79,20 +79,7 @@ def run_engine(engine: str, terminals: int, seconds: float) -> EngineRun:
         with _databases(engine, tmp) as (env, postgres_pid):
             run_cli(["master-data", "seed-demo"], env)
             master_data = start_master_data(tmp, MASTER_DATA_DB=env["MASTER_DATA_DB"])
-            key = run_cli(
-                [
-                    "cart",
-                    "terminals",
-                    "add",
-                    "--tenant",
-                    "T0001",
-                    "--store",
-                    "S001",
-                    "--terminal",
-                    "PERF01",
-                ],
-                env,
-            ).strip()
+            key = add_terminal(tmp, "T0001", "S001", "PERF01", cart_db=env["CART_DB"])
             cart = start_cart(
                 tmp,
                 master_data,

@@ -12,7 +12,13 @@ import aiohttp
 import pytest
 
 from tests.support.postgres import LocalPostgres, local_postgres
-from tests.support.processes import ServiceProcess, run_cli, start_cart, start_master_data
+from tests.support.processes import (
+    ServiceProcess,
+    add_terminal,
+    run_cli,
+    start_cart,
+    start_master_data,
+)
 
 CONNECT = "/kugel.item.v1.ItemService/GetItemDetail"
 
@@ -25,20 +31,7 @@ def stack(tmp_path: Path) -> Iterator[tuple[LocalPostgres, ServiceProcess, Servi
             "CART_DB": server.create_database("cart"),
         }
         run_cli(["master-data", "seed-demo"], env)
-        key = run_cli(
-            [
-                "cart",
-                "terminals",
-                "add",
-                "--tenant",
-                "T0001",
-                "--store",
-                "S001",
-                "--terminal",
-                "R1",
-            ],
-            env,
-        ).strip()
+        key = add_terminal(tmp_path, "T0001", "S001", "R1", cart_db=env["CART_DB"])
         master_data = start_master_data(tmp_path, MASTER_DATA_DB=env["MASTER_DATA_DB"])
         # No change stream: the first scan's item must stay cached through the outage, so the
         # second scan reaches the cart's own store (a stream opening would evict it first).
