@@ -21,10 +21,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from services.common.migrations import Migration
+from services.common.sockets import listening_socket
 from services.common.sqlite_threads import SqliteThreads
 from services.common.stop_signal import until_stop_signal
-from services.common.uvicorn_server import http_server, listening_socket, wait_started
 from services.wire.http1 import HttpLimits
+from services.wire.uvicorn_server import http_server, wait_started
 
 # About the size of a cart with a few lines, as the cart API answers it.
 DOCUMENT = json.dumps(

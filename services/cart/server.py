@@ -12,9 +12,10 @@ from starlette.applications import Starlette
 
 from services.common.postgres import redacted
 from services.common.process_limits import raise_open_file_limit
-from services.common.settings_fields import http_limits
+from services.common.sockets import listening_socket
 from services.common.stop_signal import until_stop_signal
-from services.common.uvicorn_server import http_server, listening_socket, wait_started
+from services.wire.http1 import HttpLimits
+from services.wire.uvicorn_server import http_server, wait_started
 
 from .auth import TerminalAuthenticator
 from .cart_service import CartService
@@ -73,7 +74,7 @@ async def serve(settings: CartSettings) -> None:
         parts.http_app,
         grace_seconds=settings.shutdown_grace_seconds,
         log_level="warning",
-        limits=http_limits(settings),
+        limits=HttpLimits.from_settings(settings),
         idle_timeout_seconds=settings.http_idle_timeout_seconds,
         cert_file=settings.tls_cert_file,
         key_file=settings.tls_key_file,

@@ -8,8 +8,6 @@ from typing import Annotated, Literal, Self
 from pydantic import BeforeValidator, Field, model_validator
 from pydantic_settings import BaseSettings
 
-from services.wire.http1 import HttpLimits
-
 LogLevel = Annotated[
     Literal["DEBUG", "INFO", "WARNING", "ERROR"], BeforeValidator(lambda v: str(v).upper())
 ]
@@ -35,11 +33,3 @@ class HttpLimitSettings(BaseSettings):
     request_read_timeout_seconds: float = Field(default=10.0, gt=0)  # to send a whole request
     http_idle_timeout_seconds: float = Field(default=5.0, gt=0)  # keep-alive between requests
     max_connections: int = Field(default=4096, ge=1)  # open at once, per port and process
-
-
-def http_limits(settings: HttpLimitSettings) -> HttpLimits:
-    return HttpLimits(
-        max_header_bytes=settings.max_header_bytes,
-        request_read_timeout_seconds=settings.request_read_timeout_seconds,
-        max_connections=settings.max_connections,
-    )

@@ -16,7 +16,7 @@ import signal
 import sys
 from collections.abc import Callable
 
-from .uvicorn_server import listening_socket
+from .sockets import listening_socket
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,9 @@ from grpclib.reflection.v1 import reflection_pb2
 from grpclib.reflection.v1alpha import reflection_pb2 as reflection_v1alpha_pb2
 
 from gen.google_proto_descriptor_pool import default_google_proto_descriptor_pool as pool
+from services.rpc.grpc_connection import GrpcLimits
+from services.rpc.grpc_server import WireServer
 from services.wire.codec import EncodedForms
-from services.wire.grpc_server import GrpcLimits, WireServer
 
 # What reflection lists beside ItemService: the standard services this server also answers.
 _STANDARD_FILES = (health_pb2, reflection_pb2, reflection_v1alpha_pb2)

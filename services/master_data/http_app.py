@@ -15,9 +15,9 @@ from starlette.routing import Route
 from services.common.path_segments import WholeSegments
 from services.common.probes import probe_routes
 from services.common.storage_errors import StorageUnavailable
+from services.rpc.connect_server import ConnectEndpoint
 
 from .admin_api import AdminApi, error
-from .connect_endpoint import ConnectEndpoint
 from .errors import ErrorCode
 from .repository import ItemRepository
 

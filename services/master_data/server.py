@@ -17,28 +17,23 @@ from prometheus_client import CollectorRegistry, Gauge
 from starlette.applications import Starlette
 
 from gen.google_proto_descriptor_pool import default_google_proto_descriptor_pool
-from services.common.hypercorn_server import EmbeddedHypercorn, hypercorn_server
 from services.common.postgres import redacted
 from services.common.process_limits import raise_open_file_limit
 from services.common.secrets import BearerToken
-from services.common.settings_fields import http_limits
+from services.common.sockets import BACKLOG, listening_socket
 from services.common.stop_signal import until_stop_signal
 from services.common.tls import server_context
-from services.common.uvicorn_server import (
-    BACKLOG,
-    EmbeddedUvicorn,
-    http_server,
-    listening_socket,
-    wait_started,
-)
+from services.rpc.call_gate import CallGate
+from services.rpc.connect_server import ConnectEndpoint, method_table
+from services.rpc.grpc_connection import GrpcLimits
+from services.rpc.servable import HandlerTable
 from services.wire.codec import EncodedForms
-from services.wire.grpc import HandlerTable
-from services.wire.grpc_server import GrpcLimits
+from services.wire.http1 import HttpLimits
+from services.wire.hypercorn_server import EmbeddedHypercorn, hypercorn_server
+from services.wire.uvicorn_server import EmbeddedUvicorn, http_server, wait_started
 
 from .admin_api import AdminApi
-from .call_gate import CallGate
 from .catalog import ItemCatalog
-from .connect_endpoint import ConnectEndpoint, method_table
 from .grpc_server import build_grpc_server
 from .http_app import build_http_app
 from .item_service import ItemService
@@ -69,7 +64,9 @@ def wire(repository: ItemRepository, settings: MasterDataSettings) -> MasterData
     catalog.write_listeners.append(feed.wake)
     watches = Watches(repository, feed, settings.watch_heartbeat_seconds)
     token = BearerToken(settings.master_data_token)
-    gate = CallGate(token, injected_delay_seconds=settings.debug_rpc_delay_ms / 1000)
+    gate = CallGate(
+        token, storage_name="item store", injected_delay_seconds=settings.debug_rpc_delay_ms / 1000
+    )
     known = EncodedForms(settings.catalog_cache_size) if settings.catalog_cache_size else None
     item_service = gate.guard(ItemService(catalog, known, watches), authenticate=True)
     connect = ConnectEndpoint(
@@ -93,7 +90,7 @@ HttpServer = EmbeddedUvicorn | EmbeddedHypercorn
 
 def _http_server(app: Starlette, settings: MasterDataSettings) -> HttpServer:
     """uvicorn by default (the faster HTTP/1.1 here); Hypercorn when HTTP/2 is wanted."""
-    limits = http_limits(settings)
+    limits = HttpLimits.from_settings(settings)
     if settings.http_server == "hypercorn":
         return hypercorn_server(
             app,

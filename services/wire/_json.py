@@ -24,7 +24,7 @@ from google.protobuf.descriptor import FieldDescriptor
 from ._fields import ANY, FieldInfo, Kind, UnsupportedField, fields_of
 
 if TYPE_CHECKING:
-    from .encoded_forms import EncodedForms  # which imports this module
+    from ._forms import KnownForms
 
 M = TypeVar("M", bound=betterproto2.Message)
 
@@ -103,7 +103,7 @@ def _any_in(f: FieldInfo, value: Any, path: str) -> Any:
     return f.python_type(type_url=packed.type_url, value=packed.value)
 
 
-def _value_out(f: FieldInfo, value: Any, known: EncodedForms | None) -> Any:
+def _value_out(f: FieldInfo, value: Any, known: KnownForms | None) -> Any:
     if f.kind is Kind.MESSAGE:
         return to_json_dict(value, known)
     if f.kind is Kind.ANY:
@@ -115,9 +115,7 @@ def _value_out(f: FieldInfo, value: Any, known: EncodedForms | None) -> Any:
     return _scalar_out(f, value)
 
 
-def to_json_dict(
-    message: betterproto2.Message, known: EncodedForms | None = None
-) -> dict[str, Any]:
+def to_json_dict(message: betterproto2.Message, known: KnownForms | None = None) -> dict[str, Any]:
     """The message's proto3 JSON object (ready forms of `known` messages shared: don't mutate)."""
     if known is not None and (forms := known.get(message)) is not None:
         return forms.json

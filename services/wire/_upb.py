@@ -20,7 +20,7 @@ from google.protobuf.message import Message as UpbMessage
 from ._fields import FieldInfo, Kind, fields_of
 
 if TYPE_CHECKING:
-    from .encoded_forms import EncodedForms  # which imports this module
+    from ._forms import KnownForms
 
 M = TypeVar("M", bound=betterproto2.Message)
 
@@ -45,9 +45,7 @@ def _timestamp(value: Any) -> datetime.datetime:
     return _EPOCH + datetime.timedelta(seconds=value.seconds, microseconds=value.nanos // 1000)
 
 
-def _fill_repeated(
-    target: Any, f: FieldInfo, values: list[Any], known: EncodedForms | None
-) -> None:
+def _fill_repeated(target: Any, f: FieldInfo, values: list[Any], known: KnownForms | None) -> None:
     container = getattr(target, f.name)
     if f.kind is Kind.SCALAR:
         container.extend(values)
@@ -61,7 +59,7 @@ def _fill_repeated(
             _fill(container.add(), v, known)
 
 
-def _fill(target: UpbMessage, source: betterproto2.Message, known: EncodedForms | None) -> None:
+def _fill(target: UpbMessage, source: betterproto2.Message, known: KnownForms | None) -> None:
     if known is not None and (forms := known.get(source)) is not None:
         target.CopyFrom(forms.upb)
         return
@@ -81,7 +79,7 @@ def _fill(target: UpbMessage, source: betterproto2.Message, known: EncodedForms 
             setattr(target, f.name, int(value) if f.kind is Kind.ENUM else value)
 
 
-def to_upb(message: betterproto2.Message, known: EncodedForms | None = None) -> UpbMessage:
+def to_upb(message: betterproto2.Message, known: KnownForms | None = None) -> UpbMessage:
     """The same message in the official runtime (ready forms of `known` messages copied)."""
     target = upb_class(type(message))()
     _fill(target, message, known)

@@ -24,9 +24,16 @@ GET_ENCODINGS: Final = {"json": JSON, "proto": PROTO}
 PROTOCOL_VERSION_HEADER: Final = "connect-protocol-version"
 TIMEOUT_HEADER: Final = "connect-timeout-ms"
 MAX_TIMEOUT_DIGITS: Final = 10  # Connect-Timeout-Ms: "at most 10 digits"
+TRAILER_PREFIX: Final = "trailer-"  # a unary reply's trailers travel as prefixed headers
 # Streaming: each message is an envelope, a flags byte and a 4-byte big-endian length first.
 STREAM_JSON: Final = "application/connect+json"
 STREAM_PROTO: Final = "application/connect+proto"
+STREAM_CODECS: Final = (STREAM_PROTO, STREAM_JSON)
+UNARY_OF_STREAM: Final = {STREAM_JSON: JSON, STREAM_PROTO: PROTO}  # a stream's message codec
+STREAM_OF_UNARY: Final = {unary: stream for stream, unary in UNARY_OF_STREAM.items()}
+# A stream's message compression (unary calls use HTTP's Content-Encoding / Accept-Encoding).
+STREAM_CONTENT_ENCODING_HEADER: Final = "connect-content-encoding"
+STREAM_ACCEPT_ENCODING_HEADER: Final = "connect-accept-encoding"
 ENVELOPE_PREFIX: Final = 5
 COMPRESSED: Final = 0x01
 END_STREAM: Final = 0x02
@@ -61,6 +68,8 @@ class Code(StrEnum):
     DATA_LOSS = "data_loss"
     UNAUTHENTICATED = "unauthenticated"
 
+
+_CODE_NAMES: Final = frozenset(code.value for code in Code)
 
 # "Error Codes": each code's HTTP status.
 HTTP_STATUS: Final[dict[Code, int]] = {
@@ -108,7 +117,7 @@ STATUS_OF_CODE: Final[dict[Code, Status]] = {
 
 class ConnectError(Exception):
     """A failed Connect call: its code, a message for the caller, and error details (each
-    `{"type", "value"}`, see services.wire.call.connect_details)."""
+    `{"type", "value"}`, see services.wire.status_details.connect_details)."""
 
     def __init__(
         self,
@@ -147,6 +156,44 @@ class ConnectError(Exception):
         for name, value in self.metadata:
             response.headers.append(name, value)
         return response
+
+
+def end_stream(error: ConnectError | None, trailers: list[tuple[str, str]]) -> bytes:
+    """The end-stream message that closes every stream: {"error"?, "metadata"?} as JSON."""
+    document: dict[str, Any] = {}
+    if error is not None:
+        failure: dict[str, Any] = {"code": error.code.value}
+        if error.message:
+            failure["message"] = error.message
+        if error.details:
+            failure["details"] = error.details
+        document["error"] = failure
+    metadata: dict[str, list[str]] = {}
+    for name, value in trailers:
+        metadata.setdefault(name, []).append(value)
+    if metadata:
+        document["metadata"] = metadata
+    return envelope(END_STREAM, json.dumps(document, ensure_ascii=False).encode())
+
+
+class MalformedEndStream(ValueError):
+    """An end-stream message that is not the JSON object the protocol defines."""
+
+
+def end_stream_error(message: bytes) -> ConnectError | None:
+    """The error an end-stream message carries, None when the stream ended well."""
+    try:
+        document: Any = json.loads(message or b"{}")
+        error = document.get("error")
+        if not error:
+            return None
+        name = error.get("code")
+        text = str(error.get("message") or "")
+        details = list(error.get("details") or ())
+    except (ValueError, AttributeError, TypeError) as failure:
+        raise MalformedEndStream(f"malformed end-stream message: {failure}") from None
+    code = Code(name) if name in _CODE_NAMES else Code.UNKNOWN  # the spec: unknown is UNKNOWN
+    return ConnectError(code, text or code.value, details=details)
 
 
 def error_from_reply(http_status: int, body: bytes) -> ConnectError:

@@ -10,25 +10,13 @@ slow way, still correctly.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 import betterproto2
-from google.protobuf.message import Message as UpbMessage
 
 from services.common.ttl_cache import TtlLruCache
 
+from ._forms import Forms
 from ._json import to_json_dict
 from ._upb import to_upb
-
-
-@dataclass(frozen=True, slots=True)
-class Forms:
-    """One message with its upb twin and its proto3 JSON object (neither to be mutated)."""
-
-    message: betterproto2.Message
-    upb: UpbMessage
-    json: dict[str, Any]
 
 
 class EncodedForms:

@@ -2,29 +2,25 @@
 request and reply frames read and written here, with message compression.
 
 grpclib reads a request frame with `assert` and `NotImplementedError` (for the compressed flag)
-and has no message compression (its upstream issue 199). `WireStream` wraps grpclib's server
-Stream for one call: it reads the 5-byte prefix itself
-(https://github.com/grpc/grpc/blob/master/doc/PROTOCOL-HTTP2.md, Length-Prefixed Message),
-refuses a length over the limit before reading the body, raises `MalformedFrame` for a bad
-frame, inflates gzip requests, and answers gzip-compressed when the client accepts it
+and has no message compression (its upstream issue 199). `read_frame` reads the 5-byte prefix
+itself (https://github.com/grpc/grpc/blob/master/doc/PROTOCOL-HTTP2.md, Length-Prefixed
+Message), refuses a length over the limit before reading the body, raises `MalformedFrame` for a
+bad frame and inflates gzip requests; `frame` compresses a reply when the client accepts it
 (https://github.com/grpc/grpc/blob/master/doc/compression.md).
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
 import betterproto2
 from google.protobuf import json_format
-from grpclib.const import Handler, Status
+from grpclib.const import Status
 from grpclib.encoding.base import CodecBase
-from grpclib.exceptions import GRPCError, ProtocolError
-from grpclib.metadata import encode_metadata
+from grpclib.exceptions import GRPCError
 
-from .call import CallInfo
 from .codec import (
     MalformedMessage,
     MessageTooLarge,
@@ -42,7 +38,6 @@ GZIP: Final = "gzip"
 IDENTITY: Final = "identity"
 ENCODINGS: Final = (GZIP, IDENTITY)  # what we read and write, in our order of preference
 ACCEPT_ENCODING: Final = ",".join(ENCODINGS)
-HandlerFunc = Callable[[Any], Awaitable[None]]
 
 
 def _decoded(decode: Callable[[], Any]) -> Any:
@@ -152,129 +147,3 @@ def frame(message: bytes, gzip: bool) -> bytes:
     if gzip and worth_compressing(len(message)):
         message, flag = gzip_bytes(message), 1
     return bytes([flag]) + len(message).to_bytes(4, "big") + message
-
-
-class WireStream:
-    """grpclib's server Stream for one call, its messages read and written by us, with the
-    response headers and trailers its handler set on the call (`services.wire.call`)."""
-
-    def __init__(
-        self,
-        stream: Any,
-        limit: int,
-        compression: Compression,
-        call: CallInfo | None = None,
-        send_timeout: float | None = None,
-    ) -> None:
-        self._stream = stream
-        self._limit = limit
-        self._compression = compression
-        self._call = call
-        self._send_timeout = send_timeout  # server streaming: how long one message may wait
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._stream, name)
-
-    # grpclib's Stream keeps its protocol stream, codec, types and send state private; these
-    # three methods do what its own do, with our framing (grpclib is pinned below 0.5).
-
-    async def recv_message(self) -> Any:
-        s = self._stream
-        data = await read_frame(s._stream, self._limit, self._compression)
-        if not s._cardinality.client_streaming:
-            # One request message, then the end of the stream (as grpc-go checks it).
-            if data is None:
-                raise GRPCError(Status.UNIMPLEMENTED, "a unary rpc needs one request message")
-            if await read_frame(s._stream, self._limit, self._compression) is not None:
-                raise GRPCError(Status.UNIMPLEMENTED, "a unary rpc takes one request message")
-        if data is None:
-            return None
-        s._messages_received += 1
-        return s._codec.decode(data, s._recv_type)
-
-    async def send_initial_metadata(self, *, metadata: Any = None) -> None:
-        s = self._stream
-        if s._send_initial_metadata_done:
-            raise ProtocolError("Initial metadata was already sent")
-        headers = [(":status", "200"), ("content-type", s._content_type)]
-        if self._compression.reply_gzip:
-            headers.append(("grpc-encoding", GZIP))
-        headers.append(("grpc-accept-encoding", ACCEPT_ENCODING))
-        headers.extend(encode_metadata(metadata or ()))
-        if self._call is not None:
-            headers.extend(encode_metadata(self._call.response_headers))
-        await s._stream.send_headers(headers)
-        s._send_initial_metadata_done = True
-
-    async def send_message(self, message: Any) -> None:
-        s = self._stream
-        if not s._send_initial_metadata_done:
-            await self.send_initial_metadata()
-        if not s._cardinality.server_streaming and s._send_message_done:
-            raise ProtocolError("Message was already sent")
-        data = frame(s._codec.encode(message, s._send_type), self._compression.reply_gzip)
-        if s._cardinality.server_streaming and self._send_timeout is not None:
-            try:
-                await asyncio.wait_for(s._stream.send_data(data), self._send_timeout)
-            except TimeoutError:
-                raise GRPCError(
-                    Status.RESOURCE_EXHAUSTED,
-                    f"the client took no message for {self._send_timeout:g} s: resume later",
-                ) from None
-        else:
-            await s._stream.send_data(data)
-        s._send_message_done = True
-        s._messages_sent += 1
-
-    async def headers_now(self) -> None:
-        """Send the initial metadata now, unless it went already."""
-        if not self._stream._send_initial_metadata_done:
-            await self.send_initial_metadata()
-
-    async def finish(self, error: GRPCError | None) -> None:
-        """End the call with the handler's trailers (and its error, details included), where
-        grpclib would end it without them."""
-        s = self._stream
-        trailers = self._call.response_trailers if self._call is not None else []
-        if error is None:
-            sent = s._send_message_done or s._cardinality.server_streaming  # zero is a stream
-            if trailers and sent and not s._send_trailing_metadata_done:
-                await s.send_trailing_metadata(metadata=trailers)
-            return
-        if not s._send_initial_metadata_done and self._call and self._call.response_headers:
-            await self.send_initial_metadata()
-        await s.send_trailing_metadata(
-            status=error.status,
-            status_message=error.message,
-            status_details=error.details,
-            metadata=trailers,
-        )
-
-    def __aiter__(self) -> AsyncIterator[Any]:
-        return self
-
-    async def __anext__(self) -> Any:
-        message = await self.recv_message()
-        if message is None:
-            raise StopAsyncIteration
-        return message
-
-
-class HandlerTable:
-    """A grpclib servable made of a ready handler table (what `__mapping__` returns)."""
-
-    def __init__(self, mapping: dict[str, Handler]) -> None:
-        self._mapping = mapping
-
-    def __mapping__(self) -> dict[str, Handler]:
-        return self._mapping
-
-
-def wrap_handlers(servable: Any, wrap: Callable[[str, HandlerFunc], HandlerFunc]) -> HandlerTable:
-    """The servable's handlers, each function passed through `wrap(path, func)`."""
-    return HandlerTable(
-        {
-            path: Handler(wrap(path, h.func), h.cardinality, h.request_type, h.reply_type)
-            for path, h in servable.__mapping__().items()
-        }
-    )

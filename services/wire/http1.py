@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from services.common.settings_fields import HttpLimitSettings
 from services.common.throttled_log import ThrottledLog
 
 from .headers import ascii_digits
@@ -38,6 +39,14 @@ class HttpLimits:
     max_header_bytes: int = 16_384
     request_read_timeout_seconds: float = 10.0
     max_connections: int = 4096
+
+    @classmethod
+    def from_settings(cls, settings: HttpLimitSettings) -> HttpLimits:
+        return cls(
+            max_header_bytes=settings.max_header_bytes,
+            request_read_timeout_seconds=settings.request_read_timeout_seconds,
+            max_connections=settings.max_connections,
+        )
 
 
 class GuardedHttpToolsProtocol(HttpToolsProtocol):

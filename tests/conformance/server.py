@@ -28,15 +28,18 @@ from grpclib.exceptions import GRPCError
 from starlette.applications import Starlette
 from starlette.routing import Route
 
-from services.common.hypercorn_server import hypercorn_server
 from services.common.secrets import BearerToken
+from services.common.sockets import listening_socket
 from services.common.tls import server_context
-from services.common.uvicorn_server import http_server, listening_socket, wait_started
-from services.master_data.call_gate import CallGate
-from services.master_data.connect_endpoint import ConnectEndpoint, method_table
-from services.wire.call import TYPE_URL_PREFIX, current_call, type_name
-from services.wire.grpc_server import GrpcLimits, WireServer
+from services.rpc.call import current_call
+from services.rpc.call_gate import CallGate
+from services.rpc.connect_server import ConnectEndpoint, method_table
+from services.rpc.grpc_connection import GrpcLimits
+from services.rpc.grpc_server import WireServer
 from services.wire.http1 import HttpLimits
+from services.wire.hypercorn_server import hypercorn_server
+from services.wire.status_details import TYPE_URL_PREFIX, type_name
+from services.wire.uvicorn_server import http_server, wait_started
 from tests.conformance.gen.connectrpc.conformance.v1 import (
     ConformancePayload,
     ConformancePayloadConnectGetInfo,

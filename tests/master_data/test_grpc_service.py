@@ -18,8 +18,8 @@ from gen.kugel.item.v1 import (
 )
 from services.master_data.grpc_server import build_grpc_server
 from services.master_data.server import MasterData
+from services.rpc.grpc_connection import GrpcLimits
 from services.wire.grpc import StrictProtoCodec
-from services.wire.grpc_server import GrpcLimits
 
 from .conftest import TOKEN
 

@@ -18,8 +18,8 @@ from services.master_data.records import Item, StorePrice, TaxRule
 from services.master_data.repository import SqliteItemRepository
 from services.master_data.server import MasterData, wire
 from services.master_data.settings import MasterDataSettings
+from services.rpc.grpc_connection import GrpcLimits
 from services.wire.grpc import StrictProtoCodec
-from services.wire.grpc_server import GrpcLimits
 
 from .conftest import TOKEN
 

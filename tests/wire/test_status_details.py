@@ -9,8 +9,8 @@ import base64
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.any_pb2 import DESCRIPTOR as ANY_FILE
 
-from services.wire.call import connect_details, status_details_bin
 from services.wire.codec import decode_binary, decode_json, encode_binary, encode_json
+from services.wire.status_details import connect_details, status_details_bin
 from tests.conformance.gen.connectrpc.conformance.v1 import (
     ConformancePayloadRequestInfo,
     Header,

@@ -1,9 +1,11 @@
-"""Unary rpcs over the Connect protocol, built from the services' own method tables.
+"""The Connect server: rpcs over the Connect protocol (https://connectrpc.com/docs/protocol),
+built from the services' own method tables.
 
 Each grpclib servable lists its rpcs in `__mapping__()` (path, handler, request and reply types).
-This endpoint serves every unary entry of that table: an rpc added to the proto and implemented
-in the service is served here with no new routing code. The generated handler runs unchanged
-against `UnaryExchange`, which stands in for grpclib's server stream.
+This endpoint serves every unary and server-streaming entry of that table: an rpc added to the
+proto and implemented in the service is served here with no new routing code. A unary handler
+runs unchanged against `UnaryExchange`, which stands in for grpclib's server stream; a streaming
+one against `connect_streaming.StreamExchange`.
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from services.common.secrets import BearerToken
-from services.wire.call import CallInfo, connect_details, opened
 from services.wire.codec import (
     EncodedForms,
     check_supported,
@@ -46,9 +47,12 @@ from services.wire.connect import (
     JSON,
     PROTO,
     PROTOCOL_VERSION_HEADER,
-    STREAM_JSON,
-    STREAM_PROTO,
+    STREAM_ACCEPT_ENCODING_HEADER,
+    STREAM_CODECS,
+    STREAM_CONTENT_ENCODING_HEADER,
     TIMEOUT_HEADER,
+    TRAILER_PREFIX,
+    UNARY_OF_STREAM,
     Code,
     ConnectError,
     decode_message,
@@ -56,20 +60,21 @@ from services.wire.connect import (
     parse_timeout_ms,
 )
 from services.wire.headers import ascii_digits
+from services.wire.status_details import connect_details
 
-from .connect_stream import (
+from .call import CallInfo, opened
+from .connect_streaming import (
     EnvelopeStream,
     StreamExchange,
     failed_stream,
     produce,
     request_message,
-    stream_codec,
 )
 
 
 @dataclass(frozen=True, slots=True)
 class ConnectMethod:
-    """One unary rpc as the endpoint serves it."""
+    """One rpc as the endpoint serves it."""
 
     handler: Handler
     allows_get: bool  # idempotency_level = NO_SIDE_EFFECTS
@@ -102,7 +107,8 @@ _ENCODERS: dict[str, Callable[[betterproto2.Message, EncodedForms | None], bytes
 
 
 def method_table(services: Iterable[Any], pool: DescriptorPool) -> dict[str, ConnectMethod]:
-    """Every unary rpc of the servables, keyed by its path `/package.Service/Method`."""
+    """Every unary and server-streaming rpc of the servables, keyed by its path
+    `/package.Service/Method`."""
     table: dict[str, ConnectMethod] = {}
     for service in services:
         for path, handler in service.__mapping__().items():
@@ -119,7 +125,6 @@ def method_table(services: Iterable[Any], pool: DescriptorPool) -> dict[str, Con
     return table
 
 
-TRAILER_PREFIX: Final = "trailer-"  # a unary reply's trailers travel as prefixed headers
 # The caller's own deadline fires first and it reports DEADLINE_EXCEEDED itself: a server that
 # answered 504 a moment before could race it, the reply cut off mid-body by the client's cancel
 # (seen as a JSON error on HTTP/2 in the conformance suite).
@@ -219,30 +224,30 @@ class ConnectEndpoint:
         if request.method != "POST":
             path = request.scope["path"]
             raise _Refused(405, f"{request.method} is not allowed on {path}", {"Allow": "POST"})
-        codec = stream_codec(request)
+        content_type = media_type(request.headers.get("content-type"))
+        codec = UNARY_OF_STREAM.get(content_type)
         if codec is None:
             raise _Refused(
                 415,
-                f"a streaming rpc takes {STREAM_PROTO} or {STREAM_JSON}",
-                {"Accept-Post": f"{STREAM_PROTO}, {STREAM_JSON}"},
+                f"a streaming rpc takes {' or '.join(STREAM_CODECS)}",
+                {"Accept-Post": ", ".join(STREAM_CODECS)},
             )
-        content_type = STREAM_JSON if codec == JSON else STREAM_PROTO
         handler = method.handler
         try:
             body = await self._read_body(request, self._limit + 5, drain=True)
-            encoding = request.headers.get("connect-content-encoding", "identity").lower()
+            encoding = request.headers.get(STREAM_CONTENT_ENCODING_HEADER, "identity").lower()
             if encoding not in ("identity", "gzip"):
                 raise ConnectError(
                     Code.UNIMPLEMENTED,
                     f"unsupported compression {encoding}: use gzip or identity",
-                    headers={"Connect-Accept-Encoding": "gzip"},
+                    headers={STREAM_ACCEPT_ENCODING_HEADER: "gzip"},
                 )
             data = request_message(body, encoding, self._limit)
             message = decode_message(data, _DECODERS[codec], handler.request_type, self._limit)
         except ConnectError as error:
             return failed_stream(error, content_type)
         call = CallInfo(headers=request.headers, timeout_seconds=timeout_seconds)
-        accepted = request.headers.get("connect-accept-encoding", "")
+        accepted = request.headers.get(STREAM_ACCEPT_ENCODING_HEADER, "")
         gzip_replies = "gzip" in {e.strip().lower() for e in accepted.split(",")}
         exchange = StreamExchange(
             message,

@@ -14,19 +14,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Final
 
 import betterproto2
 from grpclib.const import Handler, Status
 from grpclib.exceptions import GRPCError
-from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from services.wire.call import CallInfo, connect_details, opened
 from services.wire.codec import MessageTooLarge, check_size
 from services.wire.compression import (
     InflatesTooLarge,
@@ -39,18 +36,19 @@ from services.wire.connect import (
     COMPRESSED,
     END_STREAM,
     ENVELOPE_PREFIX,
-    STREAM_JSON,
-    STREAM_PROTO,
+    STREAM_CONTENT_ENCODING_HEADER,
     Code,
     ConnectError,
+    end_stream,
     envelope,
     envelope_head,
-    media_type,
 )
+from services.wire.status_details import connect_details
+
+from .call import CallInfo, opened
 
 log = logging.getLogger(__name__)
 
-STREAM_CODECS: Final = {STREAM_JSON: "application/json", STREAM_PROTO: "application/proto"}
 QUEUE: Final = 16  # messages encoded and waiting for the socket, per stream
 
 
@@ -90,24 +88,6 @@ def request_message(body: bytes, encoding: str, limit: int) -> bytes:
     except MessageTooLarge as error:
         raise ConnectError(Code.RESOURCE_EXHAUSTED, str(error)) from None
     return data
-
-
-def end_stream(error: ConnectError | None, trailers: list[tuple[str, str]]) -> bytes:
-    """The end-stream message: {"error"?, "metadata"?} as JSON."""
-    document: dict[str, Any] = {}
-    if error is not None:
-        failure: dict[str, Any] = {"code": error.code.value}
-        if error.message:
-            failure["message"] = error.message
-        if error.details:
-            failure["details"] = error.details
-        document["error"] = failure
-    metadata: dict[str, list[str]] = {}
-    for name, value in trailers:
-        metadata.setdefault(name, []).append(value)
-    if metadata:
-        document["metadata"] = metadata
-    return envelope(END_STREAM, json.dumps(document, ensure_ascii=False).encode())
 
 
 class StreamExchange:
@@ -208,7 +188,7 @@ class EnvelopeStream(Response):
         self._call = call
         self._send_timeout = send_timeout
         if gzip_replies:
-            self.headers["connect-content-encoding"] = "gzip"
+            self.headers[STREAM_CONTENT_ENCODING_HEADER] = "gzip"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         watcher = asyncio.create_task(self._until_disconnected(receive))
@@ -245,8 +225,3 @@ class EnvelopeStream(Response):
             if last:
                 return
             exchange.space.release()
-
-
-def stream_codec(request: Request) -> str | None:
-    """The unary codec behind a streaming content type, None when it is not one."""
-    return STREAM_CODECS.get(media_type(request.headers.get("content-type")))

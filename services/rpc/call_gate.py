@@ -1,8 +1,8 @@
-"""One gate in front of every rpc handler, shared by the gRPC server and the Connect endpoint.
+"""One gate in front of every rpc handler, shared by the gRPC server and the Connect server.
 
 It checks the bearer token, refuses new calls while the server drains, counts calls in flight
-so shutdown can wait for them, answers UNAVAILABLE when the item store cannot be reached (the
-caller may retry elsewhere), and turns an unexpected exception into INTERNAL with a generic
+so shutdown can wait for them, answers UNAVAILABLE when the service's storage cannot be reached
+(the caller may retry elsewhere), and turns an unexpected exception into INTERNAL with a generic
 message (the stack trace goes to the log, never onto the wire). A malformed request frame is
 named where it is read (`services.wire.grpc.MalformedFrame`) and logged here in one line.
 """
@@ -18,7 +18,9 @@ from grpclib.exceptions import GRPCError
 
 from services.common.secrets import BearerToken
 from services.common.storage_errors import StorageUnavailable
-from services.wire.grpc import HandlerFunc, HandlerTable, MalformedFrame, wrap_handlers
+from services.wire.grpc import MalformedFrame
+
+from .servable import HandlerFunc, HandlerTable, wrap_handlers
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +28,15 @@ log = logging.getLogger(__name__)
 class CallGate:
     """Admission, accounting and error hygiene for rpc handlers."""
 
-    def __init__(self, token: BearerToken, *, injected_delay_seconds: float = 0.0) -> None:
+    def __init__(
+        self,
+        token: BearerToken,
+        *,
+        storage_name: str = "storage",
+        injected_delay_seconds: float = 0.0,
+    ) -> None:
         self._token = token
+        self._unavailable = f"the {storage_name} is unavailable"  # what callers are told
         self._delay = injected_delay_seconds  # fault injection for tests; 0 in production
         self._in_flight = 0
         self._idle = asyncio.Event()
@@ -56,8 +65,8 @@ class CallGate:
             except (GRPCError, TimeoutError):
                 raise  # TimeoutError is how grpclib learns a deadline expired
             except StorageUnavailable as outage:
-                log.warning("item store unavailable in %s: %s", path, outage)
-                raise GRPCError(Status.UNAVAILABLE, "the item store is unavailable") from None
+                log.warning("%s in %s: %s", self._unavailable, path, outage)
+                raise GRPCError(Status.UNAVAILABLE, self._unavailable) from None
             except Exception:
                 log.exception("unexpected error in %s", path)
                 raise GRPCError(Status.INTERNAL, "internal error") from None

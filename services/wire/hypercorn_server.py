@@ -19,8 +19,9 @@ from hypercorn.protocol.h2 import H2Protocol
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from services.common.uvicorn_server import BACKLOG
-from services.wire.http1 import HttpLimits
+from services.common.sockets import BACKLOG
+
+from .http1 import HttpLimits
 
 
 def _drop_data_of_finished_streams() -> None:

@@ -1,0 +1,198 @@
+"""What one client may cost the gRPC port, bounded per connection before any call runs: open
+connections against a cap, connections that say nothing (no preface, no request, idle), and
+control-frame floods (GOAWAY ENHANCE_YOUR_CALM). Request headers are decoded here, so a
+non-ASCII one is its call's error, not the connection's.
+
+It hooks grpclib at its documented seams (the protocol a `Server` makes per connection, the
+`EventsProcessor` of each protocol); grpclib is pinned below 0.5 and tested at every edge by
+tests/integration/test_grpc_edges.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import h2.events
+from grpclib.protocol import EventsProcessor, H2Protocol
+from h2.errors import ErrorCodes
+from h2.settings import SettingCodes
+
+from services.common.throttled_log import ThrottledLog
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class GrpcLimits:
+    """What one client may cost the gRPC port (README: configuration)."""
+
+    max_message_bytes: int
+    max_header_bytes: int = 16_384
+    max_connections: int = 4096
+    first_request_timeout_seconds: float = 10.0  # connected, but no request yet
+    idle_timeout_seconds: float = 300.0  # no call open and nothing received
+    control_frames_per_second: float = 500.0  # PING, SETTINGS and RST_STREAM, together
+    stream_send_timeout_seconds: float = 10.0  # a streamed message the client won't take
+
+
+class ConnectionCount:
+    """The open connections of one server, against its cap."""
+
+    def __init__(self, limits: GrpcLimits) -> None:
+        self.limits = limits
+        self.open = 0
+        self.refused_at_cap = ThrottledLog("gRPC connections refused: %d open, the limit", log)
+
+
+class FloodGuard:
+    """A token bucket: `allow()` is False once a client sends control frames faster than
+    `rate` a second for longer than a burst of 2 seconds' worth."""
+
+    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._rate = rate
+        self._burst = max(1.0, 2 * rate)
+        self._tokens = self._burst
+        self._clock = clock
+        self._at = clock()
+
+    def allow(self) -> bool:
+        now = self._clock()
+        self._tokens = min(self._burst, self._tokens + (now - self._at) * self._rate)
+        self._at = now
+        self._tokens -= 1
+        return self._tokens >= 0
+
+
+def _ascii_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[str, str]] | None:
+    try:
+        return [(name.decode("ascii"), value.decode("ascii")) for name, value in headers]
+    except UnicodeDecodeError:
+        return None
+
+
+_CONTROL_FRAMES = (h2.events.PingReceived, h2.events.RemoteSettingsChanged, h2.events.StreamReset)
+
+
+class _GuardedEvents(EventsProcessor):
+    """grpclib's event processing, with request headers decoded here (a non-ASCII one is the
+    request's error, not the connection's) and control-frame floods ended with GOAWAY."""
+
+    def __init__(self, handler: Any, connection: Any, protocol: GuardedProtocol) -> None:
+        super().__init__(handler, connection)
+        self._protocol = protocol
+        self._flood = FloodGuard(protocol.limits.control_frames_per_second)
+
+    def process(self, event: Any) -> None:
+        if isinstance(event, _CONTROL_FRAMES) and not self._flood.allow():
+            self._protocol.calm_down(type(event).__name__)
+            return
+        super().process(event)
+
+    def process_request_received(self, event: h2.events.RequestReceived) -> None:
+        self._protocol.had_request = True
+        headers = _ascii_headers(event.headers)
+        stream = self.connection.create_stream(stream_id=event.stream_id)
+        release_stream = self.register(stream)
+        self.handler.accept(stream, headers, release_stream)  # type: ignore[arg-type] # None: refused
+
+
+class GuardedProtocol(H2Protocol):
+    """One HTTP/2 connection: counted against the cap, closed when silent, calmed on floods.
+
+    The HTTP/2 state (some 20 KB here) is made only once the client's 24-byte connection
+    preface has arrived, so a thousand sockets that connect and say nothing cost little.
+    """
+
+    PREFACE_BYTES = 24
+
+    def __init__(
+        self, connections: ConnectionCount, handler: Any, config: Any, h2_config: Any
+    ) -> None:
+        super().__init__(handler, config, h2_config)
+        self._connections = connections
+        self.limits = connections.limits
+        self.last_activity = time.monotonic()
+        self.had_request = False
+        self._transport: Any = None
+        self._early = b""  # bytes before the HTTP/2 state exists
+        self._watch: asyncio.TimerHandle | None = None
+        self._closed = False
+
+    @property
+    def _started(self) -> bool:
+        return hasattr(self, "connection")
+
+    def connection_made(self, transport: Any) -> None:
+        self._transport = transport
+        self._connections.open += 1
+        if self._connections.open > self.limits.max_connections:
+            self._connections.refused_at_cap.warn(self.limits.max_connections)
+            self._closed = True
+            transport.close()
+            return
+        self._watch = asyncio.get_running_loop().call_later(
+            self.limits.first_request_timeout_seconds, self._check_idle
+        )
+
+    def _start_h2(self) -> None:
+        super().connection_made(self._transport)
+        h2_conn = self.connection._connection
+        h2_conn.update_settings({SettingCodes.MAX_HEADER_LIST_SIZE: self.limits.max_header_bytes})
+        h2_conn.decoder.max_header_list_size = self.limits.max_header_bytes
+        self.processor = _GuardedEvents(self.handler, self.connection, self)
+        self.connection.flush()
+
+    def data_received(self, data: bytes) -> None:
+        if self._closed:
+            return
+        self.last_activity = time.monotonic()
+        if not self._started:
+            self._early += data
+            if len(self._early) < self.PREFACE_BYTES:
+                return
+            data, self._early = self._early, b""
+            self._start_h2()
+        super().data_received(data)
+
+    def _check_idle(self) -> None:
+        if not self.had_request:
+            log.debug("gRPC connection closed: no request within its first seconds")
+            self._go_away(ErrorCodes.NO_ERROR)
+            return
+        busy = any(s.open for s in self.connection._connection.streams.values())
+        if not busy and time.monotonic() - self.last_activity >= self.limits.idle_timeout_seconds:
+            self._go_away(ErrorCodes.NO_ERROR)
+            return
+        self._watch = asyncio.get_running_loop().call_later(
+            self.limits.idle_timeout_seconds / 2, self._check_idle
+        )
+
+    def calm_down(self, frame: str) -> None:
+        log.warning("gRPC connection closed: %s flood", frame)
+        self._go_away(ErrorCodes.ENHANCE_YOUR_CALM)
+
+    def _go_away(self, code: ErrorCodes) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if not self._started:
+            self._transport.close()
+            return
+        try:
+            self.connection._connection.close_connection(error_code=code)
+            self.connection.flush()
+        finally:
+            self.processor.close("connection closed by the server")
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        self._connections.open -= 1
+        if self._watch is not None:
+            self._watch.cancel()
+        self._closed = True
+        if self._started:
+            super().connection_lost(exc)

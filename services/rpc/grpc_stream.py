@@ -1,0 +1,124 @@
+"""One gRPC call's messages on grpclib's server Stream, read and written by us: the frame reader
+and writer of `services.wire.grpc` (limits at the prefix, compression), the one-message rule of
+unary calls, the send timeout of streamed replies, and the headers and trailers its handler set
+on the call (`services.rpc.call`)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+from grpclib.const import Status
+from grpclib.exceptions import GRPCError, ProtocolError
+from grpclib.metadata import encode_metadata
+
+from services.wire.grpc import ACCEPT_ENCODING, GZIP, Compression, frame, read_frame
+
+from .call import CallInfo
+
+
+class WireStream:
+    """grpclib's server Stream for one call, its messages read and written by us, with the
+    response headers and trailers its handler set on the call (`services.rpc.call`)."""
+
+    def __init__(
+        self,
+        stream: Any,
+        limit: int,
+        compression: Compression,
+        call: CallInfo | None = None,
+        send_timeout: float | None = None,
+    ) -> None:
+        self._stream = stream
+        self._limit = limit
+        self._compression = compression
+        self._call = call
+        self._send_timeout = send_timeout  # server streaming: how long one message may wait
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+    # grpclib's Stream keeps its protocol stream, codec, types and send state private; these
+    # three methods do what its own do, with our framing (grpclib is pinned below 0.5).
+
+    async def recv_message(self) -> Any:
+        s = self._stream
+        data = await read_frame(s._stream, self._limit, self._compression)
+        if not s._cardinality.client_streaming:
+            # One request message, then the end of the stream (as grpc-go checks it).
+            if data is None:
+                raise GRPCError(Status.UNIMPLEMENTED, "a unary rpc needs one request message")
+            if await read_frame(s._stream, self._limit, self._compression) is not None:
+                raise GRPCError(Status.UNIMPLEMENTED, "a unary rpc takes one request message")
+        if data is None:
+            return None
+        s._messages_received += 1
+        return s._codec.decode(data, s._recv_type)
+
+    async def send_initial_metadata(self, *, metadata: Any = None) -> None:
+        s = self._stream
+        if s._send_initial_metadata_done:
+            raise ProtocolError("Initial metadata was already sent")
+        headers = [(":status", "200"), ("content-type", s._content_type)]
+        if self._compression.reply_gzip:
+            headers.append(("grpc-encoding", GZIP))
+        headers.append(("grpc-accept-encoding", ACCEPT_ENCODING))
+        headers.extend(encode_metadata(metadata or ()))
+        if self._call is not None:
+            headers.extend(encode_metadata(self._call.response_headers))
+        await s._stream.send_headers(headers)
+        s._send_initial_metadata_done = True
+
+    async def send_message(self, message: Any) -> None:
+        s = self._stream
+        if not s._send_initial_metadata_done:
+            await self.send_initial_metadata()
+        if not s._cardinality.server_streaming and s._send_message_done:
+            raise ProtocolError("Message was already sent")
+        data = frame(s._codec.encode(message, s._send_type), self._compression.reply_gzip)
+        if s._cardinality.server_streaming and self._send_timeout is not None:
+            try:
+                await asyncio.wait_for(s._stream.send_data(data), self._send_timeout)
+            except TimeoutError:
+                raise GRPCError(
+                    Status.RESOURCE_EXHAUSTED,
+                    f"the client took no message for {self._send_timeout:g} s: resume later",
+                ) from None
+        else:
+            await s._stream.send_data(data)
+        s._send_message_done = True
+        s._messages_sent += 1
+
+    async def headers_now(self) -> None:
+        """Send the initial metadata now, unless it went already."""
+        if not self._stream._send_initial_metadata_done:
+            await self.send_initial_metadata()
+
+    async def finish(self, error: GRPCError | None) -> None:
+        """End the call with the handler's trailers (and its error, details included), where
+        grpclib would end it without them."""
+        s = self._stream
+        trailers = self._call.response_trailers if self._call is not None else []
+        if error is None:
+            sent = s._send_message_done or s._cardinality.server_streaming  # zero is a stream
+            if trailers and sent and not s._send_trailing_metadata_done:
+                await s.send_trailing_metadata(metadata=trailers)
+            return
+        if not s._send_initial_metadata_done and self._call and self._call.response_headers:
+            await self.send_initial_metadata()
+        await s.send_trailing_metadata(
+            status=error.status,
+            status_message=error.message,
+            status_details=error.details,
+            metadata=trailers,
+        )
+
+    def __aiter__(self) -> AsyncIterator[Any]:
+        return self
+
+    async def __anext__(self) -> Any:
+        message = await self.recv_message()
+        if message is None:
+            raise StopAsyncIteration
+        return message
