@@ -79,7 +79,7 @@ def table(results: list[ModeResult], args: argparse.Namespace) -> str:
     adds = [r.recorder.latencies.get("add item", []) for r in results]
     row("add-item p50", [_ms(percentile(a, 0.5)) for a in adds])
     row("add-item p99", [_ms(percentile(a, 0.99)) for a in adds])
-    for transport, name in (("grpc", "gRPC"), ("http", "HTTP")):
+    for transport, name in (("grpc", "gRPC"), ("connect", "Connect")):
         histograms = [r.lookups.get(transport, {}) for r in results]
         counts = [int(h.get(math.inf, 0)) for h in histograms]
         if not any(counts):

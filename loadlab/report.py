@@ -63,7 +63,7 @@ def _run_rows(results: PerfResults) -> list[list[str]]:
     for run in results.runs:
         adds = _endpoint(run, "add item")
         grpc = _lookup(run, "grpc")
-        http = _lookup(run, "http")
+        http = _lookup(run, "connect")
         rows.append(
             [
                 str(run.terminals),
@@ -156,7 +156,7 @@ def _targets(results: PerfResults) -> list[list[str]]:
             )
     for run in results.runs:
         if run.terminals == smallest and not run.mode.item_cache:
-            transport = "grpc" if run.mode.use_grpc else "http"
+            transport = "grpc" if run.mode.use_grpc else "connect"
             _, p50, _ = _lookup(run, transport)
             rows.append(
                 [

@@ -9,10 +9,25 @@ rounding.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
-from .item_master.model import BASIS_POINTS, Rounding, TaxType
+BASIS_POINTS = 10_000  # 100 %
 
-__all__ = ["BASIS_POINTS", "Rounding", "TaxRuleSnapshot", "TaxType", "divide", "tax_of"]
+
+class TaxType(StrEnum):
+    """How tax relates to the price: the cart's one definition (values are what carts store)."""
+
+    EXTERNAL = "EXTERNAL"  # added on top of the price
+    INTERNAL = "INTERNAL"  # already included in the price
+    EXEMPT = "EXEMPT"
+
+
+class Rounding(StrEnum):
+    """How a fractional minor unit of tax is rounded."""
+
+    FLOOR = "FLOOR"
+    HALF_UP = "HALF_UP"
+    CEILING = "CEILING"
 
 
 def divide(numerator: int, denominator: int, rounding: Rounding) -> int:

@@ -74,7 +74,7 @@ def make_client(
 ) -> tuple[ItemMasterClient, ScriptedTransport | None, ScriptedTransport, CollectorRegistry]:
     clock = clock or Clock()
     grpc_side = ScriptedTransport("grpc", dict(CATALOGUE)) if grpc else None
-    http_side = ScriptedTransport("http", dict(CATALOGUE))
+    http_side = ScriptedTransport("connect", dict(CATALOGUE))
     registry = CollectorRegistry()
     client = ItemMasterClient(
         grpc=grpc_side,
@@ -100,7 +100,7 @@ async def test_http_only_when_grpc_is_off() -> None:
     client, _, http, registry = make_client(grpc=False, cache=False)
     assert (await client.get_item("T", "S", "A")).item_code == "A"
     assert len(http.calls) == 1
-    assert count(registry, "http", "ok") == 1
+    assert count(registry, "connect", "ok") == 1
 
 
 async def test_grpc_preferred_when_on() -> None:
@@ -137,7 +137,7 @@ async def test_fallback_breaker_and_return_to_grpc(caplog: pytest.LogCaptureFixt
     assert len(grpc.calls) == 4
     assert "back on gRPC" in caplog.text
     assert count(registry, "grpc", "unavailable") == 2
-    assert count(registry, "http", "ok") == 7
+    assert count(registry, "connect", "ok") == 7
 
 
 @pytest.mark.parametrize(

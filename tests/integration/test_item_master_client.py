@@ -58,7 +58,7 @@ async def both_modes(
     yield over_http, over_grpc
     await over_http.close()
     await over_grpc.close()
-    assert lookups(registry, "http") == 0  # the gRPC client never needed its fallback
+    assert lookups(registry, "connect") == 0  # the gRPC client never needed its fallback
 
 
 async def test_both_modes_return_identical_items(
@@ -138,7 +138,7 @@ async def test_fallback_to_http_and_back_to_grpc(
         for _ in range(20):
             assert (await client.get_item("T0001", "S001", "ITEM0001")).item_code == "ITEM0001"
         assert lookups(registry, "grpc", "unavailable") == 1  # one failed attempt per cool-down
-        assert lookups(registry, "http") == 20
+        assert lookups(registry, "connect") == 20
 
         # gRPC comes back: a second master-data on the same database serves it.
         services.append(
@@ -188,7 +188,7 @@ async def test_one_connection_pool_for_all_requests(tmp_path: Path, use_grpc: bo
 
     try:
         await asyncio.gather(*(terminal() for _ in range(50)))
-        assert lookups(registry, "grpc" if use_grpc else "http") == 1000
+        assert lookups(registry, "grpc" if use_grpc else "connect") == 1000
         assert accepted_connections(port) <= 2
     finally:
         await client.close()

@@ -52,7 +52,7 @@ async def test_checkout_over_tls_everywhere(
             ) as response:
                 assert response.status == 200, await response.text()
             async with session.get(https(cart) + "/metrics") as response:
-                transport = "grpc" if use_grpc == "true" else "http"
+                transport = "grpc" if use_grpc == "true" else "connect"
                 assert (
                     f'item_lookups_total{{outcome="ok",transport="{transport}"}} 1.0'
                     in await response.text()

@@ -1,26 +1,38 @@
 """Where the cart reads master-data's WatchItemChanges stream from: gRPC (the generated stub on
-a channel of its own) or the Connect endpoint (server streaming over HTTP/1.1, aiohttp)."""
+a channel of its own) or the Connect endpoint (server streaming over HTTP/1.1, aiohttp).
+
+A source raises one error of its own, `WatchFailed`, for everything it knows can end a stream
+(the peer gone, refused, cut short, a bad message); anything else is a bug and travels as it is.
+"""
 
 from __future__ import annotations
 
-import json
+import asyncio
 import ssl
 from collections.abc import AsyncIterator
 from typing import Final, Protocol
 
 import aiohttp
+import h2.exceptions
 from grpclib.client import Channel
+from grpclib.const import Status
+from grpclib.exceptions import GRPCError, StreamTerminatedError
 
 from gen.kugel.item.v1 import ItemServiceStub, WatchItemChangesRequest, WatchItemChangesResponse
-from services.wire.codec import decode_binary, encode_binary
-from services.wire.compression import inflate_gzip
+from services.wire.codec import MalformedMessage, decode_binary, encode_binary
+from services.wire.compression import InflatesTooLarge, NotGzip, inflate_gzip
 from services.wire.connect import (
     COMPRESSED,
     END_STREAM,
     ENVELOPE_PREFIX,
+    PROTO,
     PROTOCOL_VERSION_HEADER,
-    STREAM_PROTO,
+    STREAM_ACCEPT_ENCODING_HEADER,
+    STREAM_OF_UNARY,
     Code,
+    ConnectError,
+    MalformedEndStream,
+    end_stream_error,
     envelope,
     envelope_head,
     error_from_reply,
@@ -35,11 +47,32 @@ CONNECT_TIMEOUT_SECONDS: Final = 5.0  # opening the stream; then the watch's idl
 
 
 class WatchFailed(Exception):
-    """The stream ended with an error; `unimplemented` when master-data has no such rpc."""
+    """The stream could not be opened or ended with an error; `unimplemented` when master-data
+    has no such rpc."""
 
     def __init__(self, message: str, *, unimplemented: bool = False) -> None:
         super().__init__(message)
         self.unimplemented = unimplemented
+
+    @classmethod
+    def of(cls, error: ConnectError) -> WatchFailed:
+        return cls(
+            f"{error.code.value}: {error.message}", unimplemented=error.code is Code.UNIMPLEMENTED
+        )
+
+
+# What ends a gRPC stream from outside this process: an error status, the connection lost.
+_GRPC_ENDINGS: Final = (GRPCError, StreamTerminatedError, h2.exceptions.ProtocolError, OSError)
+# ... and a Connect stream: the connection lost or cut short, a message that is not one.
+_CONNECT_ENDINGS: Final = (
+    aiohttp.ClientError,
+    OSError,
+    asyncio.IncompleteReadError,
+    MalformedMessage,
+    MalformedEndStream,
+    NotGzip,
+    InflatesTooLarge,
+)
 
 
 class ChangeSource(Protocol):
@@ -70,8 +103,16 @@ class GrpcChanges:
             codec = StrictProtoCodec(MAX_MESSAGE_BYTES)
             self._channel = Channel(self._host, self._port, codec=codec, ssl=self._tls)
         stub = ItemServiceStub(self._channel)
-        async for event in stub.watch_item_changes(request, metadata=self._metadata):
-            yield event
+        try:
+            async for event in stub.watch_item_changes(request, metadata=self._metadata):
+                yield event
+        except GRPCError as error:
+            raise WatchFailed(
+                f"{error.status.name}: {error.message or ''}",
+                unimplemented=error.status is Status.UNIMPLEMENTED,
+            ) from None
+        except _GRPC_ENDINGS as error:
+            raise WatchFailed(f"stream lost: {error!r}") from None
 
     async def close(self) -> None:
         if self._channel is not None:
@@ -83,15 +124,15 @@ class ConnectChanges:
     """WatchItemChanges over Connect server streaming: enveloped binary messages, then the
     end-stream message (its error, if any)."""
 
-    name = "http"
+    name = "connect"
 
     def __init__(self, base_url: str, token: str | None, tls: ssl.SSLContext | None) -> None:
         self._url = base_url.rstrip("/") + PATH
         self._tls: ssl.SSLContext | bool = tls if tls is not None else True
         self._headers = {
-            "content-type": STREAM_PROTO,
+            "content-type": STREAM_OF_UNARY[PROTO],
             PROTOCOL_VERSION_HEADER: "1",
-            "connect-accept-encoding": "gzip",
+            STREAM_ACCEPT_ENCODING_HEADER: "gzip",
         }
         if token:
             self._headers["authorization"] = f"Bearer {token}"
@@ -106,34 +147,28 @@ class ConnectChanges:
                 timeout=aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_TIMEOUT_SECONDS),
             )
         body = envelope(0, encode_binary(request))
-        async with self._session.post(self._url, data=body, headers=self._headers) as response:
-            if response.status != 200:
-                error = error_from_reply(response.status, await response.read())
-                raise WatchFailed(error.message, unimplemented=error.code is Code.UNIMPLEMENTED)
-            while True:
-                head = await response.content.readexactly(ENVELOPE_PREFIX)
-                flags, length = envelope_head(head)
-                if length > MAX_MESSAGE_BYTES:
-                    raise WatchFailed(f"a streamed message of {length} bytes")
-                message = await response.content.readexactly(length)
-                if flags & COMPRESSED:
-                    message = inflate_gzip(message, MAX_MESSAGE_BYTES)
-                if flags & END_STREAM:
-                    _raise_end_stream_error(message)
-                    return
-                yield decode_binary(message, WatchItemChangesResponse, MAX_MESSAGE_BYTES)
+        try:
+            async with self._session.post(self._url, data=body, headers=self._headers) as reply:
+                if reply.status != 200:
+                    raise WatchFailed.of(error_from_reply(reply.status, await reply.read()))
+                while True:
+                    head = await reply.content.readexactly(ENVELOPE_PREFIX)
+                    flags, length = envelope_head(head)
+                    if length > MAX_MESSAGE_BYTES:
+                        raise WatchFailed(f"a streamed message of {length} bytes")
+                    message = await reply.content.readexactly(length)
+                    if flags & COMPRESSED:
+                        message = inflate_gzip(message, MAX_MESSAGE_BYTES)
+                    if flags & END_STREAM:
+                        error = end_stream_error(message)
+                        if error is not None:
+                            raise WatchFailed.of(error)
+                        return
+                    yield decode_binary(message, WatchItemChangesResponse, MAX_MESSAGE_BYTES)
+        except _CONNECT_ENDINGS as error:
+            raise WatchFailed(f"stream lost: {error!r}") from None
 
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
             self._session = None
-
-
-def _raise_end_stream_error(message: bytes) -> None:
-    end = json.loads(message or b"{}")
-    error = end.get("error")
-    if error:
-        code = str(error.get("code", "unknown"))
-        raise WatchFailed(
-            f"{code}: {error.get('message', '')}", unimplemented=code == Code.UNIMPLEMENTED.value
-        )

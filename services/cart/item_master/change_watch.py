@@ -17,30 +17,31 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Final
 
-import h2.exceptions
-from grpclib.exceptions import GRPCError, StreamTerminatedError
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from gen.kugel.item.v1 import WatchItemChangesRequest, WatchItemChangesResponse
 
 from .change_sources import ChangeSource, WatchFailed
-from .client import WatchedTenants
 from .item_cache import ItemCache
 
 log = logging.getLogger(__name__)
 
 FIRST_BACKOFF_SECONDS: Final = 0.1
 MAX_BACKOFF_SECONDS: Final = 5.0
-STREAM_ERRORS: Final = (
-    WatchFailed,
-    GRPCError,
-    StreamTerminatedError,
-    h2.exceptions.ProtocolError,
-    OSError,
-    TimeoutError,
-    asyncio.IncompleteReadError,
-    ValueError,
-)
+
+
+class WatchedTenants:
+    """The tenants this process has looked items up for (the client adds them); `grown` is set
+    when one is new, so the watch reopens its stream to cover it."""
+
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+        self.grown = asyncio.Event()
+
+    def add(self, tenant_id: str) -> None:
+        if tenant_id not in self.names:
+            self.names.add(tenant_id)
+            self.grown.set()
 
 
 class WatchMetrics:
@@ -105,8 +106,6 @@ class ItemChangeWatch:
                     log.warning("master-data streams no item changes: the cache relies on TTL")
                     return
                 log.warning("item change stream over %s failed: %s", source.name, failed)
-            except STREAM_ERRORS as error:
-                log.warning("item change stream over %s lost: %r", source.name, error)
             finally:
                 self._metrics.connected.set(0)
             self._metrics.reconnects.inc()
@@ -126,6 +125,8 @@ class ItemChangeWatch:
                     event = await asyncio.wait_for(anext(events), self._idle_timeout)
                 except StopAsyncIteration:
                     return not first
+                except TimeoutError:
+                    raise WatchFailed(f"no event for {self._idle_timeout:g} s") from None
                 if first:
                     self._opened(source, watched)
                     first = False

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from gen.kugel.item.v1 import BatchGetItemDetailsRequest
 
+from .change_watch import WatchedTenants
 from .circuit_breaker import CircuitBreaker
 from .http_fallback import FallbackTransports
 from .item_cache import NOT_FOUND, Cached, CacheKey, ItemCache
@@ -185,19 +186,6 @@ class ItemMasterClient:
     async def close(self) -> None:
         """Close the channel and the session (they reopen on the next call)."""
         await self._transports.close()
-
-
-class WatchedTenants:
-    """The tenants this process has looked items up for; `grown` is set when one is new."""
-
-    def __init__(self) -> None:
-        self.names: set[str] = set()
-        self.grown = asyncio.Event()
-
-    def add(self, tenant_id: str) -> None:
-        if tenant_id not in self.names:
-            self.names.add(tenant_id)
-            self.grown.set()
 
 
 @dataclass(eq=False)

@@ -22,10 +22,9 @@ from services.wire.connect import (
 )
 
 from .model import BatchResult, ItemLookupError, LookupFailure
-from .transport import FAILURE_BY_STATUS
+from .transport import FAILURE_BY_STATUS, MAX_REPLY_BYTES
 
 PATH = "/kugel.item.v1.ItemService/BatchGetItemDetails"
-_MAX_REPLY_BYTES = 16 << 20
 
 
 def failure_of_reply(http_status: int, body: bytes) -> ItemLookupError:
@@ -40,7 +39,7 @@ class ConnectTransport:
     """One aiohttp session per process and target, opened on first use, at most `pool_size`
     connections (HTTP/1.1 has one call per connection: more calls in flight wait their turn)."""
 
-    name = "http"
+    name = "connect"
 
     def __init__(
         self, base_url: str, token: str | None, pool_size: int, tls: ssl.SSLContext | None = None
@@ -80,7 +79,7 @@ class ConnectTransport:
         except aiohttp.ClientError as error:
             raise ItemLookupError(LookupFailure.UNAVAILABLE, f"HTTP unreachable: {error}") from None
         try:
-            reply = decode_binary(body, BatchGetItemDetailsResponse, _MAX_REPLY_BYTES)
+            reply = decode_binary(body, BatchGetItemDetailsResponse, MAX_REPLY_BYTES)
         except (MalformedMessage, ValueError) as error:
             raise ItemLookupError(
                 LookupFailure.FAILED, f"bad reply from master-data: {error}"

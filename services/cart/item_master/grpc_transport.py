@@ -14,9 +14,7 @@ from services.wire.grpc import StrictProtoCodec
 
 from .model import BatchResult, ItemLookupError, LookupFailure
 from .target import parse_target
-from .transport import FAILURE_BY_STATUS
-
-_MAX_REPLY_BYTES = 16 << 20
+from .transport import FAILURE_BY_STATUS, MAX_REPLY_BYTES
 
 
 class GrpcTransport:
@@ -34,7 +32,7 @@ class GrpcTransport:
     def _get_stub(self) -> ItemServiceStub:
         if self._stub is None:
             self._channel = Channel(
-                self._host, self._port, codec=StrictProtoCodec(_MAX_REPLY_BYTES), ssl=self._tls
+                self._host, self._port, codec=StrictProtoCodec(MAX_REPLY_BYTES), ssl=self._tls
             )
             self._stub = ItemServiceStub(self._channel)
         return self._stub

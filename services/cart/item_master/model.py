@@ -4,30 +4,12 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from enum import StrEnum
 
 from gen.kugel.item.v1 import BatchGetItemDetailsResponse, Item
 from gen.kugel.item.v1 import RoundingMethod as WireRounding
 from gen.kugel.item.v1 import TaxType as WireTaxType
 
-BASIS_POINTS = 10_000  # 100 %
-
-
-class TaxType(StrEnum):
-    """How tax relates to the price: the cart's one definition (values are what carts store)."""
-
-    EXTERNAL = "EXTERNAL"  # added on top of the price
-    INTERNAL = "INTERNAL"  # already included in the price
-    EXEMPT = "EXEMPT"
-
-
-class Rounding(StrEnum):
-    """How a fractional minor unit of tax is rounded."""
-
-    FLOOR = "FLOOR"
-    HALF_UP = "HALF_UP"
-    CEILING = "CEILING"
-
+from ..tax import BASIS_POINTS, Rounding, TaxType
 
 _TAX_TYPES = {
     WireTaxType.EXTERNAL: TaxType.EXTERNAL,

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Final, Protocol
 
 from grpclib.const import Status
 
 from gen.kugel.item.v1 import BatchGetItemDetailsRequest
 
 from .model import BatchResult, LookupFailure
+
+MAX_REPLY_BYTES: Final = 16 << 20  # the largest reply either transport decodes
 
 # gRPC status (and so Connect code, which names the same statuses) -> what the cart makes of it.
 FAILURE_BY_STATUS: dict[Status, LookupFailure] = {

@@ -1,0 +1,63 @@
+"""The change watch in process: what a source says ends a stream is retried; a bug is not."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from gen.kugel.item.v1 import (
+    WatchHeartbeat,
+    WatchItemChangesRequest,
+    WatchItemChangesResponse,
+)
+from services.cart.item_master.change_sources import WatchFailed
+from services.cart.item_master.change_watch import ItemChangeWatch, WatchedTenants, WatchMetrics
+from services.cart.item_master.item_cache import ItemCache
+
+
+class FailingSource:
+    """Sends one heartbeat, then fails with `error`, every time it is opened."""
+
+    name = "scripted"
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+        self.opened = 0
+
+    async def stream(
+        self, request: WatchItemChangesRequest
+    ) -> AsyncIterator[WatchItemChangesResponse]:
+        self.opened += 1
+        yield WatchItemChangesResponse(heartbeat=WatchHeartbeat(sequence=7))
+        raise self.error
+
+    async def close(self) -> None:
+        return None
+
+
+def watch(source: FailingSource) -> ItemChangeWatch:
+    tenants = WatchedTenants()
+    tenants.add("T0001")
+    cache = ItemCache(ttl=60, not_found_ttl=1, max_size=10)
+    metrics = WatchMetrics(CollectorRegistry())
+    return ItemChangeWatch([source], cache, tenants, metrics, idle_timeout=5)
+
+
+async def test_a_stream_that_fails_is_opened_again_from_its_position() -> None:
+    source = FailingSource(WatchFailed("unavailable: restarting"))
+    the_watch = watch(source)
+    task = asyncio.create_task(the_watch.run())
+    while source.opened < 2:
+        await asyncio.sleep(0.01)
+    task.cancel()
+    assert the_watch.position == 7
+
+
+async def test_a_bug_in_a_source_ends_the_watch_with_its_stack_trace() -> None:
+    source = FailingSource(ValueError("a bug"))
+    with pytest.raises(ValueError, match="a bug"):
+        await asyncio.wait_for(watch(source).run(), 5)
+    assert source.opened == 1
