@@ -35,11 +35,11 @@ import aiohttp
 import asyncpg
 import uvloop
 
+from loadlab.harness.postgres import local_postgres
+from loadlab.harness.processes import ServiceProcess, run_cli, start, start_cart, start_master_data
 from services.cart.settings import CartSettings
 from services.cart.storage import open_repository
 from services.cart.terminals import issue_key
-from tests.support.postgres import local_postgres
-from tests.support.processes import ServiceProcess, run_cli, start, start_cart, start_master_data
 
 from .progress import Progress
 from .scenario import API, SCANNABLE, Step, checkout

@@ -23,8 +23,8 @@ from pathlib import Path
 import aiohttp
 import uvloop
 
-from tests.support.proc_stats import cpu_seconds
-from tests.support.processes import (
+from loadlab.harness.proc_stats import cpu_seconds
+from loadlab.harness.processes import (
     ServiceProcess,
     add_terminal,
     start,

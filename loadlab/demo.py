@@ -16,7 +16,7 @@ from pathlib import Path
 
 import uvloop
 
-from tests.support.processes import ServiceProcess, add_terminal, start_cart, start_master_data
+from loadlab.harness.processes import ServiceProcess, add_terminal, start_cart, start_master_data
 
 from .checkout import Recorder, run_checkouts
 from .progress import Progress

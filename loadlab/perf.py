@@ -17,8 +17,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tests.support.proc_stats import cpu_seconds
-from tests.support.processes import ServiceProcess, add_terminal, start_cart, start_master_data
+from loadlab.harness.proc_stats import cpu_seconds
+from loadlab.harness.processes import ServiceProcess, add_terminal, start_cart, start_master_data
 
 from . import cpu_per_scan, storage_engines
 from .locust_run import run_locust

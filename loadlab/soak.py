@@ -12,8 +12,8 @@ from pathlib import Path
 
 import uvloop
 
-from tests.support.proc_stats import rss_kib
-from tests.support.processes import ServiceProcess, add_terminal, start_cart, start_master_data
+from loadlab.harness.proc_stats import rss_kib
+from loadlab.harness.processes import ServiceProcess, add_terminal, start_cart, start_master_data
 
 from .checkout import Recorder, run_checkouts
 from .progress import Progress

@@ -20,9 +20,9 @@ import uvloop
 from grpclib.client import Channel
 
 from gen.kugel.item.v1 import ItemServiceStub, WatchItemChangesRequest
+from loadlab.harness.proc_stats import rss_kib
+from loadlab.harness.processes import ServiceProcess, start_master_data
 from services.wire.grpc import StrictProtoCodec
-from tests.support.proc_stats import rss_kib
-from tests.support.processes import ServiceProcess, start_master_data
 
 PER_CONNECTION = 100
 

@@ -43,7 +43,7 @@ class CartParts:
     watch: ItemChangeWatch | None  # keeps the item cache fresh
 
 
-def wire(
+def assemble(
     repository: CartRepository,
     settings: CartSettings,
     *,
@@ -68,7 +68,7 @@ def wire(
 async def serve(settings: CartSettings) -> None:
     raise_open_file_limit()
     repository = await open_repository(settings)
-    parts = wire(repository, settings)
+    parts = assemble(repository, settings)
     sock = listening_socket(settings.bind_host, settings.http_port, reuse_port=settings.reuse_port)
     server = http_server(
         parts.http_app,

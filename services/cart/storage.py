@@ -7,9 +7,10 @@ from pathlib import Path
 
 from services.common.postgres import is_postgres
 
-from .pg_repository import PostgresCartRepository
-from .repository import CartRepository, SqliteCartRepository
+from .postgres_repository import PostgresCartRepository
+from .repository import CartRepository
 from .settings import CartSettings
+from .sqlite_repository import SqliteCartRepository
 
 
 async def open_repository(settings: CartSettings) -> CartRepository:

@@ -20,8 +20,6 @@ from .repository import ItemRepository, MasterChange, PricedItem, StoreContext
 
 MAX_BATCH_SIZE: Final = 100  # documented in the proto: BatchGetItemDetailsRequest.item_codes
 
-StoreKey = tuple[str, str]  # tenant, store
-ItemKey = tuple[str, str, str]  # tenant, store, item code
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 
 

@@ -77,7 +77,7 @@ CREATE TABLE item_changes (
 );
 CREATE INDEX item_changes_by_tenant ON item_changes (tenant_id, sequence)
 """
-MIGRATIONS: Final = (
+SQLITE_MIGRATIONS: Final = (
     Migration(1, "tenants, stores, tax rules, items, store prices", DDL_V1),
     Migration(2, "item change log", CHANGE_LOG_V2),
 )

@@ -57,7 +57,7 @@ class MasterData:
     known: EncodedForms | None  # the encoded forms of the catalog's cached items
 
 
-def wire(repository: ItemRepository, settings: MasterDataSettings) -> MasterData:
+def assemble(repository: ItemRepository, settings: MasterDataSettings) -> MasterData:
     """Build every part of master-data over one repository."""
     catalog = ItemCatalog(repository, settings.catalog_cache_size)
     feed = ChangeFeed()
@@ -127,7 +127,7 @@ async def serve(settings: MasterDataSettings) -> None:
     """Serve until SIGTERM/SIGINT, then shut down gracefully."""
     raise_open_file_limit()
     repository = await open_repository(settings)
-    parts = wire(repository, settings)
+    parts = assemble(repository, settings)
     catalog, gate, item_service = parts.catalog, parts.gate, parts.item_service
     http_socket = listening_socket(
         settings.bind_host, settings.http_port, reuse_port=settings.reuse_port

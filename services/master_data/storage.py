@@ -7,9 +7,10 @@ from pathlib import Path
 
 from services.common.postgres import is_postgres
 
-from .pg_repository import PostgresItemRepository
-from .repository import ItemRepository, SqliteItemRepository
+from .postgres_repository import PostgresItemRepository
+from .repository import ItemRepository
 from .settings import MasterDataSettings
+from .sqlite_repository import SqliteItemRepository
 
 
 async def open_repository(settings: MasterDataSettings) -> ItemRepository:

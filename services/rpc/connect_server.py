@@ -78,7 +78,7 @@ class ConnectMethod:
 
     handler: Handler
     allows_get: bool  # idempotency_level = NO_SIDE_EFFECTS
-    streaming: bool = False  # a server-streaming rpc (connect_stream)
+    streaming: bool = False  # a server-streaming rpc (connect_streaming)
 
 
 class UnaryExchange:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import uvloop
 
-from tests.support.processes import ServiceProcess, start_master_data
+from loadlab.harness.processes import ServiceProcess, start_master_data
 
 
 @pytest.fixture(scope="module")

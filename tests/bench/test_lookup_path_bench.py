@@ -14,7 +14,7 @@ from gen.kugel.item.v1 import GetItemDetailRequest
 from services.master_data import demo_data
 from services.master_data.catalog import ItemCatalog
 from services.master_data.item_service import ItemService
-from services.master_data.repository import SqliteItemRepository
+from services.master_data.sqlite_repository import SqliteItemRepository
 from services.wire.codec import EncodedForms, encode_binary, encode_json
 
 

@@ -13,14 +13,14 @@ from services.cart.item_master.circuit_breaker import CircuitBreaker
 from services.cart.item_master.item_cache import ItemCache
 from services.cart.item_master.metrics import LookupMetrics
 from services.cart.item_master.model import BatchResult, ItemDetail, ItemLookupError, LookupFailure
-from services.cart.repository import SqliteCartRepository
-from services.cart.server import CartParts, wire
+from services.cart.server import CartParts, assemble
 from services.cart.settings import CartSettings
+from services.cart.sqlite_repository import SqliteCartRepository
 from services.cart.terminals import issue_key
 from services.master_data import demo_data
 from services.master_data.catalog import ItemCatalog
 from services.master_data.errors import CatalogError, ErrorCode
-from services.master_data.repository import SqliteItemRepository
+from services.master_data.sqlite_repository import SqliteItemRepository
 
 
 class CatalogTransport:
@@ -92,7 +92,7 @@ def cart(
         cache=ItemCache(60, 5, 1000),
         metrics=LookupMetrics(registry),
     )
-    return wire(cart_repository, cart_settings, items=items, registry=registry)
+    return assemble(cart_repository, cart_settings, items=items, registry=registry)
 
 
 @pytest.fixture

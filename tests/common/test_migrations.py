@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from services.cart.repository import MIGRATIONS as CART_MIGRATIONS
-from services.cart.repository import SqliteCartRepository
+from services.cart.schema import SQLITE_MIGRATIONS as CART_MIGRATIONS
+from services.cart.sqlite_repository import SqliteCartRepository
 from services.common.migrations import Migration, SchemaTooNew, migrate
-from services.master_data.repository import SqliteItemRepository
-from services.master_data.schema import MIGRATIONS as MASTER_MIGRATIONS
+from services.master_data.schema import SQLITE_MIGRATIONS as MASTER_MIGRATIONS
+from services.master_data.sqlite_repository import SqliteItemRepository
 
 
 def made_by_the_previous_release(path: Path, migration: Migration, rows: list[str]) -> None:

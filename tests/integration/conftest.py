@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import trustme
 
-from tests.support.processes import ServiceProcess, start_master_data
+from loadlab.harness.processes import ServiceProcess, start_master_data
 
 TOKEN = "integration-token"
 AUTH = {"authorization": f"Bearer {TOKEN}"}

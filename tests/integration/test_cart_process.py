@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.support.processes import ServiceProcess, add_terminal, start_cart, start_master_data
+from loadlab.harness.processes import ServiceProcess, add_terminal, start_cart, start_master_data
 
 from .conftest import TOKEN
 

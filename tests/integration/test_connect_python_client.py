@@ -25,8 +25,8 @@ from gen.kugel.item.v1 import (
     GetItemDetailResponse,
     ItemServiceStub,
 )
+from loadlab.harness.processes import ServiceProcess
 from services.wire.codec import decode_binary, decode_json, encode_binary, encode_json
-from tests.support.processes import ServiceProcess
 
 from .conftest import AUTH
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.support.postgres import LocalPostgres, local_postgres
-from tests.support.processes import (
+from loadlab.harness.postgres import LocalPostgres, local_postgres
+from loadlab.harness.processes import (
     ServiceProcess,
     add_terminal,
     run_cli,

@@ -1,6 +1,6 @@
 """master-data's gRPC port at its edges, over real sockets: message compression both ways, the
 JSON sub-format, reflection of every service, bad headers, the size limit at the length prefix.
-Each case failed on the code before `services/wire/grpc_server.py`."""
+Each case failed on the code before the guarded gRPC server (now `services/rpc/`)."""
 
 from __future__ import annotations
 
@@ -19,9 +19,9 @@ from gen.kugel.item.v1 import (
     GetItemDetailResponse,
     ItemServiceStub,
 )
+from loadlab.harness.processes import ServiceProcess
 from services.wire.codec import decode_binary, encode_binary
 from tests.support.h2_client import call, frame, gzip, messages
-from tests.support.processes import ServiceProcess
 
 from .conftest import AUTH, TOKEN
 from .test_master_data_clients import BUF

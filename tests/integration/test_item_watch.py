@@ -21,10 +21,8 @@ import aiohttp
 import pytest
 
 from gen.kugel.item.v1 import WatchItemChangesRequest
-from tests.support.h2_client import call as h2_call
-from tests.support.h2_client import frame
-from tests.support.postgres import SERVER_URL_ENV
-from tests.support.processes import (
+from loadlab.harness.postgres import SERVER_URL_ENV
+from loadlab.harness.processes import (
     ServiceProcess,
     add_terminal,
     database,
@@ -32,6 +30,8 @@ from tests.support.processes import (
     start_cart,
     start_master_data,
 )
+from tests.support.h2_client import call as h2_call
+from tests.support.h2_client import frame
 
 CHANGES = 100
 WATCH_PATH = "/kugel.item.v1.ItemService/WatchItemChanges"

@@ -15,8 +15,8 @@ import aiohttp
 import asyncpg
 import pytest
 
-from tests.support.postgres import SERVER_URL_ENV
-from tests.support.processes import ServiceProcess, database, start_master_data
+from loadlab.harness.postgres import SERVER_URL_ENV
+from loadlab.harness.processes import ServiceProcess, database, start_master_data
 
 CONNECT = "/kugel.item.v1.ItemService/GetItemDetail"
 REQUEST = {"tenantId": "T0001", "storeCode": "S001", "itemCode": "ITEM0001"}

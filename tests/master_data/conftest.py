@@ -9,9 +9,9 @@ from starlette.testclient import TestClient
 
 from services.master_data import demo_data
 from services.master_data.catalog import ItemCatalog
-from services.master_data.repository import SqliteItemRepository
-from services.master_data.server import MasterData, wire
+from services.master_data.server import MasterData, assemble
 from services.master_data.settings import MasterDataSettings
+from services.master_data.sqlite_repository import SqliteItemRepository
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ def settings(tmp_path: Path) -> MasterDataSettings:
 
 @pytest.fixture
 def master_data(repository: SqliteItemRepository, settings: MasterDataSettings) -> MasterData:
-    return wire(repository, settings)
+    return assemble(repository, settings)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from services.master_data import demo_data
 from services.master_data.catalog import MAX_BATCH_SIZE, ItemCatalog
 from services.master_data.errors import CatalogError, ErrorCode
 from services.master_data.records import Item, StorePrice
-from services.master_data.repository import SqliteItemRepository
+from services.master_data.sqlite_repository import SqliteItemRepository
 
 
 async def test_store_price_overrides_common_price(catalog: ItemCatalog) -> None:

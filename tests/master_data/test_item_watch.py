@@ -15,9 +15,9 @@ from grpclib.testing import ChannelFor
 from gen.kugel.item.v1 import ItemServiceStub, WatchItemChangesRequest, WatchItemChangesResponse
 from services.master_data.grpc_server import build_grpc_server
 from services.master_data.records import Item, StorePrice, TaxRule
-from services.master_data.repository import SqliteItemRepository
-from services.master_data.server import MasterData, wire
+from services.master_data.server import MasterData, assemble
 from services.master_data.settings import MasterDataSettings
+from services.master_data.sqlite_repository import SqliteItemRepository
 from services.rpc.grpc_connection import GrpcLimits
 from services.wire.grpc import StrictProtoCodec
 
@@ -28,7 +28,7 @@ AUTH = {"authorization": f"Bearer {TOKEN}"}
 
 @pytest.fixture
 def watched(repository: SqliteItemRepository, settings: MasterDataSettings) -> MasterData:
-    return wire(repository, settings.model_copy(update={"watch_heartbeat_seconds": 0.3}))
+    return assemble(repository, settings.model_copy(update={"watch_heartbeat_seconds": 0.3}))
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.postgres import LocalPostgres
+from loadlab.harness.postgres import LocalPostgres
 
 _names = itertools.count(1)
 

@@ -10,13 +10,13 @@ import itertools
 import asyncpg
 import pytest
 
-from services.cart.pg_repository import MIGRATIONS as CART_MIGRATIONS
-from services.cart.pg_repository import PostgresCartRepository
+from loadlab.harness.postgres import LocalPostgres
+from services.cart.postgres_repository import PostgresCartRepository
+from services.cart.schema import PG_MIGRATIONS as CART_MIGRATIONS
 from services.common import postgres
 from services.common.migrations import Migration, SchemaTooNew
-from services.master_data.pg_repository import PostgresItemRepository
+from services.master_data.postgres_repository import PostgresItemRepository
 from services.master_data.schema import PG_MIGRATIONS as MASTER_MIGRATIONS
-from tests.support.postgres import LocalPostgres
 
 _names = itertools.count(1)
 

@@ -24,11 +24,8 @@ from .repository import (
     MasterChange,
     PricedItem,
     StoreContext,
-    priced_item,
-    row_values,
-    runs_of_one_kind,
-    target,
 )
+from .repository_rows import priced_item, row_values, runs_of_one_kind, target
 from .schema import PG_MIGRATIONS, TABLES
 
 log = logging.getLogger(__name__)

@@ -14,41 +14,11 @@ from __future__ import annotations
 from typing import Final
 
 from services.common import postgres
-from services.common.migrations import Migration
 
 from .cart import Cart, CartState
 from .repository import VersionConflict, stored_document
+from .schema import PG_MIGRATIONS
 from .terminals import IssuedKey, Terminal
-
-SCHEMA_V1: Final = """
-CREATE TABLE IF NOT EXISTS terminals (
-    key_id        TEXT PRIMARY KEY,
-    key_hash      TEXT NOT NULL,
-    tenant_id     TEXT NOT NULL,
-    store_code    TEXT NOT NULL,
-    terminal_id   TEXT NOT NULL,
-    created_at_us BIGINT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS carts (
-    cart_id       TEXT PRIMARY KEY,
-    tenant_id     TEXT NOT NULL,
-    store_code    TEXT NOT NULL,
-    terminal_id   TEXT NOT NULL,
-    state         TEXT NOT NULL,
-    version       BIGINT NOT NULL,
-    document      TEXT NOT NULL,
-    updated_at_us BIGINT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS carts_by_store ON carts (tenant_id, store_code);
-CREATE TABLE IF NOT EXISTS receipt_counters (
-    tenant_id       TEXT NOT NULL,
-    store_code      TEXT NOT NULL,
-    terminal_id     TEXT NOT NULL,
-    last_receipt_no BIGINT NOT NULL,
-    PRIMARY KEY (tenant_id, store_code, terminal_id)
-)
-"""
-MIGRATIONS: Final = (Migration(1, "terminals, carts, receipt counters", SCHEMA_V1),)
 
 _NEXT_RECEIPT: Final = """
 INSERT INTO receipt_counters VALUES ($1, $2, $3, 1)
@@ -70,7 +40,7 @@ class PostgresCartRepository:
 
     @classmethod
     async def open(cls, url: str, pool_size: int) -> PostgresCartRepository:
-        return cls(await postgres.open_pool(url, pool_size, MIGRATIONS))
+        return cls(await postgres.open_pool(url, pool_size, PG_MIGRATIONS))
 
     async def close(self) -> None:
         await self._pool.close()

@@ -1,0 +1,72 @@
+"""The cart's schema on both engines, side by side: numbered migrations for SQLite and for
+PostgreSQL (services.common.migrations applies them once each, in order)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from services.common.migrations import Migration
+
+# Migration 1: the schema as it was before migrations were recorded (README: schema changes).
+SQLITE_SCHEMA_V1: Final = """
+CREATE TABLE IF NOT EXISTS terminals (
+    key_id        TEXT PRIMARY KEY,  -- the public half of an API key
+    key_hash      TEXT NOT NULL,     -- sha256 of the secret half, hex
+    tenant_id     TEXT NOT NULL,
+    store_code    TEXT NOT NULL,
+    terminal_id   TEXT NOT NULL,
+    created_at_us INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS carts (
+    cart_id       TEXT PRIMARY KEY,
+    tenant_id     TEXT NOT NULL,
+    store_code    TEXT NOT NULL,
+    terminal_id   TEXT NOT NULL,
+    state         TEXT NOT NULL,
+    version       INTEGER NOT NULL,
+    document      TEXT NOT NULL,     -- the cart as JSON
+    updated_at_us INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS carts_by_store ON carts (tenant_id, store_code);
+CREATE TABLE IF NOT EXISTS receipt_counters (
+    tenant_id       TEXT NOT NULL,
+    store_code      TEXT NOT NULL,
+    terminal_id     TEXT NOT NULL,
+    last_receipt_no INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, store_code, terminal_id)
+);
+"""
+
+
+SQLITE_MIGRATIONS: Final = (Migration(1, "terminals, carts, receipt counters", SQLITE_SCHEMA_V1),)
+
+
+PG_SCHEMA_V1: Final = """
+CREATE TABLE IF NOT EXISTS terminals (
+    key_id        TEXT PRIMARY KEY,
+    key_hash      TEXT NOT NULL,
+    tenant_id     TEXT NOT NULL,
+    store_code    TEXT NOT NULL,
+    terminal_id   TEXT NOT NULL,
+    created_at_us BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS carts (
+    cart_id       TEXT PRIMARY KEY,
+    tenant_id     TEXT NOT NULL,
+    store_code    TEXT NOT NULL,
+    terminal_id   TEXT NOT NULL,
+    state         TEXT NOT NULL,
+    version       BIGINT NOT NULL,
+    document      TEXT NOT NULL,
+    updated_at_us BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS carts_by_store ON carts (tenant_id, store_code);
+CREATE TABLE IF NOT EXISTS receipt_counters (
+    tenant_id       TEXT NOT NULL,
+    store_code      TEXT NOT NULL,
+    terminal_id     TEXT NOT NULL,
+    last_receipt_no BIGINT NOT NULL,
+    PRIMARY KEY (tenant_id, store_code, terminal_id)
+)
+"""
+PG_MIGRATIONS: Final = (Migration(1, "terminals, carts, receipt counters", PG_SCHEMA_V1),)

@@ -1,0 +1,130 @@
+"""CartRepository on a SQLite file, in WAL mode with synchronous=FULL: a write is synced to
+disk before it is acknowledged (SQLite's guarantee; that a killed process loses nothing is what
+the tests show). Queries are parameterised SQL on plain sqlite3 (see
+services.common.sqlite_threads for why not an async driver).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from services.common.migrations import now_us
+from services.common.sqlite_threads import SqliteThreads
+
+from .cart import Cart, CartState
+from .repository import VersionConflict, stored_document
+from .schema import SQLITE_MIGRATIONS
+from .terminals import IssuedKey, Terminal
+
+
+class SqliteCartRepository:
+    """CartRepository on a SQLite file."""
+
+    def __init__(self, database: SqliteThreads) -> None:
+        self._db = database
+
+    @classmethod
+    async def open(cls, path: Path) -> SqliteCartRepository:
+        """Open (creating if need be) the database file with its tables."""
+        return cls(await SqliteThreads.open(path, SQLITE_MIGRATIONS, synchronous="FULL"))
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    async def ping(self) -> None:
+        await self._db.ping()
+
+    async def add_terminal(
+        self, key: IssuedKey, tenant_id: str, store_code: str, terminal_id: str
+    ) -> None:
+        await self._db.write(
+            lambda c: c.execute(
+                "INSERT INTO terminals VALUES (?, ?, ?, ?, ?, ?)",
+                (key.key_id, key.key_hash, tenant_id, store_code, terminal_id, now_us()),
+            )
+        )
+
+    async def find_terminal(self, key_id: str) -> tuple[Terminal, str] | None:
+        row = await self._db.read(
+            lambda c: c.execute("SELECT * FROM terminals WHERE key_id = ?", (key_id,)).fetchone()
+        )
+        if row is None:
+            return None
+        terminal = Terminal(row["tenant_id"], row["store_code"], row["terminal_id"], row["key_id"])
+        return terminal, str(row["key_hash"])
+
+    async def create(self, cart: Cart) -> None:
+        cart.version = 1
+        document = stored_document(cart)
+        await self._db.write(
+            lambda c: c.execute(
+                "INSERT INTO carts VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    cart.cart_id,
+                    cart.tenant_id,
+                    cart.store_code,
+                    cart.terminal_id,
+                    cart.state.value,
+                    cart.version,
+                    document,
+                    now_us(),
+                ),
+            )
+        )
+
+    async def load(self, cart_id: str) -> Cart | None:
+        row = await self._db.read(
+            lambda c: c.execute(
+                "SELECT document FROM carts WHERE cart_id = ?", (cart_id,)
+            ).fetchone()
+        )
+        return None if row is None else Cart.model_validate_json(row["document"])
+
+    async def version(self, cart_id: str) -> int | None:
+        row = await self._db.read(
+            lambda c: c.execute(
+                "SELECT version FROM carts WHERE cart_id = ?", (cart_id,)
+            ).fetchone()
+        )
+        return None if row is None else int(row["version"])
+
+    async def save(self, cart: Cart, expected_version: int) -> None:
+        takes_receipt = cart.state is CartState.COMPLETED and cart.receipt_no is None
+
+        def transaction(c: sqlite3.Connection) -> None:
+            if takes_receipt:
+                cart.receipt_no = _next_receipt_no(c, cart)
+            cart.version = expected_version + 1
+            updated = c.execute(
+                "UPDATE carts SET state = ?, version = ?, document = ?, updated_at_us = ?"
+                " WHERE cart_id = ? AND version = ?",
+                (
+                    cart.state.value,
+                    cart.version,
+                    stored_document(cart),
+                    now_us(),
+                    cart.cart_id,
+                    expected_version,
+                ),
+            )
+            if updated.rowcount != 1:
+                raise VersionConflict(cart.cart_id)
+
+        try:
+            await self._db.write(transaction)
+        except VersionConflict:
+            cart.version = expected_version
+            if takes_receipt:
+                cart.receipt_no = None
+            raise
+
+
+def _next_receipt_no(c: sqlite3.Connection, cart: Cart) -> int:
+    row = c.execute(
+        "INSERT INTO receipt_counters VALUES (?, ?, ?, 1)"
+        " ON CONFLICT (tenant_id, store_code, terminal_id)"
+        " DO UPDATE SET last_receipt_no = last_receipt_no + 1 RETURNING last_receipt_no",
+        (cart.tenant_id, cart.store_code, cart.terminal_id),
+    ).fetchone()
+    return int(row[0])

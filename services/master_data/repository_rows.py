@@ -1,0 +1,64 @@
+"""What both engines make of master-data's rows: a record's column values, a batch of changes
+cut into runs of one kind, a change's target, a priced-items row as a `PricedItem`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Final
+
+from .change_log import Target
+from .records import MasterRecord
+from .repository import Deletion, MasterChange, PricedItem
+from .schema import TABLES
+
+_BATCH_SIZE: Final = 500
+
+
+def row_values(record: MasterRecord, now: int) -> tuple[Any, ...]:
+    """The values of `TableOf.upsert`'s parameters for a record written at `now`."""
+    table = TABLES[type(record)]
+    values = record.model_dump(mode="json")  # enums as their names
+    return (*(values[c] for c in table.columns), *(now for _ in table.stamps))
+
+
+def runs_of_one_kind(changes: Sequence[MasterChange]) -> list[list[MasterChange]]:
+    """Consecutive upserts of one record type, in batches; every deletion alone."""
+    runs: list[list[MasterChange]] = []
+    for change in changes:
+        last = runs[-1] if runs else None
+        if (
+            last is not None
+            and not isinstance(change, Deletion)
+            and type(last[0]) is type(change)
+            and len(last) < _BATCH_SIZE
+        ):
+            last.append(change)
+        else:
+            runs.append([change])
+    return runs
+
+
+def target(change: MasterChange) -> Target:
+    """What a change writes or deletes: its record type and key."""
+    if isinstance(change, Deletion):
+        return change.kind, change.key
+    return type(change), change.key()
+
+
+def priced_item(r: Any) -> PricedItem:
+    """A row of the priced-items query (sqlite3.Row or asyncpg Record)."""
+    return PricedItem(
+        item_code=r["item_code"],
+        item_name=r["item_name"],
+        unit_price=int(r["unit_price"]),
+        store_price_applied=bool(r["store_price_applied"]),
+        tax_code=r["tax_code"],
+        category_code=r["category_code"],
+        is_active=bool(r["is_active"]),
+        created_at_us=int(r["created_at_us"]),
+        updated_at_us=int(r["updated_at_us"]),
+        tax_rule_name=r["tax_rule_name"],
+        tax_type=r["tax_type"],
+        rate_basis_points=int(r["rate_basis_points"]),
+        rounding_method=r["rounding_method"],
+    )
