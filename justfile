@@ -13,13 +13,14 @@ gen:
     buf generate
     cd tests/conformance && buf generate
 
-# Lint the contract (buf lint, buf format) and the Python code (ruff, mypy)
+# Lint the contract (buf) and the Python code (ruff, mypy, the import order by import-linter)
 lint:
     buf lint
     buf format -d --exit-code
     ruff check .
     ruff format --check .
     mypy
+    lint-imports
 
 # Fail on any FILE-level break of proto/ against the released contract
 breaking:
