@@ -115,6 +115,10 @@ cluster *args:
 storage-engines *args:
     python -m loadlab.storage_engines {{args}}
 
+# Our gRPC lookup beside grpclib's own health check, interleaved rounds, and their ratio
+grpc-floor *args:
+    python -m loadlab.grpc_floor {{args}}
+
 # What 1,000 open WatchItemChanges streams cost master-data (RSS), and one change's fan-out
 watch-streams *args:
     python -m loadlab.watch_streams {{args}}
