@@ -1,1 +1,2 @@
-"""Small pieces both services share: logging, secrets, the embedded uvicorn server."""
+"""Small pieces both services share, importing nothing of ours: settings fields, caches,
+SQLite on threads and PostgreSQL pools, migrations, sockets, workers, secrets, logging."""
