@@ -39,6 +39,13 @@ class PaymentMethod(StrEnum):
     QR = "qr"  # cashless: at most the balance
 
 
+class PriceSource(StrEnum):
+    """Where a line's price and tax rule came from at its scan."""
+
+    MASTER_DATA = "master_data"  # master-data's answer, or a cached copy it vouches for
+    LAST_KNOWN = "last_known"  # master-data was unreachable: the last copy the cart knew
+
+
 class CamelModel(BaseModel):
     """camelCase in JSON, snake_case in Python."""
 
@@ -63,6 +70,7 @@ class LineItem(CamelModel):
     price_overridden: bool = False
     original_unit_price: int | None = None
     cancelled: bool = False
+    price_source: PriceSource = PriceSource.MASTER_DATA
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -355,6 +363,8 @@ class Receipt(CamelModel):
     payments: list[Payment]
     paid: int
     change: int
+    # Lines sold at a last known copy during a master-data outage (for the store's reconciliation).
+    last_known_line_nos: list[int]
 
     @classmethod
     def of(cls, cart: Cart) -> Receipt:
@@ -374,4 +384,9 @@ class Receipt(CamelModel):
             payments=cart.payments,
             paid=cart.paid,
             change=cart.change,
+            last_known_line_nos=[
+                line.line_no
+                for line in cart.active_lines()
+                if line.price_source is PriceSource.LAST_KNOWN
+            ],
         )

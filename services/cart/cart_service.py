@@ -21,7 +21,7 @@ from typing import Final
 
 from services.common.ttl_cache import TtlLruCache
 
-from .cart import MAX_QUANTITY, Cart, LineItem, PaymentMethod, Receipt
+from .cart import MAX_QUANTITY, Cart, LineItem, PaymentMethod, PriceSource, Receipt
 from .errors import CartError, ErrorCode
 from .item_master import ItemDetail, ItemLookupError, ItemMasterClient, LookupFailure
 from .keyed_locks import KeyedLocks
@@ -53,7 +53,7 @@ def _utcnow() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
 
 
-def _line(request: LineRequest, item: ItemDetail) -> LineItem:
+def _line(request: LineRequest, item: ItemDetail, last_known: bool) -> LineItem:
     overridden = request.override_unit_price is not None
     unit_price = (
         item.unit_price if request.override_unit_price is None else request.override_unit_price
@@ -71,6 +71,7 @@ def _line(request: LineRequest, item: ItemDetail) -> LineItem:
         tax_rounding=item.tax_rule.rounding_method,
         price_overridden=overridden,
         original_unit_price=item.unit_price if overridden else None,
+        price_source=PriceSource.LAST_KNOWN if last_known else PriceSource.MASTER_DATA,
     )
 
 
@@ -154,7 +155,9 @@ class CartService:
             raise CartError(
                 ErrorCode.VALIDATION_ERROR, "the items are priced in different currencies"
             )
-        lines = [_line(r, found.found[r.item_code]) for r in requests]
+        lines = [
+            _line(r, found.found[r.item_code], r.item_code in found.last_known) for r in requests
+        ]
         currency = currencies.pop()  # once: a change may be applied again after a conflict
         return await self._change(terminal, cart_id, lambda cart: cart.add_lines(lines, currency))
 

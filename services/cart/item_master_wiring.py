@@ -14,6 +14,8 @@ from .item_master.connect_transport import ConnectTransport
 from .item_master.grpc_transport import GrpcTransport
 from .item_master.item_cache import ItemCache
 from .item_master.metrics import LookupMetrics
+from .item_master.outage import Outage
+from .item_master.refresh import ChangedItems
 from .settings import CartSettings
 
 
@@ -27,6 +29,7 @@ def build_item_master_client(
             ttl=settings.item_cache_ttl_seconds,
             not_found_ttl=settings.item_not_found_ttl_seconds,
             max_size=settings.item_cache_size,
+            max_stale=settings.max_stale_seconds,
         )
         if settings.use_item_cache
         else None
@@ -46,6 +49,7 @@ def build_item_master_client(
         breaker=CircuitBreaker(settings.grpc_breaker_cooldown_seconds),
         cache=cache,
         metrics=LookupMetrics(registry),
+        outage=Outage(settings.grpc_breaker_cooldown_seconds, registry) if cache else None,
     )
 
 
@@ -69,4 +73,5 @@ def build_change_watch(
         items.tenants,
         WatchMetrics(registry),
         idle_timeout=settings.watch_idle_timeout_seconds,
+        changed=ChangedItems(items.get_items),
     )

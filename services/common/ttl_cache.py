@@ -78,12 +78,14 @@ class TtlLruCache(Generic[K, V]):
         """Drop one entry; whether it was there."""
         return self._entries.pop(key, None) is not None
 
-    def discard_where(self, matches: Callable[[K], bool]) -> int:
-        """Drop every entry whose key matches (a walk over all of them); how many went."""
-        doomed = [key for key in self._entries if matches(key)]
-        for key in doomed:
-            del self._entries[key]
-        return len(doomed)
+    def pop(self, key: K) -> V | None:
+        """Drop one entry, expired or not; its value, None when there was none."""
+        entry = self._entries.pop(key, None)
+        return None if entry is None else entry[1]
+
+    def keys_now(self) -> list[K]:
+        """Every key held, expired ones included, least recently used first."""
+        return list(self._entries)
 
     def clear(self) -> None:
         self._entries.clear()

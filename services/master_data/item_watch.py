@@ -111,6 +111,7 @@ class ItemWatch:
         reset, _ = await self._check_position()
         yield reset or WatchItemChangesResponse(heartbeat=WatchHeartbeat(sequence=self.position))
         quiet_since = time.monotonic()
+        caught_up = False  # a heartbeat goes as soon as what the watch missed is sent
         while not self.feed.closing:
             token = self.feed.token()
             reset, latest = await self._check_position()
@@ -129,7 +130,8 @@ class ItemWatch:
             # other tenants' changes move the position on too, so a resume stays in the log.
             self.position = max(self.position, latest)
             idle = time.monotonic() - quiet_since
-            if idle >= self.heartbeat_seconds:
+            if idle >= self.heartbeat_seconds or not caught_up:
+                caught_up = True
                 yield WatchItemChangesResponse(heartbeat=WatchHeartbeat(sequence=self.position))
                 quiet_since = time.monotonic()
                 continue

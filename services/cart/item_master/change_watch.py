@@ -1,11 +1,14 @@
 """The cart's item cache kept fresh by master-data's WatchItemChanges stream.
 
 One stream per cart process, covering every tenant it has looked items up for. Each change
-evicts the items it names (a reset clears the cache); a heartbeat moves the position on. When
-the stream drops, the watch reconnects (the other transport first, as lookups fall back) and
-resumes from its last position, so no change is missed; meanwhile entries live their TTL. A
-tenant seen for the first time reopens the stream, and entries of a tenant cached before the
-stream covered it are dropped once it does.
+evicts the items it names (a reset clears the cache) and has them fetched again at once
+(`refresh`); a heartbeat moves the position on. From the stream's second heartbeat (master-data
+sends one as soon as it has sent what the watch missed) the stream vouches for its tenants'
+items: they stay fresh however old. When the stream drops, the watch reconnects (the other
+transport first, as lookups fall back) and resumes from its last position, so no change is
+missed; meanwhile items stay fresh for their TTL from the stream's last event. A tenant seen for
+the first time reopens the stream, and entries of a tenant cached before the stream covered it
+are dropped once it does.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from gen.kugel.item.v1 import WatchItemChangesRequest, WatchItemChangesResponse
 
 from .change_sources import ChangeSource, WatchFailed
 from .item_cache import ItemCache
+from .refresh import ChangedItems
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +81,7 @@ class ItemChangeWatch:
         metrics: WatchMetrics,
         *,
         idle_timeout: float,
+        changed: ChangedItems | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._sources = list(sources)
@@ -84,11 +89,20 @@ class ItemChangeWatch:
         self._tenants = tenants
         self._metrics = metrics
         self._idle_timeout = idle_timeout
+        self._changed = changed
         self._clock = clock
         self.position = 0
         self._covered: set[str] = set()  # tenants the last open stream watched
 
     async def run(self) -> None:
+        refresher = asyncio.create_task(self._changed.run()) if self._changed else None
+        try:
+            await self._follow_streams()
+        finally:
+            if refresher is not None:
+                refresher.cancel()
+
+    async def _follow_streams(self) -> None:
         backoff = FIRST_BACKOFF_SECONDS
         turn = 0
         while True:
@@ -108,6 +122,7 @@ class ItemChangeWatch:
                 log.warning("item change stream over %s failed: %s", source.name, failed)
             finally:
                 self._metrics.connected.set(0)
+                self._cache.uncover()
             self._metrics.reconnects.inc()
             turn += 1  # the other transport next, as lookups fall back
             await asyncio.sleep(backoff)
@@ -120,6 +135,7 @@ class ItemChangeWatch:
         events = source.stream(request)
         async with contextlib.aclosing(events):  # type: ignore[type-var]
             first = True
+            heartbeats = 0
             while True:
                 try:
                     event = await asyncio.wait_for(anext(events), self._idle_timeout)
@@ -131,6 +147,10 @@ class ItemChangeWatch:
                     self._opened(source, watched)
                     first = False
                 self.apply(event)
+                if event.heartbeat is not None or event.reset is not None:
+                    heartbeats += 1  # a position: where the stream starts, then caught up
+                    if heartbeats == 2:  # every change up to this position is applied
+                        self._cache.cover(watched)
                 if self._tenants.grown.is_set():
                     return True
 
@@ -148,13 +168,17 @@ class ItemChangeWatch:
                  self.position)  # fmt: skip
 
     def apply(self, event: WatchItemChangesResponse) -> None:
-        """One event: evict what a change names, clear on a reset, move the position on."""
+        """One event: evict what a change names (and have it fetched again), clear on a reset,
+        move the position on."""
+        self._cache.heard()
         if event.change is not None:
             change = event.change
             evicted = self._cache.evict(
                 change.tenant_id, change.store_code, change.item_codes, change.all_items
             )
-            self._metrics.evicted.inc(evicted)
+            self._metrics.evicted.inc(len(evicted))
+            if self._changed is not None:
+                self._changed.add(evicted)
             if change.committed_at is not None:
                 self._metrics.lag.observe(max(0.0, self._clock() - change.committed_at.timestamp()))
             self.position = change.sequence

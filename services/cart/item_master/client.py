@@ -19,6 +19,7 @@ from .http_fallback import FallbackTransports
 from .item_cache import NOT_FOUND, Cached, CacheKey, ItemCache
 from .metrics import LookupMetrics
 from .model import BatchResult, ItemDetail, ItemLookupError, LookupFailure
+from .outage import Outage
 from .transport import ItemTransport
 
 
@@ -56,12 +57,14 @@ class ItemMasterClient:
         breaker: CircuitBreaker,
         cache: ItemCache | None,
         metrics: LookupMetrics,
+        outage: Outage | None = None,
     ) -> None:
         self._transports = FallbackTransports(
             grpc=grpc, http=http, breaker=breaker, metrics=metrics
         )
         self._timeout = timeout_seconds
         self._cache = cache
+        self._outage = outage  # stale-if-error from the cache's last known copies
         self._in_flight: dict[CacheKey, _Flight] = {}
         self.tenants = WatchedTenants()  # every tenant looked up: what the change watch covers
         self._cache_hits = metrics.cache.labels("hit")
@@ -114,12 +117,42 @@ class ItemMasterClient:
                 ask.request(), timeout_at, callers_deadline=timeout_at < own_deadline
             )
 
+        answers, flights, misses = self._from_cache(self._cache, tenant_id, store_code, codes)
+        outage = self._outage
+        if (misses or flights) and outage is not None and not outage.allow():
+            copies = self._last_known(outage, tenant_id, store_code, codes, answers)
+            return _answered(codes, answers, copies)
+        if misses:  # fetched to the deadlines of those who wait, never past the client's own
+            fetch = _Ask(tenant_id, store_code, terminal_id, misses, own_deadline)
+            flight = self._start_flight(self._cache, fetch)
+            flights.update(dict.fromkeys(misses, flight))
+        if not flights:
+            return _answered(codes, answers, {})
+        try:
+            answers.update(await _wait_for(flights, timeout_at))
+        except ItemLookupError as error:
+            if outage is None or error.failure is not LookupFailure.UNAVAILABLE:
+                raise
+            if error.timed_out and timeout_at < own_deadline:
+                outage.inconclusive()  # the caller's own hurry proves nothing
+            else:
+                outage.failed()
+            copies = self._last_known(outage, tenant_id, store_code, codes, answers, error)
+            return _answered(codes, answers, copies)
+        if outage is not None:
+            outage.succeeded()
+        return _answered(codes, answers, {})
+
+    def _from_cache(
+        self, cache: ItemCache, tenant_id: str, store_code: str, codes: list[str]
+    ) -> tuple[dict[str, Cached], dict[str, _Flight], list[str]]:
+        """The fresh answers, the flights already fetching some codes, and the misses."""
         answers: dict[str, Cached] = {}
         flights: dict[str, _Flight] = {}
         misses: list[str] = []
         for code in codes:
             key = (tenant_id, store_code, code)
-            cached = self._cache.get(key)
+            cached = cache.get(key)
             if cached is not None:
                 answers[code] = cached
             elif key in self._in_flight:
@@ -128,16 +161,32 @@ class ItemMasterClient:
                 misses.append(code)
         self._cache_hits.inc(len(answers))
         self._cache_misses.inc(len(codes) - len(answers))
-        if misses:  # fetched to the deadlines of those who wait, never past the client's own
-            fetch = _Ask(tenant_id, store_code, terminal_id, misses, own_deadline)
-            flight = self._start_flight(self._cache, fetch)
-            flights.update(dict.fromkeys(misses, flight))
-        if flights:
-            answers.update(await _wait_for(flights, timeout_at))
-        return BatchResult(
-            found={c: a for c in codes if isinstance(a := answers[c], ItemDetail)},
-            not_found=[c for c in codes if answers[c] is NOT_FOUND],
-        )
+        return answers, flights, misses
+
+    def _last_known(  # noqa: PLR0917 - one call's context, passed on as it is
+        self,
+        outage: Outage,
+        tenant_id: str,
+        store_code: str,
+        codes: list[str],
+        answers: dict[str, Cached],
+        error: ItemLookupError | None = None,
+    ) -> dict[str, ItemDetail]:
+        """The last known copies of every code not answered yet, or the outage's error."""
+        assert self._cache is not None  # noqa: S101 - an outage is tracked with a cache only
+        copies: dict[str, ItemDetail] = {}
+        for code in codes:
+            if code in answers:
+                continue
+            copy = self._cache.last_known((tenant_id, store_code, code))
+            if copy is None:
+                raise error or ItemLookupError(
+                    LookupFailure.UNAVAILABLE,
+                    f"master-data is unreachable and item {code} has no last known copy",
+                )
+            copies[code] = copy
+        outage.sold_last_known(len(copies))
+        return copies
 
     def _start_flight(self, cache: ItemCache, ask: _Ask) -> _Flight:
         """Fetch the misses once, in a task of their own that callers wanting the same keys
@@ -186,6 +235,17 @@ class ItemMasterClient:
     async def close(self) -> None:
         """Close the channel and the session (they reopen on the next call)."""
         await self._transports.close()
+
+
+def _answered(
+    codes: list[str], answers: dict[str, Cached], last_known: dict[str, ItemDetail]
+) -> BatchResult:
+    answers.update(last_known)
+    return BatchResult(
+        found={c: a for c in codes if isinstance(a := answers[c], ItemDetail)},
+        not_found=[c for c in codes if answers[c] is NOT_FOUND],
+        last_known=frozenset(last_known),
+    )
 
 
 @dataclass(eq=False)

@@ -1,9 +1,18 @@
-"""The cart's process-wide item cache: TTL, bounded (LRU), and brief for "not found"."""
+"""The cart's process-wide item cache: fresh while the change stream vouches for an item or for
+`ttl` after it was fetched, a last known copy after that, brief for "not found", bounded (LRU).
+
+While the change stream covers a tenant and is current (`cover`), its items stay fresh however
+old: every change to them evicts them. When the stream drops, its items stay fresh for `ttl`
+from the last event it delivered, then only the TTL of each fetch counts. An item past fresh is
+kept as a last known copy for stale-if-error (`last_known`, at most `max_stale` old), until a
+change evicts it or the bound pushes it out: a copy a change named is never served again.
+"""
 
 from __future__ import annotations
 
+import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Final
 
 from services.common.ttl_cache import TtlLruCache
@@ -22,20 +31,74 @@ Cached = ItemDetail | _NotFound
 
 
 class ItemCache:
-    """Items live `ttl` seconds, NOT_FOUND `not_found_ttl`; at most `max_size` are kept."""
+    """At most `max_size` entries, each the answer for a key and when it was fetched."""
 
     def __init__(
         self,
         ttl: float,
         not_found_ttl: float,
         max_size: int,
+        max_stale: float = 86_400.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._entries: TtlLruCache[CacheKey, Cached] = TtlLruCache(max_size, ttl, clock)
+        self._entries: TtlLruCache[CacheKey, tuple[Cached, float]] = TtlLruCache(max_size)
+        self._ttl = ttl
         self._not_found_ttl = min(not_found_ttl, ttl)
-        self.get = self._entries.get  # the hot path: no extra call per hit
+        self._max_stale = max_stale
+        self._clock = clock
+        # Per tenant, until when the change stream vouches for its items (inf while it is up).
+        self._covered_until: dict[str, float] = {}
+        self._last_heard = -math.inf  # the stream's last event
         # Bumped by every eviction: a fetch that started before one must not store its answer.
         self.generation = 0
+
+    def get(self, key: CacheKey) -> Cached | None:
+        """The fresh answer for `key` (the hot path of a scan), None when there is none."""
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        value, fetched = entry
+        now = self._clock()
+        if fetched + self._ttl > now:
+            return value if value is not NOT_FOUND or fetched + self._not_found_ttl > now else None
+        if value is not NOT_FOUND and self._covered_until.get(key[0], 0.0) > now:
+            return value
+        return None
+
+    def last_known(self, key: CacheKey) -> ItemDetail | None:
+        """The item as last known, when no change has named it since and it was known correct
+        at most `max_stale` seconds ago (stale-if-error)."""
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        detail, fetched = entry
+        if not isinstance(detail, ItemDetail):
+            return None
+        known_at = max(fetched, self._covered_until.get(key[0], 0.0) - self._ttl)
+        return detail if self._clock() - known_at <= self._max_stale else None
+
+    def put(self, key: CacheKey, value: Cached) -> None:
+        self._entries.put(key, (value, self._clock()))
+
+    def heard(self) -> None:
+        """The change stream delivered an event: it was current then."""
+        self._last_heard = self._clock()
+
+    def cover(self, tenants: Iterable[str]) -> None:
+        """The change stream is up and current for these tenants: their items stay fresh."""
+        for tenant in tenants:
+            self._covered_until[tenant] = math.inf
+
+    def uncover(self) -> None:
+        """The stream dropped: what it covered stays fresh `ttl` from its last event."""
+        for tenant, until in self._covered_until.items():
+            if until == math.inf:
+                self._covered_until[tenant] = self._last_heard + self._ttl
+
+    @property
+    def covered(self) -> bool:
+        """Whether the change stream vouches for any tenant's items now."""
+        return math.inf in self._covered_until.values()
 
     def clear(self) -> None:
         self.generation += 1
@@ -43,26 +106,27 @@ class ItemCache:
 
     def evict(
         self, tenant_id: str, store_code: str, item_codes: Sequence[str], all_items: bool
-    ) -> int:
+    ) -> list[CacheKey]:
         """Drop what a change names: items of one store, or of every store (`store_code`
-        empty), or all items; the number dropped."""
+        empty), or all items; the keys of the items dropped (not-found answers aside)."""
         self.generation += 1
         if store_code and not all_items:
-            return sum(self._entries.discard((tenant_id, store_code, c)) for c in item_codes)
-        codes = set(item_codes)
-
-        def named(key: CacheKey) -> bool:
-            tenant, store, code = key
-            return (
-                tenant == tenant_id
-                and (not store_code or store == store_code)
-                and (all_items or code in codes)
-            )
-
-        return self._entries.discard_where(named)
-
-    def put(self, key: CacheKey, value: Cached) -> None:
-        self._entries.put(key, value, self._not_found_ttl if value is NOT_FOUND else None)
+            named = [(tenant_id, store_code, c) for c in item_codes]
+        else:
+            codes = set(item_codes)
+            named = [
+                key
+                for key in self._entries.keys_now()
+                if key[0] == tenant_id
+                and (not store_code or key[1] == store_code)
+                and (all_items or key[2] in codes)
+            ]
+        dropped = []
+        for key in named:
+            entry = self._entries.pop(key)
+            if entry is not None and entry[0] is not NOT_FOUND:
+                dropped.append(key)
+        return dropped
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -109,10 +109,12 @@ class ItemLookupError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class BatchResult:
-    """The items found, by code, and the codes master-data does not know."""
+    """The items found, by code, and the codes master-data does not know; `last_known` names
+    the codes answered from a last known copy while master-data was unreachable."""
 
     found: dict[str, ItemDetail]
     not_found: list[str]
+    last_known: frozenset[str] = frozenset()
 
     @classmethod
     def from_reply(cls, reply: BatchGetItemDetailsResponse) -> BatchResult:

@@ -1,0 +1,65 @@
+"""Cached items a change named, fetched again right away, off the scan path: so an outage that
+starts just after a change finds the new copy, not only the old one (which is never served
+again once a change named it).
+
+One task per process works through what changes named, in batches of at most BATCH codes of one
+store, one batch at a time: a change to every item of a tenant (a tax rule, its currency) is
+many bounded batches, not one large burst. A batch that fails is dropped with a log line: those
+items are fetched on their next scan, and during an outage they are not sold at an old price.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Final
+
+from .item_cache import CacheKey
+from .model import ItemLookupError
+
+log = logging.getLogger(__name__)
+
+BATCH: Final = 100  # master-data's batch limit (BatchGetItemDetailsRequest.item_codes)
+
+Fetch = Callable[[str, str, list[str]], Awaitable[object]]
+
+
+class ChangedItems:
+    """A queue of keys to fetch again, drained by `run` (a task of the cart process)."""
+
+    def __init__(self, fetch: Fetch) -> None:
+        self._fetch = fetch
+        self._pending: dict[tuple[str, str], dict[str, None]] = {}  # insertion-ordered sets
+        self._wake = asyncio.Event()
+        self.fetched = 0  # items fetched again since start
+        self.idle = asyncio.Event()  # set while nothing waits (tests and the drill wait on it)
+        self.idle.set()
+
+    def add(self, keys: Iterable[CacheKey]) -> None:
+        for tenant, store, code in keys:
+            self._pending.setdefault((tenant, store), {})[code] = None
+        if self._pending:
+            self.idle.clear()
+            self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._pending:
+                (tenant, store), codes = next(iter(self._pending.items()))
+                batch = list(codes)[:BATCH]
+                for code in batch:
+                    del codes[code]
+                if not codes:
+                    del self._pending[(tenant, store)]
+                try:
+                    await self._fetch(tenant, store, batch)
+                    self.fetched += len(batch)
+                except ItemLookupError as error:
+                    log.warning(
+                        "changed items of %s/%s not fetched again (%s): fetched at their next scan",
+                        tenant, store, error.message,
+                    )  # fmt: skip
+            self.idle.set()
