@@ -49,7 +49,7 @@ def build_item_master_client(
         breaker=CircuitBreaker(settings.grpc_breaker_cooldown_seconds),
         cache=cache,
         metrics=LookupMetrics(registry),
-        outage=Outage(settings.grpc_breaker_cooldown_seconds, registry) if cache else None,
+        outage=None if cache is None else Outage(settings.grpc_breaker_cooldown_seconds, registry),
     )
 
 

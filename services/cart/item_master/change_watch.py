@@ -159,9 +159,12 @@ class ItemChangeWatch:
             await source.close()
 
     def _opened(self, source: ChangeSource, watched: list[str]) -> None:
-        # Entries of a tenant the stream did not cover yet may have missed changes.
+        # Entries of a tenant the stream did not cover yet may have missed changes: fetched
+        # again at once, so an outage soon after finds them.
         for tenant in set(watched) - self._covered:
-            self._cache.evict(tenant, "", (), all_items=True)
+            evicted = self._cache.evict(tenant, "", (), all_items=True)
+            if self._changed is not None:
+                self._changed.add(evicted)
         self._covered = set(watched)
         self._metrics.connected.set(1)
         log.info("item change stream up over %s: %d tenants from %d", source.name, len(watched),
