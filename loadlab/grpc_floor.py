@@ -9,7 +9,6 @@ medians over all rounds.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import statistics
 import sys
 import tempfile
