@@ -8,7 +8,7 @@ another worker or replica) changed the database: the repository's `follow_change
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Final
 
 from gen.kugel.item.v1 import Item, RoundingMethod, TaxRule, TaxType
@@ -19,6 +19,7 @@ from .errors import CatalogError, ErrorCode
 from .repository import ItemRepository, MasterChange, PricedItem, StoreContext
 
 MAX_BATCH_SIZE: Final = 100  # documented in the proto: BatchGetItemDetailsRequest.item_codes
+SNAPSHOT_PAGE: Final = 1_000  # documented in the proto: StreamStoreItemsResponse.items
 
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 
@@ -124,6 +125,23 @@ class ItemCatalog:
         found = [a for a in (answers[c] for c in codes) if isinstance(a, Item)]
         missing = [c for c in codes if isinstance(answers[c], _NotFound)]
         return found, missing
+
+    async def store_snapshot(
+        self, tenant_id: str, store_code: str, page_size: int = SNAPSHOT_PAGE
+    ) -> AsyncIterator[tuple[list[Item], int]]:
+        """Every active item of the store in pages of `page_size`, each with the change-log
+        position read before the first page (a change after it may or may not be in the pages:
+        a watch from that position names it again)."""
+        context = await self._store_context(tenant_id, store_code)
+        sequence = (await self._repository.log_bounds())[1]
+        after = ""
+        while True:
+            page = await self._repository.store_items(tenant_id, store_code, after, page_size)
+            if page or not after:
+                yield [to_message(p, context.currency_code) for p in page], sequence
+            if len(page) < page_size:
+                return
+            after = page[-1].item_code
 
     async def _store_context(self, tenant_id: str, store_code: str) -> StoreContext:
         key = (tenant_id, store_code)

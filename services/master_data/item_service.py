@@ -15,6 +15,8 @@ from gen.kugel.item.v1 import (
     GetItemDetailResponse,
     Item,
     ItemServiceBase,
+    StreamStoreItemsRequest,
+    StreamStoreItemsResponse,
     WatchItemChangesRequest,
     WatchItemChangesResponse,
 )
@@ -89,3 +91,15 @@ class ItemService(ItemServiceBase):
                 yield event
         finally:
             feed.open_watches -= 1
+
+    async def stream_store_items(
+        self, message: StreamStoreItemsRequest
+    ) -> AsyncIterator[StreamStoreItemsResponse]:
+        pages = self._catalog.store_snapshot(message.tenant_id, message.store_code)
+        while True:
+            with _as_grpc_status():
+                page = await anext(pages, None)
+            if page is None:
+                return
+            items, sequence = page
+            yield StreamStoreItemsResponse(items=items, sequence=sequence)

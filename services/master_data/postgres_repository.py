@@ -44,8 +44,12 @@ FROM items i
 JOIN tax_rules tr ON tr.tenant_id = i.tenant_id AND tr.tax_code = i.tax_code
 LEFT JOIN store_prices sp
   ON sp.tenant_id = i.tenant_id AND sp.store_code = $1 AND sp.item_code = i.item_code
-WHERE i.tenant_id = $2 AND i.item_code = ANY($3::text[])
+WHERE i.tenant_id = $2 AND {where}
 """
+_BY_CODES: Final = _PRICED_ITEMS.format(where="i.item_code = ANY($3::text[])")
+_PAGE: Final = _PRICED_ITEMS.format(
+    where="i.is_active AND i.item_code > $3 ORDER BY i.item_code LIMIT $4"
+)
 _STORE_CONTEXT: Final = """
 SELECT t.currency_code, s.store_code
 FROM tenants t LEFT JOIN stores s ON s.tenant_id = t.tenant_id AND s.store_code = $1
@@ -109,7 +113,14 @@ class PostgresItemRepository:
     async def priced_items(
         self, tenant_id: str, store_code: str, item_codes: Sequence[str]
     ) -> list[PricedItem]:
-        rows = await self._pool.fetch(_PRICED_ITEMS, store_code, tenant_id, list(item_codes))
+        rows = await self._pool.fetch(_BY_CODES, store_code, tenant_id, list(item_codes))
+        return [priced_item(r) for r in rows]
+
+    @postgres.outages_reported
+    async def store_items(
+        self, tenant_id: str, store_code: str, after_code: str, limit: int
+    ) -> list[PricedItem]:
+        rows = await self._pool.fetch(_PAGE, store_code, tenant_id, after_code, limit)
         return [priced_item(r) for r in rows]
 
     @postgres.outages_reported

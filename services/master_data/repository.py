@@ -83,6 +83,13 @@ class ItemRepository(Protocol):
         """The items that exist among item_codes, priced for the store."""
         ...
 
+    async def store_items(
+        self, tenant_id: str, store_code: str, after_code: str, limit: int
+    ) -> list[PricedItem]:
+        """Up to `limit` active items of the tenant after `after_code` in code order, priced
+        for the store: one page of a store's snapshot."""
+        ...
+
     async def apply(self, changes: Sequence[MasterChange]) -> int:
         """Apply all changes in one transaction, or none (raises ChangeRejected, EntryNotFound)."""
         ...

@@ -41,8 +41,10 @@ FROM items i
 JOIN tax_rules tr ON tr.tenant_id = i.tenant_id AND tr.tax_code = i.tax_code
 LEFT JOIN store_prices sp
   ON sp.tenant_id = i.tenant_id AND sp.store_code = ? AND sp.item_code = i.item_code
-WHERE i.tenant_id = ? AND i.item_code IN ({placeholders})
+WHERE i.tenant_id = ? AND {where}
 """
+_BY_CODES: Final = "i.item_code IN ({placeholders})"
+_PAGE: Final = "i.is_active AND i.item_code > ? ORDER BY i.item_code LIMIT ?"
 _STORE_CONTEXT: Final = """
 SELECT t.currency_code, s.store_code
 FROM tenants t LEFT JOIN stores s ON s.tenant_id = t.tenant_id AND s.store_code = ?
@@ -119,9 +121,19 @@ class SqliteItemRepository:
         self, tenant_id: str, store_code: str, item_codes: Sequence[str]
     ) -> list[PricedItem]:
         codes = list(item_codes)
-        query = _PRICED_ITEMS.format(placeholders=", ".join("?" for _ in codes))
+        where = _BY_CODES.format(placeholders=", ".join("?" for _ in codes))
+        query = _PRICED_ITEMS.format(where=where)
         rows = await self._db.read(
             lambda c: c.execute(query, (store_code, tenant_id, *codes)).fetchall()
+        )
+        return [priced_item(r) for r in rows]
+
+    async def store_items(
+        self, tenant_id: str, store_code: str, after_code: str, limit: int
+    ) -> list[PricedItem]:
+        query = _PRICED_ITEMS.format(where=_PAGE)
+        rows = await self._db.read(
+            lambda c: c.execute(query, (store_code, tenant_id, after_code, limit)).fetchall()
         )
         return [priced_item(r) for r in rows]
 

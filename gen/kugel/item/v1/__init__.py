@@ -13,6 +13,8 @@ __all__ = (
     "ItemServiceBase",
     "ItemServiceStub",
     "RoundingMethod",
+    "StreamStoreItemsRequest",
+    "StreamStoreItemsResponse",
     "TaxRule",
     "TaxType",
     "WatchHeartbeat",
@@ -399,6 +401,66 @@ default_message_pool.register_message("kugel.item.v1", "ItemChange", ItemChange)
 
 
 @dataclass(eq=False, repr=False)
+class StreamStoreItemsRequest(betterproto2.Message):
+    """
+    StreamStoreItemsRequest names the store whose items to stream.
+    """
+
+    @betterproto2.staticproperty
+    @staticmethod
+    def DESCRIPTOR() -> Descriptor:
+        return KUGEL_ITEM_V1_ITEM_SERVICE_PROTO_DESCRIPTOR.message_types_by_name[
+            "StreamStoreItemsRequest"
+        ]
+
+    tenant_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    tenant_id is the tenant's code, as in GetItemDetailRequest.tenant_id.
+    """
+
+    store_code: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    store_code is the store's code, as in GetItemDetailRequest.store_code.
+    """
+
+
+default_message_pool.register_message(
+    "kugel.item.v1", "StreamStoreItemsRequest", StreamStoreItemsRequest
+)
+
+
+@dataclass(eq=False, repr=False)
+class StreamStoreItemsResponse(betterproto2.Message):
+    """
+    StreamStoreItemsResponse is one page of a store's items.
+    """
+
+    @betterproto2.staticproperty
+    @staticmethod
+    def DESCRIPTOR() -> Descriptor:
+        return KUGEL_ITEM_V1_ITEM_SERVICE_PROTO_DESCRIPTOR.message_types_by_name[
+            "StreamStoreItemsResponse"
+        ]
+
+    items: "list[Item]" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, repeated=True)
+    """
+    items are up to 1,000 active items of the store, in item code order.
+    """
+
+    sequence: "int" = betterproto2.field(2, betterproto2.TYPE_INT64)
+    """
+    sequence is the change-log position read before the first page, the same
+    on every page: changes after it may be missing from the snapshot, and
+    WatchItemChanges after it streams each of them.
+    """
+
+
+default_message_pool.register_message(
+    "kugel.item.v1", "StreamStoreItemsResponse", StreamStoreItemsResponse
+)
+
+
+@dataclass(eq=False, repr=False)
 class TaxRule(betterproto2.Message):
     """
     TaxRule tells the cart how to compute the tax of a line.
@@ -646,11 +708,37 @@ class ItemServiceStub(betterproto2_grpclib.ServiceStub):
         ):
             yield response
 
+    async def stream_store_items(
+        self,
+        message: "StreamStoreItemsRequest",
+        *,
+        timeout: "float | None" = None,
+        deadline: "Deadline | None" = None,
+        metadata: "MetadataLike | None" = None,
+    ) -> "AsyncIterator[StreamStoreItemsResponse]":
+        """
+        StreamStoreItems streams every active item of one store, priced for it with
+        its tax rule, in pages, and the change-log position the snapshot starts
+        from: a client that then watches WatchItemChanges after that sequence
+        misses no change made while or after the snapshot was read. Fails with
+        NOT_FOUND naming the unknown tenant or store.
+        """
+
+        async for response in self._unary_stream(
+            "/kugel.item.v1.ItemService/StreamStoreItems",
+            message,
+            StreamStoreItemsResponse,
+            timeout=timeout,
+            deadline=deadline,
+            metadata=metadata,
+        ):
+            yield response
+
 
 from ....google import protobuf as ___google__protobuf__
 
 KUGEL_ITEM_V1_ITEM_SERVICE_PROTO_DESCRIPTOR = default_google_proto_descriptor_pool.AddSerializedFile(
-    b'\n kugel/item/v1/item_service.proto\x12\rkugel.item.v1\x1a\x1fgoogle/protobuf/timestamp.proto"\x80\x01\n\x17WatchItemChangesRequest\x12\x1d\n\ntenant_ids\x18\x01 \x03(\tR\ttenantIds\x12\x1f\n\x0bstore_codes\x18\x02 \x03(\tR\nstoreCodes\x12%\n\x0eafter_sequence\x18\x03 \x01(\x03R\rafterSequence"\xca\x01\n\x18WatchItemChangesResponse\x123\n\x06change\x18\x01 \x01(\x0b2\x19.kugel.item.v1.ItemChangeH\x00R\x06change\x121\n\x05reset\x18\x02 \x01(\x0b2\x19.kugel.item.v1.WatchResetH\x00R\x05reset\x12=\n\theartbeat\x18\x03 \x01(\x0b2\x1d.kugel.item.v1.WatchHeartbeatH\x00R\theartbeatB\x07\n\x05event"\xdf\x01\n\nItemChange\x12\x1a\n\x08sequence\x18\x01 \x01(\x03R\x08sequence\x12\x1b\n\ttenant_id\x18\x02 \x01(\tR\x08tenantId\x12\x1d\n\nstore_code\x18\x03 \x01(\tR\tstoreCode\x12\x1d\n\nitem_codes\x18\x04 \x03(\tR\titemCodes\x12\x1b\n\tall_items\x18\x05 \x01(\x08R\x08allItems\x12=\n\x0ccommitted_at\x18\x06 \x01(\x0b2\x1a.google.protobuf.TimestampR\x0bcommittedAt"@\n\nWatchReset\x12\x1a\n\x08sequence\x18\x01 \x01(\x03R\x08sequence\x12\x16\n\x06reason\x18\x02 \x01(\tR\x06reason",\n\x0eWatchHeartbeat\x12\x1a\n\x08sequence\x18\x01 \x01(\x03R\x08sequence"\x90\x01\n\x14GetItemDetailRequest\x12\x1b\n\ttenant_id\x18\x01 \x01(\tR\x08tenantId\x12\x1d\n\nstore_code\x18\x02 \x01(\tR\tstoreCode\x12\x1b\n\titem_code\x18\x03 \x01(\tR\x08itemCode\x12\x1f\n\x0bterminal_id\x18\x04 \x01(\tR\nterminalId"@\n\x15GetItemDetailResponse\x12\'\n\x04item\x18\x01 \x01(\x0b2\x13.kugel.item.v1.ItemR\x04item"\x98\x01\n\x1aBatchGetItemDetailsRequest\x12\x1b\n\ttenant_id\x18\x01 \x01(\tR\x08tenantId\x12\x1d\n\nstore_code\x18\x02 \x01(\tR\tstoreCode\x12\x1d\n\nitem_codes\x18\x03 \x03(\tR\titemCodes\x12\x1f\n\x0bterminal_id\x18\x04 \x01(\tR\nterminalId"y\n\x1bBatchGetItemDetailsResponse\x12)\n\x05items\x18\x01 \x03(\x0b2\x13.kugel.item.v1.ItemR\x05items\x12/\n\x14not_found_item_codes\x18\x02 \x03(\tR\x11notFoundItemCodes"\xba\x03\n\x04Item\x12\x1b\n\titem_code\x18\x01 \x01(\tR\x08itemCode\x12\x1b\n\titem_name\x18\x02 \x01(\tR\x08itemName\x12\x1d\n\nunit_price\x18\x03 \x01(\x03R\tunitPrice\x12#\n\rcurrency_code\x18\x04 \x01(\tR\x0ccurrencyCode\x12\x19\n\x08tax_code\x18\x05 \x01(\tR\x07taxCode\x12#\n\rcategory_code\x18\x06 \x01(\tR\x0ccategoryCode\x12\x1b\n\tis_active\x18\x07 \x01(\x08R\x08isActive\x129\n\ncreated_at\x18\x08 \x01(\x0b2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n\nupdated_at\x18\t \x01(\x0b2\x1a.google.protobuf.TimestampR\tupdatedAt\x121\n\x08tax_rule\x18\n \x01(\x0b2\x16.kugel.item.v1.TaxRuleR\x07taxRule\x12.\n\x13store_price_applied\x18\x0b \x01(\x08R\x11storePriceApplied"\xdf\x01\n\x07TaxRule\x12\x19\n\x08tax_code\x18\x01 \x01(\tR\x07taxCode\x121\n\x08tax_type\x18\x02 \x01(\x0e2\x16.kugel.item.v1.TaxTypeR\x07taxType\x12*\n\x11rate_basis_points\x18\x03 \x01(\x05R\x0frateBasisPoints\x12F\n\x0frounding_method\x18\x04 \x01(\x0e2\x1d.kugel.item.v1.RoundingMethodR\x0eroundingMethod\x12\x12\n\x04name\x18\x05 \x01(\tR\x04name*d\n\x07TaxType\x12\x16\n\x14TAX_TYPE_UNSPECIFIED\x12\x15\n\x11TAX_TYPE_EXTERNAL\x10\x01\x12\x15\n\x11TAX_TYPE_INTERNAL\x10\x02\x12\x13\n\x0fTAX_TYPE_EXEMPT\x10\x03*\x84\x01\n\x0eRoundingMethod\x12\x1d\n\x1bROUNDING_METHOD_UNSPECIFIED\x12\x19\n\x15ROUNDING_METHOD_FLOOR\x10\x01\x12\x1b\n\x17ROUNDING_METHOD_HALF_UP\x10\x02\x12\x1b\n\x17ROUNDING_METHOD_CEILING\x10\x032\xc8\x02\n\x0bItemService\x12_\n\rGetItemDetail\x12#.kugel.item.v1.GetItemDetailRequest\x1a$.kugel.item.v1.GetItemDetailResponse"\x03\x90\x02\x01\x12q\n\x13BatchGetItemDetails\x12).kugel.item.v1.BatchGetItemDetailsRequest\x1a*.kugel.item.v1.BatchGetItemDetailsResponse"\x03\x90\x02\x01\x12e\n\x10WatchItemChanges\x12&.kugel.item.v1.WatchItemChangesRequest\x1a\'.kugel.item.v1.WatchItemChangesResponse0\x01b\x06proto3'
+    b'\n kugel/item/v1/item_service.proto\x12\rkugel.item.v1\x1a\x1fgoogle/protobuf/timestamp.proto"U\n\x17StreamStoreItemsRequest\x12\x1b\n\ttenant_id\x18\x01 \x01(\tR\x08tenantId\x12\x1d\n\nstore_code\x18\x02 \x01(\tR\tstoreCode"a\n\x18StreamStoreItemsResponse\x12)\n\x05items\x18\x01 \x03(\x0b2\x13.kugel.item.v1.ItemR\x05items\x12\x1a\n\x08sequence\x18\x02 \x01(\x03R\x08sequence"\x80\x01\n\x17WatchItemChangesRequest\x12\x1d\n\ntenant_ids\x18\x01 \x03(\tR\ttenantIds\x12\x1f\n\x0bstore_codes\x18\x02 \x03(\tR\nstoreCodes\x12%\n\x0eafter_sequence\x18\x03 \x01(\x03R\rafterSequence"\xca\x01\n\x18WatchItemChangesResponse\x123\n\x06change\x18\x01 \x01(\x0b2\x19.kugel.item.v1.ItemChangeH\x00R\x06change\x121\n\x05reset\x18\x02 \x01(\x0b2\x19.kugel.item.v1.WatchResetH\x00R\x05reset\x12=\n\theartbeat\x18\x03 \x01(\x0b2\x1d.kugel.item.v1.WatchHeartbeatH\x00R\theartbeatB\x07\n\x05event"\xdf\x01\n\nItemChange\x12\x1a\n\x08sequence\x18\x01 \x01(\x03R\x08sequence\x12\x1b\n\ttenant_id\x18\x02 \x01(\tR\x08tenantId\x12\x1d\n\nstore_code\x18\x03 \x01(\tR\tstoreCode\x12\x1d\n\nitem_codes\x18\x04 \x03(\tR\titemCodes\x12\x1b\n\tall_items\x18\x05 \x01(\x08R\x08allItems\x12=\n\x0ccommitted_at\x18\x06 \x01(\x0b2\x1a.google.protobuf.TimestampR\x0bcommittedAt"@\n\nWatchReset\x12\x1a\n\x08sequence\x18\x01 \x01(\x03R\x08sequence\x12\x16\n\x06reason\x18\x02 \x01(\tR\x06reason",\n\x0eWatchHeartbeat\x12\x1a\n\x08sequence\x18\x01 \x01(\x03R\x08sequence"\x90\x01\n\x14GetItemDetailRequest\x12\x1b\n\ttenant_id\x18\x01 \x01(\tR\x08tenantId\x12\x1d\n\nstore_code\x18\x02 \x01(\tR\tstoreCode\x12\x1b\n\titem_code\x18\x03 \x01(\tR\x08itemCode\x12\x1f\n\x0bterminal_id\x18\x04 \x01(\tR\nterminalId"@\n\x15GetItemDetailResponse\x12\'\n\x04item\x18\x01 \x01(\x0b2\x13.kugel.item.v1.ItemR\x04item"\x98\x01\n\x1aBatchGetItemDetailsRequest\x12\x1b\n\ttenant_id\x18\x01 \x01(\tR\x08tenantId\x12\x1d\n\nstore_code\x18\x02 \x01(\tR\tstoreCode\x12\x1d\n\nitem_codes\x18\x03 \x03(\tR\titemCodes\x12\x1f\n\x0bterminal_id\x18\x04 \x01(\tR\nterminalId"y\n\x1bBatchGetItemDetailsResponse\x12)\n\x05items\x18\x01 \x03(\x0b2\x13.kugel.item.v1.ItemR\x05items\x12/\n\x14not_found_item_codes\x18\x02 \x03(\tR\x11notFoundItemCodes"\xba\x03\n\x04Item\x12\x1b\n\titem_code\x18\x01 \x01(\tR\x08itemCode\x12\x1b\n\titem_name\x18\x02 \x01(\tR\x08itemName\x12\x1d\n\nunit_price\x18\x03 \x01(\x03R\tunitPrice\x12#\n\rcurrency_code\x18\x04 \x01(\tR\x0ccurrencyCode\x12\x19\n\x08tax_code\x18\x05 \x01(\tR\x07taxCode\x12#\n\rcategory_code\x18\x06 \x01(\tR\x0ccategoryCode\x12\x1b\n\tis_active\x18\x07 \x01(\x08R\x08isActive\x129\n\ncreated_at\x18\x08 \x01(\x0b2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n\nupdated_at\x18\t \x01(\x0b2\x1a.google.protobuf.TimestampR\tupdatedAt\x121\n\x08tax_rule\x18\n \x01(\x0b2\x16.kugel.item.v1.TaxRuleR\x07taxRule\x12.\n\x13store_price_applied\x18\x0b \x01(\x08R\x11storePriceApplied"\xdf\x01\n\x07TaxRule\x12\x19\n\x08tax_code\x18\x01 \x01(\tR\x07taxCode\x121\n\x08tax_type\x18\x02 \x01(\x0e2\x16.kugel.item.v1.TaxTypeR\x07taxType\x12*\n\x11rate_basis_points\x18\x03 \x01(\x05R\x0frateBasisPoints\x12F\n\x0frounding_method\x18\x04 \x01(\x0e2\x1d.kugel.item.v1.RoundingMethodR\x0eroundingMethod\x12\x12\n\x04name\x18\x05 \x01(\tR\x04name*d\n\x07TaxType\x12\x16\n\x14TAX_TYPE_UNSPECIFIED\x12\x15\n\x11TAX_TYPE_EXTERNAL\x10\x01\x12\x15\n\x11TAX_TYPE_INTERNAL\x10\x02\x12\x13\n\x0fTAX_TYPE_EXEMPT\x10\x03*\x84\x01\n\x0eRoundingMethod\x12\x1d\n\x1bROUNDING_METHOD_UNSPECIFIED\x12\x19\n\x15ROUNDING_METHOD_FLOOR\x10\x01\x12\x1b\n\x17ROUNDING_METHOD_HALF_UP\x10\x02\x12\x1b\n\x17ROUNDING_METHOD_CEILING\x10\x032\xaf\x03\n\x0bItemService\x12_\n\rGetItemDetail\x12#.kugel.item.v1.GetItemDetailRequest\x1a$.kugel.item.v1.GetItemDetailResponse"\x03\x90\x02\x01\x12q\n\x13BatchGetItemDetails\x12).kugel.item.v1.BatchGetItemDetailsRequest\x1a*.kugel.item.v1.BatchGetItemDetailsResponse"\x03\x90\x02\x01\x12e\n\x10WatchItemChanges\x12&.kugel.item.v1.WatchItemChangesRequest\x1a\'.kugel.item.v1.WatchItemChangesResponse0\x01\x12e\n\x10StreamStoreItems\x12&.kugel.item.v1.StreamStoreItemsRequest\x1a\'.kugel.item.v1.StreamStoreItemsResponse0\x01b\x06proto3'
 )
 
 
@@ -693,6 +781,20 @@ class ItemServiceBase(betterproto2_grpclib.ServiceBase):
         raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
         yield WatchItemChangesResponse()
 
+    async def stream_store_items(
+        self, message: "StreamStoreItemsRequest"
+    ) -> "AsyncIterator[StreamStoreItemsResponse]":
+        """
+        StreamStoreItems streams every active item of one store, priced for it with
+        its tax rule, in pages, and the change-log position the snapshot starts
+        from: a client that then watches WatchItemChanges after that sequence
+        misses no change made while or after the snapshot was read. Fails with
+        NOT_FOUND naming the unknown tenant or store.
+        """
+
+        raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
+        yield StreamStoreItemsResponse()
+
     async def __rpc_get_item_detail(
         self, stream: "grpclib.server.Stream[GetItemDetailRequest, GetItemDetailResponse]"
     ) -> None:
@@ -721,6 +823,17 @@ class ItemServiceBase(betterproto2_grpclib.ServiceBase):
             request,
         )
 
+    async def __rpc_stream_store_items(
+        self, stream: "grpclib.server.Stream[StreamStoreItemsRequest, StreamStoreItemsResponse]"
+    ) -> None:
+        request = await stream.recv_message()
+        assert request is not None
+        await self._call_rpc_handler_server_stream(
+            self.stream_store_items,
+            stream,
+            request,
+        )
+
     def __mapping__(self) -> "dict[str, grpclib.const.Handler]":
         return {
             "/kugel.item.v1.ItemService/GetItemDetail": grpclib.const.Handler(
@@ -740,5 +853,11 @@ class ItemServiceBase(betterproto2_grpclib.ServiceBase):
                 grpclib.const.Cardinality.UNARY_STREAM,
                 WatchItemChangesRequest,
                 WatchItemChangesResponse,
+            ),
+            "/kugel.item.v1.ItemService/StreamStoreItems": grpclib.const.Handler(
+                self.__rpc_stream_store_items,
+                grpclib.const.Cardinality.UNARY_STREAM,
+                StreamStoreItemsRequest,
+                StreamStoreItemsResponse,
             ),
         }
