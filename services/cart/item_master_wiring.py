@@ -15,7 +15,9 @@ from .item_master.grpc_transport import GrpcTransport
 from .item_master.item_cache import ItemCache
 from .item_master.metrics import LookupMetrics
 from .item_master.outage import Outage
+from .item_master.preload import PreloadedItems
 from .item_master.refresh import ChangedItems
+from .repository import CartRepository
 from .settings import CartSettings
 
 
@@ -54,7 +56,10 @@ def build_item_master_client(
 
 
 def build_change_watch(
-    settings: CartSettings, items: ItemMasterClient, registry: CollectorRegistry
+    settings: CartSettings,
+    items: ItemMasterClient,
+    registry: CollectorRegistry,
+    repository: CartRepository,
 ) -> ItemChangeWatch | None:
     """The watch that keeps the item cache fresh; None without a cache or with it switched off.
     Over gRPC first when USE_GRPC is on (Connect as the fallback), else over Connect."""
@@ -67,11 +72,24 @@ def build_change_watch(
     if settings.use_grpc:
         grpc_tls = client_context(ca_file, alpn=["h2"]) if settings.master_data_grpc_tls else None
         sources.insert(0, GrpcChanges(settings.master_data_grpc_url, token, grpc_tls))
-    return ItemChangeWatch(
+    preloaded = None
+    if settings.preloaded_stores:
+        preloaded = items.preloaded = PreloadedItems(
+            settings.preloaded_stores,
+            repository,
+            items.cache,
+            ttl=settings.item_cache_ttl_seconds,
+            max_stale=settings.max_stale_seconds,
+        )
+    changed = ChangedItems(items.refetch)
+    watch = ItemChangeWatch(
         sources,
         items.cache,
         items.tenants,
         WatchMetrics(registry),
         idle_timeout=settings.watch_idle_timeout_seconds,
-        changed=ChangedItems(items.get_items),
+        changed=changed,
+        preloaded=preloaded,
     )
+    changed.resnapshot_with(watch.snapshot)
+    return watch

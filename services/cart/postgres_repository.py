@@ -16,7 +16,7 @@ from typing import Final
 from services.common import postgres
 
 from .cart import Cart, CartState
-from .repository import VersionConflict, stored_document
+from .repository import PreloadedStore, VersionConflict, stored_document
 from .schema import PG_MIGRATIONS
 from .terminals import IssuedKey, Terminal
 
@@ -139,3 +139,68 @@ class PostgresCartRepository:
         )
         if status != "UPDATE 1":
             raise VersionConflict(cart.cart_id)
+
+    @postgres.outages_reported
+    async def load_preloaded(self, tenant_id: str, store_code: str) -> PreloadedStore | None:
+        async with self._pool.acquire(timeout=postgres.ACQUIRE_TIMEOUT_SECONDS) as connection:
+            head = await connection.fetchrow(
+                "SELECT sequence, loaded_at_us FROM preloaded_stores"
+                " WHERE tenant_id = $1 AND store_code = $2",
+                tenant_id,
+                store_code,
+            )
+            if head is None:
+                return None
+            rows = await connection.fetch(
+                "SELECT document FROM preloaded_items WHERE tenant_id = $1 AND store_code = $2",
+                tenant_id,
+                store_code,
+            )
+        return PreloadedStore(int(head[0]), int(head[1]), [r[0] for r in rows])
+
+    @postgres.outages_reported
+    async def replace_preloaded(
+        self, tenant_id: str, store_code: str, sequence: int, documents: dict[str, str]
+    ) -> None:
+        async with (
+            self._pool.acquire(timeout=postgres.ACQUIRE_TIMEOUT_SECONDS) as connection,
+            connection.transaction(),
+        ):
+            await connection.execute(
+                "DELETE FROM preloaded_items WHERE tenant_id = $1 AND store_code = $2",
+                tenant_id,
+                store_code,
+            )
+            await connection.copy_records_to_table(
+                "preloaded_items",
+                records=[(tenant_id, store_code, code, doc) for code, doc in documents.items()],
+            )
+            await connection.execute(
+                "INSERT INTO preloaded_stores VALUES ($1, $2, $3, $4)"
+                " ON CONFLICT (tenant_id, store_code)"
+                " DO UPDATE SET sequence = excluded.sequence, loaded_at_us = excluded.loaded_at_us",
+                tenant_id,
+                store_code,
+                sequence,
+                postgres.now_us(),
+            )
+
+    @postgres.outages_reported
+    async def update_preloaded(
+        self, tenant_id: str, store_code: str, upserts: dict[str, str], deletes: list[str]
+    ) -> None:
+        async with (
+            self._pool.acquire(timeout=postgres.ACQUIRE_TIMEOUT_SECONDS) as connection,
+            connection.transaction(),
+        ):
+            await connection.executemany(
+                "INSERT INTO preloaded_items VALUES ($1, $2, $3, $4)"
+                " ON CONFLICT (tenant_id, store_code, item_code)"
+                " DO UPDATE SET document = excluded.document",
+                [(tenant_id, store_code, code, doc) for code, doc in upserts.items()],
+            )
+            await connection.executemany(
+                "DELETE FROM preloaded_items"
+                " WHERE tenant_id = $1 AND store_code = $2 AND item_code = $3",
+                [(tenant_id, store_code, code) for code in deletes],
+            )

@@ -9,6 +9,7 @@ engines are `sqlite_repository` and `postgres_repository`, their schemas side by
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 from .cart import Cart
@@ -17,6 +18,16 @@ from .terminals import IssuedKey, Terminal
 
 class VersionConflict(Exception):
     """The cart changed since it was loaded."""
+
+
+@dataclass(frozen=True, slots=True)
+class PreloadedStore:
+    """A preloaded store's items as kept: the change-log position they are current at, when
+    they were loaded (microseconds since the epoch), and each item's JSON document."""
+
+    sequence: int
+    loaded_at_us: int
+    documents: list[str]
 
 
 class CartRepository(Protocol):
@@ -43,6 +54,23 @@ class CartRepository(Protocol):
 
         A cart saved as completed without a receipt number gets its terminal's next one.
         """
+        ...
+
+    async def load_preloaded(self, tenant_id: str, store_code: str) -> PreloadedStore | None:
+        """The kept copy of a preloaded store, None before its first snapshot."""
+        ...
+
+    async def replace_preloaded(
+        self, tenant_id: str, store_code: str, sequence: int, documents: dict[str, str]
+    ) -> None:
+        """Keep a new snapshot of the store (item code -> document) in place of the old one, in
+        one transaction."""
+        ...
+
+    async def update_preloaded(
+        self, tenant_id: str, store_code: str, upserts: dict[str, str], deletes: list[str]
+    ) -> None:
+        """Write changed items of a preloaded store and drop the ones that are gone."""
         ...
 
     async def ping(self) -> None: ...

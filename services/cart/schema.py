@@ -38,7 +38,27 @@ CREATE TABLE IF NOT EXISTS receipt_counters (
 """
 
 
-SQLITE_MIGRATIONS: Final = (Migration(1, "terminals, carts, receipt counters", SQLITE_SCHEMA_V1),)
+# Migration 2: the items of preloaded stores (PRELOAD_STORES), each kept as the cart's JSON.
+PRELOAD_V2: Final = """
+CREATE TABLE preloaded_stores (
+    tenant_id     TEXT NOT NULL,
+    store_code    TEXT NOT NULL,
+    sequence      BIGINT NOT NULL,  -- the change-log position the copy is current at
+    loaded_at_us  BIGINT NOT NULL,
+    PRIMARY KEY (tenant_id, store_code)
+);
+CREATE TABLE preloaded_items (
+    tenant_id     TEXT NOT NULL,
+    store_code    TEXT NOT NULL,
+    item_code     TEXT NOT NULL,
+    document      TEXT NOT NULL,    -- the item as the cart knows it, JSON
+    PRIMARY KEY (tenant_id, store_code, item_code)
+)
+"""
+SQLITE_MIGRATIONS: Final = (
+    Migration(1, "terminals, carts, receipt counters", SQLITE_SCHEMA_V1),
+    Migration(2, "preloaded stores and their items", PRELOAD_V2),
+)
 
 
 PG_SCHEMA_V1: Final = """
@@ -69,4 +89,7 @@ CREATE TABLE IF NOT EXISTS receipt_counters (
     PRIMARY KEY (tenant_id, store_code, terminal_id)
 )
 """
-PG_MIGRATIONS: Final = (Migration(1, "terminals, carts, receipt counters", PG_SCHEMA_V1),)
+PG_MIGRATIONS: Final = (
+    Migration(1, "terminals, carts, receipt counters", PG_SCHEMA_V1),
+    Migration(2, "preloaded stores and their items", PRELOAD_V2),
+)

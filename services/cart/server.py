@@ -54,7 +54,7 @@ def assemble(
     registry = registry or CollectorRegistry()
     built = items is None
     items = items or build_item_master_client(settings, registry)
-    watch = build_change_watch(settings, items, registry) if built else None
+    watch = build_change_watch(settings, items, registry, repository) if built else None
     service = CartService(repository, items, cache_size=settings.cart_cache_size)
     api = CartApi(
         service,

@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from services.common.codes import RULE, is_code
 from services.common.settings_fields import HttpLimitSettings, LogLevel, ServerTlsSettings
 
 from .item_master.target import parse_target
@@ -31,6 +32,7 @@ class CartSettings(ServerTlsSettings, HttpLimitSettings):
     item_cache_size: int = Field(default=50_000, ge=1)
     item_not_found_ttl_seconds: float = Field(default=5.0, gt=0)
     max_stale_seconds: float = Field(default=86_400.0, ge=0)  # last known copies sell this long
+    preload_stores: str = ""  # TENANT/STORE,...: every item kept in the cart (README: outages)
     http_port: int = Field(default=8003, ge=0, le=65535)
     bind_host: str = "127.0.0.1"
     cart_db: str = "data/cart.db"  # a SQLite file or a postgresql:// URL
@@ -50,6 +52,20 @@ class CartSettings(ServerTlsSettings, HttpLimitSettings):
     def _host_and_port(cls, value: str) -> str:
         parse_target(value)
         return value
+
+    @field_validator("preload_stores")
+    @classmethod
+    def _stores(cls, value: str) -> str:
+        for entry in filter(None, (e.strip() for e in value.split(","))):
+            tenant, _, store = entry.partition("/")
+            if not (is_code(tenant) and is_code(store)):
+                raise ValueError(f"{entry!r} is not TENANT/STORE (each code {RULE})")
+        return value
+
+    @property
+    def preloaded_stores(self) -> list[tuple[str, str]]:
+        entries = filter(None, (e.strip() for e in self.preload_stores.split(",")))
+        return list(dict.fromkeys(tuple(e.split("/", 1)) for e in entries))  # type: ignore[misc]
 
     @field_validator("master_data_http_url")
     @classmethod

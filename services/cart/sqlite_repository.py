@@ -13,7 +13,7 @@ from services.common.migrations import now_us
 from services.common.sqlite_threads import SqliteThreads
 
 from .cart import Cart, CartState
-from .repository import VersionConflict, stored_document
+from .repository import PreloadedStore, VersionConflict, stored_document
 from .schema import SQLITE_MIGRATIONS
 from .terminals import IssuedKey, Terminal
 
@@ -118,6 +118,60 @@ class SqliteCartRepository:
             if takes_receipt:
                 cart.receipt_no = None
             raise
+
+    async def load_preloaded(self, tenant_id: str, store_code: str) -> PreloadedStore | None:
+        def read(c: sqlite3.Connection) -> PreloadedStore | None:
+            key = (tenant_id, store_code)
+            head = c.execute(
+                "SELECT sequence, loaded_at_us FROM preloaded_stores"
+                " WHERE tenant_id = ? AND store_code = ?",
+                key,
+            ).fetchone()
+            if head is None:
+                return None
+            rows = c.execute(
+                "SELECT document FROM preloaded_items WHERE tenant_id = ? AND store_code = ?", key
+            ).fetchall()
+            return PreloadedStore(int(head[0]), int(head[1]), [r[0] for r in rows])
+
+        return await self._db.read(read)
+
+    async def replace_preloaded(
+        self, tenant_id: str, store_code: str, sequence: int, documents: dict[str, str]
+    ) -> None:
+        def write(c: sqlite3.Connection) -> None:
+            key = (tenant_id, store_code)
+            c.execute("DELETE FROM preloaded_items WHERE tenant_id = ? AND store_code = ?", key)
+            c.executemany(
+                "INSERT INTO preloaded_items VALUES (?, ?, ?, ?)",
+                ((tenant_id, store_code, code, doc) for code, doc in documents.items()),
+            )
+            c.execute(
+                "INSERT INTO preloaded_stores VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (tenant_id, store_code)"
+                " DO UPDATE SET sequence = excluded.sequence, loaded_at_us = excluded.loaded_at_us",
+                (*key, sequence, now_us()),
+            )
+
+        await self._db.write(write)
+
+    async def update_preloaded(
+        self, tenant_id: str, store_code: str, upserts: dict[str, str], deletes: list[str]
+    ) -> None:
+        def write(c: sqlite3.Connection) -> None:
+            c.executemany(
+                "INSERT INTO preloaded_items VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (tenant_id, store_code, item_code)"
+                " DO UPDATE SET document = excluded.document",
+                ((tenant_id, store_code, code, doc) for code, doc in upserts.items()),
+            )
+            c.executemany(
+                "DELETE FROM preloaded_items"
+                " WHERE tenant_id = ? AND store_code = ? AND item_code = ?",
+                ((tenant_id, store_code, code) for code in deletes),
+            )
+
+        await self._db.write(write)
 
 
 def _next_receipt_no(c: sqlite3.Connection, cart: Cart) -> int:

@@ -15,7 +15,7 @@ CONTRACT = Path("proto/kugel/item/v1/item_service.proto")
 JUST = Path(sys.executable).parent / "just"
 
 LAST_RPC = (
-    "  rpc WatchItemChanges(WatchItemChangesRequest) returns (stream WatchItemChangesResponse);\n"
+    "  rpc StreamStoreItems(StreamStoreItemsRequest) returns (stream StreamStoreItemsResponse);\n"
 )
 NEW_RPC = """
   // ListTaxRules lists the tenant's tax rules.

@@ -167,3 +167,26 @@ async def _touched(repository: CartRepository, cart_id: str) -> Cart:
     assert cart is not None
     cart.add_lines([line("Z", 100)], "JPY")
     return cart
+
+
+async def test_a_preloaded_store_is_kept_replaced_and_updated(
+    replicas: tuple[CartRepository, ...],
+) -> None:
+    one, two = replicas
+    assert await two.load_preloaded("T0001", "S001") is None
+    await one.replace_preloaded("T0001", "S001", 41, {"A": '{"a":1}', "B": '{"b":1}'})
+    await one.replace_preloaded("T0001", "S002", 7, {"A": '{"other":1}'})
+    kept = await two.load_preloaded("T0001", "S001")
+    assert kept is not None
+    assert (kept.sequence, sorted(kept.documents)) == (41, ['{"a":1}', '{"b":1}'])
+    await two.update_preloaded("T0001", "S001", {"B": '{"b":2}', "C": '{"c":1}'}, ["A"])
+    kept = await one.load_preloaded("T0001", "S001")
+    assert kept is not None
+    assert sorted(kept.documents) == ['{"b":2}', '{"c":1}']
+    await one.replace_preloaded("T0001", "S001", 50, {"D": '{"d":1}'})  # all or nothing
+    kept = await two.load_preloaded("T0001", "S001")
+    assert kept is not None
+    assert (kept.sequence, kept.documents) == (50, ['{"d":1}'])
+    other = await two.load_preloaded("T0001", "S002")
+    assert other is not None
+    assert other.documents == ['{"other":1}']

@@ -8,17 +8,25 @@ A source raises one error of its own, `WatchFailed`, for everything it knows can
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 from collections.abc import AsyncIterator
-from typing import Final, Protocol
+from typing import Final, Protocol, TypeVar
 
 import aiohttp
+import betterproto2
 import h2.exceptions
 from grpclib.client import Channel
 from grpclib.const import Status
 from grpclib.exceptions import GRPCError, StreamTerminatedError
 
-from gen.kugel.item.v1 import ItemServiceStub, WatchItemChangesRequest, WatchItemChangesResponse
+from gen.kugel.item.v1 import (
+    ItemServiceStub,
+    StreamStoreItemsRequest,
+    StreamStoreItemsResponse,
+    WatchItemChangesRequest,
+    WatchItemChangesResponse,
+)
 from services.wire.codec import MalformedMessage, decode_binary, encode_binary
 from services.wire.compression import InflatesTooLarge, NotGzip, inflate_gzip
 from services.wire.connect import (
@@ -41,9 +49,11 @@ from services.wire.grpc import StrictProtoCodec
 
 from .target import parse_target
 
-PATH: Final = "/kugel.item.v1.ItemService/WatchItemChanges"
+SERVICE: Final = "/kugel.item.v1.ItemService/"
+M = TypeVar("M", bound=betterproto2.Message)
 MAX_MESSAGE_BYTES: Final = 4 << 20
 CONNECT_TIMEOUT_SECONDS: Final = 5.0  # opening the stream; then the watch's idle timeout rules
+SNAPSHOT_TIMEOUT_SECONDS: Final = 300.0  # a whole store's items (200,000 took seconds here)
 
 
 class WatchFailed(Exception):
@@ -82,7 +92,27 @@ class ChangeSource(Protocol):
         """The events, until the server ends the stream (or an error is raised)."""
         ...
 
+    def store_items(
+        self, request: StreamStoreItemsRequest
+    ) -> AsyncIterator[StreamStoreItemsResponse]:
+        """A store's snapshot, page by page (PRELOAD_STORES)."""
+        ...
+
     async def close(self) -> None: ...
+
+
+@contextlib.asynccontextmanager
+async def _grpc_endings() -> AsyncIterator[None]:
+    """What ends a gRPC stream from outside this process, as WatchFailed."""
+    try:
+        yield
+    except GRPCError as error:
+        raise WatchFailed(
+            f"{error.status.name}: {error.message or ''}",
+            unimplemented=error.status is Status.UNIMPLEMENTED,
+        ) from None
+    except _GRPC_ENDINGS as error:
+        raise WatchFailed(f"stream lost: {error!r}") from None
 
 
 class GrpcChanges:
@@ -96,23 +126,28 @@ class GrpcChanges:
         self._metadata = {"authorization": f"Bearer {token}"} if token else None
         self._channel: Channel | None = None
 
-    async def stream(
-        self, request: WatchItemChangesRequest
-    ) -> AsyncIterator[WatchItemChangesResponse]:
+    def _stub(self) -> ItemServiceStub:
         if self._channel is None:
             codec = StrictProtoCodec(MAX_MESSAGE_BYTES)
             self._channel = Channel(self._host, self._port, codec=codec, ssl=self._tls)
-        stub = ItemServiceStub(self._channel)
-        try:
-            async for event in stub.watch_item_changes(request, metadata=self._metadata):
+        return ItemServiceStub(self._channel)
+
+    async def stream(
+        self, request: WatchItemChangesRequest
+    ) -> AsyncIterator[WatchItemChangesResponse]:
+        async with _grpc_endings():
+            async for event in self._stub().watch_item_changes(request, metadata=self._metadata):
                 yield event
-        except GRPCError as error:
-            raise WatchFailed(
-                f"{error.status.name}: {error.message or ''}",
-                unimplemented=error.status is Status.UNIMPLEMENTED,
-            ) from None
-        except _GRPC_ENDINGS as error:
-            raise WatchFailed(f"stream lost: {error!r}") from None
+
+    async def store_items(
+        self, request: StreamStoreItemsRequest
+    ) -> AsyncIterator[StreamStoreItemsResponse]:
+        async with _grpc_endings():
+            pages = self._stub().stream_store_items(
+                request, metadata=self._metadata, timeout=SNAPSHOT_TIMEOUT_SECONDS
+            )
+            async for page in pages:
+                yield page
 
     async def close(self) -> None:
         if self._channel is not None:
@@ -127,7 +162,7 @@ class ConnectChanges:
     name = "connect"
 
     def __init__(self, base_url: str, token: str | None, tls: ssl.SSLContext | None) -> None:
-        self._url = base_url.rstrip("/") + PATH
+        self._base = base_url.rstrip("/")
         self._tls: ssl.SSLContext | bool = tls if tls is not None else True
         self._headers = {
             "content-type": STREAM_OF_UNARY[PROTO],
@@ -141,14 +176,36 @@ class ConnectChanges:
     async def stream(
         self, request: WatchItemChangesRequest
     ) -> AsyncIterator[WatchItemChangesResponse]:
+        async for event in self._server_stream(
+            "WatchItemChanges", request, WatchItemChangesResponse
+        ):
+            yield event
+
+    async def store_items(
+        self, request: StreamStoreItemsRequest
+    ) -> AsyncIterator[StreamStoreItemsResponse]:
+        pages = self._server_stream("StreamStoreItems", request, StreamStoreItemsResponse)
+        try:
+            async with asyncio.timeout(SNAPSHOT_TIMEOUT_SECONDS):
+                async for page in pages:
+                    yield page
+        except TimeoutError:
+            raise WatchFailed(f"no whole snapshot within {SNAPSHOT_TIMEOUT_SECONDS:g} s") from None
+
+    async def _server_stream(
+        self, method: str, request: betterproto2.Message, reply_type: type[M]
+    ) -> AsyncIterator[M]:
+        """One Connect server stream: the request enveloped, each reply message decoded, the
+        end-stream message's error raised as WatchFailed."""
         if self._session is None:
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=1, ssl=self._tls),
+                connector=aiohttp.TCPConnector(limit=2, ssl=self._tls),
                 timeout=aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_TIMEOUT_SECONDS),
             )
         body = envelope(0, encode_binary(request))
+        url = self._base + SERVICE + method
         try:
-            async with self._session.post(self._url, data=body, headers=self._headers) as reply:
+            async with self._session.post(url, data=body, headers=self._headers) as reply:
                 if reply.status != 200:
                     raise WatchFailed.of(error_from_reply(reply.status, await reply.read()))
                 while True:
@@ -164,7 +221,7 @@ class ConnectChanges:
                         if error is not None:
                             raise WatchFailed.of(error)
                         return
-                    yield decode_binary(message, WatchItemChangesResponse, MAX_MESSAGE_BYTES)
+                    yield decode_binary(message, reply_type, MAX_MESSAGE_BYTES)
         except _CONNECT_ENDINGS as error:
             raise WatchFailed(f"stream lost: {error!r}") from None
 

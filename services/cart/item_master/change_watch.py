@@ -26,6 +26,8 @@ from gen.kugel.item.v1 import WatchItemChangesRequest, WatchItemChangesResponse
 
 from .change_sources import ChangeSource, WatchFailed
 from .item_cache import ItemCache
+from .model import ItemLookupError, LookupFailure
+from .preload import PreloadedItems
 from .refresh import ChangedItems
 
 log = logging.getLogger(__name__)
@@ -82,6 +84,7 @@ class ItemChangeWatch:
         *,
         idle_timeout: float,
         changed: ChangedItems | None = None,
+        preloaded: PreloadedItems | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._sources = list(sources)
@@ -90,6 +93,7 @@ class ItemChangeWatch:
         self._metrics = metrics
         self._idle_timeout = idle_timeout
         self._changed = changed
+        self._preloaded = preloaded
         self._clock = clock
         self.position = 0
         self._covered: set[str] = set()  # tenants the last open stream watched
@@ -97,10 +101,40 @@ class ItemChangeWatch:
     async def run(self) -> None:
         refresher = asyncio.create_task(self._changed.run()) if self._changed else None
         try:
+            if self._preloaded is not None:
+                await self._preload(self._preloaded)
             await self._follow_streams()
         finally:
             if refresher is not None:
                 refresher.cancel()
+
+    async def _preload(self, preloaded: PreloadedItems) -> None:
+        """The kept copies first (a cart restarted in an outage sells them), then a snapshot
+        of each store; the stream then follows from the oldest position among them, so no
+        change after any snapshot is missed."""
+        for tenant in preloaded.tenants():
+            self._tenants.add(tenant)
+        position = await preloaded.restore()
+        for tenant, store in preloaded.stores:
+            try:
+                taken = await self.snapshot(tenant, store)
+            except ItemLookupError as error:
+                log.warning("preload of %s/%s from master-data failed: %s", tenant, store, error)
+                continue
+            position = taken if position == 0 else min(position, taken)
+        if self.position == 0:
+            self.position = position
+
+    async def snapshot(self, tenant_id: str, store_code: str) -> int:
+        """A preloaded store's snapshot over the first source that gives one; its position."""
+        assert self._preloaded is not None  # noqa: S101 - called for preloaded stores only
+        failures = []
+        for source in self._sources:
+            try:
+                return await self._preloaded.snapshot(source, tenant_id, store_code)
+            except WatchFailed as failed:
+                failures.append(f"{source.name}: {failed}")
+        raise ItemLookupError(LookupFailure.UNAVAILABLE, "; ".join(failures))
 
     async def _follow_streams(self) -> None:
         backoff = FIRST_BACKOFF_SECONDS
@@ -182,13 +216,30 @@ class ItemChangeWatch:
             self._metrics.evicted.inc(len(evicted))
             if self._changed is not None:
                 self._changed.add(evicted)
+                self._changed_preloaded(change.tenant_id, change.store_code, change.item_codes,
+                                        change.all_items)  # fmt: skip
             if change.committed_at is not None:
                 self._metrics.lag.observe(max(0.0, self._clock() - change.committed_at.timestamp()))
             self.position = change.sequence
         elif event.reset is not None:
             log.warning("item change stream reset (%s): cache cleared", event.reset.reason)
             self._cache.clear()
+            if self._changed is not None and self._preloaded is not None:
+                self._changed.resnapshot(self._preloaded.stores)
             self.position = event.reset.sequence
         elif event.heartbeat is not None:
             self.position = max(self.position, event.heartbeat.sequence)
         self._metrics.position.set(self.position)
+
+    def _changed_preloaded(
+        self, tenant_id: str, store_code: str, item_codes: Sequence[str], all_items: bool
+    ) -> None:
+        """A change to preloaded items: those named fetched again, or a new snapshot of each
+        store it may touch when it names every item."""
+        if self._preloaded is None or self._changed is None:
+            return
+        if all_items:
+            stores = self._preloaded.stores_of(tenant_id)
+            self._changed.resnapshot(s for s in stores if not store_code or s[1] == store_code)
+        else:
+            self._changed.add(self._preloaded.named(tenant_id, store_code, item_codes))

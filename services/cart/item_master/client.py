@@ -20,6 +20,7 @@ from .item_cache import NOT_FOUND, Cached, CacheKey, ItemCache
 from .metrics import LookupMetrics
 from .model import BatchResult, ItemDetail, ItemLookupError, LookupFailure
 from .outage import Outage
+from .preload import PreloadedItems
 from .transport import ItemTransport
 
 
@@ -65,6 +66,7 @@ class ItemMasterClient:
         self._timeout = timeout_seconds
         self._cache = cache
         self._outage = outage  # stale-if-error from the cache's last known copies
+        self.preloaded: PreloadedItems | None = None  # PRELOAD_STORES, set by the wiring
         self._in_flight: dict[CacheKey, _Flight] = {}
         self.tenants = WatchedTenants()  # every tenant looked up: what the change watch covers
         self._cache_hits = metrics.cache.labels("hit")
@@ -153,6 +155,8 @@ class ItemMasterClient:
         for code in codes:
             key = (tenant_id, store_code, code)
             cached = cache.get(key)
+            if cached is None and self.preloaded is not None:
+                cached = self.preloaded.get(key)  # a preloaded store: no hop while current
             if cached is not None:
                 answers[code] = cached
             elif key in self._in_flight:
@@ -178,7 +182,10 @@ class ItemMasterClient:
         for code in codes:
             if code in answers:
                 continue
-            copy = self._cache.last_known((tenant_id, store_code, code))
+            key = (tenant_id, store_code, code)
+            copy = self._cache.last_known(key)
+            if copy is None and self.preloaded is not None:
+                copy = self.preloaded.last_known(key)
             if copy is None:
                 raise error or ItemLookupError(
                     LookupFailure.UNAVAILABLE,
@@ -187,6 +194,19 @@ class ItemMasterClient:
             copies[code] = copy
         outage.sold_last_known(len(copies))
         return copies
+
+    async def refetch(self, tenant_id: str, store_code: str, item_codes: list[str]) -> None:
+        """Fetch items a change named again, past the cache and the preloaded copies, and keep
+        the answers in both (the change stream's refresh, off the scan path)."""
+        ask = _Ask(tenant_id, store_code, "", item_codes, time.monotonic() + self._timeout)
+        cache = self._cache
+        generation = cache.generation if cache is not None else 0
+        result = await self._transports.batch(ask.request(), ask.timeout_at)
+        if cache is not None and cache.generation == generation:
+            for code in item_codes:
+                cache.put(ask.key(code), result.found.get(code, NOT_FOUND))
+        if self.preloaded is not None:
+            await self.preloaded.update(tenant_id, store_code, result.found, result.not_found)
 
     def _start_flight(self, cache: ItemCache, ask: _Ask) -> _Flight:
         """Fetch the misses once, in a task of their own that callers wanting the same keys

@@ -95,6 +95,14 @@ class ItemCache:
             if until == math.inf:
                 self._covered_until[tenant] = self._last_heard + self._ttl
 
+    def vouches_for(self, tenant_id: str) -> bool:
+        """Whether the stream keeps this tenant's items current now (or did within ttl)."""
+        return self._covered_until.get(tenant_id, 0.0) > self._clock()
+
+    def vouched_until(self, tenant_id: str) -> float:
+        """Until when the stream vouches for the tenant's items (inf while it is up)."""
+        return self._covered_until.get(tenant_id, 0.0)
+
     @property
     def covered(self) -> bool:
         """Whether the change stream vouches for any tenant's items now."""

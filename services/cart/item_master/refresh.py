@@ -15,6 +15,8 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Final
 
+from services.common.storage_errors import StorageUnavailable
+
 from .item_cache import CacheKey
 from .model import ItemLookupError
 
@@ -23,13 +25,17 @@ log = logging.getLogger(__name__)
 BATCH: Final = 100  # master-data's batch limit (BatchGetItemDetailsRequest.item_codes)
 
 Fetch = Callable[[str, str, list[str]], Awaitable[object]]
+Snapshot = Callable[[str, str], Awaitable[object]]
 
 
 class ChangedItems:
-    """A queue of keys to fetch again, drained by `run` (a task of the cart process)."""
+    """A queue of keys to fetch again (and of preloaded stores to take anew), drained by `run`
+    (a task of the cart process)."""
 
     def __init__(self, fetch: Fetch) -> None:
         self._fetch = fetch
+        self._snapshot: Snapshot | None = None
+        self._stores: dict[tuple[str, str], None] = {}  # stores to take a snapshot of
         self._pending: dict[tuple[str, str], dict[str, None]] = {}  # insertion-ordered sets
         self._wake = asyncio.Event()
         self.fetched = 0  # items fetched again since start
@@ -43,10 +49,29 @@ class ChangedItems:
             self.idle.clear()
             self._wake.set()
 
+    def resnapshot_with(self, snapshot: Snapshot) -> None:
+        """How a preloaded store's snapshot is taken anew (the watch's sources know)."""
+        self._snapshot = snapshot
+
+    def resnapshot(self, stores: Iterable[tuple[str, str]]) -> None:
+        if self._snapshot is None:
+            return
+        self._stores.update(dict.fromkeys(stores))
+        if self._stores:
+            self.idle.clear()
+            self._wake.set()
+
     async def run(self) -> None:
         while True:
             await self._wake.wait()
             self._wake.clear()
+            while self._stores and self._snapshot is not None:
+                tenant, store = next(iter(self._stores))
+                del self._stores[(tenant, store)]
+                try:
+                    await self._snapshot(tenant, store)
+                except (ItemLookupError, StorageUnavailable) as error:
+                    log.warning("preloaded %s/%s not taken anew: %s", tenant, store, error)
             while self._pending:
                 (tenant, store), codes = next(iter(self._pending.items()))
                 batch = list(codes)[:BATCH]
@@ -57,9 +82,9 @@ class ChangedItems:
                 try:
                     await self._fetch(tenant, store, batch)
                     self.fetched += len(batch)
-                except ItemLookupError as error:
+                except (ItemLookupError, StorageUnavailable) as error:
                     log.warning(
                         "changed items of %s/%s not fetched again (%s): fetched at their next scan",
-                        tenant, store, error.message,
+                        tenant, store, error,
                     )  # fmt: skip
             self.idle.set()
