@@ -53,7 +53,7 @@ async def test_a_cart_database_from_before_migrations_keeps_its_data(tmp_path: P
     finally:
         await repository.close()
     assert ledger(path) == [1, 2]
-    await (await SqliteCartRepository.open(path)).close()  # again: nothing to apply (migration 2 came with it)
+    await (await SqliteCartRepository.open(path)).close()  # again: nothing to apply
     assert ledger(path) == [1, 2]
 
 

@@ -62,7 +62,7 @@ async def test_a_cart_database_from_before_migrations_keeps_its_data(
     finally:
         await repository.close()
     assert await ledger(url) == [1, 2]
-    await (await PostgresCartRepository.open(url, 2)).close()  # again: nothing to apply (migration 2 came with it)
+    await (await PostgresCartRepository.open(url, 2)).close()  # again: nothing to apply
     assert await ledger(url) == [1, 2]
 
 
