@@ -115,6 +115,10 @@ cluster *args:
 storage-engines *args:
     python -m loadlab.storage_engines {{args}}
 
+# A 200,000-item store preloaded by a cart: its time, the cart's RSS, a scan beside a cache hit
+preload-store *args:
+    python -m loadlab.preload_store {{args}}
+
 # Our gRPC lookup beside grpclib's own health check, interleaved rounds, and their ratio
 grpc-floor *args:
     python -m loadlab.grpc_floor {{args}}

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import sys
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, Protocol
@@ -52,6 +53,23 @@ def from_document(text: str) -> ItemDetail:
     return ItemDetail(**fields, tax_rule=TaxRule(**rule))
 
 
+class _Shared:
+    """One object for each tax rule and one string for each repeated code: a store's items
+    share them (measured at 200,000 items: the copy's memory, README: outages)."""
+
+    def __init__(self) -> None:
+        self._rules: dict[TaxRule, TaxRule] = {}
+
+    def item(self, item: ItemDetail) -> ItemDetail:
+        return dataclasses.replace(
+            item,
+            currency_code=sys.intern(item.currency_code),
+            tax_code=sys.intern(item.tax_code),
+            category_code=sys.intern(item.category_code),
+            tax_rule=self._rules.setdefault(item.tax_rule, item.tax_rule),
+        )
+
+
 @dataclasses.dataclass
 class _StoreCopy:
     items: dict[str, ItemDetail]
@@ -79,6 +97,7 @@ class PreloadedItems:
         self._max_stale = max_stale
         self._clock = clock
         self._copies: dict[StoreKey, _StoreCopy] = {}
+        self._shared = _Shared()
 
     def __len__(self) -> int:
         return sum(len(copy.items) for copy in self._copies.values())
@@ -130,7 +149,7 @@ class PreloadedItems:
             if kept is None:
                 positions.append(0)
                 continue
-            items = {i.item_code: i for i in map(from_document, kept.documents)}
+            items = {i.item_code: self._shared.item(i) for i in map(from_document, kept.documents)}
             # A copy from the database is known current only as of when it was loaded.
             age = max(0.0, time.time() - kept.loaded_at_us / 1e6)
             self._copies[(tenant, store)] = _StoreCopy(items, kept.sequence, self._clock() - age)
@@ -150,7 +169,7 @@ class PreloadedItems:
             sequence = page.sequence
             for message in page.items:
                 try:
-                    items[message.item_code] = ItemDetail.from_message(message)
+                    items[message.item_code] = self._shared.item(ItemDetail.from_message(message))
                 except ItemLookupError as error:  # a tax rule this cart cannot apply
                     log.warning("preload of %s/%s skips an item: %s", tenant_id, store_code, error)
         await self._repository.replace_preloaded(
@@ -170,7 +189,7 @@ class PreloadedItems:
         copy = self._copies.get((tenant_id, store_code))
         if copy is None:
             return
-        copy.items.update(found)
+        copy.items.update((code, self._shared.item(item)) for code, item in found.items())
         for code in gone:
             copy.items.pop(code, None)
         await self._repository.update_preloaded(
