@@ -115,6 +115,10 @@ cluster *args:
 storage-engines *args:
     python -m loadlab.storage_engines {{args}}
 
+# The outage drill: 40 terminals, master-data SIGKILLed for 60 s and back; a table (0 failed, 0 wrong)
+outage *args:
+    python -m loadlab.outage {{args}}
+
 # A 200,000-item store preloaded by a cart: its time, the cart's RSS, a scan beside a cache hit
 preload-store *args:
     python -m loadlab.preload_store {{args}}
