@@ -25,7 +25,7 @@ from .cart import MAX_QUANTITY, Cart, LineItem, PaymentMethod, PriceSource, Rece
 from .errors import CartError, ErrorCode
 from .item_master import ItemDetail, ItemLookupError, ItemMasterClient, LookupFailure
 from .keyed_locks import KeyedLocks
-from .repository import CartRepository, VersionConflict
+from .repository import CartRepository, IdempotencyKey, KeyTaken, VersionConflict
 from .terminals import Terminal
 
 MAX_SAVE_ATTEMPTS: Final = 5
@@ -91,7 +91,9 @@ class CartService:
         self._locks = KeyedLocks()
         self._carts: TtlLruCache[str, Cart] = TtlLruCache(cache_size, CART_CACHE_SECONDS)
 
-    async def create(self, terminal: Terminal) -> Cart:
+    async def create(self, terminal: Terminal, idempotency: IdempotencyKey | None = None) -> Cart:
+        if idempotency is not None and (kept := await self._kept(idempotency)) is not None:
+            return _owned(terminal, kept.cart_id, kept)
         now = self._clock()
         cart = Cart(
             cart_id=str(uuid.uuid4()),
@@ -101,9 +103,29 @@ class CartService:
             created_at=now,
             updated_at=now,
         )
-        await self._repository.create(cart)
+        try:
+            await self._repository.create(cart, idempotency)
+        except KeyTaken:  # the same request, at another replica a moment before
+            assert idempotency is not None  # noqa: S101 - only a key can be taken
+            kept = await self._kept(idempotency)
+            if kept is None:
+                raise CartError(ErrorCode.VERSION_CONFLICT, "busy: try again") from None
+            return _owned(terminal, kept.cart_id, kept)
         self._carts.put(cart.cart_id, cart)
         return cart
+
+    async def _kept(self, idempotency: IdempotencyKey) -> Cart | None:
+        """The cart a change with this key left, None when the key is new (or expired); the
+        same key with another request is refused."""
+        answer = await self._repository.kept_answer(idempotency)
+        if answer is None:
+            return None
+        if answer.fingerprint != idempotency.fingerprint:
+            raise CartError(
+                ErrorCode.IDEMPOTENCY_KEY_REUSED,
+                "this Idempotency-Key was sent with another request: use a new key",
+            )
+        return Cart.model_validate_json(answer.document)
 
     async def get(self, terminal: Terminal, cart_id: str) -> Cart:
         async with self._locks.hold(cart_id):  # never a change half done
@@ -124,8 +146,11 @@ class CartService:
         cart_id: str,
         requests: list[LineRequest],
         deadline: float | None = None,
+        idempotency: IdempotencyKey | None = None,
     ) -> Cart:
         """Look every item up in one batch call, then add them all or none."""
+        if idempotency is not None and (kept := await self._kept(idempotency)) is not None:
+            return _owned(terminal, cart_id, kept)  # asked again: not looked up, not applied
         codes = [r.item_code for r in requests]
         try:
             found = await self._items.get_items(
@@ -159,49 +184,85 @@ class CartService:
             _line(r, found.found[r.item_code], r.item_code in found.last_known) for r in requests
         ]
         currency = currencies.pop()  # once: a change may be applied again after a conflict
-        return await self._change(terminal, cart_id, lambda cart: cart.add_lines(lines, currency))
+        return await self._change(
+            terminal, cart_id, lambda cart: cart.add_lines(lines, currency), idempotency
+        )
 
-    async def cancel_line(self, terminal: Terminal, cart_id: str, line_no: int) -> Cart:
-        return await self._change(terminal, cart_id, lambda cart: cart.cancel_line(line_no))
+    async def cancel_line(
+        self,
+        terminal: Terminal,
+        cart_id: str,
+        line_no: int,
+        idempotency: IdempotencyKey | None = None,
+    ) -> Cart:
+        return await self._change(
+            terminal, cart_id, lambda cart: cart.cancel_line(line_no), idempotency
+        )
 
     async def change_quantity(
-        self, terminal: Terminal, cart_id: str, line_no: int, quantity: int
+        self,
+        terminal: Terminal,
+        cart_id: str,
+        line_no: int,
+        quantity: int,
+        idempotency: IdempotencyKey | None = None,
     ) -> Cart:
         if not 1 <= quantity <= MAX_QUANTITY:
             raise CartError(ErrorCode.VALIDATION_ERROR, f"quantity must be 1 to {MAX_QUANTITY}")
         return await self._change(
-            terminal, cart_id, lambda cart: cart.change_quantity(line_no, quantity)
+            terminal, cart_id, lambda cart: cart.change_quantity(line_no, quantity), idempotency
         )
 
-    async def subtotal(self, terminal: Terminal, cart_id: str) -> Cart:
-        return await self._change(terminal, cart_id, Cart.subtotal_now)
+    async def subtotal(
+        self, terminal: Terminal, cart_id: str, idempotency: IdempotencyKey | None = None
+    ) -> Cart:
+        return await self._change(terminal, cart_id, Cart.subtotal_now, idempotency)
 
     async def pay(
-        self, terminal: Terminal, cart_id: str, method: PaymentMethod, amount: int
+        self,
+        terminal: Terminal,
+        cart_id: str,
+        method: PaymentMethod,
+        amount: int,
+        idempotency: IdempotencyKey | None = None,
     ) -> Cart:
-        return await self._change(terminal, cart_id, lambda cart: cart.pay(method, amount))
+        return await self._change(
+            terminal, cart_id, lambda cart: cart.pay(method, amount), idempotency
+        )
 
-    async def bill(self, terminal: Terminal, cart_id: str) -> tuple[Cart, Receipt]:
+    async def bill(
+        self, terminal: Terminal, cart_id: str, idempotency: IdempotencyKey | None = None
+    ) -> tuple[Cart, Receipt]:
         now = self._clock()
-        cart = await self._change(terminal, cart_id, lambda cart: cart.bill(now))
+        cart = await self._change(terminal, cart_id, lambda cart: cart.bill(now), idempotency)
         return cart, Receipt.of(cart)
 
-    async def cancel(self, terminal: Terminal, cart_id: str) -> Cart:
-        return await self._change(terminal, cart_id, Cart.cancel)
+    async def cancel(
+        self, terminal: Terminal, cart_id: str, idempotency: IdempotencyKey | None = None
+    ) -> Cart:
+        return await self._change(terminal, cart_id, Cart.cancel, idempotency)
 
     async def _change(
-        self, terminal: Terminal, cart_id: str, change: Callable[[Cart], None]
+        self,
+        terminal: Terminal,
+        cart_id: str,
+        change: Callable[[Cart], None],
+        idempotency: IdempotencyKey | None = None,
     ) -> Cart:
+        """Apply the change and save it, again on a cart another process moved on; a change
+        whose Idempotency-Key is kept answers what it answered then, applied once."""
         async with self._locks.hold(cart_id):
             for attempt in range(MAX_SAVE_ATTEMPTS):
+                if idempotency is not None and (kept := await self._kept(idempotency)) is not None:
+                    return _owned(terminal, cart_id, kept)
                 cached = self._carts.get(cart_id) if attempt == 0 else None
                 cart = _owned(terminal, cart_id, cached or await self._load(cart_id))
                 version = cart.version
                 try:
                     change(cart)
                     cart.updated_at = self._clock()
-                    await self._repository.save(cart, version)
-                except VersionConflict:
+                    await self._repository.save(cart, version, idempotency)
+                except (VersionConflict, KeyTaken):
                     self._carts.discard(cart_id)
                     continue  # another process saved first: reload and apply again
                 except CartError:

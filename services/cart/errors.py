@@ -22,6 +22,7 @@ class ErrorCode(StrEnum):
     INVALID_STATE = "invalid_state"
     VERSION_CONFLICT = "version_conflict"
     BALANCE_DUE = "balance_due"
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
     BODY_TOO_LARGE = "body_too_large"
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
     RATE_LIMITED = "rate_limited"
@@ -47,6 +48,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.VERSION_CONFLICT: 409,
     ErrorCode.BALANCE_DUE: 409,
     ErrorCode.BODY_TOO_LARGE: 413,
+    ErrorCode.IDEMPOTENCY_KEY_REUSED: 422,
     ErrorCode.UNSUPPORTED_MEDIA_TYPE: 415,
     ErrorCode.RATE_LIMITED: 429,
     ErrorCode.INTERNAL: 500,

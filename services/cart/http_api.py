@@ -7,8 +7,10 @@ generic message; the detail goes to the log.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
@@ -27,6 +29,7 @@ from .cart import Cart
 from .cart_service import CartService, LineRequest
 from .errors import CartError, ErrorCode
 from .rate_limit import RateLimiter
+from .repository import IdempotencyKey
 from .terminals import Terminal
 
 log = logging.getLogger(__name__)
@@ -35,6 +38,7 @@ PREFIX: Final = "/api/v1"
 TIMEOUT_HEADER: Final = "x-request-timeout-ms"  # optional: the caller's remaining time
 
 Handler = Callable[[Request, Terminal], Awaitable[Response]]
+_KEY: Final = re.compile(r"[\x21-\x7e]{1,255}")  # an Idempotency-Key: visible ASCII
 
 
 RETRY_LATER: Final = {ErrorCode.RATE_LIMITED, ErrorCode.STORAGE_UNAVAILABLE}
@@ -72,11 +76,13 @@ class CartApi:
         authenticator: TerminalAuthenticator,
         max_body_bytes: int,
         rate_limiter: RateLimiter,
+        idempotency_key_ttl_seconds: float = 86_400.0,
     ) -> None:
         self._service = service
         self._auth = authenticator
         self._limit = max_body_bytes
         self._rate_limiter = rate_limiter
+        self._key_ttl = idempotency_key_ttl_seconds
 
     def routes(self) -> list[Route]:
         carts = f"{PREFIX}/carts"
@@ -124,6 +130,26 @@ class CartApi:
 
         return endpoint
 
+    def _idempotency(self, request: Request, terminal: Terminal) -> IdempotencyKey | None:
+        """The request's Idempotency-Key (IETF httpapi draft), bound to its method, path and
+        body: None without one."""
+        value = request.headers.get("idempotency-key")
+        if value is None:
+            return None
+        key = value.strip()
+        if len(key) >= 2 and key[0] == key[-1] == '"':  # sent as a structured-field string
+            key = key[1:-1]
+        if not _KEY.fullmatch(key):
+            raise CartError(
+                ErrorCode.VALIDATION_ERROR,
+                "Idempotency-Key must be 1 to 255 printable ASCII characters",
+            )
+        raw: bytes = getattr(request.state, "raw_body", b"")
+        digest = hashlib.sha256()
+        for part in (request.method.encode(), request.url.path.encode(), raw):
+            digest.update(len(part).to_bytes(8, "big") + part)
+        return IdempotencyKey(terminal.key_id, key, digest.hexdigest(), self._key_ttl)
+
     async def _body(self, request: Request, schema: type[BaseModel] | TypeAdapter[Any]) -> Any:
         declared = ascii_digits(request.headers.get("content-length"))
         if declared is not None and declared > self._limit:
@@ -133,6 +159,7 @@ class CartApi:
             body += chunk
             if len(body) > self._limit:
                 raise CartError(ErrorCode.BODY_TOO_LARGE, f"the body exceeds {self._limit} bytes")
+        request.state.raw_body = bytes(body)
         content_type = request.headers.get("content-type", "application/json").split(";")[0].strip()
         if content_type != "application/json":
             raise CartError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, "send the body as application/json")
@@ -165,7 +192,8 @@ class CartApi:
         return str(request.path_params["cart_id"])
 
     async def create_cart(self, request: Request, terminal: Terminal) -> Response:
-        return cart_response(await self._service.create(terminal), status_code=201)
+        idempotency = self._idempotency(request, terminal)
+        return cart_response(await self._service.create(terminal, idempotency), status_code=201)
 
     async def get_cart(self, request: Request, terminal: Terminal) -> Response:
         return cart_response(await self._service.get(terminal, self._cart_id(request)))
@@ -174,14 +202,18 @@ class CartApi:
         deadline = self._deadline(request)
         inputs = await self._body(request, LINE_ITEMS)
         lines = [LineRequest(i.item_code, i.quantity, i.unit_price) for i in inputs]
+        idempotency = self._idempotency(request, terminal)
         return cart_response(
-            await self._service.add_lines(terminal, self._cart_id(request), lines, deadline)
+            await self._service.add_lines(
+                terminal, self._cart_id(request), lines, deadline, idempotency
+            )
         )
 
     async def cancel_line_item(self, request: Request, terminal: Terminal) -> Response:
         line_no = int(request.path_params["line_no"])
+        idempotency = self._idempotency(request, terminal)
         return cart_response(
-            await self._service.cancel_line(terminal, self._cart_id(request), line_no)
+            await self._service.cancel_line(terminal, self._cart_id(request), line_no, idempotency)
         )
 
     async def change_quantity(self, request: Request, terminal: Terminal) -> Response:
@@ -189,24 +221,41 @@ class CartApi:
         line_no = int(request.path_params["line_no"])
         return cart_response(
             await self._service.change_quantity(
-                terminal, self._cart_id(request), line_no, body.quantity
+                terminal,
+                self._cart_id(request),
+                line_no,
+                body.quantity,
+                self._idempotency(request, terminal),
             )
         )
 
     async def subtotal(self, request: Request, terminal: Terminal) -> Response:
-        return cart_response(await self._service.subtotal(terminal, self._cart_id(request)))
+        idempotency = self._idempotency(request, terminal)
+        return cart_response(
+            await self._service.subtotal(terminal, self._cart_id(request), idempotency)
+        )
 
     async def add_payment(self, request: Request, terminal: Terminal) -> Response:
         body: PaymentInput = await self._body(request, PaymentInput)
         return cart_response(
-            await self._service.pay(terminal, self._cart_id(request), body.method, body.amount)
+            await self._service.pay(
+                terminal,
+                self._cart_id(request),
+                body.method,
+                body.amount,
+                self._idempotency(request, terminal),
+            )
         )
 
     async def bill(self, request: Request, terminal: Terminal) -> Response:
-        cart, receipt = await self._service.bill(terminal, self._cart_id(request))
+        idempotency = self._idempotency(request, terminal)
+        cart, receipt = await self._service.bill(terminal, self._cart_id(request), idempotency)
         body = cart.model_dump(mode="json", by_alias=True)
         body["receipt"] = receipt.model_dump(mode="json", by_alias=True)
         return JSONResponse(body)
 
     async def cancel_cart(self, request: Request, terminal: Terminal) -> Response:
-        return cart_response(await self._service.cancel(terminal, self._cart_id(request)))
+        idempotency = self._idempotency(request, terminal)
+        return cart_response(
+            await self._service.cancel(terminal, self._cart_id(request), idempotency)
+        )

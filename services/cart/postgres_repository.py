@@ -16,7 +16,14 @@ from typing import Final
 from services.common import postgres
 
 from .cart import Cart, CartState
-from .repository import PreloadedStore, VersionConflict, stored_document
+from .repository import (
+    IdempotencyKey,
+    KeptAnswer,
+    KeyTaken,
+    PreloadedStore,
+    VersionConflict,
+    stored_document,
+)
 from .schema import PG_MIGRATIONS
 from .terminals import IssuedKey, Terminal
 
@@ -32,11 +39,23 @@ WHERE cart_id = $5 AND version = $6
 """
 
 
+# A key is stored once; a row of the same name may be replaced only once it has expired.
+_KEEP_ANSWER: Final = """
+INSERT INTO idempotency_keys VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (scope, idem_key) DO UPDATE SET
+    fingerprint = excluded.fingerprint, document = excluded.document,
+    created_at_us = excluded.created_at_us
+WHERE idempotency_keys.created_at_us < $6
+"""
+PURGE_EVERY: Final = 1_000  # keys stored between two purges of the expired ones
+
+
 class PostgresCartRepository:
     """CartRepository on a PostgreSQL database (a pool of `pool_size` connections)."""
 
     def __init__(self, pool: postgres.Pool) -> None:
         self._pool = pool
+        self._kept = 0  # keys stored by this process: expired ones are purged now and then
 
     @classmethod
     async def open(cls, url: str, pool_size: int) -> PostgresCartRepository:
@@ -72,19 +91,49 @@ class PostgresCartRepository:
         return terminal, str(row["key_hash"])
 
     @postgres.outages_reported
-    async def create(self, cart: Cart) -> None:
+    async def create(self, cart: Cart, idempotency: IdempotencyKey | None = None) -> None:
         cart.version = 1
-        await self._pool.execute(
-            "INSERT INTO carts VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            cart.cart_id,
-            cart.tenant_id,
-            cart.store_code,
-            cart.terminal_id,
-            cart.state.value,
-            cart.version,
-            stored_document(cart),
-            postgres.now_us(),
+        document = stored_document(cart)
+        now = postgres.now_us()
+        values = (cart.cart_id, cart.tenant_id, cart.store_code, cart.terminal_id,
+                  cart.state.value, cart.version, document, now)  # fmt: skip
+        insert = "INSERT INTO carts VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        if idempotency is None:
+            await self._pool.execute(insert, *values)
+            return
+        async with (
+            self._pool.acquire(timeout=postgres.ACQUIRE_TIMEOUT_SECONDS) as connection,
+            connection.transaction(),
+        ):
+            await connection.execute(insert, *values)
+            await self._keep_answer(connection, idempotency, document, now)
+
+    @postgres.outages_reported
+    async def kept_answer(self, key: IdempotencyKey) -> KeptAnswer | None:
+        row = await self._pool.fetchrow(
+            "SELECT fingerprint, document FROM idempotency_keys"
+            " WHERE scope = $1 AND idem_key = $2 AND created_at_us >= $3",
+            key.scope,
+            key.key,
+            key.expired_before_us(postgres.now_us()),
         )
+        return None if row is None else KeptAnswer(row[0], row[1])
+
+    async def _keep_answer(
+        self, connection: postgres.Connection, key: IdempotencyKey, document: str, now: int
+    ) -> None:
+        """The key with the cart's new JSON; an expired one of the same name is replaced."""
+        status = await connection.execute(
+            _KEEP_ANSWER, key.scope, key.key, key.fingerprint, document, now,
+            key.expired_before_us(now),
+        )  # fmt: skip
+        if status != "INSERT 0 1":
+            raise KeyTaken(key.key)
+        self._kept += 1
+        if self._kept % PURGE_EVERY == 0:
+            await connection.execute(
+                "DELETE FROM idempotency_keys WHERE created_at_us < $1", key.expired_before_us(now)
+            )
 
     @postgres.outages_reported
     async def load(self, cart_id: str) -> Cart | None:
@@ -99,11 +148,13 @@ class PostgresCartRepository:
         return None if value is None else int(value)
 
     @postgres.outages_reported
-    async def save(self, cart: Cart, expected_version: int) -> None:
+    async def save(
+        self, cart: Cart, expected_version: int, idempotency: IdempotencyKey | None = None
+    ) -> None:
         takes_receipt = cart.state is CartState.COMPLETED and cart.receipt_no is None
         try:
-            if takes_receipt:
-                await self._save_with_receipt(cart, expected_version)
+            if takes_receipt or idempotency is not None:
+                await self._save_in_transaction(cart, expected_version, takes_receipt, idempotency)
             else:  # one statement, atomic by itself: one round trip instead of BEGIN/COMMIT
                 await self._update(self._pool, cart, expected_version)
         except BaseException:
@@ -113,32 +164,44 @@ class PostgresCartRepository:
             cart.forget_document()
             raise
 
-    async def _save_with_receipt(self, cart: Cart, expected_version: int) -> None:
+    async def _save_in_transaction(
+        self,
+        cart: Cart,
+        expected_version: int,
+        takes_receipt: bool,
+        idempotency: IdempotencyKey | None,
+    ) -> None:
         async with (
             self._pool.acquire(timeout=postgres.ACQUIRE_TIMEOUT_SECONDS) as connection,
             connection.transaction(),
         ):
-            cart.receipt_no = await connection.fetchval(
-                _NEXT_RECEIPT, cart.tenant_id, cart.store_code, cart.terminal_id
-            )
-            await self._update(connection, cart, expected_version)
+            if takes_receipt:
+                cart.receipt_no = await connection.fetchval(
+                    _NEXT_RECEIPT, cart.tenant_id, cart.store_code, cart.terminal_id
+                )
+            document = await self._update(connection, cart, expected_version)
+            if idempotency is not None:
+                await self._keep_answer(connection, idempotency, document, postgres.now_us())
 
     @staticmethod
     async def _update(
         on: postgres.Pool | postgres.Connection, cart: Cart, expected_version: int
-    ) -> None:
+    ) -> str:
+        """Write the cart at its next version; the JSON written."""
         cart.version = expected_version + 1
+        document = stored_document(cart)
         status = await on.execute(
             _SAVE,
             cart.state.value,
             cart.version,
-            stored_document(cart),
+            document,
             postgres.now_us(),
             cart.cart_id,
             expected_version,
         )
         if status != "UPDATE 1":
             raise VersionConflict(cart.cart_id)
+        return document
 
     @postgres.outages_reported
     async def load_preloaded(self, tenant_id: str, store_code: str) -> PreloadedStore | None:

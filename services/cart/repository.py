@@ -30,6 +30,31 @@ class PreloadedStore:
     documents: list[str]
 
 
+@dataclass(frozen=True, slots=True)
+class IdempotencyKey:
+    """A terminal's Idempotency-Key on one change, stored with it in the same transaction."""
+
+    scope: str  # the terminal's API key id: keys of different terminals never meet
+    key: str
+    fingerprint: str  # of the request's method, path and body
+    ttl_seconds: float  # after this a key is forgotten and may be used again
+
+    def expired_before_us(self, now_us: int) -> int:
+        return now_us - int(self.ttl_seconds * 1_000_000)
+
+
+@dataclass(frozen=True, slots=True)
+class KeptAnswer:
+    """What a change made with a key left: the request's fingerprint and the cart's JSON."""
+
+    fingerprint: str
+    document: str
+
+
+class KeyTaken(Exception):
+    """Another request stored the same Idempotency-Key first (a race between replicas)."""
+
+
 class CartRepository(Protocol):
     """What the cart service needs of its storage."""
 
@@ -41,7 +66,13 @@ class CartRepository(Protocol):
         """The terminal of an API key id, with the hash of its secret."""
         ...
 
-    async def create(self, cart: Cart) -> None: ...
+    async def create(self, cart: Cart, idempotency: IdempotencyKey | None = None) -> None:
+        """Store a new cart (and the key that made it: KeyTaken when it is stored already)."""
+        ...
+
+    async def kept_answer(self, key: IdempotencyKey) -> KeptAnswer | None:
+        """The answer kept under a key younger than its TTL, None when there is none."""
+        ...
 
     async def load(self, cart_id: str) -> Cart | None: ...
 
@@ -49,10 +80,13 @@ class CartRepository(Protocol):
         """The stored version of a cart (cheaper than loading it), None if there is none."""
         ...
 
-    async def save(self, cart: Cart, expected_version: int) -> None:
+    async def save(
+        self, cart: Cart, expected_version: int, idempotency: IdempotencyKey | None = None
+    ) -> None:
         """Write the cart at expected_version + 1; VersionConflict if someone else wrote first.
 
-        A cart saved as completed without a receipt number gets its terminal's next one.
+        A cart saved as completed without a receipt number gets its terminal's next one. With
+        `idempotency` the key is stored in the same transaction (KeyTaken when it is already).
         """
         ...
 

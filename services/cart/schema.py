@@ -55,9 +55,22 @@ CREATE TABLE preloaded_items (
     PRIMARY KEY (tenant_id, store_code, item_code)
 )
 """
+# Migration 3: each Idempotency-Key a terminal sent with a change, stored with the change.
+IDEMPOTENCY_V3: Final = """
+CREATE TABLE idempotency_keys (
+    scope         TEXT NOT NULL,    -- the terminal's API key id
+    idem_key      TEXT NOT NULL,
+    fingerprint   TEXT NOT NULL,    -- sha256 of the request's method, path and body
+    document      TEXT NOT NULL,    -- the cart as the change left it: the answer to repeat
+    created_at_us BIGINT NOT NULL,
+    PRIMARY KEY (scope, idem_key)
+);
+CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at_us)
+"""
 SQLITE_MIGRATIONS: Final = (
     Migration(1, "terminals, carts, receipt counters", SQLITE_SCHEMA_V1),
     Migration(2, "preloaded stores and their items", PRELOAD_V2),
+    Migration(3, "idempotency keys", IDEMPOTENCY_V3),
 )
 
 
@@ -92,4 +105,5 @@ CREATE TABLE IF NOT EXISTS receipt_counters (
 PG_MIGRATIONS: Final = (
     Migration(1, "terminals, carts, receipt counters", PG_SCHEMA_V1),
     Migration(2, "preloaded stores and their items", PRELOAD_V2),
+    Migration(3, "idempotency keys", IDEMPOTENCY_V3),
 )

@@ -61,6 +61,7 @@ def assemble(
         TerminalAuthenticator(repository),
         settings.max_request_bytes,
         RateLimiter(settings.terminal_rate_limit, settings.terminal_rate_burst),
+        settings.idempotency_key_ttl_seconds,
     )
     return CartParts(service, items, build_http_app(api, repository, registry), registry, watch)
 

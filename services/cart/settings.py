@@ -32,6 +32,7 @@ class CartSettings(ServerTlsSettings, HttpLimitSettings):
     item_cache_size: int = Field(default=50_000, ge=1)
     item_not_found_ttl_seconds: float = Field(default=5.0, gt=0)
     max_stale_seconds: float = Field(default=86_400.0, ge=0)  # last known copies sell this long
+    idempotency_key_ttl_seconds: float = Field(default=86_400.0, gt=0)  # a key's lifetime
     preload_stores: str = ""  # TENANT/STORE,...: every item kept in the cart (README: outages)
     http_port: int = Field(default=8003, ge=0, le=65535)
     bind_host: str = "127.0.0.1"

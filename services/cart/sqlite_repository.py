@@ -8,14 +8,32 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Final
 
 from services.common.migrations import now_us
 from services.common.sqlite_threads import SqliteThreads
 
 from .cart import Cart, CartState
-from .repository import PreloadedStore, VersionConflict, stored_document
+from .repository import (
+    IdempotencyKey,
+    KeptAnswer,
+    KeyTaken,
+    PreloadedStore,
+    VersionConflict,
+    stored_document,
+)
 from .schema import SQLITE_MIGRATIONS
 from .terminals import IssuedKey, Terminal
+
+# A key is stored once; a row of the same name may be replaced only once it has expired.
+_KEEP_ANSWER: Final = """
+INSERT INTO idempotency_keys VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (scope, idem_key) DO UPDATE SET
+    fingerprint = excluded.fingerprint, document = excluded.document,
+    created_at_us = excluded.created_at_us
+WHERE idempotency_keys.created_at_us < ?
+"""
+PURGE_EVERY: Final = 1_000  # keys stored between two purges of the expired ones
 
 
 class SqliteCartRepository:
@@ -23,6 +41,7 @@ class SqliteCartRepository:
 
     def __init__(self, database: SqliteThreads) -> None:
         self._db = database
+        self._kept = 0  # keys stored by this process: expired ones are purged now and then
 
     @classmethod
     async def open(cls, path: Path) -> SqliteCartRepository:
@@ -54,24 +73,46 @@ class SqliteCartRepository:
         terminal = Terminal(row["tenant_id"], row["store_code"], row["terminal_id"], row["key_id"])
         return terminal, str(row["key_hash"])
 
-    async def create(self, cart: Cart) -> None:
+    async def create(self, cart: Cart, idempotency: IdempotencyKey | None = None) -> None:
         cart.version = 1
         document = stored_document(cart)
-        await self._db.write(
-            lambda c: c.execute(
+
+        def transaction(c: sqlite3.Connection) -> None:
+            now = now_us()
+            c.execute(
                 "INSERT INTO carts VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    cart.cart_id,
-                    cart.tenant_id,
-                    cart.store_code,
-                    cart.terminal_id,
-                    cart.state.value,
-                    cart.version,
-                    document,
-                    now_us(),
-                ),
-            )
+                (cart.cart_id, cart.tenant_id, cart.store_code, cart.terminal_id,
+                 cart.state.value, cart.version, document, now),
+            )  # fmt: skip
+            if idempotency is not None:
+                self._keep_answer(c, idempotency, document, now)
+
+        await self._db.write(transaction)
+
+    async def kept_answer(self, key: IdempotencyKey) -> KeptAnswer | None:
+        row = await self._db.read(
+            lambda c: c.execute(
+                "SELECT fingerprint, document FROM idempotency_keys"
+                " WHERE scope = ? AND idem_key = ? AND created_at_us >= ?",
+                (key.scope, key.key, key.expired_before_us(now_us())),
+            ).fetchone()
         )
+        return None if row is None else KeptAnswer(row[0], row[1])
+
+    def _keep_answer(
+        self, c: sqlite3.Connection, key: IdempotencyKey, document: str, now: int
+    ) -> None:
+        """The key with the cart's new JSON; an expired one of the same name is replaced."""
+        kept = c.execute(_KEEP_ANSWER, (key.scope, key.key, key.fingerprint, document, now,
+                                        key.expired_before_us(now)))  # fmt: skip
+        if kept.rowcount != 1:
+            raise KeyTaken(key.key)
+        self._kept += 1
+        if self._kept % PURGE_EVERY == 0:
+            c.execute(
+                "DELETE FROM idempotency_keys WHERE created_at_us < ?",
+                (key.expired_before_us(now),),
+            )
 
     async def load(self, cart_id: str) -> Cart | None:
         row = await self._db.read(
@@ -89,31 +130,30 @@ class SqliteCartRepository:
         )
         return None if row is None else int(row["version"])
 
-    async def save(self, cart: Cart, expected_version: int) -> None:
+    async def save(
+        self, cart: Cart, expected_version: int, idempotency: IdempotencyKey | None = None
+    ) -> None:
         takes_receipt = cart.state is CartState.COMPLETED and cart.receipt_no is None
 
         def transaction(c: sqlite3.Connection) -> None:
             if takes_receipt:
                 cart.receipt_no = _next_receipt_no(c, cart)
             cart.version = expected_version + 1
+            document = stored_document(cart)
+            now = now_us()
             updated = c.execute(
                 "UPDATE carts SET state = ?, version = ?, document = ?, updated_at_us = ?"
                 " WHERE cart_id = ? AND version = ?",
-                (
-                    cart.state.value,
-                    cart.version,
-                    stored_document(cart),
-                    now_us(),
-                    cart.cart_id,
-                    expected_version,
-                ),
+                (cart.state.value, cart.version, document, now, cart.cart_id, expected_version),
             )
             if updated.rowcount != 1:
                 raise VersionConflict(cart.cart_id)
+            if idempotency is not None:
+                self._keep_answer(c, idempotency, document, now)
 
         try:
             await self._db.write(transaction)
-        except VersionConflict:
+        except (VersionConflict, KeyTaken):
             cart.version = expected_version
             if takes_receipt:
                 cart.receipt_no = None

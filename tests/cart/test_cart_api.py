@@ -321,3 +321,30 @@ def test_amounts_stay_within_what_json_clients_read_exactly(http: TestClient) ->
 def test_item_codes_of_only_dots_are_refused(http: TestClient) -> None:
     response = add(http, new_cart(http), [{"itemCode": ".."}])
     assert (response.status_code, response.json()["code"]) == (400, "validation_error")
+
+
+def test_an_idempotency_key_applies_a_change_once_and_answers_it_again(http: TestClient) -> None:
+    created = http.post("/api/v1/carts", headers={"Idempotency-Key": '"create-7"'})
+    again = http.post("/api/v1/carts", headers={"Idempotency-Key": "create-7"})
+    assert (created.status_code, again.status_code) == (201, 201)
+    assert again.json()["cartId"] == created.json()["cartId"]
+    cart_id = created.json()["cartId"]
+    scan = [{"itemCode": "ITEM0005"}]
+    first = add(http, cart_id, scan, headers={"Idempotency-Key": "scan-1"})
+    repeat = add(http, cart_id, scan, headers={"Idempotency-Key": "scan-1"})
+    assert repeat.status_code == 200
+    assert repeat.json() == first.json()
+    assert len(repeat.json()["lineItems"]) == 1
+    other = add(http, cart_id, [{"itemCode": "ITEM0006"}], headers={"Idempotency-Key": "scan-1"})
+    assert (other.status_code, other.json()["code"]) == (422, "idempotency_key_reused")
+    for path in ("subtotal", "bill"):
+        http.post(f"/api/v1/carts/{cart_id}/{path}", headers={"Idempotency-Key": f"{path}-1"})
+    billed = http.post(f"/api/v1/carts/{cart_id}/bill", headers={"Idempotency-Key": "bill-1"})
+    assert billed.status_code == 409  # the cart was never paid: an error is not kept
+
+
+@pytest.mark.parametrize("value", ["", "a b", "\"\"", "x" * 256])
+def test_a_malformed_idempotency_key_is_refused(http: TestClient, value: str) -> None:
+    cart_id = new_cart(http)
+    response = add(http, cart_id, [{"itemCode": "ITEM0005"}], headers={"Idempotency-Key": value})
+    assert (response.status_code, response.json()["code"]) == (400, "validation_error")
