@@ -5,15 +5,17 @@ reach master-data through a TCP balancer, the local stand-in for a Kubernetes Se
 the demo data and runs checkouts (create, scan, subtotal, pay cash, bill) by terminals spread
 over the cart replicas. Midway it SIGKILLs one cart replica, later one master-data replica.
 
-A terminal whose replica refuses a connection sends the same request to the next replica (it
-never reached a server, so that is safe); one whose request dies in flight cannot know whether
-it was applied, so it drops that cart (an error "in flight at a kill") and starts a new one on
-the next replica. At the end the carts are read straight from PostgreSQL: every line a cart
-acknowledged must be there, and receipt numbers must be unique per terminal.
+Every request carries an Idempotency-Key of its own. A terminal whose replica refuses a
+connection sends the same request to the next replica (it never reached a server); one whose
+request dies in flight sends it again with the same key to the next replica, which answers the
+first answer if the dead replica had applied it, or applies it now: the terminal never has to
+drop its cart. At the end the carts are read straight from PostgreSQL: every cart must hold
+exactly the lines it acknowledged (none lost, none applied twice), and receipt numbers must be
+unique per terminal.
 
 `python -m loadlab.cluster [--seconds 30] [--terminals 24]` prints the table and exits 1 when a
-line was lost, a receipt number repeated, an error came other than in flight at a kill, or a
-terminal took more than 2 s to carry on.
+line was lost or applied twice, a receipt number repeated, any request failed, or a terminal
+took more than 2 s to carry on.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import signal
 import sys
 import tempfile
 import time
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,7 +53,7 @@ SCANS_PER_CART: Final = 8
 
 
 class InFlightLoss(Exception):
-    """A request died in flight: whether the server applied it is unknown."""
+    """A request died in flight at every replica tried: whether it was applied is unknown."""
 
 
 @dataclass
@@ -59,6 +62,7 @@ class Tally:
 
     checkouts: int = 0
     in_flight_errors: int = 0
+    retried_with_key: int = 0  # requests that died in flight and went again, same key
     other_errors: Counter[str] = field(default_factory=Counter)
     acknowledged_lines: dict[str, int] = field(default_factory=dict)  # cart id -> lines
     receipts: Counter[tuple[str, int]] = field(default_factory=Counter)  # (terminal, number)
@@ -98,23 +102,26 @@ class ClusterTerminal:
             self._failing_since = None
 
     async def _send(self, step: Step) -> tuple[int, Any]:
+        headers = {**self._headers, "Idempotency-Key": uuid.uuid4().hex}
         for _ in range(len(self._replicas) * 3):
             url = self._replicas[self._current] + API + step.path
             try:
                 async with self._session.request(
-                    step.method, url, json=step.body, headers=self._headers
+                    step.method, url, json=step.body, headers=headers
                 ) as response:
                     payload = await response.json(content_type=None)
             except aiohttp.ClientConnectorError:
                 self._failed()  # refused: it never reached a server, send it elsewhere
                 await asyncio.sleep(0.05)
                 continue
-            except (aiohttp.ClientError, TimeoutError, ValueError) as error:
-                self._failed()
-                raise InFlightLoss(str(error)) from error
+            except (aiohttp.ClientError, TimeoutError, ValueError):
+                self._failed()  # died in flight: the same request, same key, elsewhere
+                self._tally.retried_with_key += 1
+                await asyncio.sleep(0.05)
+                continue
             self._succeeded()
             return response.status, payload
-        raise InFlightLoss("no cart replica accepted a connection")
+        raise InFlightLoss("no cart replica answered")
 
     async def checkout(self, items: list[str]) -> bool:
         """One checkout; True when it completed."""
@@ -150,8 +157,10 @@ class ClusterTerminal:
 class ClusterResult:
     checkouts: int
     in_flight_errors: int
+    retried_with_key: int
     other_errors: dict[str, int]
     lost_lines: int
+    doubled_lines: int
     duplicate_receipts: int
     carry_on: dict[str, float]
     terminals: int
@@ -161,7 +170,9 @@ class ClusterResult:
     def passed(self) -> bool:
         return (
             not self.other_errors
+            and self.in_flight_errors == 0
             and self.lost_lines == 0
+            and self.doubled_lines == 0
             and self.duplicate_receipts == 0
             and max(self.carry_on.values(), default=0.0) <= CARRY_ON_LIMIT_SECONDS
         )
@@ -181,14 +192,17 @@ async def _register_terminals(cart_db: str, count: int) -> list[tuple[str, str]]
         await repository.close()
 
 
-async def _lost_lines(cart_db: str, acknowledged: dict[str, int]) -> int:
+async def _lines_off(cart_db: str, acknowledged: dict[str, int]) -> tuple[int, int]:
+    """(lines acknowledged but not stored, lines stored but never acknowledged: applied twice)."""
     connection = await asyncpg.connect(cart_db, timeout=10)
     try:
         rows = await connection.fetch("SELECT cart_id, document FROM carts")
     finally:
         await connection.close()
     stored = {r["cart_id"]: len(json.loads(r["document"])["lineItems"]) for r in rows}
-    return sum(max(0, lines - stored.get(cart, 0)) for cart, lines in acknowledged.items())
+    lost = sum(max(0, lines - stored.get(cart, 0)) for cart, lines in acknowledged.items())
+    doubled = sum(max(0, stored.get(cart, 0) - lines) for cart, lines in acknowledged.items())
+    return lost, doubled
 
 
 async def _drive(
@@ -284,13 +298,15 @@ def run(seconds: float = 30.0, terminals: int = 24) -> ClusterResult:
         finally:
             for service in reversed(services):
                 service.stop(signal.SIGKILL if service.process.poll() is None else 0)
-        lost = uvloop.run(_lost_lines(cart_db, tally.acknowledged_lines))
+        lost, doubled = uvloop.run(_lines_off(cart_db, tally.acknowledged_lines))
     carry_on = {name: 0.0 for name, _ in registered} | tally.carry_on
     return ClusterResult(
         checkouts=tally.checkouts,
         in_flight_errors=tally.in_flight_errors,
+        retried_with_key=tally.retried_with_key,
         other_errors=dict(tally.other_errors),
         lost_lines=lost,
+        doubled_lines=doubled,
         duplicate_receipts=sum(n - 1 for n in tally.receipts.values() if n > 1),
         carry_on=carry_on,
         terminals=terminals,
@@ -302,9 +318,11 @@ def table(result: ClusterResult) -> str:
     moved = {name: s for name, s in result.carry_on.items() if s > 0}
     rows = [
         ("checkouts completed", str(result.checkouts)),
-        ("errors in flight at a kill", str(result.in_flight_errors)),
+        ("requests retried with their key at a kill", str(result.retried_with_key)),
+        ("errors at a kill (must be 0)", str(result.in_flight_errors)),
         ("other errors (must be 0)", str(sum(result.other_errors.values()))),
         ("lost acknowledged lines (must be 0)", str(result.lost_lines)),
+        ("lines applied twice (must be 0)", str(result.doubled_lines)),
         ("repeated receipt numbers (must be 0)", str(result.duplicate_receipts)),
         ("terminals that had to carry on", f"{len(moved)} of {result.terminals}"),
         (
