@@ -40,6 +40,8 @@ class Drill:
     sold: Counter[str] = field(default_factory=Counter)  # live / last_known / failed
     failures: Counter[str] = field(default_factory=Counter)
     wrong: list[str] = field(default_factory=list)
+    failed_scans: list[str] = field(default_factory=list)
+    killed_at: float = 0.0
     restarted_at: float = 0.0
     live_again_at: float = 0.0
 
@@ -76,6 +78,7 @@ async def terminal(  # noqa: PLR0917 - one till's whole setting
         if status != 200:
             drill.sold["failed"] += 1
             drill.failures[f"{status} {body.get('code')}"] += 1
+            drill.failed_scans.append(f"{store}/{item} at {time.monotonic():.2f}: {body}")
         else:
             lines += 1
             line = body["lineItems"][-1]
@@ -150,6 +153,7 @@ async def run(  # noqa: PLR0917 - the drill's settings, as the command line give
                 await change_price(admin, master_data, drill, rng)
             await asyncio.sleep(0.5)
             master_data.stop(signal.SIGKILL)
+            drill.killed_at = time.monotonic()
             for _ in range(int(outage_seconds)):
                 await asyncio.sleep(1)
                 progress.advance()

@@ -343,7 +343,7 @@ def test_an_idempotency_key_applies_a_change_once_and_answers_it_again(http: Tes
     assert billed.status_code == 409  # the cart was never paid: an error is not kept
 
 
-@pytest.mark.parametrize("value", ["", "a b", "\"\"", "x" * 256])
+@pytest.mark.parametrize("value", ["", "a b", '""', "x" * 256])
 def test_a_malformed_idempotency_key_is_refused(http: TestClient, value: str) -> None:
     cart_id = new_cart(http)
     response = add(http, cart_id, [{"itemCode": "ITEM0005"}], headers={"Idempotency-Key": value})

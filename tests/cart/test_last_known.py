@@ -190,3 +190,15 @@ def test_the_stream_covers_its_tenants_from_its_second_position_on() -> None:
     heartbeat = WatchItemChangesResponse(heartbeat=WatchHeartbeat(sequence=5))
     watch.apply(heartbeat)
     assert not items.covered  # apply alone never covers: the stream's second heartbeat does
+
+
+def test_a_fetch_keeps_its_answer_unless_a_change_named_its_key_meanwhile() -> None:
+    items = cache(Clock())
+    started = items.generation
+    items.evict("T0001", "S001", ["B"], all_items=False)  # another item's change
+    items.put_fetched(KEY, detail("A"), started)
+    assert items.get(KEY) == detail("A")
+    started = items.generation
+    items.evict("T0001", "", ["A"], all_items=False)  # A changed in every store
+    items.put_fetched(KEY, detail("A", price=1), started)
+    assert items.get(KEY) is None  # the answer may predate the change: not kept

@@ -202,11 +202,18 @@ class ItemMasterClient:
         cache = self._cache
         generation = cache.generation if cache is not None else 0
         result = await self._transports.batch(ask.request(), ask.timeout_at)
-        if cache is not None and cache.generation == generation:
+        if cache is not None:
             for code in item_codes:
-                cache.put(ask.key(code), result.found.get(code, NOT_FOUND))
+                cache.put_fetched(ask.key(code), result.found.get(code, NOT_FOUND), generation)
         if self.preloaded is not None:
-            await self.preloaded.update(tenant_id, store_code, result.found, result.not_found)
+            unchanged = [
+                c
+                for c in item_codes
+                if cache is None or not cache.changed_since(ask.key(c), generation)
+            ]
+            found = {c: i for c, i in result.found.items() if c in unchanged}
+            gone = [c for c in result.not_found if c in unchanged]
+            await self.preloaded.update(tenant_id, store_code, found, gone)
 
     def _start_flight(self, cache: ItemCache, ask: _Ask) -> _Flight:
         """Fetch the misses once, in a task of their own that callers wanting the same keys
@@ -240,11 +247,9 @@ class ItemMasterClient:
             for code in ask.codes:
                 self._in_flight.pop(ask.key(code), None)
         answers: dict[str, Cached] = {}
-        keep = cache.generation == generation  # else a change came meanwhile: may be stale
         for code in ask.codes:
             answer: Cached = result.found.get(code, NOT_FOUND)
-            if keep:
-                cache.put(ask.key(code), answer)
+            cache.put_fetched(ask.key(code), answer, generation)  # not if a change named it
             answers[code] = answer
         return answers
 

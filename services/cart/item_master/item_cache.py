@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Final
 
 from services.common.ttl_cache import TtlLruCache
@@ -28,6 +30,30 @@ class _NotFound:
 
 NOT_FOUND: Final = _NotFound()
 Cached = ItemDetail | _NotFound
+
+
+EVICTIONS_KEPT: Final = 1_024  # changes remembered for fetches still in flight
+
+
+@dataclass(frozen=True, slots=True)
+class _Eviction:
+    """What one change (or a clear: no tenant) named, and the generation it made."""
+
+    generation: int
+    tenant_id: str | None
+    store_code: str
+    item_codes: frozenset[str]
+    all_items: bool
+
+    def names(self, key: CacheKey) -> bool:
+        if self.tenant_id is None:
+            return True
+        tenant, store, code = key
+        return (
+            tenant == self.tenant_id
+            and (not self.store_code or store == self.store_code)
+            and (self.all_items or code in self.item_codes)
+        )
 
 
 class ItemCache:
@@ -49,8 +75,10 @@ class ItemCache:
         # Per tenant, until when the change stream vouches for its items (inf while it is up).
         self._covered_until: dict[str, float] = {}
         self._last_heard = -math.inf  # the stream's last event
-        # Bumped by every eviction: a fetch that started before one must not store its answer.
+        # Bumped by every eviction, each kept a while: a fetch that started before one that names
+        # its key must not store its answer (`put_fetched`).
         self.generation = 0
+        self._evictions: deque[_Eviction] = deque(maxlen=EVICTIONS_KEPT)
 
     def get(self, key: CacheKey) -> Cached | None:
         """The fresh answer for `key` (the hot path of a scan), None when there is none."""
@@ -108,8 +136,27 @@ class ItemCache:
         """Whether the change stream vouches for any tenant's items now."""
         return math.inf in self._covered_until.values()
 
+    def put_fetched(self, key: CacheKey, value: Cached, generation: int) -> None:
+        """Keep an answer fetched from `generation` on, unless a change named its key since."""
+        if not self.changed_since(key, generation):
+            self.put(key, value)
+
+    def changed_since(self, key: CacheKey, generation: int) -> bool:
+        """Whether a change named `key` after `generation` (or may have: a long while ago)."""
+        if generation == self.generation:
+            return False  # the common case: no eviction at all meanwhile
+        if not self._evictions or self._evictions[0].generation > generation + 1:
+            return True  # the record of evictions does not reach back that far
+        for eviction in reversed(self._evictions):
+            if eviction.generation <= generation:
+                return False
+            if eviction.names(key):
+                return True
+        return False
+
     def clear(self) -> None:
         self.generation += 1
+        self._evictions.append(_Eviction(self.generation, None, "", frozenset(), True))
         self._entries.clear()
 
     def evict(
@@ -118,6 +165,9 @@ class ItemCache:
         """Drop what a change names: items of one store, or of every store (`store_code`
         empty), or all items; the keys of the items dropped (not-found answers aside)."""
         self.generation += 1
+        self._evictions.append(
+            _Eviction(self.generation, tenant_id, store_code, frozenset(item_codes), all_items)
+        )
         if store_code and not all_items:
             named = [(tenant_id, store_code, c) for c in item_codes]
         else:
