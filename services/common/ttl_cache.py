@@ -78,15 +78,6 @@ class TtlLruCache(Generic[K, V]):
         """Drop one entry; whether it was there."""
         return self._entries.pop(key, None) is not None
 
-    def pop(self, key: K) -> V | None:
-        """Drop one entry, expired or not; its value, None when there was none."""
-        entry = self._entries.pop(key, None)
-        return None if entry is None else entry[1]
-
-    def keys_now(self) -> list[K]:
-        """Every key held, expired ones included, least recently used first."""
-        return list(self._entries)
-
     def clear(self) -> None:
         self._entries.clear()
 

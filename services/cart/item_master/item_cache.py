@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import math
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
-
-from services.common.ttl_cache import TtlLruCache
 
 from .model import ItemDetail
 
@@ -67,7 +65,10 @@ class ItemCache:
         max_stale: float = 86_400.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._entries: TtlLruCache[CacheKey, tuple[Cached, float]] = TtlLruCache(max_size)
+        # Its own LRU, not TtlLruCache: nothing here expires (a stale entry is a last known
+        # copy), and the scan's hit is one call with no clock read but its own (README: bench).
+        self._entries: OrderedDict[CacheKey, tuple[Cached, float]] = OrderedDict()
+        self._max_size = max_size
         self._ttl = ttl
         self._not_found_ttl = min(not_found_ttl, ttl)
         self._max_stale = max_stale
@@ -88,10 +89,12 @@ class ItemCache:
         value, fetched = entry
         now = self._clock()
         if fetched + self._ttl > now:
-            return value if value is not NOT_FOUND or fetched + self._not_found_ttl > now else None
-        if value is not NOT_FOUND and self._covered_until.get(key[0], 0.0) > now:
-            return value
-        return None
+            if value is NOT_FOUND and fetched + self._not_found_ttl <= now:
+                return None
+        elif value is NOT_FOUND or self._covered_until.get(key[0], 0.0) <= now:
+            return None
+        self._entries.move_to_end(key)
+        return value
 
     def last_known(self, key: CacheKey) -> ItemDetail | None:
         """The item as last known, when no change has named it since and it was known correct
@@ -106,7 +109,12 @@ class ItemCache:
         return detail if self._clock() - known_at <= self._max_stale else None
 
     def put(self, key: CacheKey, value: Cached) -> None:
-        self._entries.put(key, (value, self._clock()))
+        if self._max_size == 0:
+            return
+        self._entries[key] = (value, self._clock())
+        self._entries.move_to_end(key)
+        if len(self._entries) > self._max_size:
+            self._entries.popitem(last=False)
 
     def heard(self) -> None:
         """The change stream delivered an event: it was current then."""
@@ -174,14 +182,14 @@ class ItemCache:
             codes = set(item_codes)
             named = [
                 key
-                for key in self._entries.keys_now()
+                for key in self._entries
                 if key[0] == tenant_id
                 and (not store_code or key[1] == store_code)
                 and (all_items or key[2] in codes)
             ]
         dropped = []
         for key in named:
-            entry = self._entries.pop(key)
+            entry = self._entries.pop(key, None)
             if entry is not None and entry[0] is not NOT_FOUND:
                 dropped.append(key)
         return dropped
