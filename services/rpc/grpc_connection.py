@@ -15,7 +15,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import h2.events
 from grpclib.protocol import EventsProcessor, H2Protocol
@@ -23,8 +23,14 @@ from h2.errors import ErrorCodes
 from h2.settings import SettingCodes
 
 from services.common.throttled_log import ThrottledLog
+from services.wire.grpc import PartialBudget
 
 log = logging.getLogger(__name__)
+
+# Whole messages' worth of request bytes that may be half received at once: on one connection,
+# and in the process (a client announcing large messages it never finishes holds no more).
+CONNECTION_PARTIAL_MESSAGES: Final = 2
+PROCESS_PARTIAL_MESSAGES: Final = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,12 +47,19 @@ class GrpcLimits:
 
 
 class ConnectionCount:
-    """The open connections of one server, against its cap."""
+    """The open connections of one server, against its cap, and the request bytes all of them
+    may hold half-received (a connection's own budget is a part of it)."""
 
     def __init__(self, limits: GrpcLimits) -> None:
         self.limits = limits
         self.open = 0
         self.refused_at_cap = ThrottledLog("gRPC connections refused: %d open, the limit", log)
+        self.partial = PartialBudget(PROCESS_PARTIAL_MESSAGES * limits.max_message_bytes)
+
+    def connection_budget(self) -> PartialBudget:
+        return PartialBudget(
+            CONNECTION_PARTIAL_MESSAGES * self.limits.max_message_bytes, self.partial
+        )
 
 
 class FloodGuard:
@@ -145,6 +158,8 @@ class GuardedProtocol(H2Protocol):
         h2_conn.update_settings({SettingCodes.MAX_HEADER_LIST_SIZE: self.limits.max_header_bytes})
         h2_conn.decoder.max_header_list_size = self.limits.max_header_bytes
         self.processor = _GuardedEvents(self.handler, self.connection, self)
+        # Read by each call's WireStream (grpclib's Connection has no place for it: pinned).
+        self.connection.budget = self._connections.connection_budget()  # type: ignore[attr-defined]
         self.connection.flush()
 
     def data_received(self, data: bytes) -> None:

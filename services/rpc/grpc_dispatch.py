@@ -56,7 +56,12 @@ async def _framed(
     remaining = stream.deadline.time_remaining() if stream.deadline is not None else None
     call = CallInfo(headers=stream.metadata, timeout_seconds=remaining)
     wire = WireStream(
-        stream, limits.max_message_bytes, compression, call, limits.stream_send_timeout_seconds
+        stream,
+        limits.max_message_bytes,
+        compression,
+        call=call,
+        send_timeout=limits.stream_send_timeout_seconds,
+        read_timeout=limits.first_request_timeout_seconds,
     )
     if stream._cardinality.server_streaming:
         call.send_headers = wire.headers_now

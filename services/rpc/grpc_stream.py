@@ -13,7 +13,14 @@ from grpclib.const import Status
 from grpclib.exceptions import GRPCError, ProtocolError
 from grpclib.metadata import encode_metadata
 
-from services.wire.grpc import ACCEPT_ENCODING, GZIP, Compression, frame, read_frame
+from services.wire.grpc import (
+    ACCEPT_ENCODING,
+    GZIP,
+    Compression,
+    PartialBudget,
+    frame,
+    read_frame,
+)
 
 from .call import CallInfo
 
@@ -27,14 +34,18 @@ class WireStream:
         stream: Any,
         limit: int,
         compression: Compression,
+        *,
         call: CallInfo | None = None,
         send_timeout: float | None = None,
+        read_timeout: float | None = None,
     ) -> None:
         self._stream = stream
         self._limit = limit
         self._compression = compression
         self._call = call
         self._send_timeout = send_timeout  # server streaming: how long one message may wait
+        self._read_timeout = read_timeout  # how long the request may take to arrive whole
+        self._budget: PartialBudget | None = getattr(stream._stream.connection, "budget", None)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
@@ -44,17 +55,50 @@ class WireStream:
 
     async def recv_message(self) -> Any:
         s = self._stream
-        data = await read_frame(s._stream, self._limit, self._compression)
-        if not s._cardinality.client_streaming:
-            # One request message, then the end of the stream (as grpc-go checks it).
-            if data is None:
-                raise GRPCError(Status.UNIMPLEMENTED, "a unary rpc needs one request message")
-            if await read_frame(s._stream, self._limit, self._compression) is not None:
-                raise GRPCError(Status.UNIMPLEMENTED, "a unary rpc takes one request message")
+        if s._cardinality.client_streaming and s._messages_received:
+            data = await self._read()  # a stream of requests: the client sends at its pace
+        else:
+            data = await self._within_read_timeout(s)
         if data is None:
             return None
         s._messages_received += 1
         return s._codec.decode(data, s._recv_type)
+
+    async def _read(self) -> bytes | None:
+        return await read_frame(self._stream._stream, self._limit, self._compression, self._budget)
+
+    async def _within_read_timeout(self, s: Any) -> bytes | None:
+        """The request (or a client stream's first message) within the read timeout: a client
+        that announces a message and never finishes it (or sends it a byte at a time) holds its
+        stream and its bytes no longer than that."""
+        timer = None
+        expired: list[bool] = []
+        if self._read_timeout is not None:
+            task = asyncio.current_task()
+            assert task is not None  # noqa: S101 - a handler runs in a task
+            timer = asyncio.get_running_loop().call_later(
+                self._read_timeout, _expire, task, expired
+            )
+        try:
+            data = await self._read()
+            if not s._cardinality.client_streaming:
+                # One request message, then the end of the stream (as grpc-go checks it).
+                if data is None:
+                    raise GRPCError(Status.UNIMPLEMENTED, "a unary rpc needs one request message")
+                if await self._read() is not None:
+                    raise GRPCError(Status.UNIMPLEMENTED, "a unary rpc takes one request message")
+        except asyncio.CancelledError:
+            if not expired:
+                raise
+            asyncio.current_task().uncancel()  # type: ignore[union-attr] # our own cancel
+            raise GRPCError(
+                Status.RESOURCE_EXHAUSTED,
+                f"the request did not arrive whole within {self._read_timeout:g} s",
+            ) from None
+        finally:
+            if timer is not None:
+                timer.cancel()
+        return data
 
     async def send_initial_metadata(self, *, metadata: Any = None) -> None:
         s = self._stream
@@ -122,3 +166,8 @@ class WireStream:
         if message is None:
             raise StopAsyncIteration
         return message
+
+
+def _expire(task: asyncio.Task[Any], expired: list[bool]) -> None:
+    expired.append(True)
+    task.cancel()

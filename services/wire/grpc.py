@@ -118,8 +118,35 @@ def inflate(data: bytes, limit: int) -> bytes:
         raise GRPCError(Status.RESOURCE_EXHAUSTED, f"message {error}") from None
 
 
-async def read_frame(stream: Any, limit: int, compression: Compression) -> bytes | None:
-    """One length-prefixed message from a grpclib protocol stream; None at the end of stream."""
+class PartialBudget:
+    """Bytes of request messages announced at their prefix and not yet whole, for one
+    connection and, through `parent`, the process: a client that announces large messages and
+    never finishes them holds at most this much here."""
+
+    def __init__(self, limit: int, parent: PartialBudget | None = None) -> None:
+        self.limit = limit
+        self.held = 0
+        self._parent = parent
+
+    def reserve(self, size: int) -> bool:
+        if self.held + size > self.limit:
+            return False
+        if self._parent is not None and not self._parent.reserve(size):
+            return False
+        self.held += size
+        return True
+
+    def release(self, size: int) -> None:
+        self.held -= size
+        if self._parent is not None:
+            self._parent.release(size)
+
+
+async def read_frame(
+    stream: Any, limit: int, compression: Compression, budget: PartialBudget | None = None
+) -> bytes | None:
+    """One length-prefixed message from a grpclib protocol stream; None at the end of stream.
+    Its announced length is held against `budget` until the message is whole."""
     prefix: bytes = await stream.recv_data(PREFIX_BYTES)
     if not prefix:
         return None
@@ -135,7 +162,16 @@ async def read_frame(stream: Any, limit: int, compression: Compression) -> bytes
             Status.RESOURCE_EXHAUSTED,
             f"message of {length} bytes exceeds the limit of {limit} bytes",
         )
-    data: bytes = await stream.recv_data(length)
+    if budget is not None and not budget.reserve(length):
+        raise GRPCError(
+            Status.RESOURCE_EXHAUSTED,
+            "too many request bytes are arriving at once: send fewer messages at a time",
+        )
+    try:
+        data: bytes = await stream.recv_data(length)
+    finally:
+        if budget is not None:
+            budget.release(length)
     if len(data) != length:
         raise MalformedFrame(f"message cut short: {len(data)} of {length} bytes")
     return inflate(data, limit) if prefix[0] == 1 else data
