@@ -20,6 +20,7 @@ from gen.kugel.item.v1 import (
     WatchItemChangesRequest,
     WatchItemChangesResponse,
 )
+from services.rpc.call import current_call
 from services.wire.codec import EncodedForms
 
 from .catalog import ItemCatalog
@@ -86,11 +87,20 @@ class ItemService(ItemServiceBase):
             )
         feed = self._watches.feed
         feed.open_watches += 1
+        closed = False
+
+        def close() -> None:  # once: at the call's end, or when the generator is closed
+            nonlocal closed
+            if not closed:
+                closed = True
+                feed.open_watches -= 1
+
+        current_call().at_end.append(close)
         try:
             async for event in watch.events():
                 yield event
         finally:
-            feed.open_watches -= 1
+            close()
 
     async def stream_store_items(
         self, message: StreamStoreItemsRequest

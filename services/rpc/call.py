@@ -30,6 +30,15 @@ class CallInfo:
     response_trailers: list[tuple[str, str]] = field(default_factory=list)
     # Streaming calls: sends the response headers now, before the first message.
     send_headers: Callable[[], Awaitable[None]] | None = None
+    # Run by the edge when the call ends, however it ends (a cancelled handler's generator
+    # may be closed much later, by the garbage collector): for what a call holds open.
+    at_end: list[Callable[[], None]] = field(default_factory=list)
+
+    def ended(self) -> None:
+        """The call is over: run what it asked for, once."""
+        hooks, self.at_end = self.at_end, []
+        for hook in hooks:
+            hook()
 
     @property
     def request_headers(self) -> list[tuple[str, str]]:

@@ -156,6 +156,8 @@ async def produce(handler: Handler, exchange: StreamExchange, call: CallInfo, gr
         )
     except TimeoutError:
         error = ConnectError(Code.DEADLINE_EXCEEDED, "deadline exceeded")
+    finally:
+        call.ended()
     exchange.finish(error, call.response_trailers)
 
 

@@ -73,6 +73,8 @@ async def _framed(
                 raise  # grpclib ends the call, details included
             await wire.finish(error)
             return
+        finally:
+            call.ended()
     await wire.finish(None)
 
 

@@ -6,6 +6,7 @@ on the call (`services.rpc.call`)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -23,6 +24,8 @@ from services.wire.grpc import (
 )
 
 from .call import CallInfo
+
+log = logging.getLogger(__name__)
 
 
 class WireStream:
@@ -125,6 +128,12 @@ class WireStream:
             try:
                 await asyncio.wait_for(s._stream.send_data(data), self._send_timeout)
             except TimeoutError:
+                connection = s._stream.connection
+                if not connection.write_ready.is_set():
+                    # The peer reads nothing at all (its window may be huge, the socket is
+                    # full): not even the error could be written. The connection goes.
+                    log.warning("gRPC connection closed: its client took nothing for a while")
+                    connection._transport.abort()
                 raise GRPCError(
                     Status.RESOURCE_EXHAUSTED,
                     f"the client took no message for {self._send_timeout:g} s: resume later",
