@@ -24,6 +24,7 @@ class ErrorCode(StrEnum):
     UNKNOWN_REFERENCE = "unknown_reference"
     IN_USE = "in_use"
     UNAVAILABLE = "unavailable"  # the item store cannot be reached: try again later
+    TOO_MANY_WATCHES = "too_many_watches"  # a connection's or a token's watches, at the cap
 
 
 # ItemService (gRPC, and Connect through services.wire.connect.CODE_OF_STATUS).
@@ -32,6 +33,7 @@ GRPC_STATUS: Final[dict[ErrorCode, Status]] = {
     ErrorCode.NOT_FOUND: Status.NOT_FOUND,
     ErrorCode.UNAUTHENTICATED: Status.UNAUTHENTICATED,
     ErrorCode.UNAVAILABLE: Status.UNAVAILABLE,
+    ErrorCode.TOO_MANY_WATCHES: Status.RESOURCE_EXHAUSTED,
 }
 
 # The admin API.

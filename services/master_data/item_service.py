@@ -82,25 +82,20 @@ class ItemService(ItemServiceBase):
         if self._watches is None:
             raise GRPCError(Status.UNIMPLEMENTED, "this server keeps no change log")
         with _as_grpc_status():
-            watch = self._watches.open(
+            watch = await self._watches.open(
                 message.tenant_ids, message.store_codes, message.after_sequence
             )
-        feed = self._watches.feed
-        feed.open_watches += 1
-        closed = False
-
-        def close() -> None:  # once: at the call's end, or when the generator is closed
-            nonlocal closed
-            if not closed:
-                closed = True
-                feed.open_watches -= 1
-
-        current_call().at_end.append(close)
+        call = current_call()
+        with _as_grpc_status():
+            release = self._watches.admit(call.peer, call.headers.get("authorization"))
+        call.at_end.append(release)  # the call's end, or the generator's close, whichever first
         try:
             async for event in watch.events():
                 yield event
         finally:
-            close()
+            release()
+        if self._watches.feed.closing:
+            raise GRPCError(Status.UNAVAILABLE, "master-data is shutting down: resume elsewhere")
 
     async def stream_store_items(
         self, message: StreamStoreItemsRequest

@@ -12,9 +12,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime
+import hashlib
 import time
-from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Final
 
 from gen.kugel.item.v1 import ItemChange, WatchHeartbeat, WatchItemChangesResponse, WatchReset
@@ -26,6 +28,7 @@ from .repository import ItemRepository
 
 BATCH: Final = 500  # changes read from the log at a time
 MAX_TENANTS: Final = 100
+MAX_STORES: Final = 100
 
 
 class ChangeFeed:
@@ -140,26 +143,72 @@ class ItemWatch:
 
 @dataclass(frozen=True)
 class Watches:
-    """What ItemService opens watches with."""
+    """What ItemService opens watches with, and how many each connection and token holds."""
 
     repository: ItemRepository
     feed: ChangeFeed
     heartbeat_seconds: float
+    max_per_connection: int = 100
+    max_per_token: int = 1_000
+    _held: Counter[tuple[str, object]] = field(default_factory=Counter)
 
-    def open(self, tenant_ids: Sequence[str], store_codes: Sequence[str], after: int) -> ItemWatch:
-        """A watch, its request checked (CatalogError INVALID_ARGUMENT names the problem)."""
+    def admit(self, peer: object, authorization: str | None) -> Callable[[], None]:
+        """Count one more watch against its connection and its token (CatalogError
+        TOO_MANY_WATCHES at a cap); the callable releases it, once."""
+        token = hashlib.sha256((authorization or "").encode()).hexdigest()  # not the secret
+        limits = {
+            ("connection", peer): self.max_per_connection,
+            ("token", token): self.max_per_token,
+        }
+        for key, limit in limits.items():
+            if self._held[key] >= limit:
+                raise CatalogError(
+                    ErrorCode.TOO_MANY_WATCHES,
+                    f"at most {limit} change watches per {key[0]}: close one first",
+                )
+        keys = list(limits)
+        for key in keys:
+            self._held[key] += 1
+        self.feed.open_watches += 1
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if released:
+                return
+            released = True
+            self.feed.open_watches -= 1
+            for key in keys:
+                self._held[key] -= 1
+                if not self._held[key]:
+                    del self._held[key]
+
+        return release
+
+    async def open(
+        self, tenant_ids: Sequence[str], store_codes: Sequence[str], after: int
+    ) -> ItemWatch:
+        """A watch, its request checked (CatalogError INVALID_ARGUMENT names the problem,
+        NOT_FOUND an unknown tenant)."""
         if not 1 <= len(tenant_ids) <= MAX_TENANTS:
             raise CatalogError(
                 ErrorCode.INVALID_ARGUMENT, f"tenant_ids must name 1 to {MAX_TENANTS} tenants"
             )
-        for field, codes in (("tenant_ids", tenant_ids), ("store_codes", store_codes)):
+        if len(store_codes) > MAX_STORES:
+            raise CatalogError(
+                ErrorCode.INVALID_ARGUMENT, f"store_codes may name at most {MAX_STORES} stores"
+            )
+        for name, codes in (("tenant_ids", tenant_ids), ("store_codes", store_codes)):
             bad = [code for code in codes if not is_code(code)]
             if bad:
                 raise CatalogError(
-                    ErrorCode.INVALID_ARGUMENT, f"{field}: {bad[0]!r} is not a code ({RULE})"
+                    ErrorCode.INVALID_ARGUMENT, f"{name}: {bad[0]!r} is not a code ({RULE})"
                 )
         if after < 0:
             raise CatalogError(ErrorCode.INVALID_ARGUMENT, "after_sequence must not be negative")
+        for tenant in dict.fromkeys(tenant_ids):
+            if await self.repository.store_context(tenant, "") is None:
+                raise CatalogError(ErrorCode.NOT_FOUND, f"tenant {tenant} not found")
         return ItemWatch(
             self.repository,
             self.feed,

@@ -62,7 +62,13 @@ def assemble(repository: ItemRepository, settings: MasterDataSettings) -> Master
     catalog = ItemCatalog(repository, settings.catalog_cache_size)
     feed = ChangeFeed()
     catalog.write_listeners.append(feed.wake)
-    watches = Watches(repository, feed, settings.watch_heartbeat_seconds)
+    watches = Watches(
+        repository,
+        feed,
+        settings.watch_heartbeat_seconds,
+        max_per_connection=settings.max_watches_per_connection,
+        max_per_token=settings.max_watches_per_token,
+    )
     token = BearerToken(settings.master_data_token)
     gate = CallGate(
         token, storage_name="item store", injected_delay_seconds=settings.debug_rpc_delay_ms / 1000

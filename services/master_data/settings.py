@@ -29,6 +29,8 @@ class MasterDataSettings(ServerTlsSettings, HttpLimitSettings):
     shutdown_grace_seconds: float = Field(default=5.0, ge=0)
     watch_heartbeat_seconds: float = Field(default=15.0, gt=0)  # WatchItemChanges when idle
     watch_send_timeout_seconds: float = Field(default=10.0, gt=0)  # then RESOURCE_EXHAUSTED
+    max_watches_per_connection: int = Field(default=100, ge=1)
+    max_watches_per_token: int = Field(default=1_000, ge=1)
     # Fault injection for tests: every rpc waits this long before it runs. Keep 0 in production.
     debug_rpc_delay_ms: int = Field(default=0, ge=0, le=60_000)
     http_server: Literal["uvicorn", "hypercorn"] = "uvicorn"  # hypercorn: HTTP/2 as well

@@ -246,7 +246,9 @@ class ConnectEndpoint:
             message = decode_message(data, _DECODERS[codec], handler.request_type, self._limit)
         except ConnectError as error:
             return failed_stream(error, content_type)
-        call = CallInfo(headers=request.headers, timeout_seconds=timeout_seconds)
+        call = CallInfo(
+            headers=request.headers, timeout_seconds=timeout_seconds, peer=request.client
+        )
         accepted = request.headers.get(STREAM_ACCEPT_ENCODING_HEADER, "")
         gzip_replies = "gzip" in {e.strip().lower() for e in accepted.split(",")}
         exchange = StreamExchange(

@@ -54,7 +54,9 @@ async def _framed(
     func: HandlerFunc, limits: GrpcLimits, compression: Compression, stream: Any
 ) -> None:
     remaining = stream.deadline.time_remaining() if stream.deadline is not None else None
-    call = CallInfo(headers=stream.metadata, timeout_seconds=remaining)
+    call = CallInfo(
+        headers=stream.metadata, timeout_seconds=remaining, peer=stream._stream.connection
+    )
     wire = WireStream(
         stream,
         limits.max_message_bytes,

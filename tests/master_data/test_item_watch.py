@@ -124,7 +124,7 @@ async def test_an_idle_watch_gets_heartbeats_and_an_unknown_position_a_reset(
     stub: ItemServiceStub, watched: MasterData
 ) -> None:
     await watched.catalog.apply([price("ITEM0001", 1)])
-    start, beat = await collect(stub, 2, heartbeats=True, tenant_ids=["T0009"])
+    start, beat = await collect(stub, 2, heartbeats=True, tenant_ids=["T0002"])
     assert start.heartbeat is not None  # first thing: where the watch starts
     assert beat.heartbeat is not None  # then, after 0.3 s of quiet, again
     assert beat.heartbeat.sequence >= 1  # where the log is, even for a quiet tenant
@@ -141,6 +141,10 @@ async def test_an_idle_watch_gets_heartbeats_and_an_unknown_position_a_reset(
         pytest.param({"tenant_ids": ["T0001"], "store_codes": ["a b"]}, id="bad store"),
         pytest.param({"tenant_ids": [f"T{n}" for n in range(101)]}, id="too many tenants"),
         pytest.param({"tenant_ids": ["T0001"], "after_sequence": -1}, id="negative position"),
+        pytest.param(
+            {"tenant_ids": ["T0001"], "store_codes": [f"S{n}" for n in range(101)]},
+            id="too many stores",
+        ),
     ],
 )
 async def test_bad_requests_are_invalid_argument(
@@ -159,10 +163,43 @@ async def test_a_watch_needs_the_token(stub: ItemServiceStub) -> None:
     assert error.value.status is Status.UNAUTHENTICATED
 
 
-async def test_shutdown_ends_every_watch(stub: ItemServiceStub, watched: MasterData) -> None:
+async def test_an_unknown_tenant_is_refused(stub: ItemServiceStub) -> None:
+    with pytest.raises(GRPCError) as error:
+        await collect(stub, 1, tenant_ids=["T0001", "T9999"])
+    assert error.value.status is Status.NOT_FOUND
+    assert "T9999" in (error.value.message or "")
+
+
+async def test_watches_past_the_cap_are_refused_and_released_ones_count_no_more(
+    repository: SqliteItemRepository, settings: MasterDataSettings
+) -> None:
+    capped = assemble(repository, settings.model_copy(update={"max_watches_per_token": 2}))
+    grpc = build_grpc_server(capped.item_service, limits=GrpcLimits(max_message_bytes=4096))
+    async with ChannelFor(grpc.services, codec=StrictProtoCodec(4096)) as channel:
+        stub = ItemServiceStub(channel)
+        watching = [asyncio.create_task(collect(stub, 5, tenant_ids=["T0001"])) for _ in range(2)]
+        await asyncio.sleep(0.1)
+        with pytest.raises(GRPCError) as error:
+            await collect(stub, 1, tenant_ids=["T0001"])
+        assert error.value.status is Status.RESOURCE_EXHAUSTED
+        watching[0].cancel()
+        await asyncio.sleep(0.1)
+        assert capped.feed.open_watches == 1
+        third = asyncio.create_task(collect(stub, 5, tenant_ids=["T0001"]))
+        await asyncio.sleep(0.1)
+        assert capped.feed.open_watches == 2
+        for task in (watching[1], third):
+            task.cancel()
+
+
+async def test_shutdown_ends_every_watch_as_unavailable(
+    stub: ItemServiceStub, watched: MasterData
+) -> None:
     watching = asyncio.create_task(collect(stub, 5, tenant_ids=["T0001"]))
     await asyncio.sleep(0.1)
     assert watched.feed.open_watches == 1
     watched.feed.close()
-    assert await asyncio.wait_for(watching, 5) == []
+    with pytest.raises(GRPCError) as error:
+        await asyncio.wait_for(watching, 5)
+    assert error.value.status is Status.UNAVAILABLE  # a generic client retries elsewhere
     assert watched.feed.open_watches == 0
