@@ -282,6 +282,7 @@ def run(seconds: float = 30.0, terminals: int = 24) -> ClusterResult:
                     CART_DB=cart_db,
                     DB_POOL_SIZE="4",
                     TERMINAL_RATE_LIMIT="0",
+                    MAX_OPEN_CARTS="0",
                     GRPC_TIMEOUT="2.0",
                 )
                 for _ in range(3)

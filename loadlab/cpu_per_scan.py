@@ -138,7 +138,9 @@ def run(terminals: int = 40, rounds: int = 5) -> CpuPerScan:
         tmp = Path(folder)
         master_data = start_master_data(tmp)
         key = add_terminal(tmp, "T0001", "S001", "R01")
-        cart = start_cart(tmp, master_data, USE_ITEM_CACHE="true", TERMINAL_RATE_LIMIT="0")
+        cart = start_cart(
+            tmp, master_data, USE_ITEM_CACHE="true", TERMINAL_RATE_LIMIT="0", MAX_OPEN_CARTS="0"
+        )
         bare = start_bare_route(tmp)
         durable = start_bare_route(tmp, durable=True)
         try:

@@ -45,7 +45,8 @@ def run_mode(
         master_data,
         USE_GRPC=str(use_grpc).lower(),
         USE_ITEM_CACHE=str(args.item_cache).lower(),
-        TERMINAL_RATE_LIMIT="0",  # the virtual terminals share one key
+        TERMINAL_RATE_LIMIT="0",
+        MAX_OPEN_CARTS="0",  # the virtual terminals share one key
     )
     try:
         before = lookup_histograms(cart.metrics())

@@ -99,7 +99,11 @@ def main() -> None:
             print(f"imported in {time.monotonic() - started:.1f} s", flush=True)
             key = add_terminal(root, TENANT, STORE, "BULK1")
             cart = start_cart(
-                root, master_data, PRELOAD_STORES=f"{TENANT}/{STORE}", TERMINAL_RATE_LIMIT="0"
+                root,
+                master_data,
+                PRELOAD_STORES=f"{TENANT}/{STORE}",
+                TERMINAL_RATE_LIMIT="0",
+                MAX_OPEN_CARTS="0",
             )
             rss_start = rss_kib(cart.process.pid)
             started = time.monotonic()

@@ -57,7 +57,9 @@ def main(argv: list[str] | None = None) -> None:
         tmp = Path(directory)
         master_data = start_master_data(tmp)
         key = add_terminal(tmp, "T0001", "S001", "SOAK01")
-        cart = start_cart(tmp, master_data, USE_GRPC="true", TERMINAL_RATE_LIMIT="0")
+        cart = start_cart(
+            tmp, master_data, USE_GRPC="true", TERMINAL_RATE_LIMIT="0", MAX_OPEN_CARTS="0"
+        )
         try:
             recorder, samples = uvloop.run(soak(cart, master_data, key, args))
         finally:

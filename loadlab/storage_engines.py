@@ -86,6 +86,7 @@ def run_engine(engine: str, terminals: int, seconds: float) -> EngineRun:
                 CART_DB=env["CART_DB"],
                 USE_ITEM_CACHE="true",
                 TERMINAL_RATE_LIMIT="0",
+                MAX_OPEN_CARTS="0",
             )
             try:
                 pids = {"cart": cart.process.pid, "master-data": master_data.process.pid}

@@ -19,13 +19,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
-from services.common.ttl_cache import TtlLruCache
-
 from .cart import MAX_QUANTITY, Cart, LineItem, PaymentMethod, PriceSource, Receipt
+from .cart_cache import CartCache
 from .errors import CartError, ErrorCode
 from .item_master import ItemDetail, ItemLookupError, ItemMasterClient, LookupFailure
 from .keyed_locks import KeyedLocks
-from .repository import CartRepository, IdempotencyKey, KeyTaken, VersionConflict
+from .repository import (
+    CartRepository,
+    IdempotencyKey,
+    KeyTaken,
+    TooManyOpenCarts,
+    VersionConflict,
+)
 from .terminals import Terminal
 
 MAX_SAVE_ATTEMPTS: Final = 5
@@ -82,14 +87,18 @@ class CartService:
         self,
         repository: CartRepository,
         items: ItemMasterClient,
+        *,
         clock: Callable[[], datetime.datetime] = _utcnow,
         cache_size: int = 2_000,
+        cache_bytes: int = 16 << 20,
+        max_open_carts: int = 0,
     ) -> None:
         self._repository = repository
         self._items = items
         self._clock = clock
         self._locks = KeyedLocks()
-        self._carts: TtlLruCache[str, Cart] = TtlLruCache(cache_size, CART_CACHE_SECONDS)
+        self._carts = CartCache(cache_size, cache_bytes, CART_CACHE_SECONDS)
+        self._max_open = max_open_carts  # per terminal; 0: no limit
 
     async def create(self, terminal: Terminal, idempotency: IdempotencyKey | None = None) -> Cart:
         if idempotency is not None and (kept := await self._kept(idempotency)) is not None:
@@ -104,14 +113,19 @@ class CartService:
             updated_at=now,
         )
         try:
-            await self._repository.create(cart, idempotency)
+            await self._repository.create(cart, idempotency, max_open=self._max_open)
+        except TooManyOpenCarts:
+            raise CartError(
+                ErrorCode.TOO_MANY_OPEN_CARTS,
+                f"this terminal has {self._max_open} open carts: bill or cancel one first",
+            ) from None
         except KeyTaken:  # the same request, at another replica a moment before
             assert idempotency is not None  # noqa: S101 - only a key can be taken
             kept = await self._kept(idempotency)
             if kept is None:
                 raise CartError(ErrorCode.VERSION_CONFLICT, "busy: try again") from None
             return _owned(terminal, kept.cart_id, kept)
-        self._carts.put(cart.cart_id, cart)
+        self._carts.put(cart)
         return cart
 
     async def _kept(self, idempotency: IdempotencyKey) -> Cart | None:
@@ -137,7 +151,7 @@ class CartService:
     async def _load(self, cart_id: str) -> Cart | None:
         cart = await self._repository.load(cart_id)
         if cart is not None:
-            self._carts.put(cart_id, cart)
+            self._carts.put(cart)
         return cart
 
     async def add_lines(
@@ -273,6 +287,7 @@ class CartService:
                 except BaseException:
                     self._carts.discard(cart_id)  # the change may be half applied in memory
                     raise
+                self._carts.put(cart)  # measured again: the change may have grown it
                 return cart
         raise CartError(ErrorCode.VERSION_CONFLICT, f"cart {cart_id} is busy: try again")
 

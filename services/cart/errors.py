@@ -23,6 +23,7 @@ class ErrorCode(StrEnum):
     VERSION_CONFLICT = "version_conflict"
     BALANCE_DUE = "balance_due"
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
+    TOO_MANY_OPEN_CARTS = "too_many_open_carts"
     BODY_TOO_LARGE = "body_too_large"
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
     RATE_LIMITED = "rate_limited"
@@ -49,6 +50,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.BALANCE_DUE: 409,
     ErrorCode.BODY_TOO_LARGE: 413,
     ErrorCode.IDEMPOTENCY_KEY_REUSED: 422,
+    ErrorCode.TOO_MANY_OPEN_CARTS: 409,
     ErrorCode.UNSUPPORTED_MEDIA_TYPE: 415,
     ErrorCode.RATE_LIMITED: 429,
     ErrorCode.INTERNAL: 500,

@@ -17,10 +17,12 @@ from services.common import postgres
 
 from .cart import Cart, CartState
 from .repository import (
+    OPEN_STATES,
     IdempotencyKey,
     KeptAnswer,
     KeyTaken,
     PreloadedStore,
+    TooManyOpenCarts,
     VersionConflict,
     stored_document,
 )
@@ -48,6 +50,15 @@ ON CONFLICT (scope, idem_key) DO UPDATE SET
 WHERE idempotency_keys.created_at_us < $6
 """
 PURGE_EVERY: Final = 1_000  # keys stored between two purges of the expired ones
+_LOCK_TERMINAL: Final = """
+INSERT INTO receipt_counters VALUES ($1, $2, $3, 0)
+ON CONFLICT (tenant_id, store_code, terminal_id)
+DO UPDATE SET last_receipt_no = receipt_counters.last_receipt_no
+"""
+_OPEN_CARTS: Final = """
+SELECT COUNT(*) FROM carts
+WHERE tenant_id = $1 AND store_code = $2 AND terminal_id = $3 AND state = ANY($4::text[])
+"""
 
 
 class PostgresCartRepository:
@@ -91,22 +102,35 @@ class PostgresCartRepository:
         return terminal, str(row["key_hash"])
 
     @postgres.outages_reported
-    async def create(self, cart: Cart, idempotency: IdempotencyKey | None = None) -> None:
+    async def create(
+        self, cart: Cart, idempotency: IdempotencyKey | None = None, *, max_open: int = 0
+    ) -> None:
         cart.version = 1
         document = stored_document(cart)
         now = postgres.now_us()
         values = (cart.cart_id, cart.tenant_id, cart.store_code, cart.terminal_id,
                   cart.state.value, cart.version, document, now)  # fmt: skip
         insert = "INSERT INTO carts VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-        if idempotency is None:
+        if idempotency is None and not max_open:
             await self._pool.execute(insert, *values)
             return
         async with (
             self._pool.acquire(timeout=postgres.ACQUIRE_TIMEOUT_SECONDS) as connection,
             connection.transaction(),
         ):
+            if max_open:
+                # The terminal's counter row, locked: two replicas creating at once count in turn.
+                await connection.execute(_LOCK_TERMINAL, cart.tenant_id, cart.store_code,
+                                         cart.terminal_id)  # fmt: skip
+                open_carts = await connection.fetchval(
+                    _OPEN_CARTS, cart.tenant_id, cart.store_code, cart.terminal_id,
+                    list(OPEN_STATES),
+                )  # fmt: skip
+                if open_carts >= max_open:
+                    raise TooManyOpenCarts(cart.terminal_id)
             await connection.execute(insert, *values)
-            await self._keep_answer(connection, idempotency, document, now)
+            if idempotency is not None:
+                await self._keep_answer(connection, idempotency, document, now)
 
     @postgres.outages_reported
     async def kept_answer(self, key: IdempotencyKey) -> KeptAnswer | None:

@@ -51,6 +51,13 @@ class KeptAnswer:
     document: str
 
 
+class TooManyOpenCarts(Exception):
+    """The terminal has as many open carts as it may."""
+
+
+OPEN_STATES: tuple[str, ...] = ("initial", "entering_items", "paying")
+
+
 class KeyTaken(Exception):
     """Another request stored the same Idempotency-Key first (a race between replicas)."""
 
@@ -66,8 +73,11 @@ class CartRepository(Protocol):
         """The terminal of an API key id, with the hash of its secret."""
         ...
 
-    async def create(self, cart: Cart, idempotency: IdempotencyKey | None = None) -> None:
-        """Store a new cart (and the key that made it: KeyTaken when it is stored already)."""
+    async def create(
+        self, cart: Cart, idempotency: IdempotencyKey | None = None, *, max_open: int = 0
+    ) -> None:
+        """Store a new cart (and the key that made it: KeyTaken when it is stored already);
+        TooManyOpenCarts when its terminal has `max_open` open carts already (0: no limit)."""
         ...
 
     async def kept_answer(self, key: IdempotencyKey) -> KeptAnswer | None:

@@ -67,10 +67,15 @@ CREATE TABLE idempotency_keys (
 );
 CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at_us)
 """
+# Migration 4: a terminal's carts by state, for the cap on open carts (MAX_OPEN_CARTS).
+CARTS_BY_TERMINAL_V4: Final = """
+CREATE INDEX carts_by_terminal ON carts (tenant_id, store_code, terminal_id, state)
+"""
 SQLITE_MIGRATIONS: Final = (
     Migration(1, "terminals, carts, receipt counters", SQLITE_SCHEMA_V1),
     Migration(2, "preloaded stores and their items", PRELOAD_V2),
     Migration(3, "idempotency keys", IDEMPOTENCY_V3),
+    Migration(4, "carts by terminal and state", CARTS_BY_TERMINAL_V4),
 )
 
 
@@ -106,4 +111,5 @@ PG_MIGRATIONS: Final = (
     Migration(1, "terminals, carts, receipt counters", PG_SCHEMA_V1),
     Migration(2, "preloaded stores and their items", PRELOAD_V2),
     Migration(3, "idempotency keys", IDEMPOTENCY_V3),
+    Migration(4, "carts by terminal and state", CARTS_BY_TERMINAL_V4),
 )

@@ -55,7 +55,13 @@ def assemble(
     built = items is None
     items = items or build_item_master_client(settings, registry)
     watch = build_change_watch(settings, items, registry, repository) if built else None
-    service = CartService(repository, items, cache_size=settings.cart_cache_size)
+    service = CartService(
+        repository,
+        items,
+        cache_size=settings.cart_cache_size,
+        cache_bytes=settings.cart_cache_bytes,
+        max_open_carts=settings.max_open_carts,
+    )
     api = CartApi(
         service,
         TerminalAuthenticator(repository),

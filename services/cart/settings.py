@@ -41,6 +41,8 @@ class CartSettings(ServerTlsSettings, HttpLimitSettings):
     workers: int = Field(default=1, ge=1, le=32)  # processes sharing the port (SO_REUSEPORT)
     reuse_port: bool = False  # set by cart for its own workers
     cart_cache_size: int = Field(default=2_000, ge=0)  # carts kept in process between requests
+    cart_cache_bytes: int = Field(default=16 << 20, ge=0)  # ... and their JSON bytes, at most
+    max_open_carts: int = Field(default=20, ge=0)  # per terminal (409 beyond); 0: no limit
     max_request_bytes: int = Field(default=65_536, ge=1024)
     shutdown_grace_seconds: float = Field(default=5.0, ge=0)
     master_data_grpc_tls: bool = False  # gRPC to master-data over TLS

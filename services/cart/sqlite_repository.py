@@ -15,10 +15,12 @@ from services.common.sqlite_threads import SqliteThreads
 
 from .cart import Cart, CartState
 from .repository import (
+    OPEN_STATES,
     IdempotencyKey,
     KeptAnswer,
     KeyTaken,
     PreloadedStore,
+    TooManyOpenCarts,
     VersionConflict,
     stored_document,
 )
@@ -73,11 +75,15 @@ class SqliteCartRepository:
         terminal = Terminal(row["tenant_id"], row["store_code"], row["terminal_id"], row["key_id"])
         return terminal, str(row["key_hash"])
 
-    async def create(self, cart: Cart, idempotency: IdempotencyKey | None = None) -> None:
+    async def create(
+        self, cart: Cart, idempotency: IdempotencyKey | None = None, *, max_open: int = 0
+    ) -> None:
         cart.version = 1
         document = stored_document(cart)
 
         def transaction(c: sqlite3.Connection) -> None:
+            if max_open and _open_carts(c, cart) >= max_open:
+                raise TooManyOpenCarts(cart.terminal_id)
             now = now_us()
             c.execute(
                 "INSERT INTO carts VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -212,6 +218,17 @@ class SqliteCartRepository:
             )
 
         await self._db.write(write)
+
+
+_OPEN_CARTS: Final = (
+    "SELECT COUNT(*) FROM carts WHERE tenant_id = ? AND store_code = ? AND terminal_id = ?"
+    " AND state IN (?, ?, ?)"  # OPEN_STATES
+)
+
+
+def _open_carts(c: sqlite3.Connection, cart: Cart) -> int:
+    values = (cart.tenant_id, cart.store_code, cart.terminal_id, *OPEN_STATES)
+    return int(c.execute(_OPEN_CARTS, values).fetchone()[0])
 
 
 def _next_receipt_no(c: sqlite3.Connection, cart: Cart) -> int:

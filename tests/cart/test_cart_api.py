@@ -348,3 +348,11 @@ def test_a_malformed_idempotency_key_is_refused(http: TestClient, value: str) ->
     cart_id = new_cart(http)
     response = add(http, cart_id, [{"itemCode": "ITEM0005"}], headers={"Idempotency-Key": value})
     assert (response.status_code, response.json()["code"]) == (400, "validation_error")
+
+
+def test_a_terminal_past_its_open_carts_gets_409_until_it_closes_one(http: TestClient) -> None:
+    opened = [new_cart(http) for _ in range(20)]  # MAX_OPEN_CARTS, by default
+    refused = http.post("/api/v1/carts")
+    assert (refused.status_code, refused.json()["code"]) == (409, "too_many_open_carts")
+    assert http.post(f"/api/v1/carts/{opened[0]}/cancel").status_code == 200
+    assert http.post("/api/v1/carts").status_code == 201

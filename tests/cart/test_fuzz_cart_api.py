@@ -32,9 +32,13 @@ line_items = st.lists(
 
 @pytest.fixture
 def cart_settings(tmp_path: Path) -> CartSettings:
-    """Hundreds of requests from one key: the rate limit (tested on its own) is off here."""
+    """Hundreds of requests from one key: the rate limit and the cap on open carts (tested
+    on their own) are off here."""
     return CartSettings(
-        cart_db=str(tmp_path / "cart.db"), max_request_bytes=4096, terminal_rate_limit=0
+        cart_db=str(tmp_path / "cart.db"),
+        max_request_bytes=4096,
+        terminal_rate_limit=0,
+        max_open_carts=0,
     )
 
 

@@ -23,7 +23,7 @@ def two_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Serv
     tmp = Path(tmp_path_factory.mktemp("workers"))
     master_data = start_master_data(tmp)
     key = add_terminal(tmp, "T0001", "S001", "R01")
-    cart = start_cart(tmp, master_data, WORKERS="2", TERMINAL_RATE_LIMIT="0")
+    cart = start_cart(tmp, master_data, WORKERS="2", TERMINAL_RATE_LIMIT="0", MAX_OPEN_CARTS="0")
     yield cart, key
     assert cart.stop() == 0, cart.log
     master_data.stop()

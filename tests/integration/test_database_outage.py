@@ -40,6 +40,7 @@ def stack(tmp_path: Path) -> Iterator[tuple[LocalPostgres, ServiceProcess, Servi
             master_data,
             CART_DB=env["CART_DB"],
             TERMINAL_RATE_LIMIT="0",
+            MAX_OPEN_CARTS="0",
             USE_GRPC="true",
             WATCH_ITEM_CHANGES="false",
         )

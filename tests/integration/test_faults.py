@@ -49,6 +49,7 @@ async def test_master_data_killed_during_load(tmp_path: Path) -> None:
         GRPC_TIMEOUT="1.0",
         GRPC_BREAKER_COOLDOWN_SECONDS="0.5",
         TERMINAL_RATE_LIMIT="0",
+        MAX_OPEN_CARTS="0",
     )
     api = cart.url() + "/api/v1"
     try:
@@ -93,6 +94,7 @@ async def test_slow_master_data_ends_in_deadline_without_pile_up(tmp_path: Path)
         USE_ITEM_CACHE="false",
         GRPC_TIMEOUT="0.3",
         TERMINAL_RATE_LIMIT="0",
+        MAX_OPEN_CARTS="0",
     )
     api = cart.url() + "/api/v1"
     try:
@@ -122,7 +124,7 @@ async def test_slow_master_data_ends_in_deadline_without_pile_up(tmp_path: Path)
 async def test_cart_killed_mid_load_loses_nothing_acknowledged(tmp_path: Path) -> None:
     master_data = start_master_data(tmp_path)
     key = add_terminal(tmp_path, "T0001", "S001", "R01")
-    cart = start_cart(tmp_path, master_data, TERMINAL_RATE_LIMIT="0")
+    cart = start_cart(tmp_path, master_data, TERMINAL_RATE_LIMIT="0", MAX_OPEN_CARTS="0")
     api = cart.url() + "/api/v1"
     acknowledged: dict[str, list[str]] = {}
 
@@ -146,7 +148,7 @@ async def test_cart_killed_mid_load_loses_nothing_acknowledged(tmp_path: Path) -
             await asyncio.sleep(2.5)
             cart.stop(signal.SIGKILL)
             await asyncio.gather(*tills)
-            cart = start_cart(tmp_path, master_data, TERMINAL_RATE_LIMIT="0")
+            cart = start_cart(tmp_path, master_data, TERMINAL_RATE_LIMIT="0", MAX_OPEN_CARTS="0")
             api = cart.url() + "/api/v1"
             assert sum(len(codes) for codes in acknowledged.values()) > 50
             for cart_id, codes in acknowledged.items():

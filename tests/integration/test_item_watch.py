@@ -75,6 +75,7 @@ def stack(
         streamed,
         USE_GRPC="true" if request.param == "grpc" else "false",
         TERMINAL_RATE_LIMIT="0",
+        MAX_OPEN_CARTS="0",
         ITEM_CACHE_TTL_SECONDS="600",
     )
     try:
@@ -149,7 +150,11 @@ async def test_changes_made_while_master_data_was_down_all_arrive(tmp_path: Path
     streamed = start_master_data(tmp_path)
     key = add_terminal(tmp_path, "T0001", "S001", "W02")
     cart = start_cart(
-        tmp_path, streamed, TERMINAL_RATE_LIMIT="0", GRPC_BREAKER_COOLDOWN_SECONDS="0.2"
+        tmp_path,
+        streamed,
+        TERMINAL_RATE_LIMIT="0",
+        MAX_OPEN_CARTS="0",
+        GRPC_BREAKER_COOLDOWN_SECONDS="0.2",
     )
     changed = {"ITEM0031": 31_000, "ITEM0032": 32_000, "ITEM0033": 33_000}
     try:

@@ -49,6 +49,7 @@ async def test_a_preloaded_store_sells_without_a_hop_and_through_a_restart_in_an
     env = {
         "USE_GRPC": "true" if transport == "grpc" else "false",
         "TERMINAL_RATE_LIMIT": "0",
+        "MAX_OPEN_CARTS": "0",
         "PRELOAD_STORES": "T0001/S001",
         "ITEM_CACHE_TTL_SECONDS": "1",
         "GRPC_TIMEOUT": "1",

@@ -188,8 +188,9 @@ async def test_watches_past_the_cap_are_refused_and_released_ones_count_no_more(
         third = asyncio.create_task(collect(stub, 5, tenant_ids=["T0001"]))
         await asyncio.sleep(0.1)
         assert capped.feed.open_watches == 2
-        for task in (watching[1], third):
+        for task in (*watching, third):
             task.cancel()
+        await asyncio.gather(*watching, third, return_exceptions=True)
 
 
 async def test_shutdown_ends_every_watch_as_unavailable(

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from services.cart.cart import Cart, CartState, PaymentMethod
-from services.cart.repository import CartRepository, VersionConflict
+from services.cart.repository import CartRepository, TooManyOpenCarts, VersionConflict
 from services.cart.settings import CartSettings
 from services.cart.storage import open_repository
 from services.cart.terminals import issue_key
@@ -190,3 +190,20 @@ async def test_a_preloaded_store_is_kept_replaced_and_updated(
     other = await two.load_preloaded("T0001", "S002")
     assert other is not None
     assert other.documents == ['{"other":1}']
+
+
+async def test_a_terminal_may_hold_only_so_many_open_carts(
+    replicas: tuple[CartRepository, ...],
+) -> None:
+    one, two = replicas
+    for n in range(3):
+        await (one, two)[n % 2].create(a_cart(f"open-{n}"), max_open=3)
+    with pytest.raises(TooManyOpenCarts):
+        await two.create(a_cart("open-3"), max_open=3)
+    await one.create(a_cart("other-terminal", terminal="R02"), max_open=3)  # its own count
+    done = await one.load("open-0")
+    assert done is not None
+    done.cancel()
+    await one.save(done, 1)
+    await two.create(a_cart("open-4"), max_open=3)  # a cancelled cart is not open
+    await two.create(a_cart("unbounded"))  # no limit asked for
