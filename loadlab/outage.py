@@ -113,8 +113,9 @@ async def run(  # noqa: PLR0917 - the drill's settings, as the command line give
         store: add_terminal(root, "T0001", store, f"DRILL{store}") for store in (PRELOADED, CACHED)
     }
     cart = start_cart(
-        root, master_data, PRELOAD_STORES=f"T0001/{PRELOADED}", TERMINAL_RATE_LIMIT="0", MAX_OPEN_CARTS="0",
-        GRPC_TIMEOUT="1", GRPC_BREAKER_COOLDOWN_SECONDS="1", ITEM_CACHE_TTL_SECONDS=str(ttl),
+        root, master_data, PRELOAD_STORES=f"T0001/{PRELOADED}", TERMINAL_RATE_LIMIT="0",
+        MAX_OPEN_CARTS="0", GRPC_TIMEOUT="1", GRPC_BREAKER_COOLDOWN_SECONDS="1",
+        ITEM_CACHE_TTL_SECONDS=str(ttl),
     )  # fmt: skip
     drill = Drill()
     restarted: ServiceProcess | None = None

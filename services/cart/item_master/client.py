@@ -122,8 +122,12 @@ class ItemMasterClient:
         answers, flights, misses = self._from_cache(self._cache, tenant_id, store_code, codes)
         outage = self._outage
         if (misses or flights) and outage is not None and not outage.allow():
-            copies = self._last_known(outage, tenant_id, store_code, codes, answers)
-            return _answered(codes, answers, copies)
+            # An outage: no hop for what has a last known copy; a code without one still asks
+            # (master-data may be back before the next probe).
+            copies = self._last_known(tenant_id, store_code, codes, answers)
+            if copies is not None:
+                outage.sold_last_known(len(copies))
+                return _answered(codes, answers, copies)
         if misses:  # fetched to the deadlines of those who wait, never past the client's own
             fetch = _Ask(tenant_id, store_code, terminal_id, misses, own_deadline)
             flight = self._start_flight(self._cache, fetch)
@@ -139,7 +143,10 @@ class ItemMasterClient:
                 outage.inconclusive()  # the caller's own hurry proves nothing
             else:
                 outage.failed()
-            copies = self._last_known(outage, tenant_id, store_code, codes, answers, error)
+            copies = self._last_known(tenant_id, store_code, codes, answers)
+            if copies is None:
+                raise
+            outage.sold_last_known(len(copies))
             return _answered(codes, answers, copies)
         if outage is not None:
             outage.succeeded()
@@ -167,16 +174,10 @@ class ItemMasterClient:
         self._cache_misses.inc(len(codes) - len(answers))
         return answers, flights, misses
 
-    def _last_known(  # noqa: PLR0917 - one call's context, passed on as it is
-        self,
-        outage: Outage,
-        tenant_id: str,
-        store_code: str,
-        codes: list[str],
-        answers: dict[str, Cached],
-        error: ItemLookupError | None = None,
-    ) -> dict[str, ItemDetail]:
-        """The last known copies of every code not answered yet, or the outage's error."""
+    def _last_known(
+        self, tenant_id: str, store_code: str, codes: list[str], answers: dict[str, Cached]
+    ) -> dict[str, ItemDetail] | None:
+        """The last known copies of every code not answered yet; None when one has none."""
         assert self._cache is not None  # noqa: S101 - an outage is tracked with a cache only
         copies: dict[str, ItemDetail] = {}
         for code in codes:
@@ -187,12 +188,8 @@ class ItemMasterClient:
             if copy is None and self.preloaded is not None:
                 copy = self.preloaded.last_known(key)
             if copy is None:
-                raise error or ItemLookupError(
-                    LookupFailure.UNAVAILABLE,
-                    f"master-data is unreachable and item {code} has no last known copy",
-                )
+                return None
             copies[code] = copy
-        outage.sold_last_known(len(copies))
         return copies
 
     async def refetch(self, tenant_id: str, store_code: str, item_codes: list[str]) -> None:
