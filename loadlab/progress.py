@@ -35,6 +35,14 @@ class Progress:
             self._last_draw = now
             self._draw(now, final=False)
 
+    def set(self, done: int) -> None:
+        """Where a count read from elsewhere has got to (redrawn as `tick` does)."""
+        self._done = done
+        now = time.monotonic()
+        if now - self._last_draw >= (0.1 if self._tty else 5.0):
+            self._last_draw = now
+            self._draw(now, final=False)
+
     def finish(self) -> None:
         self._draw(time.monotonic(), final=True)
 

@@ -23,6 +23,7 @@ from gen.kugel.item.v1 import ItemChange, WatchHeartbeat, WatchItemChangesRespon
 from services.common.codes import RULE, is_code
 
 from .change_log import LoggedChange
+from .change_reader import SharedChangeLog
 from .errors import CatalogError, ErrorCode
 from .repository import ItemRepository
 
@@ -37,6 +38,7 @@ class ChangeFeed:
 
     def __init__(self) -> None:
         self._event = asyncio.Event()
+        self.wakes = 0  # how many wake-ups so far: a refresh of the log names the one it follows
         self.open_watches = 0
         self.closing = False  # shutting down: every watch ends (its client resumes elsewhere)
 
@@ -44,6 +46,7 @@ class ChangeFeed:
         return self._event
 
     def wake(self) -> None:
+        self.wakes += 1
         self._event.set()
         self._event = asyncio.Event()
 
@@ -85,6 +88,7 @@ class ItemWatch:
 
     repository: ItemRepository
     feed: ChangeFeed
+    log: SharedChangeLog
     tenant_ids: Sequence[str]
     store_codes: Sequence[str]
     position: int
@@ -97,7 +101,7 @@ class ItemWatch:
     async def _check_position(self) -> tuple[WatchItemChangesResponse | None, int]:
         """The log's latest sequence, and a reset when the position is unknown to the log
         (ahead of it, or older than it keeps): the position then moves to the log's end."""
-        oldest, latest = await self.repository.log_bounds()
+        oldest, latest = self.log.oldest, self.log.latest  # as of the last shared refresh
         if self.position > latest:
             reason = "the position is ahead of the change log (was it recreated?)"
         elif oldest and self.position < oldest - 1:
@@ -109,19 +113,23 @@ class ItemWatch:
 
     async def events(self) -> AsyncIterator[WatchItemChangesResponse]:
         """A heartbeat (or a reset) first, saying where the watch starts; then the changes."""
+        await self.log.refresh(self.feed.wakes)
         if self.position == 0:
-            self.position = (await self.repository.log_bounds())[1]
+            self.position = self.log.latest
         reset, _ = await self._check_position()
         yield reset or WatchItemChangesResponse(heartbeat=WatchHeartbeat(sequence=self.position))
         quiet_since = time.monotonic()
         caught_up = False  # a heartbeat goes as soon as what the watch missed is sent
         while not self.feed.closing:
-            token = self.feed.token()
+            token, wake = self.feed.token(), self.feed.wakes
+            await self.log.refresh(wake)  # one read of the log for every watch woken
             reset, latest = await self._check_position()
             if reset is not None:
                 yield reset
                 quiet_since = time.monotonic()
-            batch = await self.repository.changes_after(self.position, self.tenant_ids, BATCH)
+            batch = self.log.after(self.position, self.tenant_ids, BATCH)
+            if batch is None:  # too far behind for the shared memory: read the log itself
+                batch = await self.repository.changes_after(self.position, self.tenant_ids, BATCH)
             for logged in batch:
                 self.position = logged.sequence
                 if self._wanted(logged):
@@ -148,6 +156,7 @@ class Watches:
     repository: ItemRepository
     feed: ChangeFeed
     heartbeat_seconds: float
+    log: SharedChangeLog
     max_per_connection: int = 100
     max_per_token: int = 1_000
     _held: Counter[tuple[str, object]] = field(default_factory=Counter)
@@ -212,6 +221,7 @@ class Watches:
         return ItemWatch(
             self.repository,
             self.feed,
+            self.log,
             list(dict.fromkeys(tenant_ids)),
             list(store_codes),
             after,

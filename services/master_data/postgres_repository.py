@@ -184,6 +184,24 @@ class PostgresItemRepository:
         ]
 
     @postgres.outages_reported
+    async def all_changes_after(self, sequence: int, limit: int) -> list[LoggedChange]:
+        rows = await self._pool.fetch(
+            "SELECT * FROM item_changes WHERE sequence > $1 ORDER BY sequence LIMIT $2",
+            sequence,
+            limit,
+        )
+        return [
+            LoggedChange(
+                r["sequence"],
+                ChangeEntry(
+                    r["tenant_id"], r["store_code"], tuple(r["item_codes"]), r["all_items"]
+                ),
+                r["committed_at_us"],
+            )
+            for r in rows
+        ]
+
+    @postgres.outages_reported
     async def log_bounds(self) -> tuple[int, int]:
         row = await self._pool.fetchrow("SELECT MIN(sequence), MAX(sequence) FROM item_changes")
         return (row[0] or 0, row[1] or 0) if row is not None else (0, 0)

@@ -109,6 +109,10 @@ class ItemRepository(Protocol):
         """The logged changes of the tenants after `sequence`, oldest first, at most `limit`."""
         ...
 
+    async def all_changes_after(self, sequence: int, limit: int) -> list[LoggedChange]:
+        """Every tenant's logged changes after `sequence`, oldest first, at most `limit`."""
+        ...
+
     async def log_bounds(self) -> tuple[int, int]:
         """The oldest sequence the log keeps and the latest one (0, 0 for an empty log)."""
         ...

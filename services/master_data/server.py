@@ -34,6 +34,7 @@ from services.wire.uvicorn_server import EmbeddedUvicorn, http_server, wait_star
 
 from .admin_api import AdminApi
 from .catalog import ItemCatalog
+from .change_reader import SharedChangeLog
 from .grpc_server import build_grpc_server
 from .http_app import build_http_app
 from .item_service import ItemService
@@ -62,10 +63,12 @@ def assemble(repository: ItemRepository, settings: MasterDataSettings) -> Master
     catalog = ItemCatalog(repository, settings.catalog_cache_size)
     feed = ChangeFeed()
     catalog.write_listeners.append(feed.wake)
+    change_log = SharedChangeLog(repository)
     watches = Watches(
         repository,
         feed,
         settings.watch_heartbeat_seconds,
+        change_log,
         max_per_connection=settings.max_watches_per_connection,
         max_per_token=settings.max_watches_per_token,
     )
@@ -87,6 +90,11 @@ def assemble(repository: ItemRepository, settings: MasterDataSettings) -> Master
     Gauge(
         "item_watches_open", "WatchItemChanges streams open in this process", registry=registry
     ).set_function(lambda: feed.open_watches)
+    Gauge(
+        "item_change_log_reads",
+        "Reads of the change log made for this process's watches (one per wake-up, shared)",
+        registry=registry,
+    ).set_function(lambda: change_log.queries)
     http_app = build_http_app(connect, admin, repository, registry)
     return MasterData(catalog, feed, gate, item_service, http_app, known)
 

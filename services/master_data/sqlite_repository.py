@@ -52,6 +52,13 @@ WHERE t.tenant_id = ?
 """
 
 
+def _logged(r: sqlite3.Row) -> LoggedChange:
+    entry = ChangeEntry(
+        r["tenant_id"], r["store_code"], tuple(json.loads(r["item_codes"])), bool(r["all_items"])
+    )
+    return LoggedChange(r["sequence"], entry, r["committed_at_us"])
+
+
 def _execute(connection: sqlite3.Connection, run: list[MasterChange], now: int) -> None:
     first = run[0]
     if isinstance(first, Deletion):
@@ -148,19 +155,16 @@ class SqliteItemRepository:
         rows = await self._db.read(
             lambda c: c.execute(query, (sequence, *tenants, limit)).fetchall()
         )
-        return [
-            LoggedChange(
-                r["sequence"],
-                ChangeEntry(
-                    r["tenant_id"],
-                    r["store_code"],
-                    tuple(json.loads(r["item_codes"])),
-                    bool(r["all_items"]),
-                ),
-                r["committed_at_us"],
-            )
-            for r in rows
-        ]
+        return [_logged(r) for r in rows]
+
+    async def all_changes_after(self, sequence: int, limit: int) -> list[LoggedChange]:
+        rows = await self._db.read(
+            lambda c: c.execute(
+                "SELECT * FROM item_changes WHERE sequence > ? ORDER BY sequence LIMIT ?",
+                (sequence, limit),
+            ).fetchall()
+        )
+        return [_logged(r) for r in rows]
 
     async def log_bounds(self) -> tuple[int, int]:
         row = await self._db.read(
