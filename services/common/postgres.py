@@ -40,7 +40,6 @@ COMMAND_TIMEOUT_SECONDS: Final = 30.0
 # One lock for every service's migrations: replicas starting together migrate one at a time.
 MIGRATION_LOCK: Final = 0x6B75_6765_6C  # "kugel"
 
-Pool = asyncpg.Pool
 if TYPE_CHECKING:  # a pooled connection and a plain one take the same calls
     from asyncpg.pool import PoolConnectionProxy
 
@@ -49,11 +48,13 @@ if TYPE_CHECKING:  # a pooled connection and a plain one take the same calls
 
 # What asyncpg raises when the server cannot be reached or goes away (class 08 and 57P0x), and
 # OSError/TimeoutError from connecting and waiting for a pooled connection.
+# InternalClientError and its kin: a connection broken under a call by a server restart.
 OUTAGES: Final = (
     OSError,
     TimeoutError,
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
     asyncpg.exceptions.OperatorInterventionError,
 )
 P = ParamSpec("P")
@@ -89,6 +90,36 @@ def redacted(location: str) -> str:
         return location
     host = parts.netloc.rpartition("@")[2]
     return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+
+
+class Pool:
+    """asyncpg's pool, every call waiting at most ACQUIRE_TIMEOUT_SECONDS for a connection: the
+    pool's own fetch and execute wait without a bound (a read queued 38 s behind a held lock)."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    def acquire(self, *, timeout: float = ACQUIRE_TIMEOUT_SECONDS) -> Any:
+        return self._pool.acquire(timeout=timeout)
+
+    async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
+        async with self._pool.acquire(timeout=ACQUIRE_TIMEOUT_SECONDS) as connection:
+            return await connection.fetch(query, *args)
+
+    async def fetchrow(self, query: str, *args: Any) -> asyncpg.Record | None:
+        async with self._pool.acquire(timeout=ACQUIRE_TIMEOUT_SECONDS) as connection:
+            return await connection.fetchrow(query, *args)
+
+    async def fetchval(self, query: str, *args: Any) -> Any:
+        async with self._pool.acquire(timeout=ACQUIRE_TIMEOUT_SECONDS) as connection:
+            return await connection.fetchval(query, *args)
+
+    async def execute(self, query: str, *args: Any) -> str:
+        async with self._pool.acquire(timeout=ACQUIRE_TIMEOUT_SECONDS) as connection:
+            return await connection.execute(query, *args)
+
+    async def close(self) -> None:
+        await self._pool.close()
 
 
 class PooledConnection(asyncpg.Connection):
@@ -127,7 +158,7 @@ async def open_pool(url: str, size: int, migrations: Sequence[Migration]) -> Poo
         raise
     if applied:
         log.info("%s: schema migrations %s applied", redacted(url), applied)
-    return pool
+    return Pool(pool)
 
 
 async def migrate(connection: Connection, migrations: Sequence[Migration]) -> list[int]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 
 import asyncpg
 import pytest
@@ -15,6 +16,7 @@ from services.cart.postgres_repository import PostgresCartRepository
 from services.cart.schema import PG_MIGRATIONS as CART_MIGRATIONS
 from services.common import postgres
 from services.common.migrations import Migration, SchemaTooNew
+from services.common.storage_errors import StorageUnavailable
 from services.master_data.postgres_repository import PostgresItemRepository
 from services.master_data.schema import PG_MIGRATIONS as MASTER_MIGRATIONS
 
@@ -101,5 +103,20 @@ async def test_a_master_database_keeps_its_catalog_version(postgres_server: Loca
     repository = await PostgresItemRepository.open(url, 1)
     try:
         assert await repository.version() == 12
+    finally:
+        await repository.close()
+
+
+async def test_a_read_waits_for_a_pooled_connection_no_longer_than_the_acquire_timeout(
+    postgres_server: LocalPostgres, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(postgres, "ACQUIRE_TIMEOUT_SECONDS", 0.3)
+    repository = await PostgresCartRepository.open(new_database(postgres_server), 1)
+    try:
+        async with repository._pool.acquire():  # the pool's only connection, held
+            started = time.monotonic()
+            with pytest.raises(StorageUnavailable):
+                await repository.load("any")
+            assert time.monotonic() - started < 5  # not the 38 s a held lock once cost
     finally:
         await repository.close()
