@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -23,6 +22,7 @@ from h2.errors import ErrorCodes
 from h2.settings import SettingCodes
 
 from services.common.throttled_log import ThrottledLog
+from services.wire.flood_guard import FloodGuard, FrameCounter
 from services.wire.grpc import PartialBudget
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ class GrpcLimits:
     max_connections: int = 4096
     first_request_timeout_seconds: float = 10.0  # connected, but no request yet
     idle_timeout_seconds: float = 300.0  # no call open and nothing received
-    control_frames_per_second: float = 500.0  # PING, SETTINGS and RST_STREAM, together
+    control_frames_per_second: float = 500.0  # frames that carry no request (flood_guard)
     stream_send_timeout_seconds: float = 10.0  # a streamed message the client won't take
 
 
@@ -62,25 +62,6 @@ class ConnectionCount:
         )
 
 
-class FloodGuard:
-    """A token bucket: `allow()` is False once a client sends control frames faster than
-    `rate` a second for longer than a burst of 2 seconds' worth."""
-
-    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self._rate = rate
-        self._burst = max(1.0, 2 * rate)
-        self._tokens = self._burst
-        self._clock = clock
-        self._at = clock()
-
-    def allow(self) -> bool:
-        now = self._clock()
-        self._tokens = min(self._burst, self._tokens + (now - self._at) * self._rate)
-        self._at = now
-        self._tokens -= 1
-        return self._tokens >= 0
-
-
 def _ascii_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[str, str]] | None:
     try:
         return [(name.decode("ascii"), value.decode("ascii")) for name, value in headers]
@@ -88,22 +69,15 @@ def _ascii_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[str, str]] 
         return None
 
 
-_CONTROL_FRAMES = (h2.events.PingReceived, h2.events.RemoteSettingsChanged, h2.events.StreamReset)
-
-
 class _GuardedEvents(EventsProcessor):
     """grpclib's event processing, with request headers decoded here (a non-ASCII one is the
-    request's error, not the connection's) and control-frame floods ended with GOAWAY."""
+    request's error, not the connection's)."""
 
     def __init__(self, handler: Any, connection: Any, protocol: GuardedProtocol) -> None:
         super().__init__(handler, connection)
         self._protocol = protocol
-        self._flood = FloodGuard(protocol.limits.control_frames_per_second)
 
     def process(self, event: Any) -> None:
-        if isinstance(event, _CONTROL_FRAMES) and not self._flood.allow():
-            self._protocol.calm_down(type(event).__name__)
-            return
         super().process(event)
 
     def process_request_received(self, event: h2.events.RequestReceived) -> None:
@@ -133,6 +107,8 @@ class GuardedProtocol(H2Protocol):
         self.had_request = False
         self._transport: Any = None
         self._early = b""  # bytes before the HTTP/2 state exists
+        self._frames = FrameCounter()
+        self._flood = FloodGuard(self.limits.control_frames_per_second)
         self._watch: asyncio.TimerHandle | None = None
         self._closed = False
 
@@ -172,6 +148,10 @@ class GuardedProtocol(H2Protocol):
                 return
             data, self._early = self._early, b""
             self._start_h2()
+        frames = self._frames.control_frames(data)
+        if frames and not self._flood.allow(frames):
+            self.calm_down("control-frame")
+            return
         super().data_received(data)
 
     def _check_idle(self) -> None:
@@ -188,8 +168,11 @@ class GuardedProtocol(H2Protocol):
         )
 
     def calm_down(self, frame: str) -> None:
+        if self._closed:
+            return  # the rest of a flood already read: said once
         log.warning("gRPC connection closed: %s flood", frame)
         self._go_away(ErrorCodes.ENHANCE_YOUR_CALM)
+        self._transport.close()  # after the GOAWAY: a flood's remaining bytes cost no more reads
 
     def _go_away(self, code: ErrorCodes) -> None:
         if self._closed:

@@ -11,31 +11,55 @@ import asyncio
 import logging
 import socket
 from pathlib import Path
+from typing import Final
 
 import h2.events
+from h2.errors import ErrorCodes
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
+from hypercorn.events import Closed
 from hypercorn.protocol.h2 import H2Protocol
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.common.sockets import BACKLOG
 
+from .flood_guard import FloodGuard, counts_as_control
 from .http1 import HttpLimits
 
+log = logging.getLogger(__name__)
 
-def _drop_data_of_finished_streams() -> None:
-    """Hypercorn 0.18's HTTP/2: a DATA frame for a stream already answered and closed (the
-    app replied before reading the whole body: a 405, 413 or 415, say) raises KeyError and
-    takes the whole connection down, every other call on it included. Such frames are dropped
-    here, their flow-control credit returned, as Hypercorn already does for END_STREAM. (Pinned
-    below 0.19; tests/integration/test_http_edges.py sends one.)"""
+
+CONTROL_FRAMES_PER_SECOND: Final = 500.0  # per HTTP/2 connection, as on the gRPC port
+
+
+def _guard_h2_events() -> None:
+    """Two mends of Hypercorn 0.18's HTTP/2, at its event handler (pinned below 0.19):
+
+    - A DATA frame for a stream already answered and closed (the app replied before reading
+      the whole body: a 405, 413 or 415, say) raises KeyError and takes the whole connection
+      down, every other call on it included. Such frames are dropped here, their flow-control
+      credit returned, as Hypercorn already does for END_STREAM
+      (tests/integration/test_http_edges.py sends one).
+    - Hypercorn has no budget for frames that carry no request: a WINDOW_UPDATE or SETTINGS
+      flood kept a core busy. Each connection is held to CONTROL_FRAMES_PER_SECOND here
+      (`flood_guard`); past it, GOAWAY ENHANCE_YOUR_CALM and the connection closes.
+    """
     handle_events = H2Protocol._handle_events
     if getattr(handle_events, "drops_finished", False):
         return
 
     async def patched(self: H2Protocol, events: list[h2.events.Event]) -> None:
+        flood: FloodGuard | None = self.__dict__.get("_flood_guard")
+        if flood is None:
+            flood = self.__dict__["_flood_guard"] = FloodGuard(CONTROL_FRAMES_PER_SECOND)
         for event in events:  # one at a time: an earlier event may open or close a stream
+            if counts_as_control(event) and not flood.allow():
+                log.warning("HTTP/2 connection closed: %s flood", type(event).__name__)
+                self.connection.close_connection(error_code=ErrorCodes.ENHANCE_YOUR_CALM)
+                await self._flush()
+                await self.send(Closed())
+                return
             if isinstance(event, h2.events.DataReceived) and event.stream_id not in self.streams:
                 self.connection.acknowledge_received_data(
                     event.flow_controlled_length, event.stream_id
@@ -47,7 +71,7 @@ def _drop_data_of_finished_streams() -> None:
     H2Protocol._handle_events = patched  # type: ignore[method-assign]
 
 
-_drop_data_of_finished_streams()
+_guard_h2_events()
 
 
 class HeadLimit:

@@ -15,6 +15,7 @@ from pathlib import Path
 import h2.config
 import h2.connection
 import h2.events
+import h2.settings
 import pytest
 
 from loadlab.harness.proc_stats import rss_kib
@@ -191,10 +192,45 @@ def ping(connection: h2.connection.H2Connection, n: int) -> None:
         connection.ping((n * 20 + k).to_bytes(8, "big"))
 
 
-@pytest.mark.parametrize(
-    ("send", "rounds"),
-    [pytest.param(rapid_reset, 5000, id="rapid reset"), pytest.param(ping, 10_000, id="ping")],
-)
+def window_update(connection: h2.connection.H2Connection, _: int) -> None:
+    for _ in range(20):
+        connection.increment_flow_control_window(1)
+
+
+def priority(connection: h2.connection.H2Connection, n: int) -> None:
+    for k in range(20):
+        connection.prioritize((n * 20 + k) * 2 + 1, weight=16)
+
+
+EMPTY_DATA = b"\x00\x00\x00" + b"\x00" + b"\x00" + (1).to_bytes(4, "big")  # stream 1
+
+
+def empty_data(connection: h2.connection.H2Connection, n: int) -> None:
+    """Empty DATA frames on stream 1, written raw: they go on after the server has answered
+    the stream (the client's own h2 would refuse to send them then)."""
+    if n == 0:
+        connection.send_headers(1, [
+            (":method", "POST"), (":scheme", "http"), (":path", HEALTH), (":authority", "x"),
+            ("content-type", "application/grpc"), ("te", "trailers"),
+        ])  # fmt: skip
+    connection._data_to_send += EMPTY_DATA * 20
+
+
+def settings(connection: h2.connection.H2Connection, _: int) -> None:
+    for _ in range(20):
+        connection.update_settings({h2.settings.SettingCodes.ENABLE_PUSH: 0})
+
+
+FLOODS = [
+    pytest.param(rapid_reset, 5000, id="rapid reset"),
+    pytest.param(ping, 10_000, id="ping"),
+    pytest.param(window_update, 10_000, id="window update"),
+    pytest.param(priority, 10_000, id="priority"),
+    pytest.param(empty_data, 10_000, id="empty data"),
+]
+
+
+@pytest.mark.parametrize(("send", "rounds"), FLOODS)
 def test_control_frame_floods_end_in_enhance_your_calm(
     stack: Stack, send: Send, rounds: int
 ) -> None:
@@ -206,3 +242,26 @@ def test_control_frame_floods_end_in_enhance_your_calm(
     assert ended == [ENHANCE_YOUR_CALM]
     assert max(took) < 1.0
     assert settled_rss(stack.master_data.process.pid) < start_rss * 1.2
+
+
+@pytest.fixture(scope="module")
+def hypercorn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
+    service = start_master_data(Path(tmp_path_factory.mktemp("h2flood")), HTTP_SERVER="hypercorn")
+    yield service
+    service.stop()
+
+
+@pytest.mark.parametrize(
+    ("send", "rounds"),
+    [pytest.param(window_update, 10_000, id="window update"),
+     pytest.param(settings, 10_000, id="settings"), pytest.param(ping, 10_000, id="ping")],
+)  # fmt: skip
+def test_hypercorn_floods_end_in_enhance_your_calm(
+    hypercorn: ServiceProcess, send: Send, rounds: int
+) -> None:
+    port = hypercorn.ports["HTTP"]
+    ended: list[int] = []
+    attack = threading.Thread(target=lambda: ended.append(h2_flood(port, send, rounds)))
+    took = served_while(attack, http_ok(port))
+    assert ended == [ENHANCE_YOUR_CALM]
+    assert max(took) < 1.0
