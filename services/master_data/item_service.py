@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import contextmanager
 
 from grpclib.const import Status
@@ -26,6 +26,16 @@ from services.wire.codec import EncodedForms
 from .catalog import ItemCatalog
 from .errors import GRPC_STATUS, CatalogError
 from .item_watch import Watches
+
+
+def _allowed(tenant_ids: Iterable[str]) -> None:
+    """PERMISSION_DENIED for a tenant outside the caller's token (MASTER_DATA_TOKENS)."""
+    scope = current_call().tenants
+    if scope is None:
+        return
+    outside = [t for t in tenant_ids if t not in scope]
+    if outside:
+        raise GRPCError(Status.PERMISSION_DENIED, f"this token may not ask about {outside[0]}")
 
 
 @contextmanager
@@ -59,6 +69,7 @@ class ItemService(ItemServiceBase):
                 self._known.remember(item)
 
     async def get_item_detail(self, message: GetItemDetailRequest) -> GetItemDetailResponse:
+        _allowed([message.tenant_id])
         with _as_grpc_status():
             item = await self._catalog.get_item(
                 message.tenant_id, message.store_code, message.item_code
@@ -69,6 +80,7 @@ class ItemService(ItemServiceBase):
     async def batch_get_item_details(
         self, message: BatchGetItemDetailsRequest
     ) -> BatchGetItemDetailsResponse:
+        _allowed([message.tenant_id])
         with _as_grpc_status():
             items, missing = await self._catalog.get_items(
                 message.tenant_id, message.store_code, message.item_codes
@@ -81,6 +93,7 @@ class ItemService(ItemServiceBase):
     ) -> AsyncIterator[WatchItemChangesResponse]:
         if self._watches is None:
             raise GRPCError(Status.UNIMPLEMENTED, "this server keeps no change log")
+        _allowed(message.tenant_ids)
         with _as_grpc_status():
             watch = await self._watches.open(
                 message.tenant_ids, message.store_codes, message.after_sequence
@@ -100,6 +113,7 @@ class ItemService(ItemServiceBase):
     async def stream_store_items(
         self, message: StreamStoreItemsRequest
     ) -> AsyncIterator[StreamStoreItemsResponse]:
+        _allowed([message.tenant_id])
         pages = self._catalog.store_snapshot(message.tenant_id, message.store_code)
         while True:
             with _as_grpc_status():

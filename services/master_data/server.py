@@ -19,7 +19,7 @@ from starlette.applications import Starlette
 from gen.google_proto_descriptor_pool import default_google_proto_descriptor_pool
 from services.common.postgres import redacted
 from services.common.process_limits import raise_open_file_limit
-from services.common.secrets import BearerToken
+from services.common.secrets import BearerToken, scoped_tokens
 from services.common.sockets import BACKLOG, listening_socket
 from services.common.stop_signal import until_stop_signal
 from services.common.tls import server_context
@@ -72,7 +72,10 @@ def assemble(repository: ItemRepository, settings: MasterDataSettings) -> Master
         max_per_connection=settings.max_watches_per_connection,
         max_per_token=settings.max_watches_per_token,
     )
-    token = BearerToken(settings.master_data_token)
+    scoped = settings.master_data_tokens
+    token = BearerToken(
+        settings.master_data_token, scoped_tokens(scoped.get_secret_value()) if scoped else None
+    )
     gate = CallGate(
         token, storage_name="item store", injected_delay_seconds=settings.debug_rpc_delay_ms / 1000
     )

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from services.common.secrets import scoped_tokens
 from services.common.settings_fields import HttpLimitSettings, LogLevel, ServerTlsSettings
 
 
@@ -21,7 +22,17 @@ class MasterDataSettings(ServerTlsSettings, HttpLimitSettings):
     bind_host: str = "127.0.0.1"
     master_data_db: str = "data/master_data.db"  # a SQLite file or a postgresql:// URL
     db_pool_size: int = Field(default=10, ge=1, le=200)  # PostgreSQL connections per process
-    master_data_token: SecretStr | None = None
+    master_data_token: SecretStr | None = None  # every tenant
+    # TOKEN=TENANT,TENANT;TOKEN2=*: more tokens, each for its tenants (PERMISSION_DENIED else)
+    master_data_tokens: SecretStr | None = None
+
+    @field_validator("master_data_tokens")
+    @classmethod
+    def _scoped(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            scoped_tokens(value.get_secret_value())
+        return value
+
     admin_token: SecretStr | None = None
     max_request_bytes: int = Field(default=1_048_576, ge=1024)
     catalog_cache_size: int = Field(default=100_000, ge=0)

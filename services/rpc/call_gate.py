@@ -16,10 +16,11 @@ from typing import Any
 from grpclib.const import Status
 from grpclib.exceptions import GRPCError
 
-from services.common.secrets import BearerToken
+from services.common.secrets import REJECTED, BearerToken
 from services.common.storage_errors import StorageUnavailable
 from services.wire.grpc import MalformedFrame
 
+from .call import current_call
 from .servable import HandlerFunc, HandlerTable, wrap_handlers
 
 log = logging.getLogger(__name__)
@@ -51,8 +52,11 @@ class CallGate:
         async def guarded(stream: Any) -> None:
             if self.draining:
                 raise GRPCError(Status.UNAVAILABLE, "server is shutting down")
-            if authenticate and not self._token.accepts(stream.metadata.get("authorization")):
-                raise GRPCError(Status.UNAUTHENTICATED, "missing or invalid bearer token")
+            if authenticate:
+                scope = self._token.scope_of(stream.metadata.get("authorization"))
+                if scope is REJECTED:
+                    raise GRPCError(Status.UNAUTHENTICATED, "missing or invalid bearer token")
+                current_call().tenants = scope  # type: ignore[assignment] # not REJECTED
             self._in_flight += 1
             self._idle.clear()
             try:
