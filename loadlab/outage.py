@@ -28,7 +28,7 @@ from .scenario import SCANNABLE
 
 PRELOADED, CACHED = "S001", "S002"
 PRICE_PATH = "/admin/v1/tenants/T0001/stores/{store}/prices/{item}"
-ADMIN = {"ADMIN_TOKEN": "admin"}  # the drill's own master-data
+ADMIN_TOKEN = "admin"  # the drill's own master-data  # noqa: S105
 SETTLED_SECONDS = 1.0  # a change this old has reached the cart (its push lag is milliseconds)
 
 
@@ -108,7 +108,7 @@ async def run(  # noqa: PLR0917 - the drill's settings, as the command line give
     root: Path, terminals: int, outage_seconds: float, think: float, before_seconds: float,
     ttl: float,
 ) -> Drill:  # fmt: skip
-    master_data = start_master_data(root, **ADMIN)
+    master_data = start_master_data(root, ADMIN_TOKEN=ADMIN_TOKEN)
     keys = {
         store: add_terminal(root, "T0001", store, f"DRILL{store}") for store in (PRELOADED, CACHED)
     }
@@ -159,7 +159,7 @@ async def run(  # noqa: PLR0917 - the drill's settings, as the command line give
                 await asyncio.sleep(1)
                 progress.advance()
             restarted = start_master_data(
-                root, **ADMIN, GRPC_PORT=str(master_data.ports["gRPC"]),
+                root, ADMIN_TOKEN=ADMIN_TOKEN, GRPC_PORT=str(master_data.ports["gRPC"]),
                 HTTP_PORT=str(master_data.ports["HTTP"]),
             )  # fmt: skip
             drill.restarted_at = time.monotonic()

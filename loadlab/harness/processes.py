@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import resource
 import signal
 import subprocess
 import sys
@@ -59,8 +60,21 @@ def run_cli(command: list[str], env: dict[str, str]) -> str:
     return result.stdout
 
 
-def start(command: list[str], env: dict[str, str], log_path: Path, ready: str) -> ServiceProcess:
-    """Start `command` (a console script of the venv) and wait for its ready log line."""
+def start(
+    command: list[str],
+    env: dict[str, str],
+    log_path: Path,
+    ready: str,
+    *,
+    file_limit: int | None = None,
+) -> ServiceProcess:
+    """Start `command` (a console script of the venv) and wait for its ready log line; with
+    `file_limit`, the child may open at most that many files (soft and hard limit)."""
+
+    def limit_files() -> None:
+        if file_limit is not None:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (file_limit, file_limit))
+
     with log_path.open("wb") as log_file:  # the child keeps its own descriptor
         process = subprocess.Popen(
             [str(BIN / command[0]), *command[1:]],
@@ -68,6 +82,7 @@ def start(command: list[str], env: dict[str, str], log_path: Path, ready: str) -
             stdout=log_file,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
+            preexec_fn=limit_files if file_limit is not None else None,  # noqa: PLW1509 - setrlimit only
         )
     service = ServiceProcess(process, log_path)
     deadline = time.monotonic() + 30
@@ -94,7 +109,9 @@ def database(tmp_path: Path, name: str) -> tuple[str, bool]:
     return ensure_database(server, f"{name}_{digest}")
 
 
-def start_master_data(tmp_path: Path, **env: str) -> ServiceProcess:
+def start_master_data(
+    tmp_path: Path, *, file_limit: int | None = None, **env: str
+) -> ServiceProcess:
     """master-data on a fresh database (see `database`) with the demo data, both transports on
     free ports. A MASTER_DATA_DB given in env is used as it is, seeded or not."""
     location, new = database(tmp_path, "master")
@@ -112,6 +129,7 @@ def start_master_data(tmp_path: Path, **env: str) -> ServiceProcess:
         {**base, **env},
         tmp_path / f"master-data-{time.monotonic_ns()}.log",
         "master-data ready",
+        file_limit=file_limit,
     )
 
 

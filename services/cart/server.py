@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 
 from services.common.postgres import redacted
-from services.common.process_limits import raise_open_file_limit
+from services.common.process_limits import connection_cap, raise_open_file_limit
 from services.common.sockets import listening_socket
 from services.common.stop_signal import until_stop_signal
 from services.wire.http1 import HttpLimits
@@ -73,7 +73,11 @@ def assemble(
 
 
 async def serve(settings: CartSettings) -> None:
-    raise_open_file_limit()
+    files = raise_open_file_limit()
+    cap = connection_cap(settings.max_connections, ports=1)
+    if cap < settings.max_connections:
+        log.info("connections capped at %d: the process may open %d files", cap, files)
+        settings = settings.model_copy(update={"max_connections": cap})
     repository = await open_repository(settings)
     parts = assemble(repository, settings)
     sock = listening_socket(settings.bind_host, settings.http_port, reuse_port=settings.reuse_port)

@@ -14,3 +14,16 @@ def raise_open_file_limit() -> int:
         resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
         return target
     return soft
+
+
+RESERVED_FILES = 128  # descriptors kept for databases, logs, pools and the listening sockets
+
+
+def connection_cap(configured: int, ports: int) -> int:
+    """Connections one port may hold: MAX_CONNECTIONS, or less when the process's limit on open
+    files leaves less room over `ports` ports (a client past the fd limit would not even be
+    accepted, let alone answered)."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return configured
+    return max(8, min(configured, (soft - RESERVED_FILES) // max(1, ports)))

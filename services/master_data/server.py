@@ -18,7 +18,7 @@ from starlette.applications import Starlette
 
 from gen.google_proto_descriptor_pool import default_google_proto_descriptor_pool
 from services.common.postgres import redacted
-from services.common.process_limits import raise_open_file_limit
+from services.common.process_limits import connection_cap, raise_open_file_limit
 from services.common.secrets import BearerToken, scoped_tokens
 from services.common.sockets import BACKLOG, listening_socket
 from services.common.stop_signal import until_stop_signal
@@ -142,7 +142,11 @@ def grpc_limits(settings: MasterDataSettings) -> GrpcLimits:
 
 async def serve(settings: MasterDataSettings) -> None:
     """Serve until SIGTERM/SIGINT, then shut down gracefully."""
-    raise_open_file_limit()
+    files = raise_open_file_limit()
+    cap = connection_cap(settings.max_connections, ports=2 if settings.use_grpc else 1)
+    if cap < settings.max_connections:
+        log.info("connections capped at %d a port: the process may open %d files", cap, files)
+        settings = settings.model_copy(update={"max_connections": cap})
     repository = await open_repository(settings)
     parts = assemble(repository, settings)
     catalog, gate, item_service = parts.catalog, parts.gate, parts.item_service

@@ -53,6 +53,7 @@ class ConnectionCount:
     def __init__(self, limits: GrpcLimits) -> None:
         self.limits = limits
         self.open = 0
+        self.live: set[GuardedProtocol] = set()
         self.refused_at_cap = ThrottledLog("gRPC connections refused: %d open, the limit", log)
         self.partial = PartialBudget(PROCESS_PARTIAL_MESSAGES * limits.max_message_bytes)
 
@@ -107,6 +108,7 @@ class GuardedProtocol(H2Protocol):
         self.had_request = False
         self._transport: Any = None
         self._early = b""  # bytes before the HTTP/2 state exists
+        self.received = 0  # bytes the client has sent: who has sent least goes first at the cap
         self._frames = FrameCounter()
         self._flood = FloodGuard(self.limits.control_frames_per_second)
         self._watch: asyncio.TimerHandle | None = None
@@ -119,7 +121,8 @@ class GuardedProtocol(H2Protocol):
     def connection_made(self, transport: Any) -> None:
         self._transport = transport
         self._connections.open += 1
-        if self._connections.open > self.limits.max_connections:
+        self._connections.live.add(self)
+        if self._connections.open > self.limits.max_connections and not self._make_room():
             self._connections.refused_at_cap.warn(self.limits.max_connections)
             self._closed = True
             transport.close()
@@ -127,6 +130,25 @@ class GuardedProtocol(H2Protocol):
         self._watch = asyncio.get_running_loop().call_later(
             self.limits.first_request_timeout_seconds, self._check_idle
         )
+
+    def _make_room(self) -> bool:
+        """At the cap: close the connection that has sent the least and has no call open (no
+        request yet, or idle), so a newcomer gets in; False when every other one is busy."""
+        candidates = [c for c in self._connections.live if c is not self and c.idle]
+        if not candidates:
+            return False
+        victim = min(candidates, key=lambda c: c.received)
+        victim._go_away(ErrorCodes.NO_ERROR)
+        victim._transport.close()
+        return True
+
+    @property
+    def idle(self) -> bool:
+        if self._closed:
+            return False
+        if not self._started:
+            return True
+        return not any(s.open for s in self.connection._connection.streams.values())
 
     def _start_h2(self) -> None:
         super().connection_made(self._transport)
@@ -139,6 +161,7 @@ class GuardedProtocol(H2Protocol):
         self.connection.flush()
 
     def data_received(self, data: bytes) -> None:
+        self.received += len(data)
         if self._closed:
             return
         self.last_activity = time.monotonic()
@@ -189,6 +212,7 @@ class GuardedProtocol(H2Protocol):
 
     def connection_lost(self, exc: BaseException | None) -> None:
         self._connections.open -= 1
+        self._connections.live.discard(self)
         if self._watch is not None:
             self._watch.cancel()
         self._closed = True

@@ -73,6 +73,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         self._in_head = True
         self._head_bytes = 0
+        self._received = 0  # bytes this connection has sent: who has sent least goes first
         self._read_timer: asyncio.TimerHandle | None = None
         self._upgrade_body: int | None = None  # body bytes still due after an ignored Upgrade
         self._head_too_large = False
@@ -82,11 +83,33 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        if len(self.connections) > self.limits.max_connections:
+        if len(self.connections) > self.limits.max_connections and not self._make_room():
             self.refused_at_cap.warn(self.limits.max_connections)
             self._refuse(503, "too many connections")
             return
         self._arm_read_timer()
+
+    def _make_room(self) -> bool:
+        """At the cap: close the connection that has sent the least and waits on nothing (a
+        head half sent, a keep-alive between requests), so a newcomer gets in; False when
+        every other connection has a request in flight."""
+        candidates = [
+            other
+            for other in self.connections
+            if other is not self and isinstance(other, GuardedHttpToolsProtocol) and other.idle
+        ]
+        if not candidates:
+            return False
+        victim = min(candidates, key=lambda other: other._received)
+        victim.transport.close()
+        self.connections.discard(victim)
+        return True
+
+    @property
+    def idle(self) -> bool:
+        """No request is being answered: a head still arriving, or between two requests."""
+        cycle = self.cycle
+        return self._in_head and (cycle is None or cycle.response_complete)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm_read_timer()
@@ -126,6 +149,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     # -- bytes -----------------------------------------------------------------------------
 
     def data_received(self, data: bytes) -> None:
+        self._received += len(data)
         if self._refused:
             return
         self._unset_keepalive_if_required()
