@@ -77,6 +77,11 @@ async def _execute(connection: postgres.Connection, run: list[MasterChange], now
     )
 
 
+def _logged(r: asyncpg.Record) -> LoggedChange:
+    entry = ChangeEntry(r["tenant_id"], r["store_code"], tuple(r["item_codes"]), r["all_items"])
+    return LoggedChange(r["sequence"], entry, r["committed_at_us"])
+
+
 class PostgresItemRepository:
     """ItemRepository on a PostgreSQL database (a pool of `pool_size` connections)."""
 
@@ -172,16 +177,7 @@ class PostgresItemRepository:
             list(tenant_ids),
             limit,
         )
-        return [
-            LoggedChange(
-                r["sequence"],
-                ChangeEntry(
-                    r["tenant_id"], r["store_code"], tuple(r["item_codes"]), r["all_items"]
-                ),
-                r["committed_at_us"],
-            )
-            for r in rows
-        ]
+        return [_logged(r) for r in rows]
 
     @postgres.outages_reported
     async def all_changes_after(self, sequence: int, limit: int) -> list[LoggedChange]:
@@ -190,16 +186,7 @@ class PostgresItemRepository:
             sequence,
             limit,
         )
-        return [
-            LoggedChange(
-                r["sequence"],
-                ChangeEntry(
-                    r["tenant_id"], r["store_code"], tuple(r["item_codes"]), r["all_items"]
-                ),
-                r["committed_at_us"],
-            )
-            for r in rows
-        ]
+        return [_logged(r) for r in rows]
 
     @postgres.outages_reported
     async def log_bounds(self) -> tuple[int, int]:
