@@ -92,4 +92,5 @@ def build_change_watch(
         preloaded=preloaded,
     )
     changed.resnapshot_with(watch.snapshot)
+    items.fetch_again = changed.add
     return watch

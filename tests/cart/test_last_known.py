@@ -202,3 +202,17 @@ def test_a_fetch_keeps_its_answer_unless_a_change_named_its_key_meanwhile() -> N
     items.evict("T0001", "", ["A"], all_items=False)  # A changed in every store
     items.put_fetched(KEY, detail("A", price=1), started)
     assert items.get(KEY) is None  # the answer may predate the change: not kept
+
+
+async def test_a_lookup_a_change_overtook_is_fetched_again_so_the_item_keeps_a_copy() -> None:
+    clock = Clock()
+    client, grpc, http = make_client(clock)
+    again: list[tuple[str, str, str]] = []
+    client.fetch_again = again.extend
+    assert client.cache is not None
+    grpc.delay = http.delay = 0.05
+    lookup = asyncio.create_task(client.get_items("T0001", "S001", ["A"]))
+    await asyncio.sleep(0.01)
+    client.cache.evict("T0001", "", (), all_items=True)  # the stream opened meanwhile
+    await lookup
+    assert again == [KEY]  # its answer was not kept: it goes to be fetched again

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from gen.kugel.item.v1 import BatchGetItemDetailsRequest
@@ -67,6 +67,8 @@ class ItemMasterClient:
         self._cache = cache
         self._outage = outage  # stale-if-error from the cache's last known copies
         self.preloaded: PreloadedItems | None = None  # PRELOAD_STORES, set by the wiring
+        # Where an answer a change overtook goes to be fetched again (the watch's refresh).
+        self.fetch_again: Callable[[list[CacheKey]], None] | None = None
         self._in_flight: dict[CacheKey, _Flight] = {}
         self.tenants = WatchedTenants()  # every tenant looked up: what the change watch covers
         self._cache_hits = metrics.cache.labels("hit")
@@ -244,10 +246,14 @@ class ItemMasterClient:
             for code in ask.codes:
                 self._in_flight.pop(ask.key(code), None)
         answers: dict[str, Cached] = {}
+        overtaken = []
         for code in ask.codes:
             answer: Cached = result.found.get(code, NOT_FOUND)
-            cache.put_fetched(ask.key(code), answer, generation)  # not if a change named it
+            if not cache.put_fetched(ask.key(code), answer, generation):
+                overtaken.append(ask.key(code))  # a change came meanwhile: may be stale
             answers[code] = answer
+        if overtaken and self.fetch_again is not None:
+            self.fetch_again(overtaken)  # so a known item keeps a copy for an outage
         return answers
 
     @property

@@ -144,10 +144,13 @@ class ItemCache:
         """Whether the change stream vouches for any tenant's items now."""
         return math.inf in self._covered_until.values()
 
-    def put_fetched(self, key: CacheKey, value: Cached, generation: int) -> None:
-        """Keep an answer fetched from `generation` on, unless a change named its key since."""
-        if not self.changed_since(key, generation):
-            self.put(key, value)
+    def put_fetched(self, key: CacheKey, value: Cached, generation: int) -> bool:
+        """Keep an answer fetched from `generation` on, unless a change named its key since;
+        whether it was kept."""
+        if self.changed_since(key, generation):
+            return False
+        self.put(key, value)
+        return True
 
     def changed_since(self, key: CacheKey, generation: int) -> bool:
         """Whether a change named `key` after `generation` (or may have: a long while ago)."""
