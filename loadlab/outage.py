@@ -40,8 +40,7 @@ class Drill:
     sold: Counter[str] = field(default_factory=Counter)  # live / last_known / failed
     failures: Counter[str] = field(default_factory=Counter)
     wrong: list[str] = field(default_factory=list)
-    failed_scans: list[str] = field(default_factory=list)
-    killed_at: float = 0.0
+    failed_scans: list[str] = field(default_factory=list)  # the first few, for the table
     restarted_at: float = 0.0
     live_again_at: float = 0.0
 
@@ -78,7 +77,8 @@ async def terminal(  # noqa: PLR0917 - one till's whole setting
         if status != 200:
             drill.sold["failed"] += 1
             drill.failures[f"{status} {body.get('code')}"] += 1
-            drill.failed_scans.append(f"{store}/{item} at {time.monotonic():.2f}: {body}")
+            if len(drill.failed_scans) < 3:
+                drill.failed_scans.append(f"{store}/{item}: {body.get('message')}")
         else:
             lines += 1
             line = body["lineItems"][-1]
@@ -154,7 +154,6 @@ async def run(  # noqa: PLR0917 - the drill's settings, as the command line give
                 await change_price(admin, master_data, drill, rng)
             await asyncio.sleep(0.5)
             master_data.stop(signal.SIGKILL)
-            drill.killed_at = time.monotonic()
             for _ in range(int(outage_seconds)):
                 await asyncio.sleep(1)
                 progress.advance()
@@ -183,7 +182,10 @@ def table(drill: Drill, terminals: int, outage_seconds: float) -> str:
         ("master-data away", f"{outage_seconds:g} s (SIGKILL, then restarted)"),
         ("scans sold live", f"{drill.sold['live']:,}"),
         ("scans sold from a last known copy", f"{drill.sold['last_known']:,}"),
-        ("scans failed", f"{drill.sold['failed']:,} {dict(drill.failures) or ''}"),
+        (
+            "scans failed",
+            f"{drill.sold['failed']:,} {dict(drill.failures) or ''} {drill.failed_scans or ''}",
+        ),
         ("wrong prices", f"{len(drill.wrong)} {drill.wrong[:3] or ''}"),
         ("selling live again after the restart", f"{catch_up:.2f} s"),
     ]

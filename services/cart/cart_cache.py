@@ -1,9 +1,9 @@
 """Carts kept in the process between requests (a read checks the stored version first):
 bounded by count, by the bytes of their JSON, and by time.
 
-Counting bytes, not only carts, bounds what one key holder can make the process keep: 2,000
-carts of 500 lines each would be about 1.4 GB of objects; the JSON they answer with is about a
-fifth of their size in memory, so CART_CACHE_BYTES of JSON keeps some five times that.
+Counting bytes, not only carts, bounds what one key holder can make the process keep: a cart
+of 500 lines is several times its JSON's size in memory (the edges review of 2026-12-01 read
+about 0.7 MB for a 141 KB answer), so CART_CACHE_BYTES of JSON keeps some multiple of that.
 """
 
 from __future__ import annotations

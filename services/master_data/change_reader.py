@@ -35,7 +35,6 @@ class SharedChangeLog:
         self.latest = 0
         self._read_up_to = -1  # the log is read up to here (-1: not at all yet)
         self._refresh: asyncio.Task[None] | None = None
-        self._refresh_wake = -1  # the feed's wake count when the current refresh started
         self._done_wake = -1  # ... and when the last completed one did
         self.queries = 0  # log queries made (the lab reads it)
 
@@ -44,7 +43,6 @@ class SharedChangeLog:
         done: every write that woke the feed before the caller took its token is in it."""
         while self._done_wake < wake:
             if self._refresh is None:
-                self._refresh_wake = wake
                 self._refresh = asyncio.create_task(self._read(wake))
             task = self._refresh
             await asyncio.shield(task)

@@ -4,7 +4,9 @@ cached items, last known copies when both transports fail, and the outage state 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -12,6 +14,7 @@ from prometheus_client import CollectorRegistry
 from gen.kugel.item.v1 import (
     ItemChange,
     WatchHeartbeat,
+    WatchItemChangesRequest,
     WatchItemChangesResponse,
 )
 from services.cart.item_master.change_watch import ItemChangeWatch, WatchedTenants, WatchMetrics
@@ -181,15 +184,46 @@ async def test_a_change_to_every_item_is_fetched_again_in_bounded_batches() -> N
     ]
 
 
-def test_the_stream_covers_its_tenants_from_its_second_position_on() -> None:
+class TwoHeartbeats:
+    """Opens with a heartbeat, sends the second when told, then stays open."""
+
+    name = "scripted"
+
+    def __init__(self) -> None:
+        self.second = asyncio.Event()
+
+    async def stream(
+        self, request: WatchItemChangesRequest
+    ) -> AsyncIterator[WatchItemChangesResponse]:
+        yield WatchItemChangesResponse(heartbeat=WatchHeartbeat(sequence=5))
+        await self.second.wait()
+        yield WatchItemChangesResponse(heartbeat=WatchHeartbeat(sequence=5))
+        await asyncio.Event().wait()
+
+    async def close(self) -> None:
+        return None
+
+
+async def test_the_stream_covers_its_tenants_from_its_second_position_on() -> None:
     clock = Clock()
     items = cache(clock)
+    source = TwoHeartbeats()
+    tenants = WatchedTenants()
+    tenants.add("T0001")
+    metrics = WatchMetrics(CollectorRegistry())
+    watch = ItemChangeWatch([source], items, tenants, metrics, idle_timeout=5)
+    running = asyncio.create_task(watch.run())
+    await asyncio.sleep(0.05)  # open: what was cached before is dropped (and fetched again)
     items.put(KEY, detail("A"))
-    clock.now += 61
-    watch, _ = watch_with(items)
-    heartbeat = WatchItemChangesResponse(heartbeat=WatchHeartbeat(sequence=5))
-    watch.apply(heartbeat)
-    assert not items.covered  # apply alone never covers: the stream's second heartbeat does
+    clock.now += 61  # past the TTL
+    assert items.get(KEY) is None  # opened, not yet caught up: the TTL still rules
+    source.second.set()
+    await asyncio.sleep(0.05)
+    assert items.get(KEY) == detail("A")  # caught up: the stream vouches for it
+    running.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await running
+    assert items.get(KEY) == detail("A")  # dropped just now: fresh for the TTL from its last event
 
 
 def test_a_fetch_keeps_its_answer_unless_a_change_named_its_key_meanwhile() -> None:
