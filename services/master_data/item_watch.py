@@ -10,8 +10,8 @@ its own watch (the transports bound how long one send may wait: see README, push
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime
+import functools
 import hashlib
 import time
 from collections import Counter
@@ -21,6 +21,7 @@ from typing import Final
 
 from gen.kugel.item.v1 import ItemChange, WatchHeartbeat, WatchItemChangesResponse, WatchReset
 from services.common.codes import RULE, is_code
+from services.common.loop_turns import LoopTurns
 
 from .change_log import LoggedChange
 from .change_reader import SharedChangeLog
@@ -30,6 +31,7 @@ from .repository import ItemRepository
 BATCH: Final = 500  # changes read from the log at a time
 MAX_TENANTS: Final = 100
 MAX_STORES: Final = 100
+WATCHES_PER_TURN: Final = 100  # watches that send in one turn of the loop (docs/reliability.md)
 
 
 class ChangeFeed:
@@ -37,34 +39,40 @@ class ChangeFeed:
     `wait` on it after: a write in between is not slept through."""
 
     def __init__(self) -> None:
-        self._event = asyncio.Event()
+        self._token: asyncio.Future[None] | None = None  # made when the first watch waits
         self.wakes = 0  # how many wake-ups so far: a refresh of the log names the one it follows
         self.open_watches = 0
         self.closing = False  # shutting down: every watch ends (its client resumes elsewhere)
+        self.turns = LoopTurns(WATCHES_PER_TURN)  # a wake-up's watches go on a few at a time
 
-    def token(self) -> asyncio.Event:
-        return self._event
+    def token(self) -> asyncio.Future[None]:
+        if self._token is None:
+            self._token = asyncio.get_running_loop().create_future()
+        return self._token
 
     def wake(self) -> None:
         self.wakes += 1
-        self._event.set()
-        self._event = asyncio.Event()
+        token, self._token = self._token, None
+        if token is not None:
+            token.set_result(None)
 
     def close(self) -> None:
         self.closing = True
         self.wake()
 
     @staticmethod
-    async def wait(token: asyncio.Event, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(token.wait(), max(0.0, seconds))
+    async def wait(token: asyncio.Future[None], seconds: float) -> None:
+        # One future every watch shares, and no task per wait (wait_for's cost 1.4 KB a watch)
+        await asyncio.wait((token,), timeout=max(0.0, seconds))
 
 
 def _timestamp(microseconds: int) -> datetime.datetime:
     return datetime.datetime.fromtimestamp(microseconds / 1_000_000, datetime.UTC)
 
 
+@functools.lru_cache(maxsize=256)
 def _change(logged: LoggedChange) -> WatchItemChangesResponse:
+    """One message per change, however many watches send it (its frame is shared too)."""
     entry = logged.entry
     return WatchItemChangesResponse(
         change=ItemChange(
@@ -123,6 +131,7 @@ class ItemWatch:
         while not self.feed.closing:
             token, wake = self.feed.token(), self.feed.wakes
             await self.log.refresh(wake)  # one read of the log for every watch woken
+            await self.feed.turns.take()
             reset, latest = await self._check_position()
             if reset is not None:
                 yield reset

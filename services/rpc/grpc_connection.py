@@ -25,6 +25,8 @@ from services.common.throttled_log import ThrottledLog
 from services.wire.flood_guard import FloodGuard, FrameCounter
 from services.wire.grpc import PartialBudget
 
+from .lean_stream import LeanStream
+
 log = logging.getLogger(__name__)
 
 # Whole messages' worth of request bytes that may be half received at once: on one connection,
@@ -84,7 +86,7 @@ class _GuardedEvents(EventsProcessor):
     def process_request_received(self, event: h2.events.RequestReceived) -> None:
         self._protocol.had_request = True
         headers = _ascii_headers(event.headers)
-        stream = self.connection.create_stream(stream_id=event.stream_id)
+        stream = LeanStream(self.connection, event.stream_id)
         release_stream = self.register(stream)
         self.handler.accept(stream, headers, release_stream)  # type: ignore[arg-type] # None: refused
 

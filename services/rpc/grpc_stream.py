@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from grpclib.const import Status
@@ -123,25 +123,31 @@ class WireStream:
             await self.send_initial_metadata()
         if not s._cardinality.server_streaming and s._send_message_done:
             raise ProtocolError("Message was already sent")
-        data = frame(s._codec.encode(message, s._send_type), self._compression.reply_gzip)
+        gzip = self._compression.reply_gzip
         if s._cardinality.server_streaming and self._send_timeout is not None:
-            try:
-                await asyncio.wait_for(s._stream.send_data(data), self._send_timeout)
-            except TimeoutError:
-                connection = s._stream.connection
-                if not connection.write_ready.is_set():
-                    # The peer reads nothing at all (its window may be huge, the socket is
-                    # full): not even the error could be written. The connection goes.
-                    log.warning("gRPC connection closed: its client took nothing for a while")
-                    connection._transport.abort()
-                raise GRPCError(
-                    Status.RESOURCE_EXHAUSTED,
-                    f"the client took no message for {self._send_timeout:g} s: resume later",
-                ) from None
+            data = _SHARED.frame(message, gzip, lambda: s._codec.encode(message, s._send_type))
+            await self._send_within_timeout(s, data, self._send_timeout)
         else:
-            await s._stream.send_data(data)
+            await s._stream.send_data(frame(s._codec.encode(message, s._send_type), gzip))
         s._send_message_done = True
         s._messages_sent += 1
+
+    async def _send_within_timeout(self, s: Any, data: bytes, seconds: float) -> None:
+        """A streamed message, sent within the send timeout (no task per send, as wait_for)."""
+        try:
+            async with asyncio.timeout(seconds):
+                await s._stream.send_data(data)
+        except TimeoutError:
+            connection = s._stream.connection
+            if not connection.write_ready.is_set():
+                # The peer reads nothing at all (its window may be huge, the socket is full):
+                # not even the error could be written. The connection goes.
+                log.warning("gRPC connection closed: its client took nothing for a while")
+                connection._transport.abort()
+            raise GRPCError(
+                Status.RESOURCE_EXHAUSTED,
+                f"the client took no message for {seconds:g} s: resume later",
+            ) from None
 
     async def headers_now(self) -> None:
         """Send the initial metadata now, unless it went already."""
@@ -175,6 +181,30 @@ class WireStream:
         if message is None:
             raise StopAsyncIteration
         return message
+
+
+class _SharedFrames:
+    """The frames of the last few streamed messages: a change sent to 10,000 watches (one
+    message object, `item_watch`) is encoded once per compression, not 10,000 times."""
+
+    KEPT = 16
+
+    def __init__(self) -> None:
+        self._frames: dict[tuple[int, bool], tuple[Any, bytes]] = {}
+
+    def frame(self, message: Any, gzip: bool, encode: Callable[[], bytes]) -> bytes:
+        key = (id(message), gzip)
+        kept = self._frames.get(key)
+        if kept is not None and kept[0] is message:  # the object itself: its id is not reused
+            return kept[1]
+        data = frame(encode(), gzip)
+        if len(self._frames) >= self.KEPT:
+            del self._frames[next(iter(self._frames))]
+        self._frames[key] = (message, data)
+        return data
+
+
+_SHARED = _SharedFrames()
 
 
 def _expire(task: asyncio.Task[Any], expired: list[bool]) -> None:

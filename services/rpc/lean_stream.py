@@ -1,0 +1,129 @@
+"""grpclib's server-side HTTP/2 stream, with its waiters made only when something waits.
+
+grpclib's `Stream` gives every stream three `asyncio.Event`s and a `Buffer` holding a `Queue`
+(three deques and one more Event) and a deque: eight deques of some 600 bytes each, about
+6 KB a stream before anything is sent or awaited. A watch open for hours awaits none of them,
+and 10,000 watches paid 60 MB for it. These classes keep grpclib's behaviour and interface
+(grpclib is pinned below 0.5, its edges tested by tests/integration/test_grpc_edges.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from functools import partial
+from typing import Any, Generic, TypeVar
+
+from grpclib.protocol import Buffer, Connection, Stream
+
+T = TypeVar("T")
+
+
+class LazyEvent:
+    """`asyncio.Event`'s interface; its list of waiters exists only while someone waits."""
+
+    __slots__ = ("_set", "_waiters")
+
+    def __init__(self) -> None:
+        self._set = False
+        self._waiters: list[asyncio.Future[bool]] | None = None
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def set(self) -> None:
+        if self._set:
+            return
+        self._set = True
+        waiters, self._waiters = self._waiters, None
+        for waiter in waiters or ():
+            if not waiter.done():
+                waiter.set_result(True)
+
+    def clear(self) -> None:
+        self._set = False
+
+    async def wait(self) -> bool:
+        if self._set:
+            return True
+        waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        if self._waiters is None:
+            self._waiters = []
+        self._waiters.append(waiter)
+        try:
+            return await waiter
+        finally:
+            if self._waiters is not None and waiter in self._waiters:
+                self._waiters.remove(waiter)
+
+
+class LeanQueue(Generic[T]):
+    """The part of `asyncio.Queue` grpclib's Buffer uses (unbounded, one reader)."""
+
+    __slots__ = ("_items", "_ready")
+
+    def __init__(self) -> None:
+        self._items: list[T] = []
+        self._ready: LazyEvent | None = None
+
+    def put_nowait(self, item: T) -> None:
+        self._items.append(item)
+        if self._ready is not None:
+            self._ready.set()
+
+    async def get(self) -> T:
+        while not self._items:
+            if self._ready is None:
+                self._ready = LazyEvent()
+            self._ready.clear()
+            await self._ready.wait()
+        return self._items.pop(0)
+
+    def get_nowait(self) -> T:
+        if not self._items:
+            raise asyncio.QueueEmpty
+        return self._items.pop(0)
+
+    def empty(self) -> bool:
+        return not self._items
+
+    def qsize(self) -> int:
+        return len(self._items)
+
+
+class _Chunks(list[Any]):
+    """The deque of read chunks grpclib's Buffer keeps, as a list (it holds one or two)."""
+
+    def popleft(self) -> Any:
+        return self.pop(0)
+
+
+class LeanBuffer(Buffer):
+    def __init__(self, ack_callback: Any) -> None:  # grpclib's, with lean containers
+        self._ack_callback = ack_callback
+        self._eof = False
+        self._unacked = LeanQueue()  # type: ignore[assignment]
+        self._acked = _Chunks()  # type: ignore[assignment]
+        self._acked_size = 0
+
+
+class LeanStream(Stream):
+    """A server stream as grpclib makes it, with lazy events and a lean buffer."""
+
+    def __init__(self, connection: Connection, stream_id: int) -> None:
+        self.connection = connection
+        self._h2_connection = connection._connection
+        self._transport = connection._transport
+        self.wrapper = None
+        self.init_stream(stream_id, connection)
+        self.window_updated = LazyEvent()  # type: ignore[assignment]
+        self.headers = None
+        self.headers_received = LazyEvent()  # type: ignore[assignment]
+        self.trailers = None
+        self.trailers_received = LazyEvent()  # type: ignore[assignment]
+
+    def init_stream(self, stream_id: int, connection: Connection) -> None:  # grpclib's
+        self.id = stream_id
+        self.buffer = LeanBuffer(partial(connection.ack, stream_id))
+        connection.streams_started += 1
+        self.created = connection.last_stream_created = time.monotonic()
