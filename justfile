@@ -130,3 +130,7 @@ grpc-floor *args:
 # What 1,000 open WatchItemChanges streams cost master-data (RSS), and one change's fan-out
 watch-streams *args:
     python -m loadlab.watch_streams {{args}}
+
+# What terminal keys can make the cart hold: carts opened and refused, RSS peak, a normal scan
+cart-memory *args:
+    python -m loadlab.cart_memory {{args}}

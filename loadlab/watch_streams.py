@@ -1,8 +1,8 @@
 """What open WatchItemChanges streams cost master-data: its RSS with none, then with N open
 (gRPC, 100 streams per HTTP/2 connection, like cart processes holding one each), every stream
 confirmed open by master-data's `item_watches_open` gauge, then changes delivered to all while
-a normal client looks items up, and how many log reads master-data made for them (one shared
-reader per process: one read per commit, however many watch).
+a normal client (a process of its own) looks items up, and how many log reads master-data made
+for them (one shared reader per process: one read per commit, however many watch).
 
 `python -m loadlab.watch_streams [--streams 1000] [--changes 5]` prints the RSS before and
 after, the cost per stream, the fan-out time of each change, the lookups' p50 and p99 meanwhile,
@@ -14,6 +14,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import re
+import subprocess
+import sys
 import tempfile
 import time
 from collections import Counter
@@ -79,19 +81,43 @@ class Watchers:
         return sum(1 for count in self.delivered.values() if count == self.streams)
 
 
-async def _look_up(port: int, lookups: list[float], stop: asyncio.Event) -> None:
-    """A normal client's lookups, one every 10 ms, until `stop`."""
+async def _look_up(port: int) -> None:
+    """A normal client's lookups, one every 10 ms, until its stdin closes; then their
+    latencies (seconds), one a line. A process of its own: the streams' client is busy
+    taking a change 10,000 times, and a till is not that process."""
     channel = Channel("127.0.0.1", port, codec=StrictProtoCodec(1 << 20))
     stub = ItemServiceStub(channel)
     request = GetItemDetailRequest(tenant_id="T0001", store_code="S001", item_code="ITEM0005")
+    stdin = asyncio.StreamReader()
+    loop = asyncio.get_running_loop()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stdin), sys.stdin)
+    closed = asyncio.create_task(stdin.read())
+    lookups = []
     try:
-        while not stop.is_set():
+        while not closed.done():
             began = time.perf_counter()
             await stub.get_item_detail(request, timeout=10)
             lookups.append(time.perf_counter() - began)
             await asyncio.sleep(0.01)
     finally:
         channel.close()
+    print("\n".join(f"{seconds:.6f}" for seconds in lookups))
+
+
+class LookupClient:
+    """The normal client's process (`_look_up`)."""
+
+    def __init__(self, port: int) -> None:
+        self._process = subprocess.Popen(  # noqa: S603 - our own module
+            [sys.executable, "-m", "loadlab.watch_streams", "--look-up", str(port)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+
+    async def stop(self) -> list[float]:
+        out, _ = await asyncio.to_thread(self._process.communicate, "", 60)
+        return [float(line) for line in out.split()]
 
 
 async def _change_prices(service: ServiceProcess, watchers: Watchers, changes: int) -> list[float]:
@@ -135,12 +161,10 @@ async def _measure(service: ServiceProcess, streams: int, changes: int) -> Measu
         await asyncio.wait_for(watchers.all_started.wait(), 120)
         after = rss_kib(service.process.pid) * 1024
         reads_before = _gauge(service, "item_change_log_reads")
-        lookups: list[float] = []
-        stop = asyncio.Event()
-        looker = asyncio.create_task(_look_up(port, lookups, stop))
+        looker = LookupClient(port)
+        await asyncio.sleep(1)  # its lookups are running
         fan_outs = await _change_prices(service, watchers, changes)
-        stop.set()
-        await looker
+        lookups = await looker.stop()
         reads = _gauge(service, "item_change_log_reads") - reads_before
         if (opened := _open_watches(service)) < streams:
             raise RuntimeError(f"only {opened} of {streams} streams opened")
@@ -153,22 +177,31 @@ async def _measure(service: ServiceProcess, streams: int, changes: int) -> Measu
             channel.close()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--streams", type=int, default=1000)
-    parser.add_argument("--changes", type=int, default=5)
-    arguments = parser.parse_args()
+def run(streams: int, changes: int) -> Measured:
+    """master-data on a fresh database, measured with `streams` open and `changes` written."""
     raise_open_file_limit()  # this process holds a connection per 100 streams
     with tempfile.TemporaryDirectory() as folder:
         service = start_master_data(
             Path(folder),
             ADMIN_TOKEN="admin",  # noqa: S106 - a test one
-            MAX_WATCHES_PER_TOKEN=str(arguments.streams),
+            MAX_WATCHES_PER_TOKEN=str(streams),
         )
         try:
-            measured = uvloop.run(_measure(service, arguments.streams, arguments.changes))
+            return uvloop.run(_measure(service, streams, changes))
         finally:
             service.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--streams", type=int, default=1000)
+    parser.add_argument("--changes", type=int, default=5)
+    parser.add_argument("--look-up", type=int, help=argparse.SUPPRESS)  # the lookups' process
+    arguments = parser.parse_args()
+    if arguments.look_up:
+        uvloop.run(_look_up(arguments.look_up))
+        return
+    measured = run(arguments.streams, arguments.changes)
     per_stream = (measured.rss_after - measured.rss_before) / arguments.streams
     print(f"master-data RSS: {measured.rss_before / 2**20:.1f} MiB idle, "
           f"{measured.rss_after / 2**20:.1f} MiB with {arguments.streams} streams open: "
