@@ -12,7 +12,8 @@ from pydantic import TypeAdapter, ValidationError
 from services.common.codes import RULE, Code
 from services.common.logging import configure_logging
 from services.common.postgres import redacted
-from services.common.settings_loader import load_settings
+from services.common.settings_loader import load_settings, settings_help
+from services.common.setup_errors import exit_on_setup_error
 from services.common.workers import run_workers
 
 from .server import serve
@@ -45,7 +46,12 @@ async def _migrate(settings: CartSettings) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="cart", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("serve", help="serve the cart API until SIGTERM")
+    commands.add_parser(
+        "serve",
+        help="serve the cart API until SIGTERM",
+        epilog=settings_help(CartSettings),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     commands.add_parser("migrate", help="bring the database schema up to date, then exit")
     terminals = commands.add_parser("terminals", help="manage terminals")
     terminal_commands = terminals.add_subparsers(dest="terminal_command", required=True)
@@ -57,12 +63,18 @@ def main(argv: list[str] | None = None) -> None:
 
     settings = load_settings(CartSettings, "cart")
     configure_logging(settings.log_level)
+    with exit_on_setup_error("cart"):  # a port in use, a database not there: one line
+        _run(args, settings)
+
+
+def _run(args: argparse.Namespace, settings: CartSettings) -> None:
     if args.command == "serve":
         if settings.workers > 1:
 
             def serve_one(resolved: dict[str, int]) -> None:
                 one = {"workers": 1, "reuse_port": True, **resolved}
-                uvloop.run(serve(settings.model_copy(update=one)))
+                with exit_on_setup_error("cart"):
+                    uvloop.run(serve(settings.model_copy(update=one)))
 
             ports = {"http_port": settings.http_port}
             raise SystemExit(

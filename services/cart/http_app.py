@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from prometheus_client import CollectorRegistry, generate_latest
@@ -23,7 +24,10 @@ from .repository import CartRepository
 
 
 def build_http_app(
-    api: CartApi, repository: CartRepository, registry: CollectorRegistry
+    api: CartApi,
+    repository: CartRepository,
+    registry: CollectorRegistry,
+    master_data: Callable[[], dict[str, object]] | None = None,
 ) -> Starlette:
     document = openapi_document()
 
@@ -44,7 +48,9 @@ def build_http_app(
         *api.routes(),
         Route("/openapi.json", openapi, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
-        *probe_routes(repository.ping),
+        *probe_routes(
+            repository.ping, (lambda: {"masterData": master_data()}) if master_data else None
+        ),
     ]
     return Starlette(
         routes=routes,

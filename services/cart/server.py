@@ -69,7 +69,8 @@ def assemble(
         RateLimiter(settings.terminal_rate_limit, settings.terminal_rate_burst),
         settings.idempotency_key_ttl_seconds,
     )
-    return CartParts(service, items, build_http_app(api, repository, registry), registry, watch)
+    http_app = build_http_app(api, repository, registry, items.master_data_status)
+    return CartParts(service, items, http_app, registry, watch)
 
 
 async def serve(settings: CartSettings) -> None:
@@ -80,7 +81,9 @@ async def serve(settings: CartSettings) -> None:
         settings = settings.model_copy(update={"max_connections": cap})
     repository = await open_repository(settings)
     parts = assemble(repository, settings)
-    sock = listening_socket(settings.bind_host, settings.http_port, reuse_port=settings.reuse_port)
+    sock = listening_socket(
+        settings.bind_host, settings.http_port, setting="HTTP_PORT", reuse_port=settings.reuse_port
+    )
     server = http_server(
         parts.http_app,
         grace_seconds=settings.shutdown_grace_seconds,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from services.common.postgres import is_postgres
+from services.common.setup_errors import opening_database
 
 from .postgres_repository import PostgresCartRepository
 from .repository import CartRepository
@@ -15,6 +16,8 @@ from .sqlite_repository import SqliteCartRepository
 
 async def open_repository(settings: CartSettings) -> CartRepository:
     location = settings.cart_db
-    if is_postgres(location):
-        return await PostgresCartRepository.open(location, settings.db_pool_size)
-    return await SqliteCartRepository.open(Path(location))
+    async with opening_database(location, "CART_DB"):  # its failures: one line, exit 2
+        if is_postgres(location):
+            return await PostgresCartRepository.open(location, settings.db_pool_size)
+        return await SqliteCartRepository.open(Path(location))
+    raise AssertionError("unreachable")  # for mypy: the block returns or raises

@@ -21,3 +21,13 @@ def load_settings(settings_type: type[S], program: str) -> S:
                 f"{program}: invalid environment variable {name}: {error['msg']}", file=sys.stderr
             )
         raise SystemExit(2) from None
+
+
+def settings_help(settings_type: type[BaseSettings]) -> str:
+    """The environment variables a service reads, with their defaults: `serve --help`'s list,
+    made from the settings class so it cannot drift (README's tables say what each means)."""
+    lines = ["environment variables (default):"]
+    for name, field in sorted(settings_type.model_fields.items()):
+        default = "(required)" if field.is_required() else repr(field.get_default())
+        lines.append(f"  {name.upper():<34} {default}")
+    return "\n".join(lines)

@@ -51,7 +51,13 @@ def check_scheme(location: str, setting: str) -> None:
 
 
 # What opening a database raises when the environment is wrong, not the code.
-OPEN_FAILURES = (OSError, TimeoutError, sqlite3.Error, asyncpg.PostgresError, asyncpg.InterfaceError)
+OPEN_FAILURES = (
+    OSError,
+    TimeoutError,
+    sqlite3.Error,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+)
 
 
 @asynccontextmanager
@@ -63,4 +69,6 @@ async def opening_database(location: str, setting: str) -> AsyncIterator[None]:
     except OPEN_FAILURES as error:
         what = "reach" if is_postgres(location) else "open"
         reason = str(error).strip() or type(error).__name__
-        raise SetupError(f"cannot {what} the database {setting}={redacted(location)}: {reason}") from None
+        raise SetupError(
+            f"cannot {what} the database {setting}={redacted(location)}: {reason}"
+        ) from None

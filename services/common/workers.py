@@ -14,6 +14,7 @@ import logging
 import os
 import signal
 import sys
+import traceback
 from collections.abc import Callable
 
 from .sockets import listening_socket
@@ -32,7 +33,7 @@ def run_workers(
     binds them with SO_REUSEPORT. The exit status of the worst."""
     # Bound (not listening) sockets hold the ports while the workers bind theirs.
     holders = {
-        name: listening_socket(bind_host, port, reuse_port=True, listen=False)
+        name: listening_socket(bind_host, port, setting=name.upper(), reuse_port=True, listen=False)
         for name, port in ports.items()
     }
     resolved = {name: sock.getsockname()[1] for name, sock in holders.items()}
@@ -44,12 +45,18 @@ def run_workers(
                 holder.close()
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             signal.signal(signal.SIGINT, signal.SIG_DFL)
+            status = 0
             try:
                 serve_one(resolved)
+            except SystemExit as stop:  # e.g. a setup error, already said in one line
+                status = stop.code if isinstance(stop.code, int) else 1
+            except BaseException:
+                traceback.print_exc()
+                status = 1
             finally:
                 sys.stdout.flush()
                 sys.stderr.flush()
-                os._exit(0)
+                os._exit(status)
         children.append(pid)
     shown = ", ".join(f"{name} {port}" for name, port in resolved.items())
     log.info("%s started %d workers on %s", service, len(children), shown)

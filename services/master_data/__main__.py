@@ -11,7 +11,8 @@ import uvloop
 
 from services.common.logging import configure_logging
 from services.common.postgres import redacted
-from services.common.settings_loader import load_settings
+from services.common.settings_loader import load_settings, settings_help
+from services.common.setup_errors import exit_on_setup_error
 from services.common.workers import run_workers
 
 from . import demo_data
@@ -50,7 +51,12 @@ async def _migrate(settings: MasterDataSettings) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="master-data", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("serve", help="serve gRPC (when USE_GRPC=true) and HTTP until SIGTERM")
+    commands.add_parser(
+        "serve",
+        help="serve gRPC (when USE_GRPC=true) and HTTP until SIGTERM",
+        epilog=settings_help(MasterDataSettings),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     importer = commands.add_parser("import", help="import a master file (.json or .csv)")
     importer.add_argument("file", type=Path)
     importer.add_argument(
@@ -62,6 +68,11 @@ def main(argv: list[str] | None = None) -> None:
 
     settings = load_settings(MasterDataSettings, "master-data")
     configure_logging(settings.log_level)
+    with exit_on_setup_error("master-data"):  # a port in use, a database not there: one line
+        _run(args, settings)
+
+
+def _run(args: argparse.Namespace, settings: MasterDataSettings) -> None:
     if args.command == "serve":
         if settings.workers > 1:
             ports = {"http_port": settings.http_port}
@@ -70,7 +81,8 @@ def main(argv: list[str] | None = None) -> None:
 
             def serve_one(resolved: dict[str, int]) -> None:
                 one = {"workers": 1, "reuse_port": True, **resolved}
-                uvloop.run(serve(settings.model_copy(update=one)))
+                with exit_on_setup_error("master-data"):
+                    uvloop.run(serve(settings.model_copy(update=one)))
 
             raise SystemExit(
                 run_workers("master-data", settings.workers, settings.bind_host, ports, serve_one)

@@ -151,7 +151,7 @@ async def serve(settings: MasterDataSettings) -> None:
     parts = assemble(repository, settings)
     catalog, gate, item_service = parts.catalog, parts.gate, parts.item_service
     http_socket = listening_socket(
-        settings.bind_host, settings.http_port, reuse_port=settings.reuse_port
+        settings.bind_host, settings.http_port, setting="HTTP_PORT", reuse_port=settings.reuse_port
     )
     web = _http_server(parts.http_app, settings)
 
@@ -159,7 +159,10 @@ async def serve(settings: MasterDataSettings) -> None:
     if settings.use_grpc:
         grpc = build_grpc_server(item_service, limits=grpc_limits(settings), known=parts.known)
         grpc_socket = listening_socket(
-            settings.bind_host, settings.grpc_port, reuse_port=settings.reuse_port
+            settings.bind_host,
+            settings.grpc_port,
+            setting="GRPC_PORT",
+            reuse_port=settings.reuse_port,
         )
         tls = None
         if settings.tls_cert_file and settings.tls_key_file:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from services.common.postgres import is_postgres
+from services.common.setup_errors import opening_database
 
 from .postgres_repository import PostgresItemRepository
 from .repository import ItemRepository
@@ -15,6 +16,8 @@ from .sqlite_repository import SqliteItemRepository
 
 async def open_repository(settings: MasterDataSettings) -> ItemRepository:
     location = settings.master_data_db
-    if is_postgres(location):
-        return await PostgresItemRepository.open(location, settings.db_pool_size)
-    return await SqliteItemRepository.open(Path(location))
+    async with opening_database(location, "MASTER_DATA_DB"):  # its failures: one line, exit 2
+        if is_postgres(location):
+            return await PostgresItemRepository.open(location, settings.db_pool_size)
+        return await SqliteItemRepository.open(Path(location))
+    raise AssertionError("unreachable")  # for mypy: the block returns or raises

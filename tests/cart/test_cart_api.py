@@ -272,7 +272,12 @@ def test_openapi_metrics_probes(http: TestClient) -> None:
     add(http, cart_id, [{"itemCode": "ITEM0001"}])
     assert 'item_lookups_total{outcome="ok",transport="grpc"}' in http.get("/metrics").text
     assert http.get("/healthz").json() == {"status": "ok"}
-    assert http.get("/readyz").json() == {"status": "ready"}
+    ready = http.get("/readyz").json()
+    assert ready["status"] == "ready"
+    assert ready["database"] == "ok"
+    # what the till's link is doing, never a reason to be unready (it sells through an outage)
+    assert ready["masterData"]["transport"] == "grpc"  # the in-process catalog's name
+    assert ready["masterData"]["lastLookup"] == "answered"
 
 
 @pytest.mark.parametrize(

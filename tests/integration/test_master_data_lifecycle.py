@@ -110,7 +110,10 @@ async def test_readyz_and_healthz(tmp_path: Path) -> None:
     service = start_master_data(tmp_path)
     try:
         async with aiohttp.ClientSession() as session:
-            for probe, body in (("/healthz", {"status": "ok"}), ("/readyz", {"status": "ready"})):
+            for probe, body in (
+                ("/healthz", {"status": "ok"}),
+                ("/readyz", {"status": "ready", "database": "ok"}),
+            ):
                 async with session.get(
                     service.url() + probe, timeout=aiohttp.ClientTimeout(total=5)
                 ) as r:

@@ -286,7 +286,7 @@ def test_expired_deadline_is_deadline_exceeded(http: TestClient, master_data: Ma
 
 def test_probes(http: TestClient) -> None:
     assert http.get("/healthz").json() == {"status": "ok"}
-    assert http.get("/readyz").json() == {"status": "ready"}
+    assert http.get("/readyz").json() == {"status": "ready", "database": "ok"}
 
 
 def test_the_token_is_checked_before_the_body_is_read(http: TestClient) -> None:

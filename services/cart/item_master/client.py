@@ -256,6 +256,10 @@ class ItemMasterClient:
             self.fetch_again(overtaken)  # so a known item keeps a copy for an outage
         return answers
 
+    def master_data_status(self) -> dict[str, object]:
+        """How master-data is reached now (the cart's /readyz)."""
+        return self._transports.status()
+
     @property
     def cache(self) -> ItemCache | None:
         return self._cache

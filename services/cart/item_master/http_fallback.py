@@ -15,7 +15,7 @@ import time
 
 from gen.kugel.item.v1 import BatchGetItemDetailsRequest
 
-from .circuit_breaker import CircuitBreaker
+from .circuit_breaker import BreakerState, CircuitBreaker
 from .metrics import LookupMetrics
 from .model import BatchResult, ItemLookupError, LookupFailure
 from .transport import ItemTransport
@@ -38,6 +38,7 @@ class FallbackTransports:
         self._http = http
         self._breaker = breaker
         self._metrics = metrics
+        self._last: tuple[str, str, float] | None = None  # outcome, transport, monotonic time
 
     async def batch(
         self,
@@ -80,6 +81,8 @@ class FallbackTransports:
         try:
             result = await transport.batch(request, remaining)
         except ItemLookupError as error:
+            if error.failure is LookupFailure.UNAVAILABLE:
+                self._last = ("unreachable", transport.name, time.monotonic())
             self._metrics.lookups.labels(transport.name, error.failure.value).inc()
             if error.failure is LookupFailure.REJECTED:
                 log.error(
@@ -89,7 +92,25 @@ class FallbackTransports:
             raise
         self._metrics.latency.labels(transport.name).observe(time.perf_counter() - started)
         self._metrics.lookups.labels(transport.name, "ok").inc()
+        self._last = ("answered", transport.name, time.monotonic())
         return result
+
+    def status(self) -> dict[str, object]:
+        """What /readyz says of master-data: the transport the next lookup takes, and how the
+        last one went (an outage the till rides out is reported, not a reason to be unready)."""
+        on_grpc = self._grpc is not None and self._breaker.state is BreakerState.CLOSED
+        next_one = self._grpc if on_grpc and self._grpc is not None else self._http
+        said: dict[str, object] = {"transport": next_one.name}
+        if self._grpc is not None:
+            said["grpcBreaker"] = self._breaker.state.value
+        if self._last is None:
+            said["lastLookup"] = "none yet"
+        else:
+            outcome, transport, at = self._last
+            said["lastLookup"] = outcome
+            said["lastLookupTransport"] = transport
+            said["lastLookupSecondsAgo"] = round(time.monotonic() - at, 1)
+        return said
 
     async def close(self) -> None:
         """Close the channel and the session (they reopen on the next call)."""
