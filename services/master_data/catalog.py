@@ -16,6 +16,7 @@ from services.common.codes import RULE, is_code
 from services.common.ttl_cache import TtlLruCache
 
 from .errors import CatalogError, ErrorCode
+from .records import MasterRecord
 from .repository import ItemRepository, MasterChange, PricedItem, StoreContext
 
 MAX_BATCH_SIZE: Final = 100  # documented in the proto: BatchGetItemDetailsRequest.item_codes
@@ -170,6 +171,10 @@ class ItemCatalog:
             self.invalidate()
             for listener in self.write_listeners:
                 listener()
+
+    async def has(self, kind: type[MasterRecord], key: tuple[str, ...]) -> bool:
+        """Whether the entry exists in storage (an import names the references it lacks)."""
+        return await self._repository.has(kind, key)
 
     def invalidate(self) -> None:
         self._generation += 1

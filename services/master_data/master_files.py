@@ -168,15 +168,30 @@ def parse_csv(data: bytes, kind: str) -> list[Entry]:
     # Pydantic reports fields by alias (camelCase); a CSV user knows them by their column.
     names = {f.alias or n: n for n, f in record_type.model_fields.items()}
 
+    shape_problems: list[Problem] = []
+
     def rows() -> Iterator[tuple[str, Any]]:
         for line_no, row in enumerate(reader, start=2):
-            if None in row:
-                yield f"row {line_no}", {"(extra cells)": row[None]}
+            extra = row.pop(None, None) or []  # DictReader's cells past the header
+            given = [v for v in row.values() if v is not None]  # None: a cell missing
+            if extra or len(given) < len(columns):
+                cells = len(given) + len(extra)
+                shape_problems.append(
+                    Problem(
+                        f"row {line_no}",
+                        "(row)",
+                        f"has {cells} cells; the header has {len(columns)}",
+                    )
+                )
                 continue
             yield f"row {line_no}", {k: _cell(record_type, k, v) for k, v in row.items() if v != ""}
 
     entries, bad = _collect(rows(), record_type, names)
-    return _checked(entries, bad)
+    return _checked(entries, sorted(bad + shape_problems, key=_row_order))
+
+
+def _row_order(problem: Problem) -> int:
+    return int(problem.where.removeprefix("row "))
 
 
 _DIGITS = re.compile(r"[0-9]+")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from .catalog import ItemCatalog
-from .master_files import Entry, InvalidMasterFile, Problem, parse_csv, parse_json
+from .master_files import MAX_PROBLEMS, Entry, InvalidMasterFile, Problem, parse_csv, parse_json
+from .master_references import missing_references
 from .repository import ChangeRejected
 
 
@@ -25,18 +26,15 @@ def format_of(path: Path) -> str:
 
 
 async def import_entries(catalog: ItemCatalog, entries: list[Entry]) -> int:
-    """Write all entries in one transaction; a broken reference names its row."""
+    """Write all entries in one transaction; the broken references are named with their rows."""
     try:
         await catalog.apply([entry.record for entry in entries])
     except ChangeRejected as rejected:
-        where = entries[rejected.index].where
-        raise InvalidMasterFile(
-            [
-                Problem(
-                    where,
-                    "(reference)",
-                    "refers to a tenant, store, item or tax rule that does not exist",
-                )
+        problems = await missing_references(entries, catalog.has, MAX_PROBLEMS)
+        if not problems:  # e.g. an entry before the one it names: the database's own verdict
+            where = entries[rejected.index].where
+            problems = [
+                Problem(where, "(reference)", "refers to an entry that does not exist (yet)")
             ]
-        ) from None
+        raise InvalidMasterFile(problems) from None
     return len(entries)

@@ -17,6 +17,7 @@ import asyncpg
 from services.common import postgres
 
 from .change_log import KEEP, ChangeEntry, LoggedChange, entries_of
+from .records import MasterRecord
 from .repository import (
     ChangeRejected,
     Deletion,
@@ -113,6 +114,10 @@ class PostgresItemRepository:
         return StoreContext(
             currency_code=row["currency_code"], store_known=row["store_code"] is not None
         )
+
+    @postgres.outages_reported
+    async def has(self, kind: type[MasterRecord], key: tuple[str, ...]) -> bool:
+        return await self._pool.fetchval(TABLES[kind].exists(numbered=True), *key) is not None
 
     @postgres.outages_reported
     async def priced_items(

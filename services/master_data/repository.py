@@ -90,6 +90,10 @@ class ItemRepository(Protocol):
         for the store: one page of a store's snapshot."""
         ...
 
+    async def has(self, kind: type[MasterRecord], key: tuple[str, ...]) -> bool:
+        """Whether an entry of `kind` with `key` exists (an import names what it lacks)."""
+        ...
+
     async def apply(self, changes: Sequence[MasterChange]) -> int:
         """Apply all changes in one transaction, or none (raises ChangeRejected, EntryNotFound)."""
         ...

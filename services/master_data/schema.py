@@ -173,6 +173,11 @@ class TableOf:
             + ", ".join(f"{n} = excluded.{n}" for n in updates)
         )
 
+    def exists(self, numbered: bool = False) -> str:
+        parameters = _parameters(len(self.key), numbered)
+        where = " AND ".join(f"{k} = {p}" for k, p in zip(self.key, parameters, strict=True))
+        return f"SELECT 1 FROM {self.table} WHERE {where}"  # noqa: S608 - names are constants
+
     def delete(self, numbered: bool = False) -> str:
         parameters = _parameters(len(self.key), numbered)
         where = " AND ".join(f"{k} = {p}" for k, p in zip(self.key, parameters, strict=True))

@@ -17,6 +17,7 @@ from services.common.migrations import now_us
 from services.common.sqlite_threads import SqliteThreads
 
 from .change_log import KEEP, ChangeEntry, LoggedChange, entries_of
+from .records import MasterRecord
 from .repository import (
     ChangeRejected,
     Deletion,
@@ -123,6 +124,10 @@ class SqliteItemRepository:
         return StoreContext(
             currency_code=row["currency_code"], store_known=row["store_code"] is not None
         )
+
+    async def has(self, kind: type[MasterRecord], key: tuple[str, ...]) -> bool:
+        query = TABLES[kind].exists()
+        return await self._db.read(lambda c: c.execute(query, key).fetchone() is not None)
 
     async def priced_items(
         self, tenant_id: str, store_code: str, item_codes: Sequence[str]

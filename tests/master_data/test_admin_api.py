@@ -178,7 +178,7 @@ def test_csv_import(http: TestClient) -> None:
         pytest.param(
             CSV_HEADER + "T0001,C1,Cola,150,TX10,DRINK,true\nT0001,C2,Gum,80,TX99,SNACK,\n",
             "row 3",
-            "(reference)",
+            "tax_code",
             id="unknown tax rule",
         ),
         pytest.param("tenant_id,item_code\nT0001,C1\n", "row 1", "item_name", id="missing column"),
@@ -186,9 +186,10 @@ def test_csv_import(http: TestClient) -> None:
         pytest.param(
             CSV_HEADER + "T0001,C1,Cola,150,TX10,DRINK,true,extra\n",
             "row 2",
-            "(extra cells)",
+            "(row)",
             id="extra cell",
         ),
+        pytest.param(CSV_HEADER + "T0001,C1,Cola,150,TX10\n", "row 2", "(row)", id="too few cells"),
         *[
             pytest.param(
                 CSV_HEADER + f"T0001,C1,Cola,{price},TX10,DRINK,true\n",
@@ -223,6 +224,47 @@ def test_bad_csv_import_changes_nothing(
     problems = [(d["where"], d["field"]) for d in response.json()["details"]]
     assert (where, field) in problems
     assert lookup(http, "C1")["status"] == 404
+
+
+def test_rows_of_the_wrong_length_are_reported_each_as_such(http: TestClient) -> None:
+    """Before: a short row was a plain-text 500; a long one reported every column missing."""
+    body = CSV_HEADER + "T0001,C1,Cola,150,TX10\nT0001,C2,Gum,80,TX08,SNACK,true,x,y\n"
+    body += "T0001,C3,Tea,abc,TX08,DRINK,true\n"
+    response = http.post("/admin/v1/import?format=csv&kind=items", content=body, headers=ADMIN_AUTH)
+    assert response.status_code == 400
+    problems = [(d["where"], d["field"], d["message"]) for d in response.json()["details"]]
+    assert problems[:2] == [
+        ("row 2", "(row)", "has 5 cells; the header has 7"),
+        ("row 3", "(row)", "has 9 cells; the header has 7"),
+    ]
+    assert [p[:2] for p in problems[2:]] == [("row 4", "unit_price")]
+
+
+def test_every_missing_reference_is_named_with_its_row(http: TestClient) -> None:
+    """Before: only the first broken reference was reported, as "(reference)" with no name."""
+    body = CSV_HEADER + "T0001,C1,Cola,150,TX99,DRINK,true\nT0009,C2,Gum,80,TX08,SNACK,\n"
+    body += "T0001,C3,Tea,120,TX98,DRINK,\n"
+    response = http.post("/admin/v1/import?format=csv&kind=items", content=body, headers=ADMIN_AUTH)
+    assert response.status_code == 400
+    problems = [(d["where"], d["field"], d["message"]) for d in response.json()["details"]]
+    assert problems == [
+        ("row 2", "tax_code", "no tax rule TX99 in tenant T0001"),
+        ("row 3", "tenant_id", "no tenant T0009"),
+        ("row 4", "tax_code", "no tax rule TX98 in tenant T0001"),
+    ]
+
+
+def test_a_json_import_names_references_by_member(http: TestClient) -> None:
+    price = {"tenantId": "T0001", "storeCode": "S999", "itemCode": "NOPE", "unitPrice": 1}
+    response = http.post(
+        "/admin/v1/import", content=json.dumps({"storePrices": [price]}), headers=ADMIN_AUTH
+    )
+    assert response.status_code == 400
+    problems = [(d["where"], d["field"], d["message"]) for d in response.json()["details"]]
+    assert problems == [
+        ("storePrices[0]", "storeCode", "no store S999 in tenant T0001"),
+        ("storePrices[0]", "itemCode", "no item NOPE in tenant T0001"),
+    ]
 
 
 def test_a_json_file_naming_an_entry_twice_is_refused_naming_both(http: TestClient) -> None:

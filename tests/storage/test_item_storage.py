@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from services.master_data import demo_data
-from services.master_data.records import Item, StorePrice, TaxRule
+from services.master_data.records import Item, Store, StorePrice, TaxRule, Tenant
 from services.master_data.repository import (
     ChangeRejected,
     Deletion,
@@ -88,6 +88,17 @@ async def test_a_broken_reference_names_its_change_and_writes_nothing(
         await one.apply([Deletion(Item, ("T0001", "NOPE"))])
     assert await one.apply([good]) == 1
     assert await two.version() == version + 1
+
+
+async def test_has_tells_which_entries_exist(replicas: tuple[ItemRepository, ...]) -> None:
+    one, _ = replicas
+    assert await one.has(Tenant, ("T0001",))
+    assert not await one.has(Tenant, ("T0009",))
+    assert await one.has(TaxRule, ("T0001", "TX10"))
+    assert not await one.has(TaxRule, ("T0001", "TX99"))
+    assert await one.has(Store, ("T0001", "S001"))
+    assert await one.has(Item, ("T0001", "ITEM0001"))
+    assert not await one.has(Item, ("T0001", "NOPE"))
 
 
 async def test_a_write_on_one_replica_reaches_the_other(
