@@ -82,6 +82,7 @@ def start(
             stdout=log_file,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
+            process_group=0,  # a Ctrl-C reaches only the lab, which stops its services itself
             preexec_fn=limit_files if file_limit is not None else None,  # noqa: PLW1509 - setrlimit only
         )
     service = ServiceProcess(process, log_path)
