@@ -7,7 +7,8 @@ from typing import Final
 
 from services.common.migrations import Migration
 
-# Migration 1: the schema as it was before migrations were recorded (README: schema changes).
+# Migration 1: the schema as it was before migrations were recorded
+# (docs/operations.md: schema changes).
 SQLITE_SCHEMA_V1: Final = """
 CREATE TABLE IF NOT EXISTS terminals (
     key_id        TEXT PRIMARY KEY,  -- the public half of an API key

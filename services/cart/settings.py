@@ -14,7 +14,7 @@ from .item_master.target import parse_target
 
 
 class CartSettings(ServerTlsSettings, HttpLimitSettings):
-    """Every environment variable the cart reads, with its default (see README)."""
+    """Every environment variable the cart reads, with its default (docs/operations.md)."""
 
     model_config = SettingsConfigDict(case_sensitive=False, extra="ignore")
 
@@ -26,14 +26,14 @@ class CartSettings(ServerTlsSettings, HttpLimitSettings):
     master_data_http_pool_size: int = Field(default=2, ge=1, le=256)
     grpc_breaker_cooldown_seconds: float = Field(default=5.0, gt=0)
     use_item_cache: bool = True
-    item_cache_ttl_seconds: float = Field(default=600.0, gt=0)  # changes are pushed (README)
+    item_cache_ttl_seconds: float = Field(default=600.0, gt=0)  # changes are pushed to the cache
     watch_item_changes: bool = True  # keep the item cache fresh with WatchItemChanges
     watch_idle_timeout_seconds: float = Field(default=45.0, gt=0)  # silent this long: reconnect
     item_cache_size: int = Field(default=50_000, ge=1)
     item_not_found_ttl_seconds: float = Field(default=5.0, gt=0)
     max_stale_seconds: float = Field(default=86_400.0, ge=0)  # last known copies sell this long
     idempotency_key_ttl_seconds: float = Field(default=86_400.0, gt=0)  # a key's lifetime
-    preload_stores: str = ""  # TENANT/STORE,...: every item kept in the cart (README: outages)
+    preload_stores: str = ""  # TENANT/STORE,...: every item kept in the cart (docs/outages.md)
     http_port: int = Field(default=8003, ge=0, le=65535)
     bind_host: str = "127.0.0.1"
     cart_db: str = "data/cart.db"  # a SQLite file or a postgresql:// URL

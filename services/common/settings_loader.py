@@ -25,7 +25,7 @@ def load_settings(settings_type: type[S], program: str) -> S:
 
 def settings_help(settings_type: type[BaseSettings]) -> str:
     """The environment variables a service reads, with their defaults: `serve --help`'s list,
-    made from the settings class so it cannot drift (README's tables say what each means)."""
+    made from the settings class so it cannot drift (docs/operations.md says what each means)."""
     lines = ["environment variables (default):"]
     for name, field in sorted(settings_type.model_fields.items()):
         default = "(required)" if field.is_required() else repr(field.get_default())

@@ -3,7 +3,7 @@
 Every admin write and import records, in its own transaction, one entry per tenant and store it
 touched, naming the items whose answer may have changed: an item or a store price names that
 item; a tax rule, a tenant (its currency) or a store names all items (of the tenant, or of the
-store). The log keeps the last KEEP entries (README: push coherence); a client whose position
+store). The log keeps the last KEEP entries (docs/push-coherence.md); a client whose position
 is older gets a reset and drops its whole cache.
 """
 

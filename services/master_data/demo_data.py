@@ -1,6 +1,6 @@
 """The demo data set: 2 tenants, 3 stores, 300 items per tenant, store overrides, 3 tax rules.
 
-Deterministic, so README examples and tests can name codes and prices.
+Deterministic, so the docs' examples and tests can name codes and prices.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@
 write made here, on PostgreSQL's NOTIFY for a write by another replica, and at SQLite's poll for
 a write by another process. Each watch then reads what is new for its tenants. A watch sends
 nothing it has not read, one message at a time, so a client that reads slowly holds back only
-its own watch (the transports bound how long one send may wait: see README, push coherence).
+its own watch (the transports bound how long one send may wait: docs/push-coherence.md).
 """
 
 from __future__ import annotations

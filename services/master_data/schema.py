@@ -12,7 +12,8 @@ from services.common.migrations import Migration
 
 from .records import Item, MasterRecord, Store, StorePrice, TaxRule, Tenant
 
-# Migration 1: the schema as it was before migrations were recorded (README: schema changes).
+# Migration 1: the schema as it was before migrations were recorded
+# (docs/operations.md: schema changes).
 DDL_V1: Final = """
 CREATE TABLE IF NOT EXISTS tenants (
     tenant_id     TEXT PRIMARY KEY,

@@ -12,7 +12,7 @@ from services.common.settings_fields import HttpLimitSettings, LogLevel, ServerT
 
 
 class MasterDataSettings(ServerTlsSettings, HttpLimitSettings):
-    """Every environment variable master-data reads, with its default (see README)."""
+    """Every environment variable master-data reads, with its default (docs/operations.md)."""
 
     model_config = SettingsConfigDict(case_sensitive=False, extra="ignore")
 

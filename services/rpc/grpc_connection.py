@@ -37,7 +37,7 @@ PROCESS_PARTIAL_MESSAGES: Final = 16
 
 @dataclass(frozen=True, slots=True)
 class GrpcLimits:
-    """What one client may cost the gRPC port (README: configuration)."""
+    """What one client may cost the gRPC port (docs/operations.md: configuration)."""
 
     max_message_bytes: int
     max_header_bytes: int = 16_384

@@ -34,7 +34,7 @@ _REASONS = {
 
 @dataclass(frozen=True, slots=True)
 class HttpLimits:
-    """What one client may cost an HTTP port (README: configuration)."""
+    """What one client may cost an HTTP port (docs/operations.md: configuration)."""
 
     max_header_bytes: int = 16_384
     request_read_timeout_seconds: float = 10.0

@@ -2,7 +2,7 @@
 with prior knowledge or Upgrade, h2 through ALPN with TLS) as well as HTTP/1.1.
 
 uvicorn, the default, speaks only HTTP/1.1 but answered a Connect lookup in about half the time
-(README: Performance), so master-data runs Hypercorn only when HTTP_SERVER=hypercorn.
+(docs/master-data.md), so master-data runs Hypercorn only when HTTP_SERVER=hypercorn.
 """
 
 from __future__ import annotations

@@ -66,7 +66,8 @@ class ItemCache:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         # Its own LRU, not TtlLruCache: nothing here expires (a stale entry is a last known
-        # copy), and the scan's hit is one call with no clock read but its own (README: bench).
+        # copy), and the scan's hit is one call with no clock read but its own
+        # (docs/measurements.md).
         self._entries: OrderedDict[CacheKey, tuple[Cached, float]] = OrderedDict()
         self._max_size = max_size
         self._ttl = ttl

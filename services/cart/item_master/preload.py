@@ -55,7 +55,7 @@ def from_document(text: str) -> ItemDetail:
 
 class _Shared:
     """One object for each tax rule and one string for each repeated code: a store's items
-    share them (measured at 200,000 items: the copy's memory, README: outages)."""
+    share them (measured at 200,000 items: the copy's memory, docs/outages.md)."""
 
     def __init__(self) -> None:
         self._rules: dict[TaxRule, TaxRule] = {}
