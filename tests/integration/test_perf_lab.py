@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from loadlab import basket_growth
 from loadlab.cpu_per_scan import run
 from loadlab.report import write_report
 from loadlab.results import PerfResults
@@ -20,6 +21,14 @@ def test_cpu_per_scan_measures_the_cart_and_both_floors() -> None:
     assert measured.cart > 0
     assert measured.floor >= 0  # a floor may spend less than one clock tick on so few
     assert measured.durable_floor > 0  # its fsynced writes show
+
+
+def test_basket_growth_reads_every_band_of_a_500_line_cart() -> None:
+    measured = basket_growth.run(carts=1)
+    assert [band.first_line for band in measured.bands] == list(range(1, 500, 20))
+    assert all(band.cpu_ms > 0 for band in measured.bands)  # schedstat: no clock tick floor
+    assert measured.bands[-1].answer_kib > measured.bands[0].answer_kib  # the full cart back
+    assert "| 481-500 |" in basket_growth.table(measured)
 
 
 # The report's charts have no checkout patterns to draw in this short run.
