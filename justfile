@@ -170,11 +170,6 @@ basket-growth *args:
     python -m loadlab.basket_growth {{args}}
 
 # What terminal keys can make the cart hold: carts opened and refused, RSS peak, a normal scan
-# A scan's cost as the basket grows: CPU and latency per band of 20 lines, 1 to 500
-# Scan cost by basket size, lines 1 to 500
-basket-growth *args:
-    python -m loadlab.basket_growth {{args}}
-
 # What terminal keys can make the cart hold
 cart-memory *args:
     python -m loadlab.cart_memory {{args}}

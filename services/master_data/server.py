@@ -56,6 +56,7 @@ class MasterData:
     item_service: HandlerTable
     http_app: Starlette
     known: EncodedForms | None  # the encoded forms of the catalog's cached items
+    connect: ConnectEndpoint  # its open streams end at shutdown
 
 
 def assemble(repository: ItemRepository, settings: MasterDataSettings) -> MasterData:
@@ -99,7 +100,7 @@ def assemble(repository: ItemRepository, settings: MasterDataSettings) -> Master
         registry=registry,
     ).set_function(lambda: change_log.queries)
     http_app = build_http_app(connect, admin, repository, registry)
-    return MasterData(catalog, feed, gate, item_service, http_app, known)
+    return MasterData(catalog, feed, gate, item_service, http_app, known, connect)
 
 
 HttpServer = EmbeddedUvicorn | EmbeddedHypercorn
@@ -200,6 +201,7 @@ async def serve(settings: MasterDataSettings) -> None:
         grpc.serving.set(False)
     if not await gate.drain(settings.shutdown_grace_seconds):
         log.warning("grace period over with %d calls in flight: cancelling them", gate.in_flight)
+    parts.connect.close_streams()  # any still open end UNAVAILABLE, not cut off mid-message
     web.should_exit = True
     await http_task
     if grpc:

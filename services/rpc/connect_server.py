@@ -64,6 +64,7 @@ from services.wire.status_details import connect_details
 
 from .call import CallInfo, opened
 from .connect_streaming import (
+    SHUTTING_DOWN,
     EnvelopeStream,
     StreamExchange,
     failed_stream,
@@ -175,6 +176,13 @@ class ConnectEndpoint:
         self._send_timeout = send_timeout  # a streamed message the client won't take
         self._token = token  # checked before the body is read (the call gate checks it again)
         self._known = known  # messages whose encoded forms are ready
+        self._producers: set[asyncio.Task[None]] = set()  # the streams being answered now
+
+    def close_streams(self) -> None:
+        """At shutdown: every open stream ends now with UNAVAILABLE (its client resumes at
+        another server), before the HTTP server's grace runs out and cuts it off mid-message."""
+        for producer in self._producers:
+            producer.cancel(SHUTTING_DOWN)
 
     async def handle(self, request: Request) -> Response:
         try:
@@ -259,6 +267,8 @@ class ConnectEndpoint:
             self._send_timeout,
         )
         producer = asyncio.create_task(produce(handler, exchange, call, DEADLINE_GRACE_SECONDS))
+        self._producers.add(producer)
+        producer.add_done_callback(self._producers.discard)
         return EnvelopeStream(
             exchange,
             producer,

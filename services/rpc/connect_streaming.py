@@ -133,9 +133,17 @@ class StreamExchange:
         self.headers_ready.set()
         self.queue.put_nowait(envelope(flags, data))
 
+    def producer_gone(self) -> None:
+        """The producer is done: whatever it sent, the reply may start and then end."""
+        self.headers_ready.set()
+        self.queue.put_nowait(b"")  # read after its end-stream message, if it sent one
+
     def finish(self, error: ConnectError | None, trailers: list[tuple[str, str]]) -> None:
         self.headers_ready.set()
         self.queue.put_nowait(end_stream(error, trailers))
+
+
+SHUTTING_DOWN: Final = "the server is shutting down: resume elsewhere"
 
 
 async def produce(handler: Handler, exchange: StreamExchange, call: CallInfo, grace: float) -> None:
@@ -156,6 +164,11 @@ async def produce(handler: Handler, exchange: StreamExchange, call: CallInfo, gr
         )
     except TimeoutError:
         error = ConnectError(Code.DEADLINE_EXCEEDED, "deadline exceeded")
+    except asyncio.CancelledError as cancelled:
+        if cancelled.args != (SHUTTING_DOWN,):
+            raise  # the client went away, or the server's own cancel
+        asyncio.current_task().uncancel()  # type: ignore[union-attr] # ours: end it cleanly
+        error = ConnectError(Code.UNAVAILABLE, SHUTTING_DOWN)
     finally:
         call.ended()
     exchange.finish(error, call.response_trailers)
@@ -191,6 +204,9 @@ class EnvelopeStream(Response):
         self._send_timeout = send_timeout
         if gzip_replies:
             self.headers[STREAM_CONTENT_ENCODING_HEADER] = "gzip"
+        # A producer that ended without its end-stream message (cancelled: the client went
+        # away) ends the reply too, instead of leaving it waiting for a message forever.
+        producer.add_done_callback(lambda _: exchange.producer_gone())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         watcher = asyncio.create_task(self._until_disconnected(receive))
@@ -215,6 +231,8 @@ class EnvelopeStream(Response):
         await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
         while True:
             chunk = await exchange.queue.get()
+            if not chunk:  # the producer is gone without an end: nothing more will come
+                return
             last = chunk[0] & END_STREAM
             try:
                 await asyncio.wait_for(

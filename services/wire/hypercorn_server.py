@@ -11,7 +11,7 @@ import asyncio
 import logging
 import socket
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import h2.events
 from h2.errors import ErrorCodes
@@ -117,7 +117,19 @@ class EmbeddedHypercorn:
     async def serve(self, sockets: list[socket.socket]) -> None:
         self._config.bind = [f"fd://{sock.fileno()}" for sock in sockets]
         self.started = True  # the sockets listen already: early clients wait in the backlog
+        loop = asyncio.get_running_loop()
+        loop.set_exception_handler(_quiet_about_cancelled_connections)
         await serve(self._app, self._config, shutdown_trigger=self._stop.wait)  # type: ignore[arg-type]
+
+
+def _quiet_about_cancelled_connections(
+    loop: asyncio.AbstractEventLoop, context: dict[str, Any]
+) -> None:
+    """Hypercorn's connections end cancelled at shutdown, and asyncio's stream callback then
+    reports each one's CancelledError as an "Exception in callback" traceback: not an error."""
+    if isinstance(context.get("exception"), asyncio.CancelledError):
+        return
+    loop.default_exception_handler(context)
 
 
 def hypercorn_server(

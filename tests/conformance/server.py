@@ -212,6 +212,7 @@ async def _serve(request: ServerCompatRequest, folder: Path) -> None:
     await wait_started(web, task)
     _answer(request, sock.getsockname()[1])
     await stopped.wait()
+    endpoint.close_streams()  # streams end with UNAVAILABLE, not cut off by the server's grace
     web.should_exit = True
     await task
 
