@@ -38,6 +38,7 @@ class Band:
 class BasketGrowth:
     bands: list[Band]
     carts: int
+    view: str = "full"  # the answer asked for: the whole cart, or `summary`
 
     @property
     def ratio(self) -> float:
@@ -46,11 +47,12 @@ class BasketGrowth:
 
 
 async def _one_cart(
-    session: aiohttp.ClientSession, url: str, pid: int, progress: Progress
+    session: aiohttp.ClientSession, url: str, pid: int, progress: Progress, view: str
 ) -> list[tuple[float, list[float], int]]:
     """(CPU ms per scan, latencies ms, answer bytes) per band of one 500-line cart."""
     async with session.post(f"{url}/carts") as made:
         cart = f"{url}/carts/{(await made.json())['cartId']}/lineItems"
+    params = {"view": view} if view != "full" else {}
     bands = []
     for first in range(0, LINES, BAND):
         latencies = []
@@ -58,7 +60,8 @@ async def _one_cart(
         before = cpu_ns(pid)
         for n in range(first, first + BAND):
             began = time.perf_counter()
-            async with session.post(cart, json=[{"itemCode": SCANNABLE[n % len(SCANNABLE)]}]) as r:
+            scan = [{"itemCode": SCANNABLE[n % len(SCANNABLE)]}]
+            async with session.post(cart, json=scan, params=params) as r:
                 body = await r.read()
                 if r.status != 200:
                     raise RuntimeError(f"scan {n + 1}: HTTP {r.status} {body[:200]!r}")
@@ -71,7 +74,7 @@ async def _one_cart(
     return bands
 
 
-async def _measure(cart: ServiceProcess, key: str, carts: int) -> BasketGrowth:
+async def _measure(cart: ServiceProcess, key: str, carts: int, view: str) -> BasketGrowth:
     url = cart.url() + "/api/v1"
     headers = {"X-API-KEY": key}
     timeout = aiohttp.ClientTimeout(total=30)
@@ -85,7 +88,8 @@ async def _measure(cart: ServiceProcess, key: str, carts: int) -> BasketGrowth:
         async with session.post(f"{warm}/cancel"):
             pass
         progress = Progress(carts * LINES // BAND, "basket growth", unit="bands")
-        runs = [await _one_cart(session, url, cart.process.pid, progress) for _ in range(carts)]
+        pid = cart.process.pid
+        runs = [await _one_cart(session, url, pid, progress, view) for _ in range(carts)]
         progress.finish()
     bands = []
     for index in range(LINES // BAND):
@@ -98,10 +102,10 @@ async def _measure(cart: ServiceProcess, key: str, carts: int) -> BasketGrowth:
                 answer_kib=per_cart[-1][2] / 1024,
             )
         )
-    return BasketGrowth(bands, carts)
+    return BasketGrowth(bands, carts, view)
 
 
-def run(carts: int = 3) -> BasketGrowth:
+def run(carts: int = 3, view: str = "full") -> BasketGrowth:
     with tempfile.TemporaryDirectory(prefix="kugel-basket-") as folder:
         tmp = Path(folder)
         master_data = start_master_data(tmp)
@@ -109,7 +113,7 @@ def run(carts: int = 3) -> BasketGrowth:
             key = add_terminal(tmp, "T0001", "S001", "BASKET01")
             cart = start_cart(tmp, master_data, TERMINAL_RATE_LIMIT="0")
             try:
-                return asyncio.run(_measure(cart, key, carts))
+                return asyncio.run(_measure(cart, key, carts, view))
             finally:
                 cart.stop()
         finally:
@@ -130,11 +134,14 @@ def table(measured: BasketGrowth) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--carts", type=int, default=3, help="500-line carts (default 3)")
-    measured = run(parser.parse_args().carts)
+    parser.add_argument("--view", choices=["full", "summary"], default="full",
+                        help="the answer each scan asks for (default: the whole cart)")  # fmt: skip
+    arguments = parser.parse_args()
+    measured = run(arguments.carts, arguments.view)
     print(table(measured))
     print(
         f"\nCPU per scan at lines 481-500 is {measured.ratio:.1f}x lines 1-20 "
-        f"(median of {measured.carts} carts)"
+        f"(median of {measured.carts} carts, view={measured.view})"
     )
 
 

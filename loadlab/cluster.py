@@ -195,11 +195,20 @@ async def _register_terminals(cart_db: str, count: int) -> list[tuple[str, str]]
 async def _lines_off(cart_db: str, acknowledged: dict[str, int]) -> tuple[int, int]:
     """(lines acknowledged but not stored, lines stored but never acknowledged: applied twice)."""
     connection = await asyncpg.connect(cart_db, timeout=10)
-    try:
-        rows = await connection.fetch("SELECT cart_id, document FROM carts")
+    try:  # the lines of each cart as the store has them: rows, or a whole document from before
+        rows = await connection.fetch(
+            "SELECT c.cart_id, c.lines_in_rows, c.document,"
+            " (SELECT count(*) FROM cart_lines l WHERE l.cart_id = c.cart_id) AS line_rows"
+            " FROM carts c"
+        )
     finally:
         await connection.close()
-    stored = {r["cart_id"]: len(json.loads(r["document"])["lineItems"]) for r in rows}
+    stored = {
+        r["cart_id"]: r["line_rows"]
+        if r["lines_in_rows"]
+        else len(json.loads(r["document"])["lineItems"])
+        for r in rows
+    }
     lost = sum(max(0, lines - stored.get(cart, 0)) for cart, lines in acknowledged.items())
     doubled = sum(max(0, stored.get(cart, 0) - lines) for cart, lines in acknowledged.items())
     return lost, doubled

@@ -160,14 +160,32 @@ class Cart(CamelModel):
     # for private attributes (BaseModel.__getattr__) cost ~5 % of a scan's CPU, measured.
     _totals: _Totals | None = PrivateAttr(default=None)
     _json: str | None = PrivateAttr(default=None)
+    _header: str | None = PrivateAttr(default=None)  # the JSON without its lines
     _taxable: dict[TaxRuleSnapshot, int] | None = PrivateAttr(default=None)
+    # -- what a save writes: the header, and only the lines changed since the last save -------
+    # Each line's JSON is made once and kept (`_line_json`, by line number) until the line
+    # changes; the cart's JSON joins them. `_dirty` names the lines to write: None for every
+    # line (a cart read from a whole document: today's carts, before lines had rows).
+    _line_json: dict[int, str] | None = PrivateAttr(default=None)
+    _dirty: set[int] | None = PrivateAttr(default=None)
+    _saved_lines: list[int] = PrivateAttr(default_factory=list)
 
     def _changed(self, *, lines: bool = True) -> None:
         """Forget what a change made stale: totals and JSON; the taxable sums if `lines`."""
         private = _memo(self)
-        private["_totals"] = private["_json"] = None
+        private["_totals"] = private["_json"] = private["_header"] = None
         if lines:
             private["_taxable"] = None
+
+    def _line_changed(self, line_no: int) -> None:
+        """A line to write at the next save, its JSON made anew."""
+        private = _memo(self)
+        dirty: set[int] | None = private["_dirty"]
+        if dirty is not None:
+            dirty.add(line_no)
+        kept: dict[int, str] | None = private["_line_json"]
+        if kept is not None:
+            kept.pop(line_no, None)
 
     def _taxable_sums(self) -> dict[TaxRuleSnapshot, int]:
         private = _memo(self)
@@ -178,16 +196,83 @@ class Cart(CamelModel):
         return taxable
 
     def document(self) -> str:
-        """The cart as the API shows it and the store keeps it (JSON, totals included), made
-        once per saved change: `forget_document` before changing the cart."""
+        """The cart as the API shows it (JSON, totals included), made once per saved change
+        from the header and each line's kept JSON: the same bytes as pydantic's own dump of
+        the whole cart (a test holds them equal). `forget_document` before changing the cart."""
         private = _memo(self)
         document: str | None = private["_json"]
         if document is None:
-            document = private["_json"] = self.model_dump_json(by_alias=True)
+            document = private["_json"] = self._with_lines(
+                [self._line_document(line) for line in self.line_items]
+            )
         return document
 
+    def summary_document(self) -> str:
+        """The cart with only the lines the last save wrote (`?view=summary`): what a terminal
+        needs back from a scan, whatever the basket's size; `lineCount` says how many it has.
+        A cart read from a whole document (a repeated request's kept answer) has them all."""
+        private = _memo(self)
+        if private["_dirty"] is None:  # read from a whole document (a repeated request's answer)
+            numbers: list[int] = list(range(1, len(self.line_items) + 1))
+        else:
+            numbers = private["_saved_lines"]
+        summary = self._with_lines([self._line_document(self.line_items[n - 1]) for n in numbers])
+        return f'{summary[:-1]},"lineCount":{len(self.line_items)}}}'
+
+    def header_document(self) -> str:
+        """The cart's JSON without its lines: what the store keeps in the cart's own row."""
+        private = _memo(self)
+        header: str | None = private["_header"]
+        if header is None:
+            header = private["_header"] = self.model_dump_json(
+                by_alias=True, exclude={"line_items"}
+            )
+        return header
+
+    def _with_lines(self, lines: list[str]) -> str:
+        header = self.header_document()
+        # The header's fields come in the model's order and "lineItems" sits before "payments";
+        # no value before it can hold a quote (ids, codes, a state, a version, a currency).
+        at = header.index(',"payments":')
+        return f'{header[:at]},"lineItems":[{",".join(lines)}]{header[at:]}'
+
+    def _line_document(self, line: LineItem) -> str:
+        private = _memo(self)
+        kept: dict[int, str] | None = private["_line_json"]
+        if kept is None:
+            kept = private["_line_json"] = {}
+        document = kept.get(line.line_no)
+        if document is None:
+            document = kept[line.line_no] = line.model_dump_json(by_alias=True)
+        return document
+
+    def lines_to_save(self) -> list[tuple[int, str]]:
+        """(line number, JSON) of every line changed since the last save: all of them for a
+        cart read from a whole document."""
+        dirty: set[int] | None = _memo(self)["_dirty"]
+        numbers = range(1, len(self.line_items) + 1) if dirty is None else sorted(dirty)
+        return [(n, self._line_document(self.line_items[n - 1])) for n in numbers]
+
+    def saved(self) -> None:
+        """The store has the cart as it is now: nothing is left to write."""
+        private = _memo(self)
+        dirty: set[int] | None = private["_dirty"]
+        private["_saved_lines"] = (
+            list(range(1, len(self.line_items) + 1)) if dirty is None else sorted(dirty)
+        )
+        private["_dirty"] = set()
+
+    @classmethod
+    def from_rows(cls, header: str, lines: Iterable[str]) -> Cart:
+        """A cart as the store keeps it: its header row and its line rows, in line order."""
+        cart = cls.model_validate_json(header)
+        cart.line_items = [LineItem.model_validate_json(line) for line in lines]
+        _memo(cart)["_dirty"] = set()
+        return cart
+
     def forget_document(self) -> None:
-        _memo(self)["_json"] = None
+        private = _memo(self)
+        private["_json"] = private["_header"] = None
 
     def _computed(self) -> _Totals:
         private = _memo(self)
@@ -252,9 +337,12 @@ class Cart(CamelModel):
                 ErrorCode.VALIDATION_ERROR,
                 f"the cart is in {self.currency_code}, not {currency_code}",
             )
+        dirty: set[int] | None = _memo(self)["_dirty"]
         for line in new:
             line.line_no = len(self.line_items) + 1
             self.line_items.append(line)
+            if dirty is not None:
+                dirty.add(line.line_no)
         self.state = CartState.ENTERING_ITEMS
         taxable = _memo(self)["_taxable"]
         self._changed(lines=taxable is None)
@@ -273,12 +361,14 @@ class Cart(CamelModel):
     def cancel_line(self, line_no: int) -> None:
         self._require("cancel a line item", CartState.ENTERING_ITEMS)
         self._line(line_no).cancelled = True
+        self._line_changed(line_no)
         self._changed()
 
     def change_quantity(self, line_no: int, quantity: int) -> None:
         self._require("change a quantity", CartState.ENTERING_ITEMS)
         line = self._line(line_no)
         line.quantity = quantity
+        self._line_changed(line_no)
         self._changed()
         self._check_amounts([line])
 

@@ -49,9 +49,15 @@ def error_response(error: CartError) -> JSONResponse:
     return JSONResponse(error.body(), status_code=error.http_status, headers=headers)
 
 
-def cart_response(cart: Cart, status_code: int = 200) -> Response:
-    # The JSON the store saved: made once per change by pydantic's own serializer.
-    return Response(cart.document(), status_code=status_code, media_type="application/json")
+def cart_response(request: Request, cart: Cart, status_code: int = 200) -> Response:
+    """The whole cart (made once per change from each line's kept JSON), or with
+    `?view=summary` the cart with only the lines this request changed and `lineCount`."""
+    view = request.query_params.get("view", "full")
+    if view not in {"full", "summary"}:
+        raise CartError(ErrorCode.VALIDATION_ERROR, "view must be full or summary",
+                        [{"field": "view"}])  # fmt: skip
+    body = cart.summary_document() if view == "summary" else cart.document()
+    return Response(body, status_code=status_code, media_type="application/json")
 
 
 def _field(loc: tuple[int | str, ...]) -> str:
@@ -193,10 +199,12 @@ class CartApi:
 
     async def create_cart(self, request: Request, terminal: Terminal) -> Response:
         idempotency = self._idempotency(request, terminal)
-        return cart_response(await self._service.create(terminal, idempotency), status_code=201)
+        return cart_response(
+            request, await self._service.create(terminal, idempotency), status_code=201
+        )
 
     async def get_cart(self, request: Request, terminal: Terminal) -> Response:
-        return cart_response(await self._service.get(terminal, self._cart_id(request)))
+        return cart_response(request, await self._service.get(terminal, self._cart_id(request)))
 
     async def add_line_items(self, request: Request, terminal: Terminal) -> Response:
         deadline = self._deadline(request)
@@ -204,47 +212,51 @@ class CartApi:
         lines = [LineRequest(i.item_code, i.quantity, i.unit_price) for i in inputs]
         idempotency = self._idempotency(request, terminal)
         return cart_response(
+            request,
             await self._service.add_lines(
                 terminal, self._cart_id(request), lines, deadline, idempotency
-            )
+            ),
         )
 
     async def cancel_line_item(self, request: Request, terminal: Terminal) -> Response:
         line_no = int(request.path_params["line_no"])
         idempotency = self._idempotency(request, terminal)
         return cart_response(
-            await self._service.cancel_line(terminal, self._cart_id(request), line_no, idempotency)
+            request,
+            await self._service.cancel_line(terminal, self._cart_id(request), line_no, idempotency),
         )
 
     async def change_quantity(self, request: Request, terminal: Terminal) -> Response:
         body: QuantityInput = await self._body(request, QuantityInput)
         line_no = int(request.path_params["line_no"])
         return cart_response(
+            request,
             await self._service.change_quantity(
                 terminal,
                 self._cart_id(request),
                 line_no,
                 body.quantity,
                 self._idempotency(request, terminal),
-            )
+            ),
         )
 
     async def subtotal(self, request: Request, terminal: Terminal) -> Response:
         idempotency = self._idempotency(request, terminal)
         return cart_response(
-            await self._service.subtotal(terminal, self._cart_id(request), idempotency)
+            request, await self._service.subtotal(terminal, self._cart_id(request), idempotency)
         )
 
     async def add_payment(self, request: Request, terminal: Terminal) -> Response:
         body: PaymentInput = await self._body(request, PaymentInput)
         return cart_response(
+            request,
             await self._service.pay(
                 terminal,
                 self._cart_id(request),
                 body.method,
                 body.amount,
                 self._idempotency(request, terminal),
-            )
+            ),
         )
 
     async def bill(self, request: Request, terminal: Terminal) -> Response:
@@ -257,5 +269,5 @@ class CartApi:
     async def cancel_cart(self, request: Request, terminal: Terminal) -> Response:
         idempotency = self._idempotency(request, terminal)
         return cart_response(
-            await self._service.cancel(terminal, self._cart_id(request), idempotency)
+            request, await self._service.cancel(terminal, self._cart_id(request), idempotency)
         )

@@ -20,6 +20,16 @@ ERROR_SCHEMA = {
 }
 
 
+VIEW_PARAMETER = {
+    "name": "view",
+    "in": "query",
+    "required": False,
+    "description": "full (the default): the whole cart; summary: the cart with only the lines "
+    "this request changed in lineItems, and lineCount",
+    "schema": {"type": "string", "enum": ["full", "summary"], "default": "full"},
+}
+
+
 def _operation(
     summary: str, ok: int, body: dict[str, Any] | None, response: str, errors: list[int]
 ) -> dict[str, Any]:
@@ -43,6 +53,8 @@ def _operation(
             },
         },
     }
+    if response == "Cart":
+        operation["parameters"] = [VIEW_PARAMETER]
     if body is not None:
         operation["requestBody"] = {
             "required": True,

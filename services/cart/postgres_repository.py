@@ -35,9 +35,26 @@ ON CONFLICT (tenant_id, store_code, terminal_id)
 DO UPDATE SET last_receipt_no = receipt_counters.last_receipt_no + 1
 RETURNING last_receipt_no
 """
+# The header at its next version and the changed lines, one statement (atomic by itself, one
+# round trip): the lines are written only if the version check let the header through.
 _SAVE: Final = """
-UPDATE carts SET state = $1, version = $2, document = $3, updated_at_us = $4
-WHERE cart_id = $5 AND version = $6
+WITH header AS (
+    UPDATE carts SET state = $1, version = $2, document = $3, updated_at_us = $4,
+        lines_in_rows = 1
+    WHERE cart_id = $5 AND version = $6
+    RETURNING cart_id
+), lines AS (
+    INSERT INTO cart_lines (cart_id, line_no, document)
+    SELECT header.cart_id, line.line_no, line.document
+    FROM header, unnest($7::int[], $8::text[]) AS line (line_no, document)
+    ON CONFLICT (cart_id, line_no) DO UPDATE SET document = excluded.document
+)
+SELECT count(*) FROM header
+"""
+_LOAD: Final = """
+SELECT document, lines_in_rows,
+    ARRAY(SELECT l.document FROM cart_lines l WHERE l.cart_id = c.cart_id ORDER BY l.line_no)
+FROM carts c WHERE cart_id = $1
 """
 
 
@@ -107,12 +124,15 @@ class PostgresCartRepository:
     ) -> None:
         cart.version = 1
         document = stored_document(cart)
+        if cart.line_items:
+            raise ValueError("a new cart has no lines")
         now = postgres.now_us()
         values = (cart.cart_id, cart.tenant_id, cart.store_code, cart.terminal_id,
-                  cart.state.value, cart.version, document, now)  # fmt: skip
-        insert = "INSERT INTO carts VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+                  cart.state.value, cart.version, cart.header_document(), now)  # fmt: skip
+        insert = "INSERT INTO carts VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1)"
         if idempotency is None and not max_open:
             await self._pool.execute(insert, *values)
+            cart.saved()
             return
         async with (
             self._pool.acquire(timeout=postgres.ACQUIRE_TIMEOUT_SECONDS) as connection,
@@ -131,6 +151,7 @@ class PostgresCartRepository:
             await connection.execute(insert, *values)
             if idempotency is not None:
                 await self._keep_answer(connection, idempotency, document, now)
+        cart.saved()
 
     @postgres.outages_reported
     async def kept_answer(self, key: IdempotencyKey) -> KeptAnswer | None:
@@ -161,10 +182,12 @@ class PostgresCartRepository:
 
     @postgres.outages_reported
     async def load(self, cart_id: str) -> Cart | None:
-        document = await self._pool.fetchval(
-            "SELECT document FROM carts WHERE cart_id = $1", cart_id
-        )
-        return None if document is None else Cart.model_validate_json(document)
+        row = await self._pool.fetchrow(_LOAD, cart_id)  # header and lines: one snapshot
+        if row is None:
+            return None
+        if not row[1]:  # stored before lines had rows
+            return Cart.model_validate_json(row[0])
+        return Cart.from_rows(row[0], row[2])
 
     @postgres.outages_reported
     async def version(self, cart_id: str) -> int | None:
@@ -187,6 +210,7 @@ class PostgresCartRepository:
                 cart.receipt_no = None
             cart.forget_document()
             raise
+        cart.saved()
 
     async def _save_in_transaction(
         self,
@@ -211,21 +235,24 @@ class PostgresCartRepository:
     async def _update(
         on: postgres.Pool | postgres.Connection, cart: Cart, expected_version: int
     ) -> str:
-        """Write the cart at its next version; the JSON written."""
+        """Write the cart's header at its next version and its changed lines; the cart's JSON."""
         cart.version = expected_version + 1
-        document = stored_document(cart)
-        status = await on.execute(
+        cart.forget_document()
+        lines = cart.lines_to_save()
+        updated = await on.fetchval(
             _SAVE,
             cart.state.value,
             cart.version,
-            document,
+            cart.header_document(),
             postgres.now_us(),
             cart.cart_id,
             expected_version,
+            [line_no for line_no, _ in lines],
+            [document for _, document in lines],
         )
-        if status != "UPDATE 1":
+        if updated != 1:
             raise VersionConflict(cart.cart_id)
-        return document
+        return cart.document()
 
     @postgres.outages_reported
     async def load_preloaded(self, tenant_id: str, store_code: str) -> PreloadedStore | None:

@@ -86,14 +86,16 @@ class SqliteCartRepository:
                 raise TooManyOpenCarts(cart.terminal_id)
             now = now_us()
             c.execute(
-                "INSERT INTO carts VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO carts VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)",
                 (cart.cart_id, cart.tenant_id, cart.store_code, cart.terminal_id,
-                 cart.state.value, cart.version, document, now),
+                 cart.state.value, cart.version, cart.header_document(), now),
             )  # fmt: skip
+            _write_lines(c, cart)
             if idempotency is not None:
                 self._keep_answer(c, idempotency, document, now)
 
         await self._db.write(transaction)
+        cart.saved()
 
     async def kept_answer(self, key: IdempotencyKey) -> KeptAnswer | None:
         row = await self._db.read(
@@ -121,12 +123,25 @@ class SqliteCartRepository:
             )
 
     async def load(self, cart_id: str) -> Cart | None:
-        row = await self._db.read(
-            lambda c: c.execute(
-                "SELECT document FROM carts WHERE cart_id = ?", (cart_id,)
-            ).fetchone()
-        )
-        return None if row is None else Cart.model_validate_json(row["document"])
+        def read(c: sqlite3.Connection) -> Cart | None:
+            c.execute("BEGIN")  # the header and its lines as of one commit
+            try:
+                row = c.execute(
+                    "SELECT document, lines_in_rows FROM carts WHERE cart_id = ?", (cart_id,)
+                ).fetchone()
+                if row is None:
+                    return None
+                if not row["lines_in_rows"]:  # stored before lines had rows
+                    return Cart.model_validate_json(row["document"])
+                lines = c.execute(
+                    "SELECT document FROM cart_lines WHERE cart_id = ? ORDER BY line_no",
+                    (cart_id,),
+                ).fetchall()
+            finally:
+                c.execute("COMMIT")
+            return Cart.from_rows(row["document"], [line[0] for line in lines])
+
+        return await self._db.read(read)
 
     async def version(self, cart_id: str) -> int | None:
         row = await self._db.read(
@@ -145,17 +160,19 @@ class SqliteCartRepository:
             if takes_receipt:
                 cart.receipt_no = _next_receipt_no(c, cart)
             cart.version = expected_version + 1
-            document = stored_document(cart)
+            cart.forget_document()
             now = now_us()
             updated = c.execute(
-                "UPDATE carts SET state = ?, version = ?, document = ?, updated_at_us = ?"
-                " WHERE cart_id = ? AND version = ?",
-                (cart.state.value, cart.version, document, now, cart.cart_id, expected_version),
-            )
+                "UPDATE carts SET state = ?, version = ?, document = ?, updated_at_us = ?,"
+                " lines_in_rows = 1 WHERE cart_id = ? AND version = ?",
+                (cart.state.value, cart.version, cart.header_document(), now, cart.cart_id,
+                 expected_version),
+            )  # fmt: skip
             if updated.rowcount != 1:
                 raise VersionConflict(cart.cart_id)
+            _write_lines(c, cart)
             if idempotency is not None:
-                self._keep_answer(c, idempotency, document, now)
+                self._keep_answer(c, idempotency, cart.document(), now)
 
         try:
             await self._db.write(transaction)
@@ -163,7 +180,9 @@ class SqliteCartRepository:
             cart.version = expected_version
             if takes_receipt:
                 cart.receipt_no = None
+            cart.forget_document()
             raise
+        cart.saved()
 
     async def load_preloaded(self, tenant_id: str, store_code: str) -> PreloadedStore | None:
         def read(c: sqlite3.Connection) -> PreloadedStore | None:
@@ -224,6 +243,15 @@ _OPEN_CARTS: Final = (
     "SELECT COUNT(*) FROM carts WHERE tenant_id = ? AND store_code = ? AND terminal_id = ?"
     " AND state IN (?, ?, ?)"  # OPEN_STATES
 )
+
+
+def _write_lines(c: sqlite3.Connection, cart: Cart) -> None:
+    """The lines changed since the cart's last save, each its own row."""
+    c.executemany(
+        "INSERT INTO cart_lines VALUES (?, ?, ?)"
+        " ON CONFLICT (cart_id, line_no) DO UPDATE SET document = excluded.document",
+        [(cart.cart_id, line_no, document) for line_no, document in cart.lines_to_save()],
+    )
 
 
 def _open_carts(c: sqlite3.Connection, cart: Cart) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import json
 from typing import Any
 
 import pytest
@@ -283,3 +284,35 @@ def test_totals_kept_across_changes_equal_a_fresh_count(operations: list[tuple[s
             continue
         fresh = Cart.model_validate_json(cart.document())  # counts everything anew
         assert (cart.subtotal, cart.taxes, cart.total) == (fresh.subtotal, fresh.taxes, fresh.total)
+
+
+@given(OPERATIONS)
+def test_the_joined_document_and_the_saved_rows_equal_a_whole_dump(
+    operations: list[tuple[str, Any]],
+) -> None:
+    """The cart's JSON, joined from each line's kept JSON, is the bytes pydantic makes of the
+    whole cart; what a save writes (the header, the changed lines) reads back as the same cart;
+    the summary holds exactly the lines the save wrote."""
+    cart = new_cart()
+    header, rows = cart.header_document(), dict[int, str]()
+    for kind, argument in operations:
+        try:
+            if kind == "add":
+                cart.add_lines([line("I", p, q, rule) for p, q, rule in argument], "JPY")
+            elif kind == "cancel":
+                cart.cancel_line(argument)
+            else:
+                cart.change_quantity(*argument)
+        except CartError:
+            cart = Cart.from_rows(header, [rows[n] for n in sorted(rows)])
+            continue  # a refused change is dropped, the cart read back as the store has it
+        written = cart.lines_to_save()
+        rows.update(written)
+        header = cart.header_document()
+        cart.saved()
+        assert cart.document() == cart.model_dump_json(by_alias=True)
+        read_back = Cart.from_rows(cart.header_document(), [rows[n] for n in sorted(rows)])
+        assert read_back.document() == cart.document()
+        summary = json.loads(cart.summary_document())
+        assert [li["lineNo"] for li in summary["lineItems"]] == [n for n, _ in written]
+        assert summary["lineCount"] == len(cart.line_items)

@@ -361,3 +361,28 @@ def test_a_terminal_past_its_open_carts_gets_409_until_it_closes_one(http: TestC
     assert (refused.status_code, refused.json()["code"]) == (409, "too_many_open_carts")
     assert http.post(f"/api/v1/carts/{opened[0]}/cancel").status_code == 200
     assert http.post("/api/v1/carts").status_code == 201
+
+
+def test_a_summary_answer_holds_the_changed_lines_and_the_totals(http: TestClient) -> None:
+    cart_id = new_cart(http)
+    for n in range(1, 11):
+        add(http, cart_id, [{"itemCode": f"ITEM{n:04d}"}])
+    full = http.get(f"/api/v1/carts/{cart_id}").json()
+    scanned = add(http, cart_id, [{"itemCode": "ITEM0005"}], params={"view": "summary"}).json()
+    assert [line["lineNo"] for line in scanned["lineItems"]] == [11]
+    assert scanned["lineCount"] == 11
+    assert scanned["version"] == full["version"] + 1
+    assert scanned["subtotal"] == full["subtotal"] + scanned["lineItems"][0]["amount"]
+    changed = http.patch(
+        f"/api/v1/carts/{cart_id}/lineItems/3/quantity",
+        json={"quantity": 2},
+        params={"view": "summary"},
+    ).json()
+    assert [line["lineNo"] for line in changed["lineItems"]] == [3]
+    whole = http.get(f"/api/v1/carts/{cart_id}").json()
+    assert len(whole["lineItems"]) == 11  # the default stays the whole cart
+    assert {k: v for k, v in changed.items() if k not in {"lineItems", "lineCount"}} == {
+        k: v for k, v in whole.items() if k != "lineItems"
+    }
+    bad = http.get(f"/api/v1/carts/{cart_id}", params={"view": "tiny"})
+    assert (bad.status_code, bad.json()["code"]) == (400, "validation_error")
