@@ -163,10 +163,10 @@ class Cart(CamelModel):
     _header: str | None = PrivateAttr(default=None)  # the JSON without its lines
     _taxable: dict[TaxRuleSnapshot, int] | None = PrivateAttr(default=None)
     # -- what a save writes: the header, and only the lines changed since the last save -------
-    # Each line's JSON is made once and kept (`_line_json`, by line number) until the line
+    # Each line's JSON is made once and kept (`_fragments`, in line order) until the line
     # changes; the cart's JSON joins them. `_dirty` names the lines to write: None for every
     # line (a cart read from a whole document: today's carts, before lines had rows).
-    _line_json: dict[int, str] | None = PrivateAttr(default=None)
+    _fragments: list[str] | None = PrivateAttr(default=None)  # None: not made yet
     _dirty: set[int] | None = PrivateAttr(default=None)
     _saved_lines: list[int] = PrivateAttr(default_factory=list)
 
@@ -183,9 +183,9 @@ class Cart(CamelModel):
         dirty: set[int] | None = private["_dirty"]
         if dirty is not None:
             dirty.add(line_no)
-        kept: dict[int, str] | None = private["_line_json"]
+        kept: list[str] | None = private["_fragments"]
         if kept is not None:
-            kept.pop(line_no, None)
+            kept[line_no - 1] = self.line_items[line_no - 1].model_dump_json(by_alias=True)
 
     def _taxable_sums(self) -> dict[TaxRuleSnapshot, int]:
         private = _memo(self)
@@ -202,9 +202,7 @@ class Cart(CamelModel):
         private = _memo(self)
         document: str | None = private["_json"]
         if document is None:
-            document = private["_json"] = self._with_lines(
-                [self._line_document(line) for line in self.line_items]
-            )
+            document = private["_json"] = self._with_lines(self._line_documents())
         return document
 
     def summary_document(self) -> str:
@@ -216,7 +214,8 @@ class Cart(CamelModel):
             numbers: list[int] = list(range(1, len(self.line_items) + 1))
         else:
             numbers = private["_saved_lines"]
-        summary = self._with_lines([self._line_document(self.line_items[n - 1]) for n in numbers])
+        kept = self._line_documents()
+        summary = self._with_lines([kept[n - 1] for n in numbers])
         return f'{summary[:-1]},"lineCount":{len(self.line_items)}}}'
 
     def header_document(self) -> str:
@@ -236,22 +235,23 @@ class Cart(CamelModel):
         at = header.index(',"payments":')
         return f'{header[:at]},"lineItems":[{",".join(lines)}]{header[at:]}'
 
-    def _line_document(self, line: LineItem) -> str:
+    def _line_documents(self) -> list[str]:
+        """Every line's JSON, in line order; made once, then kept in step with the lines."""
         private = _memo(self)
-        kept: dict[int, str] | None = private["_line_json"]
-        if kept is None:
-            kept = private["_line_json"] = {}
-        document = kept.get(line.line_no)
-        if document is None:
-            document = kept[line.line_no] = line.model_dump_json(by_alias=True)
-        return document
+        kept: list[str] | None = private["_fragments"]
+        if kept is None or len(kept) != len(self.line_items):
+            kept = private["_fragments"] = [
+                line.model_dump_json(by_alias=True) for line in self.line_items
+            ]
+        return kept
 
     def lines_to_save(self) -> list[tuple[int, str]]:
         """(line number, JSON) of every line changed since the last save: all of them for a
         cart read from a whole document."""
         dirty: set[int] | None = _memo(self)["_dirty"]
         numbers = range(1, len(self.line_items) + 1) if dirty is None else sorted(dirty)
-        return [(n, self._line_document(self.line_items[n - 1])) for n in numbers]
+        kept = self._line_documents()
+        return [(n, kept[n - 1]) for n in numbers]
 
     def saved(self) -> None:
         """The store has the cart as it is now: nothing is left to write."""
@@ -337,12 +337,16 @@ class Cart(CamelModel):
                 ErrorCode.VALIDATION_ERROR,
                 f"the cart is in {self.currency_code}, not {currency_code}",
             )
-        dirty: set[int] | None = _memo(self)["_dirty"]
+        private = _memo(self)
+        dirty: set[int] | None = private["_dirty"]
+        kept: list[str] | None = private["_fragments"]
         for line in new:
             line.line_no = len(self.line_items) + 1
             self.line_items.append(line)
             if dirty is not None:
                 dirty.add(line.line_no)
+            if kept is not None and len(kept) == line.line_no - 1:
+                kept.append(line.model_dump_json(by_alias=True))
         self.state = CartState.ENTERING_ITEMS
         taxable = _memo(self)["_taxable"]
         self._changed(lines=taxable is None)
