@@ -272,8 +272,12 @@ class Cart(CamelModel):
 
     @classmethod
     def from_rows(cls, header: str, lines: Iterable[str]) -> Cart:
-        """A cart as the store keeps it: its header row and its line rows, in line order."""
+        """A cart as the store keeps it: its header row and its line rows, in line order. A
+        header that holds lines is a whole document an earlier release wrote over the row: it
+        wins, and the next save writes every line again."""
         cart = cls.model_validate_json(header)
+        if cart.line_items:
+            return cart
         cart.line_items = [LineItem.model_validate_json(line) for line in lines]
         _memo(cart)["_dirty"] = set()
         return cart

@@ -129,3 +129,37 @@ async def test_a_scan_writes_its_line_and_the_header_only(new_database: Location
         assert loaded.line_items[6].quantity == 3
     finally:
         await repository.close()
+
+
+async def test_a_whole_document_written_over_a_moved_cart_wins(new_database: Location) -> None:
+    """An earlier release still running writes the whole cart into the header's column."""
+    location = new_database()
+    repository = await open_repository(CartSettings(cart_db=location))
+    try:
+        cart = a_cart("c1")
+        await repository.create(cart)
+        cart.add_lines([line("A", 100)], "JPY")
+        await repository.save(cart, 1)
+        cart.add_lines([line("B", 200)], "JPY")
+        cart.version = 3
+        whole = cart.model_dump_json(by_alias=True)
+        mark = "$1" if is_postgres(location) else "?"
+        update = f"UPDATE carts SET document = {mark}, version = 3"  # noqa: S608 - a placeholder
+        if is_postgres(location):
+            connection = await asyncpg.connect(location)
+            try:
+                await connection.execute(update, whole)
+            finally:
+                await connection.close()
+        else:
+            with sqlite3.connect(location) as connection:
+                connection.execute(update, (whole,))
+        loaded = await repository.load("c1")
+        assert loaded is not None
+        assert [li.item_code for li in loaded.line_items] == ["A", "B"]
+        await repository.save(loaded, 3)  # writes every line again
+        again = await repository.load("c1")
+        assert again is not None
+        assert again.document() == loaded.document()
+    finally:
+        await repository.close()
