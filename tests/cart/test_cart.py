@@ -269,17 +269,22 @@ OPERATIONS = st.lists(
 )
 
 
+def _apply(cart: Cart, kind: str, argument: Any) -> None:
+    """One of OPERATIONS on the cart."""
+    if kind == "add":
+        cart.add_lines([line("I", p, q, rule) for p, q, rule in argument], "JPY")
+    elif kind == "cancel":
+        cart.cancel_line(argument)
+    else:
+        cart.change_quantity(*argument)
+
+
 @given(OPERATIONS)
 def test_totals_kept_across_changes_equal_a_fresh_count(operations: list[tuple[str, Any]]) -> None:
     cart = new_cart()
     for kind, argument in operations:
         try:
-            if kind == "add":
-                cart.add_lines([line("I", p, q, rule) for p, q, rule in argument], "JPY")
-            elif kind == "cancel":
-                cart.cancel_line(argument)
-            else:
-                cart.change_quantity(*argument)
+            _apply(cart, kind, argument)
         except CartError:
             continue
         fresh = Cart.model_validate_json(cart.document())  # counts everything anew
@@ -297,12 +302,7 @@ def test_the_joined_document_and_the_saved_rows_equal_a_whole_dump(
     header, rows = cart.header_document(), dict[int, str]()
     for kind, argument in operations:
         try:
-            if kind == "add":
-                cart.add_lines([line("I", p, q, rule) for p, q, rule in argument], "JPY")
-            elif kind == "cancel":
-                cart.cancel_line(argument)
-            else:
-                cart.change_quantity(*argument)
+            _apply(cart, kind, argument)
         except CartError:
             cart = Cart.from_rows(header, [rows[n] for n in sorted(rows)])
             continue  # a refused change is dropped, the cart read back as the store has it
