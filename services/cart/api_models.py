@@ -53,6 +53,12 @@ class QuantityInput(Body):
     quantity: Annotated[StrictInt, Field(ge=1, le=MAX_QUANTITY)]
 
 
+class UnitPriceInput(Body):
+    """A line's new unit price (an override: the scanned price stays `originalUnitPrice`)."""
+
+    unit_price: Annotated[StrictInt, Field(ge=0, le=MAX_PRICE)]
+
+
 class PaymentInput(Body):
     """A payment: cash may exceed the balance (the rest is change); card and qr may not."""
 

@@ -388,6 +388,26 @@ class Cart(CamelModel):
         self._changed()
         self._check_amounts([line])
 
+    def change_unit_price(self, line_no: int, unit_price: int) -> None:
+        """Charge another unit price for a line: an override, as at the scan (the price it was
+        scanned at stays `originalUnitPrice`)."""
+        self._require("change a unit price", CartState.ENTERING_ITEMS)
+        line = self._line(line_no)
+        if not line.price_overridden:
+            line.original_unit_price = line.unit_price
+            line.price_overridden = True
+        line.unit_price = unit_price
+        self._line_changed(line_no)
+        self._changed()
+        self._check_amounts([line])
+
+    def resume_item_entry(self) -> None:
+        """Back from paying to entering items: the payments taken so far are dropped."""
+        self._require("resume item entry", CartState.PAYING)
+        self.payments = []
+        self.state = CartState.ENTERING_ITEMS
+        self._changed(lines=False)
+
     def _check_amounts(self, changed: Iterable[LineItem]) -> None:
         """Refuse a change that takes a changed line, the subtotal or the total past MAX_AMOUNT
         (the caller drops the changed cart: nothing is saved)."""

@@ -227,6 +227,23 @@ class CartService:
             terminal, cart_id, lambda cart: cart.change_quantity(line_no, quantity), idempotency
         )
 
+    async def change_unit_price(
+        self,
+        terminal: Terminal,
+        cart_id: str,
+        line_no: int,
+        unit_price: int,
+        idempotency: IdempotencyKey | None = None,
+    ) -> Cart:
+        return await self._change(
+            terminal, cart_id, lambda cart: cart.change_unit_price(line_no, unit_price), idempotency
+        )
+
+    async def resume_item_entry(
+        self, terminal: Terminal, cart_id: str, idempotency: IdempotencyKey | None = None
+    ) -> Cart:
+        return await self._change(terminal, cart_id, Cart.resume_item_entry, idempotency)
+
     async def subtotal(
         self, terminal: Terminal, cart_id: str, idempotency: IdempotencyKey | None = None
     ) -> Cart:

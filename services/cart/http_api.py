@@ -23,7 +23,7 @@ from starlette.routing import Route
 from services.common.storage_errors import StorageUnavailable
 from services.wire.headers import ascii_digits
 
-from .api_models import LINE_ITEMS, PaymentInput, QuantityInput
+from .api_models import LINE_ITEMS, PaymentInput, QuantityInput, UnitPriceInput
 from .auth import TerminalAuthenticator
 from .cart import Cart
 from .cart_service import CartService, LineRequest
@@ -100,7 +100,9 @@ class CartApi:
             (cart, "GET", self.get_cart),
             (f"{line}/cancel", "POST", self.cancel_line_item),
             (f"{line}/quantity", "PATCH", self.change_quantity),
+            (f"{line}/unitPrice", "PATCH", self.change_unit_price),
             (f"{cart}/subtotal", "POST", self.subtotal),
+            (f"{cart}/resume-item-entry", "POST", self.resume_item_entry),
             (f"{cart}/payments", "POST", self.add_payment),
             (f"{cart}/bill", "POST", self.bill),
             (f"{cart}/cancel", "POST", self.cancel_cart),
@@ -238,6 +240,27 @@ class CartApi:
                 body.quantity,
                 self._idempotency(request, terminal),
             ),
+        )
+
+    async def change_unit_price(self, request: Request, terminal: Terminal) -> Response:
+        body: UnitPriceInput = await self._body(request, UnitPriceInput)
+        line_no = int(request.path_params["line_no"])
+        return cart_response(
+            request,
+            await self._service.change_unit_price(
+                terminal,
+                self._cart_id(request),
+                line_no,
+                body.unit_price,
+                self._idempotency(request, terminal),
+            ),
+        )
+
+    async def resume_item_entry(self, request: Request, terminal: Terminal) -> Response:
+        idempotency = self._idempotency(request, terminal)
+        return cart_response(
+            request,
+            await self._service.resume_item_entry(terminal, self._cart_id(request), idempotency),
         )
 
     async def subtotal(self, request: Request, terminal: Terminal) -> Response:

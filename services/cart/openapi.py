@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
-from .api_models import LINE_ITEMS, LineItemInput, PaymentInput, QuantityInput
+from .api_models import LINE_ITEMS, LineItemInput, PaymentInput, QuantityInput, UnitPriceInput
 from .cart import Cart, Receipt
 
 ERROR_SCHEMA = {
@@ -66,7 +66,7 @@ def _operation(
 def openapi_document() -> dict[str, Any]:
     _, schemas = models_json_schema(
         [(m, "serialization") for m in (Cart, Receipt)]
-        + [(m, "validation") for m in (LineItemInput, QuantityInput, PaymentInput)],
+        + [(m, "validation") for m in (LineItemInput, QuantityInput, UnitPriceInput, PaymentInput)],
         by_alias=True,
         ref_template="#/components/schemas/{model}",
     )
@@ -103,6 +103,24 @@ def openapi_document() -> dict[str, Any]:
                 {"$ref": ref["$ref"].format("QuantityInput")},
                 "Cart",
                 [400, 404, 409],
+            )
+        },
+        line + "/unitPrice": {
+            "patch": _operation(
+                "Change a line's unit price (an override)",
+                200,
+                {"$ref": ref["$ref"].format("UnitPriceInput")},
+                "Cart",
+                [400, 404, 409],
+            )
+        },
+        cart + "/resume-item-entry": {
+            "post": _operation(
+                "Back from paying to item entry (the payments are dropped)",
+                200,
+                None,
+                "Cart",
+                [404, 409],
             )
         },
         cart + "/subtotal": {

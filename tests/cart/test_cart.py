@@ -316,3 +316,45 @@ def test_the_joined_document_and_the_saved_rows_equal_a_whole_dump(
         summary = json.loads(cart.summary_document())
         assert [li["lineNo"] for li in summary["lineItems"]] == [n for n, _ in written]
         assert summary["lineCount"] == len(cart.line_items)
+
+
+def test_a_unit_price_change_is_an_override_that_keeps_the_scanned_price() -> None:
+    cart = new_cart()
+    cart.add_lines([line("A", 1000, 2), line("B", 500)], "JPY")  # external 10 %, floor
+    cart.change_unit_price(1, 800)
+    first = cart.line_items[0]
+    assert (first.unit_price, first.original_unit_price, first.price_overridden) == (
+        800,
+        1000,
+        True,
+    )
+    assert (cart.subtotal, cart.total) == (2100, 2310)  # 1,600 + 500, tax 210
+    cart.change_unit_price(1, 700)  # again: the scanned price stays the original
+    assert (cart.line_items[0].unit_price, cart.line_items[0].original_unit_price) == (700, 1000)
+    assert [n for n, _ in cart.lines_to_save()] == [1, 2]  # never saved yet: every line
+    cart.saved()
+    cart.change_unit_price(2, 0)
+    assert [n for n, _ in cart.lines_to_save()] == [2]
+    assert cart.subtotal == 1400
+    cart.cancel_line(2)
+    with pytest.raises(CartError) as cancelled:
+        cart.change_unit_price(2, 10)
+    assert cancelled.value.code is ErrorCode.INVALID_STATE
+    with pytest.raises(CartError) as missing:
+        cart.change_unit_price(9, 10)
+    assert missing.value.code is ErrorCode.LINE_NOT_FOUND
+
+
+def test_resuming_item_entry_drops_the_payments() -> None:
+    cart = new_cart()
+    cart.add_lines([line("A", 1000)], "JPY")
+    cart.subtotal_now()
+    cart.pay(PaymentMethod.CARD, 500)
+    cart.resume_item_entry()
+    assert (cart.state, cart.payments, cart.paid, cart.balance) == (
+        CartState.ENTERING_ITEMS, [], 0, 1100,
+    )  # fmt: skip
+    cart.add_lines([line("B", 100)], "JPY")  # scanning again
+    with pytest.raises(CartError) as not_paying:
+        cart.resume_item_entry()
+    assert not_paying.value.code is ErrorCode.INVALID_STATE

@@ -386,3 +386,32 @@ def test_a_summary_answer_holds_the_changed_lines_and_the_totals(http: TestClien
     }
     bad = http.get(f"/api/v1/carts/{cart_id}", params={"view": "tiny"})
     assert (bad.status_code, bad.json()["code"]) == (400, "validation_error")
+
+
+def test_a_line_price_change_and_resuming_item_entry_over_the_api(http: TestClient) -> None:
+    cart_id = new_cart(http)
+    add(http, cart_id, [{"itemCode": "ITEM0005", "quantity": 2}])  # 1,930 at S001
+    changed = http.patch(
+        f"/api/v1/carts/{cart_id}/lineItems/1/unitPrice", json={"unitPrice": 1500}
+    ).json()
+    line = changed["lineItems"][0]
+    assert (line["unitPrice"], line["originalUnitPrice"], line["priceOverridden"]) == (
+        1500, 1930, True,
+    )  # fmt: skip
+    assert changed["subtotal"] == 3000
+    for body in ({"unitPrice": -1}, {"unitPrice": "1500"}, {"price": 1}, {}):
+        refused = http.patch(f"/api/v1/carts/{cart_id}/lineItems/1/unitPrice", json=body)
+        assert (refused.status_code, refused.json()["code"]) == (400, "validation_error"), body
+    missing = http.patch(f"/api/v1/carts/{cart_id}/lineItems/9/unitPrice", json={"unitPrice": 1})
+    assert (missing.status_code, missing.json()["code"]) == (404, "line_not_found")
+
+    assert http.post(f"/api/v1/carts/{cart_id}/subtotal").json()["state"] == "paying"
+    http.post(f"/api/v1/carts/{cart_id}/payments", json={"method": "card", "amount": 1000})
+    too_late = http.patch(f"/api/v1/carts/{cart_id}/lineItems/1/unitPrice", json={"unitPrice": 1})
+    assert (too_late.status_code, too_late.json()["code"]) == (409, "invalid_state")
+    resumed = http.post(f"/api/v1/carts/{cart_id}/resume-item-entry").json()
+    assert (resumed["state"], resumed["payments"], resumed["paid"]) == ("entering_items", [], 0)
+    again = http.post(f"/api/v1/carts/{cart_id}/resume-item-entry")
+    assert (again.status_code, again.json()["code"]) == (409, "invalid_state")
+    stored = http.get(f"/api/v1/carts/{cart_id}").json()
+    assert stored["lineItems"][0]["unitPrice"] == 1500  # as saved
