@@ -197,16 +197,14 @@ async def _lines_off(cart_db: str, acknowledged: dict[str, int]) -> tuple[int, i
     connection = await asyncpg.connect(cart_db, timeout=10)
     try:  # the lines of each cart as the store has them: rows, or a whole document from before
         rows = await connection.fetch(
-            "SELECT c.cart_id, c.lines_in_rows, c.document,"
+            "SELECT c.cart_id, c.document,"
             " (SELECT count(*) FROM cart_lines l WHERE l.cart_id = c.cart_id) AS line_rows"
             " FROM carts c"
         )
     finally:
         await connection.close()
     stored = {
-        r["cart_id"]: r["line_rows"]
-        if r["lines_in_rows"]
-        else len(json.loads(r["document"])["lineItems"])
+        r["cart_id"]: len(json.loads(r["document"]).get("lineItems", [])) or r["line_rows"]
         for r in rows
     }
     lost = sum(max(0, lines - stored.get(cart, 0)) for cart, lines in acknowledged.items())

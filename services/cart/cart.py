@@ -273,8 +273,8 @@ class Cart(CamelModel):
     @classmethod
     def from_rows(cls, header: str, lines: Iterable[str]) -> Cart:
         """A cart as the store keeps it: its header row and its line rows, in line order. A
-        header that holds lines is a whole document an earlier release wrote over the row: it
-        wins, and the next save writes every line again."""
+        header that holds lines is a whole document (stored before lines had rows, or written
+        over the row by an earlier release): it wins, and the next save writes every line."""
         cart = cls.model_validate_json(header)
         if cart.line_items:
             return cart

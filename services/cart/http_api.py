@@ -52,7 +52,8 @@ def error_response(error: CartError) -> JSONResponse:
 def cart_response(request: Request, cart: Cart, status_code: int = 200) -> Response:
     """The whole cart (made once per change from each line's kept JSON), or with
     `?view=summary` the cart with only the lines this request changed and `lineCount`."""
-    view = request.query_params.get("view", "full")
+    query = request.scope["query_string"]  # most requests have none: nothing to parse
+    view = request.query_params.get("view", "full") if query else "full"
     if view not in {"full", "summary"}:
         raise CartError(ErrorCode.VALIDATION_ERROR, "view must be full or summary",
                         [{"field": "view"}])  # fmt: skip

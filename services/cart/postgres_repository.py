@@ -24,7 +24,6 @@ from .repository import (
     PreloadedStore,
     TooManyOpenCarts,
     VersionConflict,
-    stored_document,
 )
 from .schema import PG_MIGRATIONS
 from .terminals import IssuedKey, Terminal
@@ -39,8 +38,7 @@ RETURNING last_receipt_no
 # round trip): the lines are written only if the version check let the header through.
 _SAVE: Final = """
 WITH header AS (
-    UPDATE carts SET state = $1, version = $2, document = $3, updated_at_us = $4,
-        lines_in_rows = 1
+    UPDATE carts SET state = $1, version = $2, document = $3, updated_at_us = $4
     WHERE cart_id = $5 AND version = $6
     RETURNING cart_id
 ), lines AS (
@@ -52,7 +50,7 @@ WITH header AS (
 SELECT count(*) FROM header
 """
 _LOAD: Final = """
-SELECT document, lines_in_rows,
+SELECT document,
     ARRAY(SELECT l.document FROM cart_lines l WHERE l.cart_id = c.cart_id ORDER BY l.line_no)
 FROM carts c WHERE cart_id = $1
 """
@@ -123,13 +121,13 @@ class PostgresCartRepository:
         self, cart: Cart, idempotency: IdempotencyKey | None = None, *, max_open: int = 0
     ) -> None:
         cart.version = 1
-        document = stored_document(cart)
+        cart.forget_document()
         if cart.line_items:
             raise ValueError("a new cart has no lines")
         now = postgres.now_us()
         values = (cart.cart_id, cart.tenant_id, cart.store_code, cart.terminal_id,
                   cart.state.value, cart.version, cart.header_document(), now)  # fmt: skip
-        insert = "INSERT INTO carts VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1)"
+        insert = "INSERT INTO carts VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
         if idempotency is None and not max_open:
             await self._pool.execute(insert, *values)
             cart.saved()
@@ -150,7 +148,7 @@ class PostgresCartRepository:
                     raise TooManyOpenCarts(cart.terminal_id)
             await connection.execute(insert, *values)
             if idempotency is not None:
-                await self._keep_answer(connection, idempotency, document, now)
+                await self._keep_answer(connection, idempotency, cart.document(), now)
         cart.saved()
 
     @postgres.outages_reported
@@ -183,11 +181,7 @@ class PostgresCartRepository:
     @postgres.outages_reported
     async def load(self, cart_id: str) -> Cart | None:
         row = await self._pool.fetchrow(_LOAD, cart_id)  # header and lines: one snapshot
-        if row is None:
-            return None
-        if not row[1]:  # stored before lines had rows
-            return Cart.model_validate_json(row[0])
-        return Cart.from_rows(row[0], row[2])
+        return None if row is None else Cart.from_rows(row[0], row[1])
 
     @postgres.outages_reported
     async def version(self, cart_id: str) -> int | None:

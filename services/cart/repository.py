@@ -120,9 +120,3 @@ class CartRepository(Protocol):
     async def ping(self) -> None: ...
 
     async def close(self) -> None: ...
-
-
-def stored_document(cart: Cart) -> str:
-    # What the API answers too (totals included; loading ignores them): dumped once a change.
-    cart.forget_document()
-    return cart.document()

@@ -74,9 +74,8 @@ CREATE INDEX carts_by_terminal ON carts (tenant_id, store_code, terminal_id, sta
 """
 # Migration 5: a cart's lines as rows of their own, so a scan writes its line and the cart's
 # header, not the whole cart (a 500-line cart rewrote 141 KB per scan). A cart stored before
-# keeps its whole document (`lines_in_rows` 0) until its next save moves its lines to rows.
+# keeps its whole document (a header that holds its lines) until its next save moves them.
 LINE_ROWS_V5: Final = """
-ALTER TABLE carts ADD COLUMN lines_in_rows INTEGER NOT NULL DEFAULT 0;
 CREATE TABLE cart_lines (
     cart_id       TEXT NOT NULL,
     line_no       INTEGER NOT NULL,

@@ -22,7 +22,6 @@ from .repository import (
     PreloadedStore,
     TooManyOpenCarts,
     VersionConflict,
-    stored_document,
 )
 from .schema import SQLITE_MIGRATIONS
 from .terminals import IssuedKey, Terminal
@@ -79,20 +78,20 @@ class SqliteCartRepository:
         self, cart: Cart, idempotency: IdempotencyKey | None = None, *, max_open: int = 0
     ) -> None:
         cart.version = 1
-        document = stored_document(cart)
+        cart.forget_document()
 
         def transaction(c: sqlite3.Connection) -> None:
             if max_open and _open_carts(c, cart) >= max_open:
                 raise TooManyOpenCarts(cart.terminal_id)
             now = now_us()
             c.execute(
-                "INSERT INTO carts VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)",
+                "INSERT INTO carts VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (cart.cart_id, cart.tenant_id, cart.store_code, cart.terminal_id,
                  cart.state.value, cart.version, cart.header_document(), now),
             )  # fmt: skip
             _write_lines(c, cart)
             if idempotency is not None:
-                self._keep_answer(c, idempotency, document, now)
+                self._keep_answer(c, idempotency, cart.document(), now)
 
         await self._db.write(transaction)
         cart.saved()
@@ -127,12 +126,10 @@ class SqliteCartRepository:
             c.execute("BEGIN")  # the header and its lines as of one commit
             try:
                 row = c.execute(
-                    "SELECT document, lines_in_rows FROM carts WHERE cart_id = ?", (cart_id,)
+                    "SELECT document FROM carts WHERE cart_id = ?", (cart_id,)
                 ).fetchone()
                 if row is None:
                     return None
-                if not row["lines_in_rows"]:  # stored before lines had rows
-                    return Cart.model_validate_json(row["document"])
                 lines = c.execute(
                     "SELECT document FROM cart_lines WHERE cart_id = ? ORDER BY line_no",
                     (cart_id,),
@@ -163,8 +160,8 @@ class SqliteCartRepository:
             cart.forget_document()
             now = now_us()
             updated = c.execute(
-                "UPDATE carts SET state = ?, version = ?, document = ?, updated_at_us = ?,"
-                " lines_in_rows = 1 WHERE cart_id = ? AND version = ?",
+                "UPDATE carts SET state = ?, version = ?, document = ?, updated_at_us = ?"
+                " WHERE cart_id = ? AND version = ?",
                 (cart.state.value, cart.version, cart.header_document(), now, cart.cart_id,
                  expected_version),
             )  # fmt: skip

@@ -16,8 +16,10 @@ from .sqlite_repository import SqliteCartRepository
 
 async def open_repository(settings: CartSettings) -> CartRepository:
     location = settings.cart_db
+    repository: CartRepository
     async with opening_database(location, "CART_DB"):  # its failures: one line, exit 2
         if is_postgres(location):
-            return await PostgresCartRepository.open(location, settings.db_pool_size)
-        return await SqliteCartRepository.open(Path(location))
-    raise AssertionError("unreachable")  # for mypy: the block returns or raises
+            repository = await PostgresCartRepository.open(location, settings.db_pool_size)
+        else:
+            repository = await SqliteCartRepository.open(Path(location))
+    return repository

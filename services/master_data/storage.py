@@ -16,8 +16,10 @@ from .sqlite_repository import SqliteItemRepository
 
 async def open_repository(settings: MasterDataSettings) -> ItemRepository:
     location = settings.master_data_db
+    repository: ItemRepository
     async with opening_database(location, "MASTER_DATA_DB"):  # its failures: one line, exit 2
         if is_postgres(location):
-            return await PostgresItemRepository.open(location, settings.db_pool_size)
-        return await SqliteItemRepository.open(Path(location))
-    raise AssertionError("unreachable")  # for mypy: the block returns or raises
+            repository = await PostgresItemRepository.open(location, settings.db_pool_size)
+        else:
+            repository = await SqliteItemRepository.open(Path(location))
+    return repository
