@@ -124,7 +124,8 @@ class StreamExchange:
         if self._gzip and worth_compressing(len(data)):
             data, flags = gzip_bytes(data), COMPRESSED
         try:
-            await asyncio.wait_for(self.space.acquire(), self._send_timeout)
+            async with asyncio.timeout(self._send_timeout):  # not wait_for: see _stream
+                await self.space.acquire()
         except TimeoutError:
             raise GRPCError(
                 Status.RESOURCE_EXHAUSTED,
@@ -235,10 +236,10 @@ class EnvelopeStream(Response):
                 return
             last = chunk[0] & END_STREAM
             try:
-                await asyncio.wait_for(
-                    send({"type": "http.response.body", "body": chunk, "more_body": not last}),
-                    self._send_timeout,
-                )
+                # asyncio.timeout, not wait_for: no task per message, and no cancel lost when
+                # it lands as the send completes (3.11's wait_for drops it)
+                async with asyncio.timeout(self._send_timeout):
+                    await send({"type": "http.response.body", "body": chunk, "more_body": not last})
             except TimeoutError:
                 log.warning("Connect stream closed: its client took nothing for a while")
                 return  # the response stays incomplete: the server closes the connection

@@ -61,3 +61,47 @@ async def test_a_bug_in_a_source_ends_the_watch_with_its_stack_trace() -> None:
     with pytest.raises(ValueError, match="a bug"):
         await asyncio.wait_for(watch(source).run(), 5)
     assert source.opened == 1
+
+
+class GatedSource:
+    """Each stream waits for its gate, then fails: the test decides when."""
+
+    name = "gated"
+
+    def __init__(self) -> None:
+        self.gate = asyncio.Event()
+        self.waiting = 0
+
+    async def stream(
+        self, request: WatchItemChangesRequest
+    ) -> AsyncIterator[WatchItemChangesResponse]:
+        self.waiting += 1
+        await self.gate.wait()
+        raise WatchFailed("master-data went away")
+        yield  # an async generator  # pragma: no cover
+
+    async def close(self) -> None:
+        return None
+
+
+@pytest.mark.parametrize("turns", range(6))
+async def test_a_shutdown_ends_the_watch_even_as_its_stream_fails(turns: int) -> None:
+    """Before: cancelled in the same moment as its stream failed (master-data SIGKILLed, the
+    cart SIGTERMed), the watch took the failure, lost the cancel (3.11's wait_for) and went on
+    reconnecting: the cart never stopped."""
+    source = GatedSource()
+    tenants = WatchedTenants()
+    tenants.add("T0001")
+    the_watch = ItemChangeWatch(
+        [source], ItemCache(ttl=60, not_found_ttl=1, max_size=10), tenants,
+        WatchMetrics(CollectorRegistry()), idle_timeout=5,
+    )  # fmt: skip
+    task = asyncio.create_task(the_watch.run())
+    while not source.waiting:
+        await asyncio.sleep(0)
+    source.gate.set()  # the stream fails ...
+    for _ in range(turns):
+        await asyncio.sleep(0)
+    task.cancel()  # ... as the cart shuts down
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(task, 2)

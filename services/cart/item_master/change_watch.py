@@ -172,7 +172,10 @@ class ItemChangeWatch:
             heartbeats = 0
             while True:
                 try:
-                    event = await asyncio.wait_for(anext(events), self._idle_timeout)
+                    # asyncio.timeout, not wait_for: 3.11's wait_for loses a cancel that lands
+                    # as the stream fails, and the watch (and the cart's shutdown) went on forever
+                    async with asyncio.timeout(self._idle_timeout):
+                        event = await anext(events)
                 except StopAsyncIteration:
                     return not first
                 except TimeoutError:
