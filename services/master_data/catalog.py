@@ -66,6 +66,7 @@ def to_message(priced: PricedItem, currency_code: str) -> Item:
             name=priced.tax_rule_name,
         ),
         store_price_applied=priced.store_price_applied,
+        discount_restricted=priced.discount_restricted,
     )
 
 

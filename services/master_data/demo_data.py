@@ -115,6 +115,7 @@ def records() -> list[MasterRecord]:
                     tax_code=tax_code(n),
                     category_code=_CATEGORIES[n % len(_CATEGORIES)],
                     is_active=n % 50 != 0,  # ITEM0050, ITEM0100, ... are withdrawn
+                    discount_restricted=n % 40 == 0,  # ITEM0040, ITEM0080, ...: never discounted
                 )
             )
     for (tenant_id, store_code), name in STORES.items():

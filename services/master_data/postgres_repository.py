@@ -38,7 +38,7 @@ _PRICED_ITEMS: Final = """
 SELECT i.item_code, i.item_name,
        COALESCE(sp.unit_price, i.unit_price) AS unit_price,
        sp.unit_price IS NOT NULL AS store_price_applied,
-       i.tax_code, i.category_code, i.is_active, i.created_at_us,
+       i.tax_code, i.category_code, i.is_active, i.discount_restricted, i.created_at_us,
        GREATEST(i.updated_at_us, COALESCE(sp.updated_at_us, 0)) AS updated_at_us,
        tr.name AS tax_rule_name, tr.tax_type, tr.rate_basis_points, tr.rounding_method
 FROM items i

@@ -101,6 +101,7 @@ class Item(Record):
     tax_code: Code
     category_code: Code
     is_active: StrictBool = True
+    discount_restricted: StrictBool = False  # the store may not discount it
 
 
 class StorePrice(Record):

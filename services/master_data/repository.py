@@ -34,6 +34,7 @@ class PricedItem:
     tax_code: str
     category_code: str
     is_active: bool
+    discount_restricted: bool
     created_at_us: int
     updated_at_us: int
     tax_rule_name: str

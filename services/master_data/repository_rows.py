@@ -55,6 +55,7 @@ def priced_item(r: Any) -> PricedItem:
         tax_code=r["tax_code"],
         category_code=r["category_code"],
         is_active=bool(r["is_active"]),
+        discount_restricted=bool(r["discount_restricted"]),
         created_at_us=int(r["created_at_us"]),
         updated_at_us=int(r["updated_at_us"]),
         tax_rule_name=r["tax_rule_name"],

@@ -78,9 +78,14 @@ CREATE TABLE item_changes (
 );
 CREATE INDEX item_changes_by_tenant ON item_changes (tenant_id, sequence)
 """
+# Migration 3: items a store may not discount (the contract's Item.discount_restricted).
+DISCOUNT_RESTRICTED_V3: Final = """
+ALTER TABLE items ADD COLUMN discount_restricted INTEGER NOT NULL DEFAULT 0
+"""
 SQLITE_MIGRATIONS: Final = (
     Migration(1, "tenants, stores, tax rules, items, store prices", DDL_V1),
     Migration(2, "item change log", CHANGE_LOG_V2),
+    Migration(3, "items a store may not discount", DISCOUNT_RESTRICTED_V3),
 )
 
 # The same schema on PostgreSQL: 64-bit integers for money and times, a real boolean.
@@ -147,9 +152,13 @@ CREATE TABLE item_changes (
 );
 CREATE INDEX item_changes_by_tenant ON item_changes (tenant_id, sequence)
 """
+PG_DISCOUNT_RESTRICTED_V3: Final = """
+ALTER TABLE items ADD COLUMN discount_restricted BOOLEAN NOT NULL DEFAULT false
+"""
 PG_MIGRATIONS: Final = (
     Migration(1, "tenants, stores, tax rules, items, store prices", PG_DDL_V1),
     Migration(2, "item change log", PG_CHANGE_LOG_V2),
+    Migration(3, "items a store may not discount", PG_DISCOUNT_RESTRICTED_V3),
 )
 
 
@@ -208,6 +217,7 @@ TABLES: Final[dict[type[MasterRecord], TableOf]] = {
             "tax_code",
             "category_code",
             "is_active",
+            "discount_restricted",
         ),
         stamps=("created_at_us", "updated_at_us"),
     ),

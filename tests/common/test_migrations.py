@@ -69,7 +69,7 @@ async def test_a_master_database_from_before_migrations_keeps_its_data(tmp_path:
         assert context.currency_code == "JPY"
     finally:
         await repository.close()
-    assert ledger(path) == [1, 2]  # the change log came with 2
+    assert ledger(path) == [1, 2, 3]  # the change log came with 2, discount_restricted with 3
 
 
 def test_an_upgrade_applies_only_the_new_migration_and_keeps_the_data(tmp_path: Path) -> None:
@@ -111,4 +111,24 @@ async def test_a_master_database_of_schema_1_gains_the_change_log(tmp_path: Path
         assert context is not None
     finally:
         await repository.close()
-    assert ledger(path) == [1, 2]
+    assert ledger(path) == [1, 2, 3]
+
+
+async def test_an_item_of_schema_2_may_be_discounted(tmp_path: Path) -> None:
+    path = tmp_path / "master.db"
+    with sqlite3.connect(path) as connection:
+        migrate(connection, MASTER_MIGRATIONS[:2])
+        connection.executescript(SCHEMA_2_ITEM)
+    repository = await SqliteItemRepository.open(path)
+    try:
+        [item] = await repository.priced_items("T0001", "S001", ["A1"])
+        assert (item.unit_price, item.discount_restricted) == (150, False)
+    finally:
+        await repository.close()
+
+
+SCHEMA_2_ITEM = """
+INSERT INTO tenants VALUES ('T0001', 'Kugel Mart', 'JPY');
+INSERT INTO tax_rules VALUES ('T0001', 'TX10', 'Standard', 'EXTERNAL', 1000, 'FLOOR');
+INSERT INTO items VALUES ('T0001', 'A1', 'Cola', 150, 'TX10', 'DRINK', 1, 1, 1);
+"""

@@ -58,7 +58,7 @@ def run_guard(tmp_path: Path, old: str, new: str) -> subprocess.CompletedProcess
     [
         pytest.param(
             "string item_code = 3;",
-            "string item_code = 12;",
+            "string item_code = 20;",
             'Previously present field "3" with name "item_code"',
             id="renumber a field",
         ),
@@ -94,9 +94,9 @@ def test_breaking_edit_fails_with_bufs_message(
     ("old", "new"),
     [
         pytest.param(
-            "bool store_price_applied = 11;\n",
-            "bool store_price_applied = 11;\n"
-            "  // barcode is the item's JAN/EAN code.\n  string barcode = 12;\n",
+            "bool discount_restricted = 12;\n",
+            "bool discount_restricted = 12;\n"
+            "  // barcode is the item's JAN/EAN code.\n  string barcode = 13;\n",
             id="new field",
         ),
         pytest.param(

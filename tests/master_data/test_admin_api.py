@@ -166,6 +166,31 @@ def test_csv_import(http: TestClient) -> None:
     assert lookup(http, "C2")["item"]["isActive"] is True
 
 
+def test_an_item_the_store_may_not_discount_over_admin_csv_and_lookup(http: TestClient) -> None:
+    assert lookup(http, "ITEM0040")["item"]["discountRestricted"] is True  # demo data
+    assert "discountRestricted" not in lookup(http, "ITEM0041")["item"]  # false: proto3 default
+    put = http.put(
+        "/admin/v1/tenants/T0001/items/MELON",
+        json={**NEW_ITEM, "discountRestricted": True},
+        headers=ADMIN_AUTH,
+    )
+    assert (put.status_code, put.json()["discountRestricted"]) == (200, True)
+    assert lookup(http, "MELON")["item"]["discountRestricted"] is True
+    body = (
+        CSV_HEADER.replace("\n", ",discount_restricted\n")
+        + "T0001,C3,Rice,500,TX08,FOOD,true,true\n"
+    )
+    response = http.post("/admin/v1/import?format=csv&kind=items", content=body, headers=ADMIN_AUTH)
+    assert response.status_code == 200, response.text
+    assert lookup(http, "C3")["item"]["discountRestricted"] is True
+    bad = http.put(
+        "/admin/v1/tenants/T0001/items/MELON",
+        json={**NEW_ITEM, "discountRestricted": "yes"},
+        headers=ADMIN_AUTH,
+    )
+    assert bad.status_code == 400
+
+
 @pytest.mark.parametrize(
     ("body", "where", "field"),
     [

@@ -73,7 +73,7 @@ async def test_replicas_starting_together_migrate_once(postgres_server: LocalPos
     opened = await asyncio.gather(*(PostgresItemRepository.open(url, 1) for _ in range(4)))
     for repository in opened:
         await repository.close()
-    assert await ledger(url) == [1, 2]
+    assert await ledger(url) == [1, 2, 3]
 
 
 async def test_an_upgrade_applies_only_the_new_migration_and_keeps_the_data(
@@ -105,6 +105,29 @@ async def test_a_master_database_keeps_its_catalog_version(postgres_server: Loca
         assert await repository.version() == 12
     finally:
         await repository.close()
+
+
+async def test_an_item_of_master_schema_2_may_be_discounted(
+    postgres_server: LocalPostgres,
+) -> None:
+    url = new_database(postgres_server)
+    connection = await asyncpg.connect(url)
+    try:
+        await postgres.migrate(connection, MASTER_MIGRATIONS[:2])
+        await connection.execute(
+            "INSERT INTO tenants VALUES ('T0001', 'Kugel Mart', 'JPY');"
+            "INSERT INTO tax_rules VALUES ('T0001', 'TX10', 'Standard', 'EXTERNAL', 1000, 'FLOOR');"
+            "INSERT INTO items VALUES ('T0001', 'A1', 'Cola', 150, 'TX10', 'DRINK', true, 1, 1)"
+        )
+    finally:
+        await connection.close()
+    repository = await PostgresItemRepository.open(url, 1)
+    try:
+        [item] = await repository.priced_items("T0001", "S001", ["A1"])
+        assert (item.unit_price, item.discount_restricted) == (150, False)
+    finally:
+        await repository.close()
+    assert await ledger(url) == [1, 2, 3]
 
 
 async def test_a_read_waits_for_a_pooled_connection_no_longer_than_the_acquire_timeout(

@@ -46,6 +46,7 @@ class ItemDetail:
     category_code: str
     is_active: bool
     tax_rule: TaxRule
+    discount_restricted: bool = False  # the store may not discount it
 
     @classmethod
     def from_message(cls, item: Item) -> ItemDetail:
@@ -76,6 +77,7 @@ class ItemDetail:
             tax_code=item.tax_code,
             category_code=item.category_code,
             is_active=item.is_active,
+            discount_restricted=item.discount_restricted,
             tax_rule=TaxRule(
                 tax_code=rule.tax_code,
                 tax_type=tax_type,
