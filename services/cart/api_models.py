@@ -17,7 +17,8 @@ from pydantic.alias_generators import to_camel
 
 from services.common.codes import Code
 
-from .cart import MAX_QUANTITY, PaymentMethod
+from .cart import MAX_QUANTITY, Discount, PaymentMethod
+from .discounts import MAX_DISCOUNTS, DiscountType
 
 MAX_LINES_PER_REQUEST: Final = 100  # one batch lookup in master-data
 MAX_PRICE: Final = 10**12
@@ -57,6 +58,27 @@ class UnitPriceInput(Body):
     """A line's new unit price (an override: the scanned price stays `originalUnitPrice`)."""
 
     unit_price: Annotated[StrictInt, Field(ge=0, le=MAX_PRICE)]
+
+
+class DiscountInput(Body):
+    """A discount: `percent` takes floor(base x value / 100), value 0 to 100; `amount` takes
+    its value, at most the base."""
+
+    type: DiscountType
+    value: Annotated[StrictInt, Field(ge=0, le=MAX_PRICE)]
+    reason: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+
+    @model_validator(mode="after")
+    def _percent_is_a_percent(self) -> Self:
+        if self.type is DiscountType.PERCENT and self.value > 100:
+            raise ValueError("a percent discount is 0 to 100")
+        return self
+
+    def discount(self) -> Discount:
+        return Discount(type=self.type, value=self.value, reason=self.reason)
+
+
+DISCOUNTS: Final = TypeAdapter(Annotated[list[DiscountInput], Field(max_length=MAX_DISCOUNTS)])
 
 
 class PaymentInput(Body):

@@ -16,6 +16,8 @@ from typing import Any, Final, cast
 from pydantic import BaseModel, ConfigDict, PrivateAttr, computed_field
 from pydantic.alias_generators import to_camel
 
+from . import discounts as discounting
+from .discounts import DiscountTooLarge, DiscountType
 from .errors import CartError, ErrorCode
 from .tax import Rounding, TaxRuleSnapshot, TaxType, tax_of
 
@@ -55,6 +57,28 @@ class CamelModel(BaseModel):
     )
 
 
+class Discount(CamelModel):
+    """A discount on a line or on the cart: `amount` is what it takes of its base now."""
+
+    type: DiscountType
+    value: int
+    reason: str | None = None
+    amount: int = 0
+
+
+def _taken(discounts: list[Discount], base: int, where: str) -> int:
+    """Set each discount's amount of `base`, and return their sum; refused when it is more."""
+    try:
+        each = discounting.amounts([(d.type, d.value) for d in discounts], base)
+    except DiscountTooLarge as too_large:
+        raise CartError(
+            ErrorCode.VALIDATION_ERROR, f"{where}: {too_large}", [{"field": "discounts"}]
+        ) from None
+    for discount, amount in zip(discounts, each, strict=True):
+        discount.amount = amount
+    return sum(each)
+
+
 class LineItem(CamelModel):
     """One scanned item: the price and tax rule as they were at the scan."""
 
@@ -72,11 +96,24 @@ class LineItem(CamelModel):
     original_unit_price: int | None = None
     cancelled: bool = False
     price_source: PriceSource = PriceSource.MASTER_DATA
+    discount_restricted: bool = False  # as master-data said at the scan
+    discounts: list[Discount] = []
 
     @computed_field  # type: ignore[prop-decorator]
     @property
     def amount(self) -> int:
         return self.unit_price * self.quantity
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def discount_amount(self) -> int:
+        """What the line's own discounts take (a share of a cart discount is the cart's)."""
+        return sum(d.amount for d in self.discounts) if self.discounts else 0
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def net_amount(self) -> int:
+        return self.unit_price * self.quantity - self.discount_amount
 
     def tax_rule(self) -> TaxRuleSnapshot:
         return TaxRuleSnapshot(
@@ -102,22 +139,38 @@ class Payment(CamelModel):
     amount: int
 
 
+class DiscountShare(CamelModel):
+    """The part of the cart's discounts one line takes."""
+
+    line_no: int
+    amount: int
+
+
 @dataclass(frozen=True, slots=True)
 class _Totals:
     subtotal: int
     taxes: list[TaxSummary]
     total: int
     paid: int
+    discount_total: int
+    shares: dict[int, int]  # line number -> its share of the cart's discounts
 
     @classmethod
-    def of(cls, taxable: dict[TaxRuleSnapshot, int], payments: list[Payment]) -> _Totals:
+    def of(
+        cls,
+        taxable: dict[TaxRuleSnapshot, int],
+        payments: list[Payment],
+        discount_total: int,
+        shares: dict[int, int],
+    ) -> _Totals:
         taxes = [
             _tax_row(rule, amount)
             for rule, amount in sorted(taxable.items(), key=lambda pair: pair[0].sort_key())
         ]
         subtotal = sum(taxable.values())
         external = sum(t.tax_amount for t in taxes if t.tax_type is TaxType.EXTERNAL)
-        return cls(subtotal, taxes, subtotal + external, sum(p.amount for p in payments))
+        paid = sum(p.amount for p in payments)
+        return cls(subtotal, taxes, subtotal + external, paid, discount_total, shares)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -134,11 +187,21 @@ def _tax_row(rule: TaxRuleSnapshot, amount: int) -> TaxSummary:
     )
 
 
-def _add_taxable(taxable: dict[TaxRuleSnapshot, int], lines: Iterable[LineItem]) -> None:
-    """Add the lines' amounts to their rules' taxable sums."""
-    for line in lines:
-        rule = line.tax_rule()
-        taxable[rule] = taxable.get(rule, 0) + line.unit_price * line.quantity
+@dataclass(slots=True)
+class _Sums:
+    """What a scan adds to: the taxable sum per rule (net of the lines' own discounts) and
+    the sum of those discounts."""
+
+    taxable: dict[TaxRuleSnapshot, int]
+    line_discounts: int = 0
+
+    def add(self, lines: Iterable[LineItem]) -> None:
+        taxable = self.taxable
+        for line in lines:
+            rule = line.tax_rule()
+            off = line.discount_amount
+            taxable[rule] = taxable.get(rule, 0) + line.unit_price * line.quantity - off
+            self.line_discounts += off
 
 
 class Cart(CamelModel):
@@ -153,6 +216,7 @@ class Cart(CamelModel):
     currency_code: str | None = None
     line_items: list[LineItem] = []
     payments: list[Payment] = []
+    discounts: list[Discount] = []  # on the whole cart (after "payments": see _with_lines)
     receipt_no: int | None = None
     created_at: datetime.datetime
     updated_at: datetime.datetime
@@ -169,7 +233,7 @@ class Cart(CamelModel):
     _totals: _Totals | None = PrivateAttr(default=None)
     _json: str | None = PrivateAttr(default=None)
     _header: str | None = PrivateAttr(default=None)  # the JSON without its lines
-    _taxable: dict[TaxRuleSnapshot, int] | None = PrivateAttr(default=None)
+    _sums: _Sums | None = PrivateAttr(default=None)
     # -- what a save writes: the header, and only the lines changed since the last save -------
     # Each line's JSON is made once and kept (`_fragments`, in line order) until the line
     # changes; the cart's JSON joins them. `_dirty` names the lines to write: None for every
@@ -183,10 +247,14 @@ class Cart(CamelModel):
         private = _memo(self)
         private["_totals"] = private["_json"] = private["_header"] = None
         if lines:
-            private["_taxable"] = None
+            private["_sums"] = None
 
     def _line_changed(self, line_no: int) -> None:
-        """A line to write at the next save, its JSON made anew."""
+        """A line to write at the next save, its discounts taken of its amount anew and its
+        JSON made anew."""
+        line = self.line_items[line_no - 1]
+        if line.discounts:
+            _taken(line.discounts, line.amount, f"line {line_no}")
         private = _memo(self)
         dirty: set[int] | None = private["_dirty"]
         if dirty is not None:
@@ -195,13 +263,13 @@ class Cart(CamelModel):
         if kept is not None:
             kept[line_no - 1] = self.line_items[line_no - 1].model_dump_json(by_alias=True)
 
-    def _taxable_sums(self) -> dict[TaxRuleSnapshot, int]:
+    def _kept_sums(self) -> _Sums:
         private = _memo(self)
-        taxable: dict[TaxRuleSnapshot, int] | None = private["_taxable"]
-        if taxable is None:
-            taxable = private["_taxable"] = {}
-            _add_taxable(taxable, self.active_lines())
-        return taxable
+        sums: _Sums | None = private["_sums"]
+        if sums is None:
+            sums = private["_sums"] = _Sums({})
+            sums.add(self.active_lines())
+        return sums
 
     def document(self) -> str:
         """The cart as the API shows it (JSON, totals included), made once per saved change
@@ -290,8 +358,32 @@ class Cart(CamelModel):
         private = _memo(self)
         totals: _Totals | None = private["_totals"]
         if totals is None:
-            totals = private["_totals"] = _Totals.of(self._taxable_sums(), self.payments)
+            if self.discounts:
+                totals = self._with_cart_discounts()
+            else:
+                sums = self._kept_sums()
+                totals = _Totals.of(sums.taxable, self.payments, sums.line_discounts, {})
+            private["_totals"] = totals
         return totals
+
+    def _with_cart_discounts(self) -> _Totals:
+        """The totals of a cart with discounts of its own: they are taken of the net of the
+        lines that may be discounted and shared out over them (largest remainder), and each
+        rule is taxed on its lines' nets less their shares. Per line: a cost only such a cart
+        pays."""
+        active = self.active_lines()
+        eligible = [(line.line_no, line.net_amount) for line in active
+                    if not line.discount_restricted]  # fmt: skip
+        cart_off = _taken(self.discounts, sum(net for _, net in eligible), "the cart")
+        shares = discounting.allocate(cart_off, eligible)
+        taxable: dict[TaxRuleSnapshot, int] = {}
+        line_off = 0
+        for line in active:
+            rule = line.tax_rule()
+            net = line.net_amount
+            taxable[rule] = taxable.get(rule, 0) + net - shares.get(line.line_no, 0)
+            line_off += line.amount - net
+        return _Totals.of(taxable, self.payments, line_off + cart_off, shares)
 
     def active_lines(self) -> list[LineItem]:
         return [line for line in self.line_items if not line.cancelled]
@@ -299,7 +391,8 @@ class Cart(CamelModel):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def subtotal(self) -> int:
-        """The sum of the active lines' amounts (internal tax included, external not)."""
+        """The sum of the active lines' amounts less every discount (internal tax included,
+        external not): what tax is computed on."""
         return self._computed().subtotal
 
     @computed_field  # type: ignore[prop-decorator]
@@ -327,6 +420,20 @@ class Cart(CamelModel):
     @property
     def change(self) -> int:
         return max(0, self.paid - self.total)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def discount_total(self) -> int:
+        """Every discount of the active lines and of the cart: subtotal + discountTotal is
+        the sum of the active lines' amounts."""
+        return self._computed().discount_total
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def discount_allocations(self) -> list[DiscountShare]:
+        """How the cart's own discounts are shared out over its lines."""
+        shares = self._computed().shares
+        return [DiscountShare.model_construct(line_no=n, amount=a) for n, a in shares.items()]
 
     # -- transitions --------------------------------------------------------------------------
 
@@ -360,10 +467,10 @@ class Cart(CamelModel):
             if kept is not None and len(kept) == line.line_no - 1:
                 kept.append(line.model_dump_json(by_alias=True))
         self.state = CartState.ENTERING_ITEMS
-        taxable = _memo(self)["_taxable"]
-        self._changed(lines=taxable is None)
-        if taxable is not None:
-            _add_taxable(taxable, new)
+        sums: _Sums | None = private["_sums"]
+        self._changed(lines=sums is None)
+        if sums is not None:
+            sums.add(new)
         self._check_amounts(new)
 
     def _line(self, line_no: int) -> LineItem:
@@ -379,6 +486,37 @@ class Cart(CamelModel):
         self._line(line_no).cancelled = True
         self._line_changed(line_no)
         self._changed()
+        self._check_amounts([])  # the cart's discounts may now exceed what is left
+
+    def discount_line(self, line_no: int, discounts: list[Discount]) -> None:
+        """Replace a line's discounts (each taken of the line's amount)."""
+        self._require("discount a line", CartState.ENTERING_ITEMS)
+        line = self._line(line_no)
+        if line.discount_restricted and discounts:
+            raise CartError(
+                ErrorCode.DISCOUNT_RESTRICTED,
+                f"line {line_no} ({line.item_code}) may not be discounted",
+                [{"field": "discounts", "lineNo": line_no}],
+            )
+        line.discounts = discounts
+        self._line_changed(line_no)
+        self._changed()
+        self._check_amounts([line])
+
+    def discount_cart(self, discounts: list[Discount]) -> None:
+        """Replace the cart's own discounts, taken of the net of the lines that may be
+        discounted; while paying, only if the card and QR payments still fit the total."""
+        self._require("discount the cart", CartState.ENTERING_ITEMS, CartState.PAYING)
+        self.discounts = discounts
+        self._changed(lines=False)
+        self._check_amounts([])
+        cashless = sum(p.amount for p in self.payments if p.method is not PaymentMethod.CASH)
+        if cashless > self.total:
+            raise CartError(
+                ErrorCode.INVALID_STATE,
+                f"the card and QR payments ({cashless}) would exceed the total: resume item"
+                " entry first",
+            )
 
     def change_quantity(self, line_no: int, quantity: int) -> None:
         self._require("change a quantity", CartState.ENTERING_ITEMS)
@@ -418,7 +556,7 @@ class Cart(CamelModel):
                     f"line {line.line_no} would come to more than {MAX_AMOUNT}",
                     [{"field": "quantity", "lineNo": line.line_no}],
                 )
-        if self.total > MAX_AMOUNT:
+        if self.total > MAX_AMOUNT:  # computes the totals: refuses a discount over its base
             raise CartError(
                 ErrorCode.VALIDATION_ERROR,
                 f"the cart total would come to more than {MAX_AMOUNT}",
@@ -483,6 +621,9 @@ class Receipt(CamelModel):
     completed_at: datetime.datetime
     currency_code: str | None
     line_items: list[LineItem]
+    discounts: list[Discount]
+    discount_total: int
+    discount_allocations: list[DiscountShare]
     subtotal: int
     taxes: list[TaxSummary]
     total: int
@@ -504,6 +645,9 @@ class Receipt(CamelModel):
             completed_at=cart.completed_at,
             currency_code=cart.currency_code,
             line_items=cart.active_lines(),
+            discounts=cart.discounts,
+            discount_total=cart.discount_total,
+            discount_allocations=cart.discount_allocations,
             subtotal=cart.subtotal,
             taxes=cart.taxes,
             total=cart.total,

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
-from .cart import MAX_QUANTITY, Cart, LineItem, PaymentMethod, PriceSource, Receipt
+from .cart import MAX_QUANTITY, Cart, Discount, LineItem, PaymentMethod, PriceSource, Receipt
 from .cart_cache import CartCache
 from .errors import CartError, ErrorCode
 from .item_master import ItemDetail, ItemLookupError, ItemMasterClient, LookupFailure
@@ -77,6 +77,7 @@ def _line(request: LineRequest, item: ItemDetail, last_known: bool) -> LineItem:
         price_overridden=overridden,
         original_unit_price=item.unit_price if overridden else None,
         price_source=PriceSource.LAST_KNOWN if last_known else PriceSource.MASTER_DATA,
+        discount_restricted=item.discount_restricted,
     )
 
 
@@ -238,6 +239,31 @@ class CartService:
         return await self._change(
             terminal, cart_id, lambda cart: cart.change_unit_price(line_no, unit_price), idempotency
         )
+
+    async def discount_line(
+        self,
+        terminal: Terminal,
+        cart_id: str,
+        line_no: int,
+        discounts: list[Discount],
+        idempotency: IdempotencyKey | None = None,
+    ) -> Cart:
+        def change(cart: Cart) -> None:  # copies: a change may be applied again
+            cart.discount_line(line_no, [d.model_copy() for d in discounts])
+
+        return await self._change(terminal, cart_id, change, idempotency)
+
+    async def discount_cart(
+        self,
+        terminal: Terminal,
+        cart_id: str,
+        discounts: list[Discount],
+        idempotency: IdempotencyKey | None = None,
+    ) -> Cart:
+        def change(cart: Cart) -> None:
+            cart.discount_cart([d.model_copy() for d in discounts])
+
+        return await self._change(terminal, cart_id, change, idempotency)
 
     async def resume_item_entry(
         self, terminal: Terminal, cart_id: str, idempotency: IdempotencyKey | None = None

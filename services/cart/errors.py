@@ -13,6 +13,7 @@ class ErrorCode(StrEnum):
     ITEM_INACTIVE = "item_inactive"
     PAYMENT_INVALID = "payment_invalid"
     CART_FULL = "cart_full"
+    DISCOUNT_RESTRICTED = "discount_restricted"
     UNAUTHENTICATED = "unauthenticated"
     CART_NOT_FOUND = "cart_not_found"
     ITEM_NOT_FOUND = "item_not_found"
@@ -39,6 +40,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.ITEM_INACTIVE: 400,
     ErrorCode.PAYMENT_INVALID: 400,
     ErrorCode.CART_FULL: 400,
+    ErrorCode.DISCOUNT_RESTRICTED: 400,
     ErrorCode.UNAUTHENTICATED: 401,
     ErrorCode.CART_NOT_FOUND: 404,
     ErrorCode.ITEM_NOT_FOUND: 404,

@@ -23,7 +23,14 @@ from starlette.routing import Route
 from services.common.storage_errors import StorageUnavailable
 from services.wire.headers import ascii_digits
 
-from .api_models import LINE_ITEMS, PaymentInput, QuantityInput, UnitPriceInput
+from .api_models import (
+    DISCOUNTS,
+    LINE_ITEMS,
+    DiscountInput,
+    PaymentInput,
+    QuantityInput,
+    UnitPriceInput,
+)
 from .auth import TerminalAuthenticator
 from .cart import Cart
 from .cart_service import CartService, LineRequest
@@ -102,6 +109,8 @@ class CartApi:
             (f"{line}/cancel", "POST", self.cancel_line_item),
             (f"{line}/quantity", "PATCH", self.change_quantity),
             (f"{line}/unitPrice", "PATCH", self.change_unit_price),
+            (f"{line}/discounts", "POST", self.discount_line),
+            (f"{cart}/discounts", "POST", self.discount_cart),
             (f"{cart}/subtotal", "POST", self.subtotal),
             (f"{cart}/resume-item-entry", "POST", self.resume_item_entry),
             (f"{cart}/payments", "POST", self.add_payment),
@@ -253,6 +262,32 @@ class CartApi:
                 self._cart_id(request),
                 line_no,
                 body.unit_price,
+                self._idempotency(request, terminal),
+            ),
+        )
+
+    async def discount_line(self, request: Request, terminal: Terminal) -> Response:
+        inputs: list[DiscountInput] = await self._body(request, DISCOUNTS)
+        line_no = int(request.path_params["line_no"])
+        return cart_response(
+            request,
+            await self._service.discount_line(
+                terminal,
+                self._cart_id(request),
+                line_no,
+                [i.discount() for i in inputs],
+                self._idempotency(request, terminal),
+            ),
+        )
+
+    async def discount_cart(self, request: Request, terminal: Terminal) -> Response:
+        inputs: list[DiscountInput] = await self._body(request, DISCOUNTS)
+        return cart_response(
+            request,
+            await self._service.discount_cart(
+                terminal,
+                self._cart_id(request),
+                [i.discount() for i in inputs],
                 self._idempotency(request, terminal),
             ),
         )

@@ -6,7 +6,15 @@ from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
-from .api_models import LINE_ITEMS, LineItemInput, PaymentInput, QuantityInput, UnitPriceInput
+from .api_models import (
+    DISCOUNTS,
+    LINE_ITEMS,
+    DiscountInput,
+    LineItemInput,
+    PaymentInput,
+    QuantityInput,
+    UnitPriceInput,
+)
 from .cart import Cart, Receipt
 
 ERROR_SCHEMA = {
@@ -66,7 +74,10 @@ def _operation(
 def openapi_document() -> dict[str, Any]:
     _, schemas = models_json_schema(
         [(m, "serialization") for m in (Cart, Receipt)]
-        + [(m, "validation") for m in (LineItemInput, QuantityInput, UnitPriceInput, PaymentInput)],
+        + [
+            (m, "validation")
+            for m in (LineItemInput, QuantityInput, UnitPriceInput, PaymentInput, DiscountInput)
+        ],
         by_alias=True,
         ref_template="#/components/schemas/{model}",
     )
@@ -80,6 +91,8 @@ def openapi_document() -> dict[str, Any]:
     }
     line_items = LINE_ITEMS.json_schema(by_alias=True, ref_template="#/components/schemas/{model}")
     line_items.pop("$defs", None)
+    discounts = DISCOUNTS.json_schema(by_alias=True, ref_template="#/components/schemas/{model}")
+    discounts.pop("$defs", None)
     ref = {"$ref": "#/components/schemas/{}"}
     cart = "/api/v1/carts/{cartId}"
     line = cart + "/lineItems/{lineNo}"
@@ -110,6 +123,25 @@ def openapi_document() -> dict[str, Any]:
                 "Change a line's unit price (an override)",
                 200,
                 {"$ref": ref["$ref"].format("UnitPriceInput")},
+                "Cart",
+                [400, 404, 409],
+            )
+        },
+        line + "/discounts": {
+            "post": _operation(
+                "Replace a line's discounts (400 discount_restricted for an item that may not be"
+                " discounted)",
+                200,
+                discounts,
+                "Cart",
+                [400, 404, 409],
+            )
+        },
+        cart + "/discounts": {
+            "post": _operation(
+                "Replace the cart's discounts (shared out over its lines by largest remainder)",
+                200,
+                discounts,
                 "Cart",
                 [400, 404, 409],
             )
@@ -158,7 +190,7 @@ def openapi_document() -> dict[str, Any]:
                 }
             )
         for operation in item.values():
-            operation["parameters"] = parameters
+            operation["parameters"] = [*parameters, *operation.get("parameters", [])]
     return {
         "openapi": "3.1.0",
         "info": {"title": "kugel cart API", "version": "1.0.0"},

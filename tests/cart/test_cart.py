@@ -15,10 +15,12 @@ from services.cart.cart import (
     MAX_PAYMENTS,
     Cart,
     CartState,
+    Discount,
     LineItem,
     PaymentMethod,
     Receipt,
 )
+from services.cart.discounts import DiscountType
 from services.cart.errors import CartError, ErrorCode
 from services.cart.tax import Rounding, TaxType
 
@@ -252,6 +254,13 @@ RULES = [
     ("TX08", TaxType.INTERNAL, 800, Rounding.CEILING),
     ("EX", TaxType.EXEMPT, 0, Rounding.FLOOR),
 ]
+DISCOUNT_LISTS = st.lists(
+    st.one_of(
+        st.tuples(st.just(DiscountType.PERCENT), st.integers(0, 100)),
+        st.tuples(st.just(DiscountType.AMOUNT), st.integers(0, 5_000)),
+    ),
+    max_size=2,
+)
 OPERATIONS = st.lists(
     st.one_of(
         st.tuples(
@@ -264,6 +273,10 @@ OPERATIONS = st.lists(
         ),
         st.tuples(st.just("cancel"), st.integers(1, 12)),
         st.tuples(st.just("quantity"), st.tuples(st.integers(1, 12), st.integers(1, 99))),
+        st.tuples(st.just("price"), st.tuples(st.integers(1, 12), st.integers(0, 99_999))),
+        st.tuples(st.just("restricted"), st.integers(1, 12)),
+        st.tuples(st.just("line discount"), st.tuples(st.integers(1, 12), DISCOUNT_LISTS)),
+        st.tuples(st.just("cart discount"), DISCOUNT_LISTS),
     ),
     max_size=25,
 )
@@ -275,20 +288,40 @@ def _apply(cart: Cart, kind: str, argument: Any) -> None:
         cart.add_lines([line("I", p, q, rule) for p, q, rule in argument], "JPY")
     elif kind == "cancel":
         cart.cancel_line(argument)
-    else:
+    elif kind == "quantity":
         cart.change_quantity(*argument)
+    elif kind == "price":
+        cart.change_unit_price(*argument)
+    elif kind == "restricted":  # as if its item had been scanned restricted
+        restricted = line("R", 1000)
+        restricted.discount_restricted = True
+        cart.add_lines([restricted] * (argument % 2), "JPY")
+    elif kind == "line discount":
+        line_no, discounts = argument
+        cart.discount_line(line_no, [Discount(type=t, value=v) for t, v in discounts])
+    else:
+        cart.discount_cart([Discount(type=t, value=v) for t, v in argument])
 
 
 @given(OPERATIONS)
 def test_totals_kept_across_changes_equal_a_fresh_count(operations: list[tuple[str, Any]]) -> None:
     cart = new_cart()
     for kind, argument in operations:
+        before = cart.document()
         try:
             _apply(cart, kind, argument)
         except CartError:
+            cart = Cart.model_validate_json(before)  # a refused change is dropped
             continue
         fresh = Cart.model_validate_json(cart.document())  # counts everything anew
         assert (cart.subtotal, cart.taxes, cart.total) == (fresh.subtotal, fresh.taxes, fresh.total)
+        active = cart.active_lines()
+        assert cart.subtotal + cart.discount_total == sum(li.amount for li in active)
+        shares = {s.line_no: s.amount for s in cart.discount_allocations}
+        assert sum(shares.values()) == sum(d.amount for d in cart.discounts)
+        for li in active:
+            assert 0 <= shares.get(li.line_no, 0) <= li.net_amount
+            assert not (li.discount_restricted and (li.discounts or li.line_no in shares))
 
 
 @given(OPERATIONS)

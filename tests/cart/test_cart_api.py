@@ -415,3 +415,42 @@ def test_a_line_price_change_and_resuming_item_entry_over_the_api(http: TestClie
     assert (again.status_code, again.json()["code"]) == (409, "invalid_state")
     stored = http.get(f"/api/v1/carts/{cart_id}").json()
     assert stored["lineItems"][0]["unitPrice"] == 1500  # as saved
+
+
+def test_discounts_over_the_api_with_an_item_master_data_restricts(http: TestClient) -> None:
+    cart_id = new_cart(http)
+    # ITEM0040: 880 at S001, restricted in the demo data; ITEM0005: 1,930; both external 10 %
+    scanned = add(http, cart_id, [{"itemCode": "ITEM0040"}, {"itemCode": "ITEM0005"}]).json()
+    assert [li["discountRestricted"] for li in scanned["lineItems"]] == [True, False]
+    refused = http.post(
+        f"/api/v1/carts/{cart_id}/lineItems/1/discounts", json=[{"type": "percent", "value": 5}]
+    )
+    assert (refused.status_code, refused.json()["code"]) == (400, "discount_restricted")
+    line = http.post(
+        f"/api/v1/carts/{cart_id}/lineItems/2/discounts",
+        json=[{"type": "percent", "value": 10, "reason": "damaged box"}],
+    ).json()["lineItems"][1]
+    assert (line["discountAmount"], line["netAmount"], line["discounts"]) == (
+        193, 1737, [{"type": "percent", "value": 10, "reason": "damaged box", "amount": 193}],
+    )  # fmt: skip
+    cart = http.post(
+        f"/api/v1/carts/{cart_id}/discounts", json=[{"type": "amount", "value": 100}]
+    ).json()
+    assert cart["discountAllocations"] == [{"lineNo": 2, "amount": 100}]
+    assert (cart["subtotal"], cart["discountTotal"], cart["total"]) == (2517, 293, 2517 + 251)
+    for body in (
+        [{"type": "percent", "value": 101}],
+        [{"type": "coupon", "value": 1}],
+        [{"type": "amount", "value": -1}],
+        [{"type": "amount", "value": 1.5}],
+        [{"type": "amount", "value": 3000}],  # more than the 1,737 it may come off
+        {"type": "amount", "value": 1},
+        [{"type": "amount", "value": 1}] * 11,
+    ):
+        bad = http.post(f"/api/v1/carts/{cart_id}/discounts", json=body)
+        assert (bad.status_code, bad.json()["code"]) == (400, "validation_error"), body
+    assert http.get(f"/api/v1/carts/{cart_id}").json()["discountTotal"] == 293  # as saved
+    summary = http.post(
+        f"/api/v1/carts/{cart_id}/discounts", json=[], params={"view": "summary"}
+    ).json()
+    assert (summary["discountTotal"], summary["lineItems"], summary["lineCount"]) == (193, [], 2)
