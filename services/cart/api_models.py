@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Annotated, Final, Self
 
 from pydantic import (
@@ -19,6 +20,7 @@ from services.common.codes import Code
 
 from .cart import MAX_QUANTITY, Discount, PaymentMethod
 from .discounts import MAX_DISCOUNTS, DiscountType
+from .transactions import MAX_PAGE_SIZE, TransactionType
 
 MAX_LINES_PER_REQUEST: Final = 100  # one batch lookup in master-data
 MAX_PRICE: Final = 10**12
@@ -86,3 +88,33 @@ class PaymentInput(Body):
 
     method: PaymentMethod
     amount: Annotated[StrictInt, Field(ge=1, le=MAX_PRICE * 10)]
+
+
+class ReturnedLineInput(Body):
+    line_no: Annotated[StrictInt, Field(ge=1)]
+    quantity: Annotated[StrictInt, Field(ge=1, le=MAX_QUANTITY)]
+
+
+class ReturnInput(Body):
+    """Lines of a sale coming back (each line once), refunded by one method."""
+
+    lines: Annotated[list[ReturnedLineInput], Field(min_length=1, max_length=500)]
+    refund_method: PaymentMethod
+
+    @model_validator(mode="after")
+    def _each_line_once(self) -> Self:
+        numbers = [line.line_no for line in self.lines]
+        if len(set(numbers)) != len(numbers):
+            raise ValueError("name each line once")
+        return self
+
+
+class TransactionListInput(Body):
+    """The query of GET /transactions (strings, as a query has them)."""
+
+    business_date: datetime.date | None = None
+    receipt_no: Annotated[int, Field(ge=1)] | None = None
+    type: TransactionType | None = None
+    terminal_id: Code | None = None
+    page: Annotated[int, Field(ge=1, le=100_000)] = 1
+    limit: Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)] = 20

@@ -218,6 +218,7 @@ class Cart(CamelModel):
     payments: list[Payment] = []
     discounts: list[Discount] = []  # on the whole cart (after "payments": see _with_lines)
     receipt_no: int | None = None
+    transaction_id: str | None = None  # of the sale or cancel that closed the cart
     created_at: datetime.datetime
     updated_at: datetime.datetime
     completed_at: datetime.datetime | None = None
@@ -599,6 +600,11 @@ class Cart(CamelModel):
             raise CartError(ErrorCode.BALANCE_DUE, f"cannot bill: {self.balance} is still due")
         self.state = CartState.COMPLETED
         self.completed_at = now
+
+    def closes(self) -> bool:
+        """Completed or cancelled and not yet saved so: its save takes a receipt number and
+        writes its transaction."""
+        return self.state in (CartState.COMPLETED, CartState.CANCELLED) and self.receipt_no is None
 
     def cancel(self) -> None:
         self._require(

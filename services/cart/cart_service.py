@@ -26,12 +26,14 @@ from .item_master import ItemDetail, ItemLookupError, ItemMasterClient, LookupFa
 from .keyed_locks import KeyedLocks
 from .repository import (
     CartRepository,
+    Closing,
     IdempotencyKey,
     KeyTaken,
     TooManyOpenCarts,
     VersionConflict,
 )
 from .terminals import Terminal
+from .transaction_service import Closings
 
 MAX_SAVE_ATTEMPTS: Final = 5
 CART_CACHE_SECONDS: Final = 900.0  # a cart idle this long is read from the store again
@@ -93,10 +95,12 @@ class CartService:
         cache_size: int = 2_000,
         cache_bytes: int = 16 << 20,
         max_open_carts: int = 0,
+        closings: Closings | None = None,
     ) -> None:
         self._repository = repository
         self._items = items
         self._clock = clock
+        self._closings = closings or Closings(clock=clock)
         self._locks = KeyedLocks()
         self._carts = CartCache(cache_size, cache_bytes, CART_CACHE_SECONDS)
         self._max_open = max_open_carts  # per terminal; 0: no limit
@@ -291,13 +295,22 @@ class CartService:
         self, terminal: Terminal, cart_id: str, idempotency: IdempotencyKey | None = None
     ) -> tuple[Cart, Receipt]:
         now = self._clock()
-        cart = await self._change(terminal, cart_id, lambda cart: cart.bill(now), idempotency)
+        cart = await self._change(
+            terminal,
+            cart_id,
+            lambda cart: cart.bill(now),
+            idempotency,
+            self._closings.closing(),
+        )
         return cart, Receipt.of(cart)
 
     async def cancel(
         self, terminal: Terminal, cart_id: str, idempotency: IdempotencyKey | None = None
     ) -> Cart:
-        return await self._change(terminal, cart_id, Cart.cancel, idempotency)
+        """Cancel the cart: it takes a receipt number and writes a cancel transaction."""
+        return await self._change(
+            terminal, cart_id, Cart.cancel, idempotency, self._closings.closing()
+        )
 
     async def _change(
         self,
@@ -305,6 +318,7 @@ class CartService:
         cart_id: str,
         change: Callable[[Cart], None],
         idempotency: IdempotencyKey | None = None,
+        closing: Closing | None = None,
     ) -> Cart:
         """Apply the change and save it, again on a cart another process moved on; a change
         whose Idempotency-Key is kept answers what it answered then, applied once."""
@@ -318,7 +332,7 @@ class CartService:
                 try:
                     change(cart)
                     cart.updated_at = self._clock()
-                    await self._repository.save(cart, version, idempotency)
+                    await self._repository.save(cart, version, idempotency, closing)
                 except (VersionConflict, KeyTaken):
                     self._carts.discard(cart_id)
                     continue  # another process saved first: reload and apply again

@@ -16,6 +16,7 @@ class ErrorCode(StrEnum):
     DISCOUNT_RESTRICTED = "discount_restricted"
     UNAUTHENTICATED = "unauthenticated"
     CART_NOT_FOUND = "cart_not_found"
+    TRANSACTION_NOT_FOUND = "transaction_not_found"
     ITEM_NOT_FOUND = "item_not_found"
     LINE_NOT_FOUND = "line_not_found"
     NOT_FOUND = "not_found"
@@ -43,6 +44,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.DISCOUNT_RESTRICTED: 400,
     ErrorCode.UNAUTHENTICATED: 401,
     ErrorCode.CART_NOT_FOUND: 404,
+    ErrorCode.TRANSACTION_NOT_FOUND: 404,
     ErrorCode.ITEM_NOT_FOUND: 404,
     ErrorCode.LINE_NOT_FOUND: 404,
     ErrorCode.NOT_FOUND: 404,

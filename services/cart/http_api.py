@@ -118,10 +118,10 @@ class CartApi:
             (f"{cart}/cancel", "POST", self.cancel_cart),
         ]
         return [
-            Route(path, self._guarded(handler), methods=[method]) for path, method, handler in table
+            Route(path, self.guarded(handler), methods=[method]) for path, method, handler in table
         ]
 
-    def _guarded(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    def guarded(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
             try:
                 terminal = await self._auth.terminal_for(request.headers.get("x-api-key"))
@@ -148,7 +148,7 @@ class CartApi:
 
         return endpoint
 
-    def _idempotency(self, request: Request, terminal: Terminal) -> IdempotencyKey | None:
+    def idempotency_key(self, request: Request, terminal: Terminal) -> IdempotencyKey | None:
         """The request's Idempotency-Key (IETF httpapi draft), bound to its method, path and
         body: None without one."""
         value = request.headers.get("idempotency-key")
@@ -168,7 +168,7 @@ class CartApi:
             digest.update(len(part).to_bytes(8, "big") + part)
         return IdempotencyKey(terminal.key_id, key, digest.hexdigest(), self._key_ttl)
 
-    async def _body(self, request: Request, schema: type[BaseModel] | TypeAdapter[Any]) -> Any:
+    async def read_body(self, request: Request, schema: type[BaseModel] | TypeAdapter[Any]) -> Any:
         declared = ascii_digits(request.headers.get("content-length"))
         if declared is not None and declared > self._limit:
             raise CartError(ErrorCode.BODY_TOO_LARGE, f"the body exceeds {self._limit} bytes")
@@ -210,7 +210,7 @@ class CartApi:
         return str(request.path_params["cart_id"])
 
     async def create_cart(self, request: Request, terminal: Terminal) -> Response:
-        idempotency = self._idempotency(request, terminal)
+        idempotency = self.idempotency_key(request, terminal)
         return cart_response(
             request, await self._service.create(terminal, idempotency), status_code=201
         )
@@ -220,9 +220,9 @@ class CartApi:
 
     async def add_line_items(self, request: Request, terminal: Terminal) -> Response:
         deadline = self._deadline(request)
-        inputs = await self._body(request, LINE_ITEMS)
+        inputs = await self.read_body(request, LINE_ITEMS)
         lines = [LineRequest(i.item_code, i.quantity, i.unit_price) for i in inputs]
-        idempotency = self._idempotency(request, terminal)
+        idempotency = self.idempotency_key(request, terminal)
         return cart_response(
             request,
             await self._service.add_lines(
@@ -232,14 +232,14 @@ class CartApi:
 
     async def cancel_line_item(self, request: Request, terminal: Terminal) -> Response:
         line_no = int(request.path_params["line_no"])
-        idempotency = self._idempotency(request, terminal)
+        idempotency = self.idempotency_key(request, terminal)
         return cart_response(
             request,
             await self._service.cancel_line(terminal, self._cart_id(request), line_no, idempotency),
         )
 
     async def change_quantity(self, request: Request, terminal: Terminal) -> Response:
-        body: QuantityInput = await self._body(request, QuantityInput)
+        body: QuantityInput = await self.read_body(request, QuantityInput)
         line_no = int(request.path_params["line_no"])
         return cart_response(
             request,
@@ -248,12 +248,12 @@ class CartApi:
                 self._cart_id(request),
                 line_no,
                 body.quantity,
-                self._idempotency(request, terminal),
+                self.idempotency_key(request, terminal),
             ),
         )
 
     async def change_unit_price(self, request: Request, terminal: Terminal) -> Response:
-        body: UnitPriceInput = await self._body(request, UnitPriceInput)
+        body: UnitPriceInput = await self.read_body(request, UnitPriceInput)
         line_no = int(request.path_params["line_no"])
         return cart_response(
             request,
@@ -262,12 +262,12 @@ class CartApi:
                 self._cart_id(request),
                 line_no,
                 body.unit_price,
-                self._idempotency(request, terminal),
+                self.idempotency_key(request, terminal),
             ),
         )
 
     async def discount_line(self, request: Request, terminal: Terminal) -> Response:
-        inputs: list[DiscountInput] = await self._body(request, DISCOUNTS)
+        inputs: list[DiscountInput] = await self.read_body(request, DISCOUNTS)
         line_no = int(request.path_params["line_no"])
         return cart_response(
             request,
@@ -276,37 +276,37 @@ class CartApi:
                 self._cart_id(request),
                 line_no,
                 [i.discount() for i in inputs],
-                self._idempotency(request, terminal),
+                self.idempotency_key(request, terminal),
             ),
         )
 
     async def discount_cart(self, request: Request, terminal: Terminal) -> Response:
-        inputs: list[DiscountInput] = await self._body(request, DISCOUNTS)
+        inputs: list[DiscountInput] = await self.read_body(request, DISCOUNTS)
         return cart_response(
             request,
             await self._service.discount_cart(
                 terminal,
                 self._cart_id(request),
                 [i.discount() for i in inputs],
-                self._idempotency(request, terminal),
+                self.idempotency_key(request, terminal),
             ),
         )
 
     async def resume_item_entry(self, request: Request, terminal: Terminal) -> Response:
-        idempotency = self._idempotency(request, terminal)
+        idempotency = self.idempotency_key(request, terminal)
         return cart_response(
             request,
             await self._service.resume_item_entry(terminal, self._cart_id(request), idempotency),
         )
 
     async def subtotal(self, request: Request, terminal: Terminal) -> Response:
-        idempotency = self._idempotency(request, terminal)
+        idempotency = self.idempotency_key(request, terminal)
         return cart_response(
             request, await self._service.subtotal(terminal, self._cart_id(request), idempotency)
         )
 
     async def add_payment(self, request: Request, terminal: Terminal) -> Response:
-        body: PaymentInput = await self._body(request, PaymentInput)
+        body: PaymentInput = await self.read_body(request, PaymentInput)
         return cart_response(
             request,
             await self._service.pay(
@@ -314,19 +314,19 @@ class CartApi:
                 self._cart_id(request),
                 body.method,
                 body.amount,
-                self._idempotency(request, terminal),
+                self.idempotency_key(request, terminal),
             ),
         )
 
     async def bill(self, request: Request, terminal: Terminal) -> Response:
-        idempotency = self._idempotency(request, terminal)
+        idempotency = self.idempotency_key(request, terminal)
         cart, receipt = await self._service.bill(terminal, self._cart_id(request), idempotency)
         body = cart.model_dump(mode="json", by_alias=True)
         body["receipt"] = receipt.model_dump(mode="json", by_alias=True)
         return JSONResponse(body)
 
     async def cancel_cart(self, request: Request, terminal: Terminal) -> Response:
-        idempotency = self._idempotency(request, terminal)
+        idempotency = self.idempotency_key(request, terminal)
         return cart_response(
             request, await self._service.cancel(terminal, self._cart_id(request), idempotency)
         )

@@ -28,6 +28,7 @@ def build_http_app(
     repository: CartRepository,
     registry: CollectorRegistry,
     master_data: Callable[[], dict[str, object]] | None = None,
+    more_routes: list[Route] | None = None,
 ) -> Starlette:
     document = openapi_document()
 
@@ -46,6 +47,7 @@ def build_http_app(
 
     routes = [
         *api.routes(),
+        *(more_routes or []),
         Route("/openapi.json", openapi, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
         *probe_routes(

@@ -13,9 +13,11 @@ from .api_models import (
     LineItemInput,
     PaymentInput,
     QuantityInput,
+    ReturnInput,
     UnitPriceInput,
 )
 from .cart import Cart, Receipt
+from .transactions import MAX_PAGE_SIZE, Transaction, TransactionType
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -38,6 +40,23 @@ VIEW_PARAMETER = {
 }
 
 
+def ref_to(schema: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{schema}"}
+
+
+LIST_PARAMETERS = [
+    {"name": name, "in": "query", "required": False, "schema": schema}
+    for name, schema in (
+        ("businessDate", {"type": "string", "format": "date"}),
+        ("receiptNo", {"type": "integer", "minimum": 1}),
+        ("type", {"type": "string", "enum": [t.value for t in TransactionType]}),
+        ("terminalId", {"type": "string"}),
+        ("page", {"type": "integer", "minimum": 1, "default": 1}),
+        ("limit", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": 20}),
+    )
+]
+
+
 def _operation(
     summary: str, ok: int, body: dict[str, Any] | None, response: str, errors: list[int]
 ) -> dict[str, Any]:
@@ -45,7 +64,7 @@ def _operation(
         "summary": summary,
         "responses": {
             str(ok): {
-                "description": "the cart",
+                "description": f"the {response}",
                 "content": {
                     "application/json": {"schema": {"$ref": f"#/components/schemas/{response}"}}
                 },
@@ -73,16 +92,31 @@ def _operation(
 
 def openapi_document() -> dict[str, Any]:
     _, schemas = models_json_schema(
-        [(m, "serialization") for m in (Cart, Receipt)]
+        [(m, "serialization") for m in (Cart, Receipt, Transaction)]
         + [
             (m, "validation")
-            for m in (LineItemInput, QuantityInput, UnitPriceInput, PaymentInput, DiscountInput)
+            for m in (
+                LineItemInput,
+                QuantityInput,
+                UnitPriceInput,
+                PaymentInput,
+                DiscountInput,
+                ReturnInput,
+            )
         ],
         by_alias=True,
         ref_template="#/components/schemas/{model}",
     )
     components = dict(schemas.get("$defs", {}))
     components["Error"] = ERROR_SCHEMA
+    components["TransactionPage"] = {
+        "type": "object",
+        "required": ["transactions"],
+        "properties": {
+            "transactions": {"type": "array", "items": ref_to("Transaction")},
+            "nextPage": {"type": "integer", "description": "absent on the last page"},
+        },
+    }
     components["BilledCart"] = {
         "allOf": [
             {"$ref": "#/components/schemas/Cart"},
@@ -170,8 +204,43 @@ def openapi_document() -> dict[str, Any]:
         cart + "/bill": {
             "post": _operation("Complete the transaction", 200, None, "BilledCart", [404, 409])
         },
-        cart + "/cancel": {"post": _operation("Cancel the cart", 200, None, "Cart", [404, 409])},
+        cart + "/cancel": {
+            "post": _operation(
+                "Cancel the cart (a cancel transaction with a receipt number)",
+                200,
+                None,
+                "Cart",
+                [404, 409],
+            )
+        },
+        "/api/v1/transactions": {
+            "get": _operation(
+                "The store's transactions, newest first", 200, None, "TransactionPage", [400]
+            )
+        },
+        "/api/v1/transactions/{transactionId}": {
+            "get": _operation("A transaction", 200, None, "Transaction", [404])
+        },
+        "/api/v1/transactions/{transactionId}/void": {
+            "post": _operation(
+                "Void a sale (once: 409 after), its payments refunded by method",
+                201,
+                None,
+                "Transaction",
+                [404, 409],
+            )
+        },
+        "/api/v1/transactions/{transactionId}/return": {
+            "post": _operation(
+                "Return lines of a sale (never more than sold over every return)",
+                201,
+                {"$ref": ref["$ref"].format("ReturnInput")},
+                "Transaction",
+                [400, 404, 409],
+            )
+        },
     }
+    paths["/api/v1/transactions"]["get"]["parameters"] = LIST_PARAMETERS
     for path, item in paths.items():
         parameters = [
             {"name": "X-API-KEY", "in": "header", "required": True, "schema": {"type": "string"}}
@@ -179,6 +248,15 @@ def openapi_document() -> dict[str, Any]:
         if "{cartId}" in path:
             parameters.append(
                 {"name": "cartId", "in": "path", "required": True, "schema": {"type": "string"}}
+            )
+        if "{transactionId}" in path:
+            parameters.append(
+                {
+                    "name": "transactionId",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string"},
+                }
             )
         if "{lineNo}" in path:
             parameters.append(

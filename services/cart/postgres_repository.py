@@ -15,18 +15,23 @@ from typing import Final
 
 from services.common import postgres
 
-from .cart import Cart, CartState
+from . import transaction_rows
+from .cart import Cart
 from .repository import (
     OPEN_STATES,
+    Closing,
     IdempotencyKey,
     KeptAnswer,
     KeyTaken,
     PreloadedStore,
+    Reversal,
     TooManyOpenCarts,
     VersionConflict,
 )
 from .schema import PG_MIGRATIONS
 from .terminals import IssuedKey, Terminal
+from .transaction_rows import TransactionQuery
+from .transactions import Transaction
 
 _NEXT_RECEIPT: Final = """
 INSERT INTO receipt_counters VALUES ($1, $2, $3, 1)
@@ -49,6 +54,10 @@ WITH header AS (
 )
 SELECT count(*) FROM header
 """
+_INSERT_TRANSACTION: Final = (
+    f"INSERT INTO transactions ({transaction_rows.COLUMNS})"  # noqa: S608 - constants
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+)
 _LOAD: Final = """
 SELECT document,
     ARRAY(SELECT l.document FROM cart_lines l WHERE l.cart_id = c.cart_id ORDER BY l.line_no)
@@ -190,18 +199,24 @@ class PostgresCartRepository:
 
     @postgres.outages_reported
     async def save(
-        self, cart: Cart, expected_version: int, idempotency: IdempotencyKey | None = None
+        self,
+        cart: Cart,
+        expected_version: int,
+        idempotency: IdempotencyKey | None = None,
+        closing: Closing | None = None,
     ) -> None:
-        takes_receipt = cart.state is CartState.COMPLETED and cart.receipt_no is None
+        takes_receipt = cart.closes()
         try:
             if takes_receipt or idempotency is not None:
-                await self._save_in_transaction(cart, expected_version, takes_receipt, idempotency)
+                await self._save_in_transaction(
+                    cart, expected_version, idempotency, closing if takes_receipt else None
+                )
             else:  # one statement, atomic by itself: one round trip instead of BEGIN/COMMIT
                 await self._update(self._pool, cart, expected_version)
         except BaseException:
             cart.version = expected_version
             if takes_receipt:
-                cart.receipt_no = None
+                cart.receipt_no = cart.transaction_id = None
             cart.forget_document()
             raise
         cart.saved()
@@ -210,17 +225,24 @@ class PostgresCartRepository:
         self,
         cart: Cart,
         expected_version: int,
-        takes_receipt: bool,
         idempotency: IdempotencyKey | None,
+        closing: Closing | None,
     ) -> None:
         async with (
             self._pool.acquire(timeout=postgres.ACQUIRE_TIMEOUT_SECONDS) as connection,
             connection.transaction(),
         ):
-            if takes_receipt:
+            if cart.closes():
                 cart.receipt_no = await connection.fetchval(
                     _NEXT_RECEIPT, cart.tenant_id, cart.store_code, cart.terminal_id
                 )
+                if closing is not None:
+                    closed = closing(cart)
+                    cart.transaction_id = closed.transaction_id
+                    await connection.execute(
+                        _INSERT_TRANSACTION,
+                        *transaction_rows.row_values(closed, postgres.now_us()),
+                    )
             document = await self._update(connection, cart, expected_version)
             if idempotency is not None:
                 await self._keep_answer(connection, idempotency, document, postgres.now_us())
@@ -247,6 +269,59 @@ class PostgresCartRepository:
         if updated != 1:
             raise VersionConflict(cart.cart_id)
         return cart.document()
+
+    @postgres.outages_reported
+    async def load_transaction(self, transaction_id: str) -> tuple[Transaction, int] | None:
+        row = await self._pool.fetchrow(
+            "SELECT document, void_id, returned, version FROM transactions"
+            " WHERE transaction_id = $1",
+            transaction_id,
+        )
+        if row is None:
+            return None
+        return transaction_rows.read_back(row[0], row[1], row[2]), int(row[3])
+
+    @postgres.outages_reported
+    async def list_transactions(self, query: TransactionQuery) -> list[Transaction]:
+        text, values = query.sql(numbered=True)
+        rows = await self._pool.fetch(text, *values)
+        return [transaction_rows.read_back(r[0], r[1], r[2]) for r in rows]
+
+    @postgres.outages_reported
+    async def reverse(
+        self,
+        sale: Transaction,
+        expected_version: int,
+        terminal: Terminal,
+        reversal: Reversal,
+        idempotency: IdempotencyKey | None = None,
+    ) -> Transaction:
+        async with (
+            self._pool.acquire(timeout=postgres.ACQUIRE_TIMEOUT_SECONDS) as connection,
+            connection.transaction(),
+        ):
+            status = await connection.execute(
+                "UPDATE transactions SET void_id = $1, returned = $2, version = version + 1"
+                " WHERE transaction_id = $3 AND version = $4",
+                sale.void_transaction_id,
+                transaction_rows.returned_column(sale),
+                sale.transaction_id,
+                expected_version,
+            )
+            if status != "UPDATE 1":
+                raise VersionConflict(sale.transaction_id)
+            made = reversal(
+                await connection.fetchval(
+                    _NEXT_RECEIPT, terminal.tenant_id, terminal.store_code, terminal.terminal_id
+                )
+            )
+            now = postgres.now_us()
+            await connection.execute(_INSERT_TRANSACTION, *transaction_rows.row_values(made, now))
+            if idempotency is not None:
+                await self._keep_answer(
+                    connection, idempotency, made.model_dump_json(by_alias=True), now
+                )
+        return made
 
     @postgres.outages_reported
     async def load_preloaded(self, tenant_id: str, store_code: str) -> PreloadedStore | None:

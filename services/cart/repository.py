@@ -9,11 +9,19 @@ engines are `sqlite_repository` and `postgres_repository`, their schemas side by
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
 from .cart import Cart
 from .terminals import IssuedKey, Terminal
+from .transaction_rows import TransactionQuery
+from .transactions import Transaction
+
+# Makes the transaction of a closed cart once the store has given it its receipt number.
+Closing = Callable[[Cart], Transaction]
+# Makes a void or return once the store has given it its terminal's receipt number.
+Reversal = Callable[[int], Transaction]
 
 
 class VersionConflict(Exception):
@@ -91,13 +99,39 @@ class CartRepository(Protocol):
         ...
 
     async def save(
-        self, cart: Cart, expected_version: int, idempotency: IdempotencyKey | None = None
+        self,
+        cart: Cart,
+        expected_version: int,
+        idempotency: IdempotencyKey | None = None,
+        closing: Closing | None = None,
     ) -> None:
         """Write the cart at expected_version + 1; VersionConflict if someone else wrote first.
 
-        A cart saved as completed without a receipt number gets its terminal's next one. With
-        `idempotency` the key is stored in the same transaction (KeyTaken when it is already).
+        A cart saved completed or cancelled without a receipt number gets its terminal's next
+        one, and `closing`'s transaction is written with it. With `idempotency` the key is
+        stored in the same transaction (KeyTaken when it is already).
         """
+        ...
+
+    async def load_transaction(self, transaction_id: str) -> tuple[Transaction, int] | None:
+        """A transaction with its sale status, and the status's version."""
+        ...
+
+    async def list_transactions(self, query: TransactionQuery) -> list[Transaction]:
+        """A page of a store's transactions, newest first, and one more if there is one."""
+        ...
+
+    async def reverse(
+        self,
+        sale: Transaction,
+        expected_version: int,
+        terminal: Terminal,
+        reversal: Reversal,
+        idempotency: IdempotencyKey | None = None,
+    ) -> Transaction:
+        """Write the sale's new status (its void, its returned quantities) at
+        expected_version + 1 (VersionConflict if another reversal came first) and the void or
+        return `reversal` makes with the terminal's next receipt number, in one transaction."""
         ...
 
     async def load_preloaded(self, tenant_id: str, store_code: str) -> PreloadedStore | None:

@@ -83,12 +83,36 @@ CREATE TABLE cart_lines (
     PRIMARY KEY (cart_id, line_no)
 )
 """
+# Migration 6: every bill, cancel, void and return as a transaction; a sale's status (its void,
+# the quantities returned of each line) beside its content, under a version of its own. A
+# receipt number is taken once per terminal: the unique index holds it.
+TRANSACTIONS_V6: Final = """
+CREATE TABLE transactions (
+    transaction_id TEXT PRIMARY KEY,
+    tenant_id      TEXT NOT NULL,
+    store_code     TEXT NOT NULL,
+    terminal_id    TEXT NOT NULL,
+    type           TEXT NOT NULL,     -- sale, cancel, void, return
+    receipt_no     BIGINT NOT NULL,
+    business_date  TEXT NOT NULL,     -- YYYY-MM-DD in BUSINESS_TIMEZONE
+    created_at_us  BIGINT NOT NULL,
+    original_id    TEXT,              -- the sale a void or return reverses
+    document       TEXT NOT NULL,     -- the transaction as JSON, without the status below
+    void_id        TEXT,              -- a sale's void
+    returned       TEXT NOT NULL DEFAULT '{}',  -- a sale's returned quantity per line, JSON
+    version        BIGINT NOT NULL DEFAULT 0
+);
+CREATE UNIQUE INDEX transactions_by_receipt
+    ON transactions (tenant_id, store_code, terminal_id, receipt_no);
+CREATE INDEX transactions_by_store ON transactions (tenant_id, store_code, created_at_us)
+"""
 SQLITE_MIGRATIONS: Final = (
     Migration(1, "terminals, carts, receipt counters", SQLITE_SCHEMA_V1),
     Migration(2, "preloaded stores and their items", PRELOAD_V2),
     Migration(3, "idempotency keys", IDEMPOTENCY_V3),
     Migration(4, "carts by terminal and state", CARTS_BY_TERMINAL_V4),
     Migration(5, "cart lines as rows", LINE_ROWS_V5),
+    Migration(6, "transactions", TRANSACTIONS_V6),
 )
 
 
@@ -126,4 +150,5 @@ PG_MIGRATIONS: Final = (
     Migration(3, "idempotency keys", IDEMPOTENCY_V3),
     Migration(4, "carts by terminal and state", CARTS_BY_TERMINAL_V4),
     Migration(5, "cart lines as rows", LINE_ROWS_V5),
+    Migration(6, "transactions", TRANSACTIONS_V6),
 )

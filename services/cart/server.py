@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import zoneinfo
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry
@@ -28,6 +29,8 @@ from .rate_limit import RateLimiter
 from .repository import CartRepository
 from .settings import CartSettings
 from .storage import open_repository
+from .transaction_api import TransactionApi
+from .transaction_service import Closings, TransactionService
 
 log = logging.getLogger("cart")
 
@@ -55,12 +58,14 @@ def assemble(
     built = items is None
     items = items or build_item_master_client(settings, registry)
     watch = build_change_watch(settings, items, registry, repository) if built else None
+    closings = Closings(zoneinfo.ZoneInfo(settings.business_timezone))
     service = CartService(
         repository,
         items,
         cache_size=settings.cart_cache_size,
         cache_bytes=settings.cart_cache_bytes,
         max_open_carts=settings.max_open_carts,
+        closings=closings,
     )
     api = CartApi(
         service,
@@ -69,7 +74,10 @@ def assemble(
         RateLimiter(settings.terminal_rate_limit, settings.terminal_rate_burst),
         settings.idempotency_key_ttl_seconds,
     )
-    http_app = build_http_app(api, repository, registry, items.master_data_status)
+    transactions = TransactionApi(api, TransactionService(repository, closings))
+    http_app = build_http_app(
+        api, repository, registry, items.master_data_status, transactions.routes()
+    )
     return CartParts(service, items, http_app, registry, watch)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
@@ -49,6 +50,16 @@ class CartSettings(ServerTlsSettings, HttpLimitSettings):
     master_data_ca_file: Path | None = None  # CA that signed master-data's certificate
     terminal_rate_limit: float = Field(default=50.0, ge=0)  # requests/s per terminal; 0: off
     terminal_rate_burst: int = Field(default=100, ge=1)
+    business_timezone: str = "UTC"  # IANA zone of a transaction's businessDate, e.g. Asia/Tokyo
+
+    @field_validator("business_timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone (e.g. Asia/Tokyo)") from None
+        return value
 
     @field_validator("master_data_grpc_url")
     @classmethod

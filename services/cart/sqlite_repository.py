@@ -13,18 +13,23 @@ from typing import Final
 from services.common.migrations import now_us
 from services.common.sqlite_threads import SqliteThreads
 
-from .cart import Cart, CartState
+from . import transaction_rows
+from .cart import Cart
 from .repository import (
     OPEN_STATES,
+    Closing,
     IdempotencyKey,
     KeptAnswer,
     KeyTaken,
     PreloadedStore,
+    Reversal,
     TooManyOpenCarts,
     VersionConflict,
 )
 from .schema import SQLITE_MIGRATIONS
 from .terminals import IssuedKey, Terminal
+from .transaction_rows import TransactionQuery
+from .transactions import Transaction
 
 # A key is stored once; a row of the same name may be replaced only once it has expired.
 _KEEP_ANSWER: Final = """
@@ -149,13 +154,22 @@ class SqliteCartRepository:
         return None if row is None else int(row["version"])
 
     async def save(
-        self, cart: Cart, expected_version: int, idempotency: IdempotencyKey | None = None
+        self,
+        cart: Cart,
+        expected_version: int,
+        idempotency: IdempotencyKey | None = None,
+        closing: Closing | None = None,
     ) -> None:
-        takes_receipt = cart.state is CartState.COMPLETED and cart.receipt_no is None
+        takes_receipt = cart.closes()
 
         def transaction(c: sqlite3.Connection) -> None:
             if takes_receipt:
-                cart.receipt_no = _next_receipt_no(c, cart)
+                cart.receipt_no = _next_receipt_no(c, cart.tenant_id, cart.store_code,
+                                                   cart.terminal_id)  # fmt: skip
+                if closing is not None:
+                    closed = closing(cart)
+                    cart.transaction_id = closed.transaction_id
+                    _insert_transaction(c, closed)
             cart.version = expected_version + 1
             cart.forget_document()
             now = now_us()
@@ -173,13 +187,56 @@ class SqliteCartRepository:
 
         try:
             await self._db.write(transaction)
-        except (VersionConflict, KeyTaken):
+        except BaseException:
             cart.version = expected_version
             if takes_receipt:
-                cart.receipt_no = None
+                cart.receipt_no = cart.transaction_id = None
             cart.forget_document()
             raise
         cart.saved()
+
+    async def load_transaction(self, transaction_id: str) -> tuple[Transaction, int] | None:
+        row = await self._db.read(
+            lambda c: c.execute(
+                "SELECT document, void_id, returned, version FROM transactions"
+                " WHERE transaction_id = ?",
+                (transaction_id,),
+            ).fetchone()
+        )
+        if row is None:
+            return None
+        return transaction_rows.read_back(row[0], row[1], row[2]), int(row[3])
+
+    async def list_transactions(self, query: TransactionQuery) -> list[Transaction]:
+        text, values = query.sql(numbered=False)
+        rows = await self._db.read(lambda c: c.execute(text, values).fetchall())
+        return [transaction_rows.read_back(r[0], r[1], r[2]) for r in rows]
+
+    async def reverse(
+        self,
+        sale: Transaction,
+        expected_version: int,
+        terminal: Terminal,
+        reversal: Reversal,
+        idempotency: IdempotencyKey | None = None,
+    ) -> Transaction:
+        def transaction(c: sqlite3.Connection) -> Transaction:
+            updated = c.execute(
+                "UPDATE transactions SET void_id = ?, returned = ?, version = version + 1"
+                " WHERE transaction_id = ? AND version = ?",
+                (sale.void_transaction_id, transaction_rows.returned_column(sale),
+                 sale.transaction_id, expected_version),
+            )  # fmt: skip
+            if updated.rowcount != 1:
+                raise VersionConflict(sale.transaction_id)
+            made = reversal(_next_receipt_no(c, terminal.tenant_id, terminal.store_code,
+                                             terminal.terminal_id))  # fmt: skip
+            now = _insert_transaction(c, made)
+            if idempotency is not None:
+                self._keep_answer(c, idempotency, made.model_dump_json(by_alias=True), now)
+            return made
+
+        return await self._db.write(transaction)
 
     async def load_preloaded(self, tenant_id: str, store_code: str) -> PreloadedStore | None:
         def read(c: sqlite3.Connection) -> PreloadedStore | None:
@@ -251,16 +308,26 @@ def _write_lines(c: sqlite3.Connection, cart: Cart) -> None:
     )
 
 
+def _insert_transaction(c: sqlite3.Connection, transaction: Transaction) -> int:
+    now = now_us()
+    c.execute(
+        f"INSERT INTO transactions ({transaction_rows.COLUMNS})"  # noqa: S608 - constants
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        transaction_rows.row_values(transaction, now),
+    )
+    return now
+
+
 def _open_carts(c: sqlite3.Connection, cart: Cart) -> int:
     values = (cart.tenant_id, cart.store_code, cart.terminal_id, *OPEN_STATES)
     return int(c.execute(_OPEN_CARTS, values).fetchone()[0])
 
 
-def _next_receipt_no(c: sqlite3.Connection, cart: Cart) -> int:
+def _next_receipt_no(c: sqlite3.Connection, tenant_id: str, store_code: str, terminal: str) -> int:
     row = c.execute(
         "INSERT INTO receipt_counters VALUES (?, ?, ?, 1)"
         " ON CONFLICT (tenant_id, store_code, terminal_id)"
         " DO UPDATE SET last_receipt_no = last_receipt_no + 1 RETURNING last_receipt_no",
-        (cart.tenant_id, cart.store_code, cart.terminal_id),
+        (tenant_id, store_code, terminal),
     ).fetchone()
     return int(row[0])

@@ -52,9 +52,9 @@ async def test_a_cart_database_from_before_migrations_keeps_its_data(tmp_path: P
         assert cart.version == 1
     finally:
         await repository.close()
-    assert ledger(path) == [1, 2, 3, 4, 5]
+    assert ledger(path) == [1, 2, 3, 4, 5, 6]
     await (await SqliteCartRepository.open(path)).close()  # again: nothing to apply
-    assert ledger(path) == [1, 2, 3, 4, 5]
+    assert ledger(path) == [1, 2, 3, 4, 5, 6]
 
 
 async def test_a_master_database_from_before_migrations_keeps_its_data(tmp_path: Path) -> None:

@@ -63,9 +63,9 @@ async def test_a_cart_database_from_before_migrations_keeps_its_data(
         assert found[0].terminal_id == "R01"
     finally:
         await repository.close()
-    assert await ledger(url) == [1, 2, 3, 4, 5]
+    assert await ledger(url) == [1, 2, 3, 4, 5, 6]
     await (await PostgresCartRepository.open(url, 2)).close()  # again: nothing to apply
-    assert await ledger(url) == [1, 2, 3, 4, 5]
+    assert await ledger(url) == [1, 2, 3, 4, 5, 6]
 
 
 async def test_replicas_starting_together_migrate_once(postgres_server: LocalPostgres) -> None:
