@@ -190,6 +190,12 @@ async def test_sigkill_loses_nothing_acknowledged(tmp_path: Path) -> None:
                     )
                     assert status == 200
                     codes.append(f"ITEM{n:04d}")
+            sold = list(acknowledged)[:2]  # two of them billed: their sales are acknowledged too
+            for cart_id in sold:
+                _, totals = await call(session, "POST", f"{api}/carts/{cart_id}/subtotal")
+                payment = {"method": "cash", "amount": totals["total"]}
+                await call(session, "POST", f"{api}/carts/{cart_id}/payments", payment)
+                assert (await call(session, "POST", f"{api}/carts/{cart_id}/bill"))[0] == 200
             cart.stop(signal.SIGKILL)
             cart = start_cart(tmp_path, master_data)
             api = cart.url() + "/api/v1"
@@ -197,7 +203,9 @@ async def test_sigkill_loses_nothing_acknowledged(tmp_path: Path) -> None:
                 status, stored = await call(session, "GET", f"{api}/carts/{cart_id}")
                 assert status == 200
                 assert [line["itemCode"] for line in stored["lineItems"]] == codes
-                assert stored["version"] == len(codes) + 1
+                assert stored["version"] == len(codes) + 1 + (3 if cart_id in sold else 0)
+            _, listed = await call(session, "GET", f"{api}/transactions")
+            assert {t["cartId"] for t in listed["transactions"]} == set(sold)
     finally:
         cart.stop()
         master_data.stop()
