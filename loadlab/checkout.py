@@ -12,7 +12,7 @@ from typing import Any
 
 import aiohttp
 
-from .scenario import SCANNABLE, Step, checkout
+from .scenario import DISCOUNT_EVERY, SCANNABLE, Step, checkout
 
 
 @dataclass
@@ -67,9 +67,11 @@ class Terminal:
         self._recorder.record(step.name, time.perf_counter() - started, status, step.expected)
         return payload if status == step.expected else None
 
-    async def checkout(self, items: list[str], *, cancel: bool = False) -> bool:
+    async def checkout(
+        self, items: list[str], *, cancel: bool = False, discount: bool = False
+    ) -> bool:
         """One run of the checkout scenario; True when every step succeeded."""
-        steps = checkout(items, cancel=cancel)
+        steps = checkout(items, cancel=cancel, discount=discount)
         answer = None
         try:
             while True:
@@ -81,12 +83,13 @@ class Terminal:
             return True
 
 
-def _baskets(carts: int | None, scans: int, seed: int) -> Iterator[list[str]]:
+def _baskets(carts: int | None, scans: int, seed: int) -> Iterator[tuple[list[str], bool]]:
+    """Each basket's items, and whether it gets a cart discount (one in DISCOUNT_EVERY)."""
     rng = random.Random(seed)  # noqa: S311 - reproducible baskets, not secrets
     produced = 0
     while carts is None or produced < carts:
         produced += 1
-        yield rng.sample(SCANNABLE, scans)
+        yield rng.sample(SCANNABLE, scans), produced % DISCOUNT_EVERY == 0
 
 
 async def run_checkouts(
@@ -112,10 +115,10 @@ async def run_checkouts(
 
         async def till() -> None:
             terminal = Terminal(session, api, api_key, recorder)
-            for basket in queue:
+            for basket, discount in queue:
                 if stop_at is not None and time.monotonic() >= stop_at:
                     break
-                ok = await terminal.checkout(basket, cancel=cancel)
+                ok = await terminal.checkout(basket, cancel=cancel, discount=discount)
                 recorder.carts_done += ok
                 if on_cart_done is not None:
                     on_cart_done(ok)

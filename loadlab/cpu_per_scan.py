@@ -45,6 +45,7 @@ class CpuPerScan:
     floor: float
     durable_floor: float  # the bare route plus one fsynced SQLite write per scan
     scans: int
+    baseline: float | None = None  # the same cart run from an earlier source tree, if asked
 
     @property
     def ratio(self) -> float:
@@ -93,29 +94,51 @@ async def _warm_up(session: aiohttp.ClientSession, api: str, terminals: int) -> 
         await _scan_all(session, api, carts, group)
 
 
-async def measure(
-    url: str, pid: int, key: str, *, terminals: int, rounds: int, cancel: bool
-) -> float:
-    """CPU seconds of `pid` per 1,000 scans at `url`, over `rounds` rounds."""
-    api = url + "/api/v1"
-    cpu = 0.0
-    scans = 0
-    connector = aiohttp.TCPConnector(limit=terminals)
-    async with aiohttp.ClientSession(
-        connector=connector, headers={"X-API-KEY": key}, timeout=aiohttp.ClientTimeout(total=30)
-    ) as session:
-        await _warm_up(session, api, terminals)
+@dataclass
+class _Target:
+    """A service measured: its API, its process, and the CPU and scans counted so far."""
+
+    api: str
+    pid: int
+    key: str
+    cancel: bool  # a cart: cancel the round's carts after it (not measured)
+    cpu: float = 0.0
+    scans: int = 0
+
+    @property
+    def per_thousand(self) -> float:
+        return self.cpu / self.scans * 1000
+
+
+async def measure(targets: list[_Target], *, terminals: int, rounds: int) -> None:
+    """CPU seconds of each target over `rounds` rounds, the targets taking turns within each
+    round: a slow spell of this shared machine falls on all of them alike."""
+    timeout = aiohttp.ClientTimeout(total=30)
+    sessions = [
+        aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=terminals),
+            headers={"X-API-KEY": target.key},
+            timeout=timeout,
+        )
+        for target in targets
+    ]
+    try:
+        for target, session in zip(targets, sessions, strict=True):
+            await _warm_up(session, target.api, terminals)
         for n in range(rounds):
-            carts, baskets = await _round(session, api, terminals, n + 1)
-            before = cpu_seconds(pid)
-            await _scan_all(session, api, carts, baskets)
-            cpu += cpu_seconds(pid) - before
-            scans += len(carts) * SCANS_PER_CART
-            if cancel:
-                for cart in carts:
-                    async with session.post(f"{api}/carts/{cart}/cancel") as response:
-                        await response.read()
-    return cpu / scans * 1000
+            for target, session in zip(targets, sessions, strict=True):
+                carts, baskets = await _round(session, target.api, terminals, n + 1)
+                before = cpu_seconds(target.pid)
+                await _scan_all(session, target.api, carts, baskets)
+                target.cpu += cpu_seconds(target.pid) - before
+                target.scans += len(carts) * SCANS_PER_CART
+                if target.cancel:
+                    for cart in carts:
+                        async with session.post(f"{target.api}/carts/{cart}/cancel") as response:
+                            await response.read()
+    finally:
+        for session in sessions:
+            await session.close()
 
 
 def start_bare_route(tmp: Path, *, durable: bool = False) -> ServiceProcess:
@@ -133,46 +156,63 @@ def start_bare_route(tmp: Path, *, durable: bool = False) -> ServiceProcess:
     )
 
 
-def run(terminals: int = 40, rounds: int = 5) -> CpuPerScan:
+def run(terminals: int = 40, rounds: int = 5, baseline: Path | None = None) -> CpuPerScan:
+    """The cart, the bare route and the durable floor, taking turns; with `baseline` (a source
+    tree, e.g. a `git worktree` of an earlier commit) a second cart run from it takes turns too."""
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
         master_data = start_master_data(tmp)
-        key = add_terminal(tmp, "T0001", "S001", "R01")
-        cart = start_cart(
-            tmp, master_data, USE_ITEM_CACHE="true", TERMINAL_RATE_LIMIT="0", MAX_OPEN_CARTS="0"
-        )
-        bare = start_bare_route(tmp)
-        durable = start_bare_route(tmp, durable=True)
+        keys = [add_terminal(tmp, "T0001", "S001", "R01")]
+        settings = {"USE_ITEM_CACHE": "true", "TERMINAL_RATE_LIMIT": "0", "MAX_OPEN_CARTS": "0"}
+        services = [start_cart(tmp, master_data, **settings)]
+        if baseline is not None:  # a database of its own: its release may know another schema
+            (old := tmp / "baseline").mkdir()
+            env = {"PYTHONPATH": str(baseline)}
+            keys.append(add_terminal(old, "T0001", "S001", "R01", env=env))
+            services.append(start_cart(old, master_data, **env, **settings))
+        carts = len(services)
+        services += [start_bare_route(tmp), start_bare_route(tmp, durable=True)]
+        keys += [keys[0], keys[0]]  # the bare routes take any key
+        targets = [
+            _Target(s.url() + "/api/v1", s.process.pid, key, cancel=n < carts)
+            for n, (s, key) in enumerate(zip(services, keys, strict=True))
+        ]
         try:
-            cart_cpu, floor_cpu, durable_cpu = (
-                uvloop.run(
-                    measure(
-                        service.url(),
-                        service.process.pid,
-                        key,
-                        terminals=terminals,
-                        rounds=rounds,
-                        cancel=service is cart,
-                    )
-                )
-                for service in (cart, bare, durable)
-            )
+            uvloop.run(measure(targets, terminals=terminals, rounds=rounds))
         finally:
-            for service in (durable, bare, cart, master_data):
+            for service in [*reversed(services), master_data]:
                 service.stop()
-    return CpuPerScan(cart_cpu, floor_cpu, durable_cpu, terminals * rounds * SCANS_PER_CART)
+    cart, *rest = targets
+    floor, durable = rest[-2:]
+    return CpuPerScan(
+        cart.per_thousand,
+        floor.per_thousand,
+        durable.per_thousand,
+        cart.scans,
+        rest[0].per_thousand if baseline is not None else None,
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--terminals", type=int, default=40)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="a source tree (e.g. `git worktree add /tmp/old REV`) whose cart takes turns too",
+    )
     args = parser.parse_args()
-    result = run(args.terminals, args.rounds)
+    result = run(args.terminals, args.rounds, args.baseline)
     print(f"cart:  {result.cart:.3f} CPU-s per 1,000 add-item requests ({result.scans} scans)")
     print(f"floor: {result.floor:.3f} CPU-s per 1,000 requests (bare Starlette route)")
     print(f"durable floor: {result.durable_floor:.3f} CPU-s per 1,000 requests (+ fsynced write)")
     print(f"ratio: {result.ratio:.2f}x the floor, {result.durable_ratio:.2f}x the durable floor")
+    if result.baseline is not None:
+        print(
+            f"baseline cart ({args.baseline}): {result.baseline:.3f} CPU-s per 1,000;"
+            f" this cart is {result.cart / result.baseline:.2f}x it"
+        )
     sys.exit(0)
 
 

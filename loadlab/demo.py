@@ -140,6 +140,8 @@ def table(results: list[ModeResult], args: argparse.Namespace) -> str:
             ],
         )
     row("carts completed", [str(r.recorder.carts_done) for r in results])
+    discounts = [r.recorder.latencies.get("cart discount", []) for r in results]
+    row("of them discounted", [str(len(d)) for d in discounts])
     row("carts per second", [f"{r.recorder.carts_done / r.recorder.elapsed:.1f}" for r in results])
     row("errors", [str(r.recorder.error_count) for r in results])
     if args.item_cache:

@@ -33,12 +33,19 @@ class Step:
 Scenario = Generator[Step, Any, None]
 
 
-def checkout(items: list[str], *, cancel: bool = False) -> Scenario:
-    """Create a cart, scan the items one request each, then pay cash and bill (or cancel)."""
+DISCOUNT_EVERY = 4  # carts: one in so many gets a discount on the whole cart
+MEMBER_DISCOUNT = [{"type": "percent", "value": 5, "reason": "member"}]
+
+
+def checkout(items: list[str], *, cancel: bool = False, discount: bool = False) -> Scenario:
+    """Create a cart, scan the items one request each, give the cart a discount if asked,
+    then pay cash and bill (or cancel)."""
     cart = yield Step("create cart", "POST", "/carts", expected=201)
     path = f"/carts/{cart['cartId']}"
     for code in items:
         yield Step("add item", "POST", f"{path}/lineItems", [{"itemCode": code}], is_scan=True)
+    if discount:
+        yield Step("cart discount", "POST", f"{path}/discounts", MEMBER_DISCOUNT)
     if cancel:
         yield Step("cancel cart", "POST", f"{path}/cancel")
         return

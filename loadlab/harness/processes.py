@@ -154,10 +154,16 @@ def start_cart(tmp_path: Path, master_data: ServiceProcess, **env: str) -> Servi
 
 
 def add_terminal(
-    tmp_path: Path, tenant: str, store: str, terminal: str, *, cart_db: str | None = None
+    tmp_path: Path,
+    tenant: str,
+    store: str,
+    terminal: str,
+    *,
+    cart_db: str | None = None,
+    env: dict[str, str] | None = None,
 ) -> str:
     """Register a terminal in the cart database under tmp_path (or at `cart_db`); its API key."""
     return run_cli(
         ["cart", "terminals", "add", "--tenant", tenant, "--store", store, "--terminal", terminal],
-        {"CART_DB": cart_db or database(tmp_path, "cart")[0]},
+        {"CART_DB": cart_db or database(tmp_path, "cart")[0], **(env or {})},
     ).strip()

@@ -84,6 +84,15 @@ async def test_every_endpoint_and_transition(stack: Stack, session: aiohttp.Clie
     assert cart["lineItems"][3]["cancelled"] is True
     status, cart = await call(session, "PATCH", f"{url}/lineItems/1/quantity", {"quantity": 2})
     assert cart["lineItems"][0]["amount"] == 940
+    discount = [{"type": "amount", "value": 40}]
+    status, cart = await call(session, "POST", f"{url}/lineItems/1/discounts", discount)
+    assert (status, cart["lineItems"][0]["netAmount"]) == (200, 900)
+    status, cart = await call(session, "POST", f"{url}/lineItems/1/discounts", [])
+    status, cart = await call(session, "POST", f"{url}/discounts", discount)
+    assert (status, cart["discountTotal"]) == (200, 40)
+    status, cart = await call(session, "POST", f"{url}/discounts", [])
+    status, cart = await call(session, "PATCH", f"{url}/lineItems/3/unitPrice", {"unitPrice": 99})
+    assert (status, cart["lineItems"][2]["priceOverridden"]) == (200, True)
     assert (await call(session, "POST", f"{url}/payments", {"method": "cash", "amount": 1}))[
         0
     ] == 409
@@ -103,6 +112,12 @@ async def test_every_endpoint_and_transition(stack: Stack, session: aiohttp.Clie
     assert (cart["paid"], cart["change"]) == (5343, 3000)
     status, billed = await call(session, "POST", f"{url}/bill")
     assert (status, billed["state"], billed["receipt"]["change"]) == (200, "completed", 3000)
+    sale = f"{stack.api}/transactions/{billed['transactionId']}"
+    assert (await call(session, "GET", sale))[1]["total"] == billed["total"]
+    back = {"lines": [{"lineNo": 2, "quantity": 1}], "refundMethod": "cash"}
+    status, returned = await call(session, "POST", f"{sale}/return", back)
+    assert (status, returned["total"]) == (201, 1210)
+    assert (await call(session, "POST", f"{sale}/void"))[0] == 409  # it has a return
     status, error = await call(session, "POST", f"{url}/cancel")
     assert (status, error["code"]) == (409, "invalid_state")
     assert "completed" in error["message"]
