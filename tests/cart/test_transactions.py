@@ -81,7 +81,10 @@ def test_returns_refund_the_net_and_tax_as_sold_in_parts_that_add_up() -> None:
     first = transactions.return_of(sale, {1: 1}, PaymentMethod.CASH, stamp("r1", 8))
     line_1 = first.lines[0]
     assert (line_1.quantity, line_1.amount, line_1.discount_amount, line_1.net_amount) == (
-        1, 1000, 26, 974,
+        1,
+        1000,
+        26,
+        974,
     )  # fmt: skip  (2,924 x 1/3 = 974.67)
     assert [(t.tax_code, t.taxable_amount, t.tax_amount) for t in first.taxes] == [
         ("TX10", 974, 97)  # 292 x 974 / 2,924 = 97.3

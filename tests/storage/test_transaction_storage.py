@@ -10,7 +10,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from services.cart.cart import Cart, PaymentMethod
+from services.cart.cart import Cart, Discount, PaymentMethod
+from services.cart.discounts import DiscountType
 from services.cart.errors import CartError, ErrorCode
 from services.cart.repository import CartRepository
 from services.cart.settings import CartSettings
@@ -148,3 +149,24 @@ async def test_returns_racing_on_two_replicas_never_return_more_than_was_sold(
     every = (await services[0].page(TransactionQuery("T0001", "S001", limit=100), 1))[0]
     numbers = sorted(t.receipt_no for t in every)
     assert numbers == [1, 2, 3]  # the sale and two returns: one number each, none twice
+
+
+async def test_a_discounted_cart_reads_back_the_same_on_the_other_replica(
+    replicas: tuple[CartRepository, ...],
+) -> None:
+    one, two = replicas
+    cart = a_cart("c1")
+    await one.create(cart)
+    restricted = line("R", 500)
+    restricted.discount_restricted = True
+    cart.add_lines([line("A", 999, 2), restricted, line("B", 301)], "JPY")
+    cart.discount_line(1, [Discount(type=DiscountType.PERCENT, value=15, reason="dented")])
+    cart.discount_cart([Discount(type=DiscountType.AMOUNT, value=77)])
+    await one.save(cart, 1)
+    cart.discount_cart([Discount(type=DiscountType.PERCENT, value=3)])  # the header alone
+    await one.save(cart, 2)
+    loaded = await two.load("c1")
+    assert loaded is not None
+    assert loaded.document() == cart.document()
+    assert loaded.discount_allocations == cart.discount_allocations
+    assert [s.line_no for s in loaded.discount_allocations] == [1, 3]  # never the restricted
