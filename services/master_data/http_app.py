@@ -16,6 +16,7 @@ from services.common.path_segments import WholeSegments
 from services.common.probes import probe_routes
 from services.common.storage_errors import StorageUnavailable
 from services.rpc.connect_server import ConnectEndpoint
+from services.rpc.cors import Cors
 
 from .admin_api import AdminApi, error
 from .errors import ErrorCode
@@ -31,6 +32,7 @@ def build_http_app(
     admin: AdminApi,
     repository: ItemRepository,
     registry: CollectorRegistry | None = None,  # what /metrics shows
+    cors_origins: frozenset[str] = frozenset(),  # browser pages that may call (CORS)
 ) -> Starlette:
     """The Starlette app; the Connect route matches any `/package.Service/Method` path."""
 
@@ -49,7 +51,10 @@ def build_http_app(
     ]
     return Starlette(
         routes=routes,
-        middleware=[Middleware(WholeSegments, refusal=_encoded_slash)],
+        middleware=[
+            *([Middleware(Cors, origins=cors_origins)] if cors_origins else []),
+            Middleware(WholeSegments, refusal=_encoded_slash),
+        ],
         exception_handlers={StorageUnavailable: _store_unavailable},
     )
 

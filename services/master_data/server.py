@@ -25,6 +25,7 @@ from services.common.stop_signal import until_stop_signal
 from services.common.tls import server_context
 from services.rpc.call_gate import CallGate
 from services.rpc.connect_server import ConnectEndpoint, method_table
+from services.rpc.cors import parse_origins
 from services.rpc.grpc_connection import GrpcLimits
 from services.rpc.servable import HandlerTable
 from services.wire.codec import EncodedForms
@@ -99,7 +100,9 @@ def assemble(repository: ItemRepository, settings: MasterDataSettings) -> Master
         "Reads of the change log made for this process's watches (one per wake-up, shared)",
         registry=registry,
     ).set_function(lambda: change_log.queries)
-    http_app = build_http_app(connect, admin, repository, registry)
+    http_app = build_http_app(
+        connect, admin, repository, registry, parse_origins(settings.cors_allowed_origins)
+    )
     return MasterData(catalog, feed, gate, item_service, http_app, known, connect)
 
 

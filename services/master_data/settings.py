@@ -9,6 +9,7 @@ from pydantic_settings import SettingsConfigDict
 
 from services.common.secrets import scoped_tokens
 from services.common.settings_fields import HttpLimitSettings, LogLevel, ServerTlsSettings
+from services.rpc.cors import parse_origins
 
 
 class MasterDataSettings(ServerTlsSettings, HttpLimitSettings):
@@ -49,4 +50,13 @@ class MasterDataSettings(ServerTlsSettings, HttpLimitSettings):
     grpc_control_frames_per_second: float = Field(default=500.0, gt=0)  # PING+SETTINGS+RST
     workers: int = Field(default=1, ge=1, le=32)
     reuse_port: bool = False  # set for the workers of a WORKERS > 1 master-data
+    # Browser pages of these origins may call the HTTP port (Connect, gRPC-Web); empty: none
+    cors_allowed_origins: str = ""
+
+    @field_validator("cors_allowed_origins")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        parse_origins(value)
+        return value
+
     log_level: LogLevel = "INFO"

@@ -26,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from services.common.secrets import BearerToken
+from services.wire import grpc_web
 from services.wire.codec import (
     EncodedForms,
     check_supported,
@@ -71,6 +72,8 @@ from .connect_streaming import (
     produce,
     request_message,
 )
+from .grpc_web_endpoint import GrpcWebEndpoint
+from .grpc_web_endpoint import failed as grpc_web_failed
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +154,12 @@ def _with_metadata(error: ConnectError, call: CallInfo) -> ConnectError:
     return error
 
 
+def _bound(
+    encode: Callable[[betterproto2.Message, EncodedForms | None], bytes], known: EncodedForms | None
+) -> Callable[[betterproto2.Message], bytes]:
+    return lambda message: encode(message, known)
+
+
 class _Refused(Exception):
     """A refusal at the HTTP level, before any rpc: the client derives the code from the
     status (Connect spec, "HTTP to Error Code"), so the reply claims no Connect code."""
@@ -177,6 +186,15 @@ class ConnectEndpoint:
         self._token = token  # checked before the body is read (the call gate checks it again)
         self._known = known  # messages whose encoded forms are ready
         self._producers: set[asyncio.Task[None]] = set()  # the streams being answered now
+        self._grpc_web = GrpcWebEndpoint(
+            _DECODERS,
+            {codec: _bound(encode, known) for codec, encode in _ENCODERS.items()},
+            limit=max_request_bytes,
+            token=token,
+            send_timeout=send_timeout,
+            grace=DEADLINE_GRACE_SECONDS,
+            producers=self._producers,
+        )
 
     def close_streams(self) -> None:
         """At shutdown: every open stream ends now with UNAVAILABLE (its client resumes at
@@ -197,6 +215,15 @@ class ConnectEndpoint:
         method = self._methods.get(path)
         if method is None:
             raise _Refused(404, f"unknown rpc {path}", {})
+        content_type = media_type(request.headers.get("content-type"))
+        if content_type in grpc_web.CONTENT_TYPES:
+            try:
+                body = await self._read_body(request, self._limit + 5, drain=True)
+            except ConnectError as error:
+                return grpc_web_failed(error, content_type)
+            return await self._grpc_web.serve(
+                request, method.handler, method.streaming, body, self._run
+            )
         timeout = self._check_headers(request)
         if method.streaming:
             return await self._serve_stream(request, method, timeout)

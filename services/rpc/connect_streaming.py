@@ -24,6 +24,7 @@ from grpclib.exceptions import GRPCError
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from services.wire import grpc_web
 from services.wire.codec import MessageTooLarge, check_size
 from services.wire.compression import (
     InflatesTooLarge,
@@ -49,6 +50,7 @@ from .call import CallInfo, opened
 
 log = logging.getLogger(__name__)
 
+LAST_FRAME: Final = END_STREAM | grpc_web.TRAILERS  # the flags of a reply's last frame
 QUEUE: Final = 16  # messages encoded and waiting for the socket, per stream
 
 
@@ -101,7 +103,10 @@ class StreamExchange:
         encode: Callable[[betterproto2.Message], bytes],
         gzip_replies: bool,
         send_timeout: float,
+        *,
+        ender: Callable[[ConnectError | None, list[tuple[str, str]]], bytes] = end_stream,
     ) -> None:
+        self._ender = ender  # the last frame: Connect's end-stream, or gRPC-Web's trailers
         self._request = request
         self.metadata = call.headers
         self._encode = encode
@@ -141,7 +146,7 @@ class StreamExchange:
 
     def finish(self, error: ConnectError | None, trailers: list[tuple[str, str]]) -> None:
         self.headers_ready.set()
-        self.queue.put_nowait(end_stream(error, trailers))
+        self.queue.put_nowait(self._ender(error, trailers))
 
 
 SHUTTING_DOWN: Final = "the server is shutting down: resume elsewhere"
@@ -196,6 +201,7 @@ class EnvelopeStream(Response):
         content_type: str,
         send_timeout: float,
         gzip_replies: bool,
+        encoding_header: str = STREAM_CONTENT_ENCODING_HEADER,
     ) -> None:
         super().__init__(status_code=200, media_type=content_type)
         del self.headers["content-length"]
@@ -204,7 +210,7 @@ class EnvelopeStream(Response):
         self._call = call
         self._send_timeout = send_timeout
         if gzip_replies:
-            self.headers[STREAM_CONTENT_ENCODING_HEADER] = "gzip"
+            self.headers[encoding_header] = "gzip"
         # A producer that ended without its end-stream message (cancelled: the client went
         # away) ends the reply too, instead of leaving it waiting for a message forever.
         producer.add_done_callback(lambda _: exchange.producer_gone())
@@ -234,7 +240,7 @@ class EnvelopeStream(Response):
             chunk = await exchange.queue.get()
             if not chunk:  # the producer is gone without an end: nothing more will come
                 return
-            last = chunk[0] & END_STREAM
+            last = chunk[0] & LAST_FRAME
             try:
                 # asyncio.timeout, not wait_for: no task per message, and no cancel lost when
                 # it lands as the send completes (3.11's wait_for drops it)

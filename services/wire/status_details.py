@@ -47,13 +47,17 @@ def status_details_bin(code: int, message: str, details: Sequence[Any]) -> bytes
     """google.rpc.Status {code = 1; message = 2; repeated google.protobuf.Any details = 3} in
     the binary encoding, for `grpc-status-details-bin`. (Three fields: written here rather than
     taking a dependency on googleapis-common-protos for them.)"""
+    return status_bin_of_packed(code, message, [_packed(detail) for detail in details])
+
+
+def status_bin_of_packed(code: int, message: str, packed: Sequence[tuple[str, bytes]]) -> bytes:
+    """The same from details already packed: (type URL, the detail's bytes) each."""
     out = bytearray()
     if code:
         out += _varint(1 << 3 | 0) + _varint(code)
     if message:
         out += _field(2, message.encode())
-    for detail in details:
-        type_url, value = _packed(detail)
+    for type_url, value in packed:
         out += _field(3, _field(1, type_url.encode()) + _field(2, value))
     return bytes(out)
 

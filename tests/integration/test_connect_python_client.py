@@ -1,6 +1,7 @@
 """The official Connect Python runtime (`connectrpc`) as a client nobody here wrote, with its
-defaults: Connect with proto and JSON, GET for the no-side-effect rpcs, gzip on, and its gRPC
-protocol (gzip by default) over HTTP/2. Every answer equals our own stub's.
+defaults: Connect with proto and JSON, GET for the no-side-effect rpcs, gzip on, its gRPC
+protocol (gzip by default) over HTTP/2, and its gRPC-Web protocol on the HTTP port (lookups,
+error codes, a server stream). Every answer equals our own stub's.
 
 connectrpc brings its own protobuf runtime; the codec handed to it encodes our betterproto2
 messages with the project's codecs, so what is under test is its wire protocol, not ours."""
@@ -24,6 +25,8 @@ from gen.kugel.item.v1 import (
     GetItemDetailRequest,
     GetItemDetailResponse,
     ItemServiceStub,
+    StreamStoreItemsRequest,
+    StreamStoreItemsResponse,
 )
 from loadlab.harness.processes import ServiceProcess
 from services.wire.codec import decode_binary, decode_json, encode_binary, encode_json
@@ -84,6 +87,8 @@ async def ours(port: int) -> BatchGetItemDetailsResponse:
         pytest.param(ProtocolType.CONNECT, "proto", True, id="connect proto GET"),
         pytest.param(ProtocolType.CONNECT, "json", True, id="connect json GET"),
         pytest.param(ProtocolType.GRPC, "proto", False, id="grpc"),
+        pytest.param(ProtocolType.GRPC_WEB, "proto", False, id="grpc-web proto"),
+        pytest.param(ProtocolType.GRPC_WEB, "json", False, id="grpc-web json"),
     ],
 )
 async def test_connect_python_client_defaults(
@@ -109,9 +114,21 @@ async def test_connect_python_client_defaults(
     assert batch == await ours(master_data.ports["gRPC"])
 
 
-async def test_connect_python_client_sees_our_error_codes(master_data: ServiceProcess) -> None:
+@pytest.mark.parametrize(
+    "protocol",
+    [
+        pytest.param(ProtocolType.CONNECT, id="connect"),
+        pytest.param(ProtocolType.GRPC_WEB, id="grpc-web"),
+    ],
+)
+async def test_connect_python_client_sees_our_error_codes(
+    master_data: ServiceProcess, protocol: ProtocolType
+) -> None:
     async with ConnectClient(
-        f"http://127.0.0.1:{master_data.ports['HTTP']}", codec=Codec("json"), timeout_ms=5000
+        f"http://127.0.0.1:{master_data.ports['HTTP']}",
+        codec=Codec("json"),
+        protocol=protocol,
+        timeout_ms=5000,
     ) as client:
         with pytest.raises(ConnectError) as raised:
             await client.execute_unary(
@@ -122,3 +139,63 @@ async def test_connect_python_client_sees_our_error_codes(master_data: ServicePr
                 headers=AUTH,
             )
     assert raised.value.code.name == "NOT_FOUND"
+    async with ConnectClient(
+        f"http://127.0.0.1:{master_data.ports['HTTP']}",
+        codec=Codec("proto"),
+        protocol=protocol,
+        timeout_ms=5000,
+    ) as client:
+        with pytest.raises(ConnectError) as unauthenticated:
+            await client.execute_unary(request=BATCH_REQUEST, method=BATCH)
+    assert unauthenticated.value.code.name == "UNAUTHENTICATED"
+
+
+STREAM_ITEMS = MethodInfo(
+    name="StreamStoreItems",
+    service_name="kugel.item.v1.ItemService",
+    input=StreamStoreItemsRequest,
+    output=StreamStoreItemsResponse,
+    idempotency_level=IdempotencyLevel.NO_SIDE_EFFECTS,
+    stream_type=StreamType.SERVER_STREAM,
+)
+
+
+@pytest.mark.parametrize(
+    "protocol",
+    [
+        pytest.param(ProtocolType.CONNECT, id="connect"),
+        pytest.param(ProtocolType.GRPC_WEB, id="grpc-web"),
+    ],
+)
+async def test_connect_python_client_reads_a_server_stream(
+    master_data: ServiceProcess, protocol: ProtocolType
+) -> None:
+    async with ConnectClient(
+        f"http://127.0.0.1:{master_data.ports['HTTP']}",
+        codec=Codec("proto"),
+        protocol=protocol,
+        send_compression=GzipCompression(),
+        timeout_ms=10_000,
+    ) as client:
+        pages = [
+            page
+            async for page in client.execute_server_stream(
+                request=StreamStoreItemsRequest(tenant_id="T0001", store_code="S001"),
+                method=STREAM_ITEMS,
+                headers=AUTH,
+            )
+        ]
+    channel = Channel("127.0.0.1", master_data.ports["gRPC"])
+    try:
+        expected = [
+            page
+            async for page in ItemServiceStub(channel).stream_store_items(
+                StreamStoreItemsRequest(tenant_id="T0001", store_code="S001"),
+                metadata=AUTH,
+                timeout=10,
+            )
+        ]
+    finally:
+        channel.close()
+    assert pages == expected
+    assert sum(len(p.items) for p in pages) > 0
