@@ -85,3 +85,59 @@ class StatusDetailsCodec(StatusDetailsCodecBase):
 
     def decode(self, status: Status, message: str | None, data: bytes) -> Any:
         raise NotImplementedError("a server only sends status details")
+
+
+def _read_varint(data: bytes, at: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        if at >= len(data) or shift > 63:
+            raise ValueError("a truncated varint")
+        byte = data[at]
+        at += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            return value, at
+
+
+def _fields(data: bytes) -> list[tuple[int, int | bytes]]:
+    """The (number, value) fields of a message: varints and length-delimited ones only."""
+    out: list[tuple[int, int | bytes]] = []
+    at = 0
+    while at < len(data):
+        key, at = _read_varint(data, at)
+        number, wire_type = key >> 3, key & 7
+        if wire_type == 0:
+            value, at = _read_varint(data, at)
+            out.append((number, value))
+        elif wire_type == 2:
+            length, at = _read_varint(data, at)
+            if at + length > len(data):
+                raise ValueError("a truncated field")
+            out.append((number, data[at : at + length]))
+            at += length
+        else:
+            raise ValueError(f"wire type {wire_type} in a google.rpc.Status")
+    return out
+
+
+def connect_details_of_status_bin(data: bytes) -> list[dict[str, str]]:
+    """Connect's `details` from a `grpc-status-details-bin` google.rpc.Status (a client reads
+    them so); [] for one it cannot read."""
+    details = []
+    try:
+        for number, value in _fields(data):
+            if number != 3 or not isinstance(value, bytes):
+                continue
+            parts = dict(_fields(value))
+            type_url, raw = parts.get(1, b""), parts.get(2, b"")
+            if isinstance(type_url, bytes) and isinstance(raw, bytes):
+                details.append(
+                    {
+                        "type": type_url.decode().rpartition("/")[2],
+                        "value": base64.b64encode(raw).decode().rstrip("="),
+                    }
+                )
+    except (ValueError, UnicodeDecodeError):
+        return []
+    return details

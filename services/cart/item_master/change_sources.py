@@ -1,5 +1,6 @@
 """Where the cart reads master-data's WatchItemChanges stream from: gRPC (the generated stub on
-a channel of its own) or the Connect endpoint (server streaming over HTTP/1.1, aiohttp).
+a channel of its own) or the Connect endpoint (server streaming over HTTP/1.1, through the RPC
+layer's HTTP client).
 
 A source raises one error of its own, `WatchFailed`, for everything it knows can end a stream
 (the peer gone, refused, cut short, a bad message); anything else is a bug and travels as it is.
@@ -13,7 +14,6 @@ import ssl
 from collections.abc import AsyncIterator
 from typing import Final, Protocol, TypeVar
 
-import aiohttp
 import betterproto2
 import h2.exceptions
 from grpclib.client import Channel
@@ -27,23 +27,10 @@ from gen.kugel.item.v1 import (
     WatchItemChangesRequest,
     WatchItemChangesResponse,
 )
-from services.wire.codec import MalformedMessage, decode_binary, encode_binary
-from services.wire.compression import InflatesTooLarge, NotGzip, inflate_gzip
+from services.rpc.http_client import RpcHttpClient, RpcProtocol
 from services.wire.connect import (
-    COMPRESSED,
-    END_STREAM,
-    ENVELOPE_PREFIX,
-    PROTO,
-    PROTOCOL_VERSION_HEADER,
-    STREAM_ACCEPT_ENCODING_HEADER,
-    STREAM_OF_UNARY,
     Code,
     ConnectError,
-    MalformedEndStream,
-    end_stream_error,
-    envelope,
-    envelope_head,
-    error_from_reply,
 )
 from services.wire.grpc import StrictProtoCodec
 
@@ -52,7 +39,6 @@ from .target import parse_target
 SERVICE: Final = "/kugel.item.v1.ItemService/"
 M = TypeVar("M", bound=betterproto2.Message)
 MAX_MESSAGE_BYTES: Final = 4 << 20
-CONNECT_TIMEOUT_SECONDS: Final = 5.0  # opening the stream; then the watch's idle timeout rules
 SNAPSHOT_TIMEOUT_SECONDS: Final = 300.0  # a whole store's items (200,000 took seconds here)
 
 
@@ -73,16 +59,6 @@ class WatchFailed(Exception):
 
 # What ends a gRPC stream from outside this process: an error status, the connection lost.
 _GRPC_ENDINGS: Final = (GRPCError, StreamTerminatedError, h2.exceptions.ProtocolError, OSError)
-# ... and a Connect stream: the connection lost or cut short, a message that is not one.
-_CONNECT_ENDINGS: Final = (
-    aiohttp.ClientError,
-    OSError,
-    asyncio.IncompleteReadError,
-    MalformedMessage,
-    MalformedEndStream,
-    NotGzip,
-    InflatesTooLarge,
-)
 
 
 class ChangeSource(Protocol):
@@ -156,22 +132,15 @@ class GrpcChanges:
 
 
 class ConnectChanges:
-    """WatchItemChanges over Connect server streaming: enveloped binary messages, then the
-    end-stream message (its error, if any)."""
+    """WatchItemChanges over Connect server streaming, through the RPC layer's HTTP client:
+    enveloped binary messages, then the end-stream message (its error, if any)."""
 
     name = "connect"
 
     def __init__(self, base_url: str, token: str | None, tls: ssl.SSLContext | None) -> None:
-        self._base = base_url.rstrip("/")
-        self._tls: ssl.SSLContext | bool = tls if tls is not None else True
-        self._headers = {
-            "content-type": STREAM_OF_UNARY[PROTO],
-            PROTOCOL_VERSION_HEADER: "1",
-            STREAM_ACCEPT_ENCODING_HEADER: "gzip",
-        }
-        if token:
-            self._headers["authorization"] = f"Bearer {token}"
-        self._session: aiohttp.ClientSession | None = None
+        self._client = RpcHttpClient(
+            base_url, RpcProtocol.CONNECT, token=token, tls=tls, max_message_bytes=MAX_MESSAGE_BYTES
+        )
 
     async def stream(
         self, request: WatchItemChangesRequest
@@ -195,37 +164,16 @@ class ConnectChanges:
     async def _server_stream(
         self, method: str, request: betterproto2.Message, reply_type: type[M]
     ) -> AsyncIterator[M]:
-        """One Connect server stream: the request enveloped, each reply message decoded, the
-        end-stream message's error raised as WatchFailed."""
-        if self._session is None:
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=2, ssl=self._tls),
-                timeout=aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_TIMEOUT_SECONDS),
-            )
-        body = envelope(0, encode_binary(request))
-        url = self._base + SERVICE + method
+        """One server stream, its error (or a lost connection) raised as WatchFailed. No
+        deadline: a watch stays open while its heartbeats come; the watch's idle timeout
+        rules it."""
         try:
-            async with self._session.post(url, data=body, headers=self._headers) as reply:
-                if reply.status != 200:
-                    raise WatchFailed.of(error_from_reply(reply.status, await reply.read()))
-                while True:
-                    head = await reply.content.readexactly(ENVELOPE_PREFIX)
-                    flags, length = envelope_head(head)
-                    if length > MAX_MESSAGE_BYTES:
-                        raise WatchFailed(f"a streamed message of {length} bytes")
-                    message = await reply.content.readexactly(length)
-                    if flags & COMPRESSED:
-                        message = inflate_gzip(message, MAX_MESSAGE_BYTES)
-                    if flags & END_STREAM:
-                        error = end_stream_error(message)
-                        if error is not None:
-                            raise WatchFailed.of(error)
-                        return
-                    yield decode_binary(message, reply_type, MAX_MESSAGE_BYTES)
-        except _CONNECT_ENDINGS as error:
+            async for message in self._client.server_stream(SERVICE + method, request, reply_type):
+                yield message
+        except ConnectError as error:
+            raise WatchFailed.of(error) from None
+        except OSError as error:
             raise WatchFailed(f"stream lost: {error!r}") from None
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self._client.close()

@@ -1,0 +1,371 @@
+"""The RPC layer's HTTP client: Connect and gRPC-Web calls, unary and server streaming, over one
+pooled aiohttp session per target. Binary protobuf, decoded strictly; gzip both ways; every call
+with a deadline (sent as Connect-Timeout-Ms or grpc-timeout); the reply's headers and trailers
+kept; every failure raised as a `ConnectError` with its code, message and details (an
+unreachable peer is UNAVAILABLE, a deadline DEADLINE_EXCEEDED, a reply that breaks the protocol
+or the size limit INTERNAL or RESOURCE_EXHAUSTED).
+
+aiohttp, not httpx: measured here about 4x faster per call, and it does not collapse under
+concurrency.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ssl
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Final, Generic, TypeVar
+from urllib.parse import unquote
+
+import aiohttp
+import betterproto2
+from grpclib.const import Status
+
+from services.wire import grpc_web
+from services.wire.codec import MalformedMessage, MessageTooLarge, decode_binary, encode_binary
+from services.wire.compression import (
+    InflatesTooLarge,
+    NotGzip,
+    gzip_bytes,
+    inflate_gzip,
+    worth_compressing,
+)
+from services.wire.connect import (
+    CODE_OF_STATUS,
+    COMPRESSED,
+    END_STREAM,
+    ENVELOPE_PREFIX,
+    PROTO,
+    PROTOCOL_VERSION_HEADER,
+    STREAM_ACCEPT_ENCODING_HEADER,
+    STREAM_CONTENT_ENCODING_HEADER,
+    STREAM_OF_UNARY,
+    TIMEOUT_HEADER,
+    TRAILER_PREFIX,
+    Code,
+    ConnectError,
+    MalformedEndStream,
+    end_stream_error,
+    envelope,
+    envelope_head,
+    error_from_reply,
+    format_timeout_ms,
+)
+from services.wire.status_details import connect_details_of_status_bin
+
+M = TypeVar("M", bound=betterproto2.Message)
+CONNECT_TIMEOUT_SECONDS: Final = 5.0  # opening a connection, whatever the call's deadline
+GRPC_WEB_PROTO: Final = "application/grpc-web+proto"
+
+
+class RpcProtocol(StrEnum):
+    CONNECT = "connect"
+    GRPC_WEB = "grpc-web"
+
+
+@dataclass(frozen=True, slots=True)
+class Reply(Generic[M]):
+    """A unary call's answer: its message, response headers and trailers."""
+
+    message: M
+    headers: Mapping[str, str]
+    trailers: list[tuple[str, str]] = field(default_factory=list)
+
+
+class RpcHttpClient:
+    """Calls to one base URL over `protocol`; at most `pool_size` connections."""
+
+    def __init__(
+        self,
+        base_url: str,
+        protocol: RpcProtocol = RpcProtocol.CONNECT,
+        *,
+        token: str | None = None,
+        pool_size: int = 2,
+        tls: ssl.SSLContext | None = None,
+        max_message_bytes: int = 4 << 20,
+        gzip_requests: bool = False,
+    ) -> None:
+        self._base = base_url.rstrip("/")
+        self.protocol = protocol
+        self._tls: ssl.SSLContext | bool = tls if tls is not None else True
+        self._pool_size = pool_size
+        self._limit = max_message_bytes
+        self._gzip = gzip_requests
+        self._auth = {"authorization": f"Bearer {token}"} if token else {}
+        self._session: aiohttp.ClientSession | None = None
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            connector = aiohttp.TCPConnector(
+                limit=self._pool_size, limit_per_host=self._pool_size, ssl=self._tls
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                timeout=aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_TIMEOUT_SECONDS),
+            )
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    # -- unary --------------------------------------------------------------------------------
+
+    async def unary(
+        self,
+        path: str,
+        request: betterproto2.Message,
+        reply_type: type[M],
+        *,
+        seconds: float,
+        headers: Mapping[str, str] | None = None,
+    ) -> Reply[M]:
+        """One unary call within `seconds`."""
+        if self.protocol is RpcProtocol.GRPC_WEB:
+            messages, reply_headers, trailers = await self._grpc_web_call(
+                path, request, reply_type, seconds, headers
+            )
+            return Reply(messages[0], reply_headers, trailers)
+        data = encode_binary(request)
+        sent = {**self._auth, **(headers or {}), "content-type": PROTO,
+                PROTOCOL_VERSION_HEADER: "1", TIMEOUT_HEADER: format_timeout_ms(seconds),
+                "accept-encoding": "gzip"}  # fmt: skip
+        if self._gzip and worth_compressing(len(data)):
+            data, sent["content-encoding"] = gzip_bytes(data), "gzip"
+        async with (
+            _calling(seconds),
+            self._get_session().post(
+                self._base + path, data=data, headers=sent, timeout=_deadline(seconds)
+            ) as response,
+        ):
+            body = await _read(response, self._limit)
+            if response.status != 200:
+                raise error_from_reply(response.status, body)
+            # aiohttp inflates a gzip body itself (Content-Encoding); _read bounds what it makes
+            reply_headers = {k.lower(): v for k, v in response.headers.items()}
+        trailers = [(k[len(TRAILER_PREFIX) :], v) for k, v in reply_headers.items()
+                    if k.startswith(TRAILER_PREFIX)]  # fmt: skip
+        return Reply(self._decode(body, reply_type), reply_headers, trailers)
+
+    # -- server streaming ---------------------------------------------------------------------
+
+    async def server_stream(
+        self,
+        path: str,
+        request: betterproto2.Message,
+        reply_type: type[M],
+        *,
+        seconds: float | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> AsyncIterator[M]:
+        """Each message of one server stream as it comes; its error raised at its end. Without
+        `seconds` the stream may stay open as long as the server keeps it (a watch)."""
+        if self.protocol is RpcProtocol.GRPC_WEB:
+            async for message in self._grpc_web_stream(path, request, reply_type, seconds, headers):
+                yield message
+            return
+        sent = {**self._auth, **(headers or {}), "content-type": STREAM_OF_UNARY[PROTO],
+                PROTOCOL_VERSION_HEADER: "1", STREAM_ACCEPT_ENCODING_HEADER: "gzip"}  # fmt: skip
+        if seconds is not None:
+            sent[TIMEOUT_HEADER] = format_timeout_ms(seconds)
+        async with (
+            _calling(seconds),
+            self._get_session().post(
+                self._base + path,
+                data=envelope(0, encode_binary(request)),
+                headers=sent,
+                timeout=_deadline(seconds),
+            ) as response,
+        ):
+            if response.status != 200:
+                raise error_from_reply(response.status, await _read(response, self._limit))
+            gzip = response.headers.get(STREAM_CONTENT_ENCODING_HEADER, "") == "gzip"
+            while True:
+                flags, data = await self._frame(response)
+                if flags & COMPRESSED:
+                    if not gzip:
+                        raise ConnectError(Code.INTERNAL, "a compressed data, no encoding")
+                    data = self._inflate(data)
+                if flags & END_STREAM:
+                    try:
+                        error = end_stream_error(data)
+                    except MalformedEndStream as malformed:
+                        raise ConnectError(Code.INTERNAL, str(malformed)) from None
+                    if error is not None:
+                        raise error
+                    return
+                yield self._decode(data, reply_type)
+
+    # -- gRPC-Web -----------------------------------------------------------------------------
+
+    def _grpc_web_headers(
+        self, seconds: float | None, headers: Mapping[str, str] | None
+    ) -> dict[str, str]:
+        sent = {**self._auth, **(headers or {}), "content-type": GRPC_WEB_PROTO,
+                "x-grpc-web": "1", grpc_web.ACCEPT_ENCODING_HEADER: "gzip"}  # fmt: skip
+        if seconds is not None:
+            sent[grpc_web.TIMEOUT_HEADER] = f"{max(1, int(seconds * 1000))}m"
+        if self._gzip:
+            sent[grpc_web.ENCODING_HEADER] = "gzip"
+        return sent
+
+    async def _grpc_web_call(
+        self,
+        path: str,
+        request: betterproto2.Message,
+        reply_type: type[M],
+        seconds: float,
+        headers: Mapping[str, str] | None,
+    ) -> tuple[list[M], dict[str, str], list[tuple[str, str]]]:
+        kept: dict[str, Any] = {}
+        frames = self._grpc_web_stream(path, request, reply_type, seconds, headers, kept=kept)
+        messages = [m async for m in frames]
+        if len(messages) != 1:
+            raise ConnectError(Code.UNIMPLEMENTED, f"a unary reply of {len(messages)} messages")
+        return messages, kept.get("headers", {}), kept.get("trailers", [])
+
+    async def _grpc_web_stream(
+        self,
+        path: str,
+        request: betterproto2.Message,
+        reply_type: type[M],
+        seconds: float | None,
+        headers: Mapping[str, str] | None,
+        *,
+        kept: dict[str, Any] | None = None,
+    ) -> AsyncIterator[M]:
+        data = encode_binary(request)
+        body = grpc_web.data_frame(data, self._gzip)
+        async with (
+            _calling(seconds),
+            self._get_session().post(
+                self._base + path,
+                data=body,
+                headers=self._grpc_web_headers(seconds, headers),
+                timeout=_deadline(seconds),
+            ) as response,
+        ):
+            reply_headers = {k.lower(): v for k, v in response.headers.items()}
+            if kept is not None:
+                kept["headers"] = reply_headers
+            if response.status != 200:
+                raise error_from_reply(response.status, b"")
+            if "grpc-status" in reply_headers:  # trailers-only: no body to read
+                _raise_status(list(reply_headers.items()))
+                return
+            gzip = reply_headers.get(grpc_web.ENCODING_HEADER, "") == "gzip"
+            while True:
+                flags, message = await self._frame(response)
+                if flags & grpc_web.TRAILERS:
+                    trailers = _trailer_lines(message)
+                    if kept is not None:
+                        kept["trailers"] = [(n, v) for n, v in trailers
+                                            if not n.startswith("grpc-")]  # fmt: skip
+                    _raise_status(trailers)
+                    return
+                if flags & COMPRESSED:
+                    if not gzip:
+                        raise ConnectError(Code.INTERNAL, "a compressed message, no encoding")
+                    message = self._inflate(message)
+                yield self._decode(message, reply_type)
+
+    # -- shared -------------------------------------------------------------------------------
+
+    async def _frame(self, response: aiohttp.ClientResponse) -> tuple[int, bytes]:
+        try:
+            head = await response.content.readexactly(ENVELOPE_PREFIX)
+        except aiohttp.ClientPayloadError as error:
+            raise ConnectError(Code.UNAVAILABLE, f"the reply was cut off: {error}") from None
+        except EOFError:
+            raise ConnectError(Code.INTERNAL, "the reply ended without its last frame") from None
+        flags, length = envelope_head(head)
+        if length > self._limit:
+            raise ConnectError(Code.RESOURCE_EXHAUSTED, f"a reply message of {length} bytes")
+        try:
+            return flags, await response.content.readexactly(length)
+        except (EOFError, aiohttp.ClientPayloadError):
+            raise ConnectError(Code.UNAVAILABLE, "the reply was cut off mid-message") from None
+
+    def _inflate(self, data: bytes) -> bytes:
+        try:
+            return inflate_gzip(data, self._limit)
+        except NotGzip as error:
+            raise ConnectError(Code.INTERNAL, f"reply: {error}") from None
+        except InflatesTooLarge:
+            raise ConnectError(Code.RESOURCE_EXHAUSTED, "the reply inflates too large") from None
+
+    def _decode(self, data: bytes, reply_type: type[M]) -> M:
+        try:
+            return decode_binary(data, reply_type, self._limit)
+        except MessageTooLarge:
+            raise ConnectError(Code.RESOURCE_EXHAUSTED, "the reply exceeds the limit") from None
+        except (MalformedMessage, ValueError) as error:
+            raise ConnectError(Code.INTERNAL, f"a malformed reply: {error}") from None
+
+
+async def _read(response: aiohttp.ClientResponse, limit: int) -> bytes:
+    body = bytearray()
+    async for chunk in response.content.iter_chunked(1 << 16):
+        body += chunk
+        if len(body) > limit:
+            raise ConnectError(Code.RESOURCE_EXHAUSTED, f"a reply of more than {limit} bytes")
+    return bytes(body)
+
+
+def _deadline(timeout: float | None) -> aiohttp.ClientTimeout:
+    return aiohttp.ClientTimeout(total=timeout, sock_connect=CONNECT_TIMEOUT_SECONDS)
+
+
+class _calling:
+    """Transport failures as ConnectErrors: out of time is DEADLINE_EXCEEDED, unreachable or
+    cut off UNAVAILABLE."""
+
+    def __init__(self, timeout: float | None) -> None:
+        self._timeout = timeout
+
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(self, kind: object, error: BaseException | None, _: object) -> bool:
+        if isinstance(error, TimeoutError):
+            raise ConnectError(Code.DEADLINE_EXCEEDED, "deadline exceeded") from None
+        if isinstance(error, aiohttp.ClientError):
+            raise ConnectError(Code.UNAVAILABLE, f"unreachable: {error}") from None
+        return False
+
+
+def _trailer_lines(block: bytes) -> list[tuple[str, str]]:
+    trailers = []
+    for line in block.decode("latin-1").split("\r\n"):
+        name, sep, value = line.partition(":")
+        if sep:
+            trailers.append((name.strip().lower(), value.strip()))
+    return trailers
+
+
+def _raise_status(trailers: list[tuple[str, str]]) -> None:
+    """Raise the error grpc-status names (none for 0); a missing status is INTERNAL."""
+    found = dict(trailers)
+    status = found.get("grpc-status")
+    if status is None or not status.isdigit():
+        raise ConnectError(Code.INTERNAL, "the reply names no grpc-status")
+    if status == "0":
+        return
+    try:
+        code = CODE_OF_STATUS.get(Status(int(status)), Code.UNKNOWN)
+    except ValueError:
+        code = Code.UNKNOWN
+    error = ConnectError(code, unquote(found.get("grpc-message", "")) or code.value)
+    encoded = found.get("grpc-status-details-bin")
+    if encoded:
+        try:
+            raw = base64.b64decode(encoded + "=" * (-len(encoded) % 4))
+        except (binascii.Error, ValueError):
+            raw = b""
+        error.details = connect_details_of_status_bin(raw)
+    raise error

@@ -1,0 +1,115 @@
+"""The RPC layer's HTTP client against a real master-data, over Connect and over gRPC-Web:
+every answer equals grpclib's over gRPC; codes, details, deadlines and gzip as the protocols
+say."""
+
+from __future__ import annotations
+
+import pytest
+from grpclib.client import Channel
+
+from gen.kugel.item.v1 import (
+    BatchGetItemDetailsRequest,
+    BatchGetItemDetailsResponse,
+    GetItemDetailRequest,
+    GetItemDetailResponse,
+    ItemServiceStub,
+    StreamStoreItemsRequest,
+    StreamStoreItemsResponse,
+)
+from loadlab.harness.processes import ServiceProcess
+from services.rpc.http_client import RpcHttpClient, RpcProtocol
+from services.wire.connect import Code, ConnectError
+
+from .conftest import AUTH, TOKEN
+
+SERVICE = "/kugel.item.v1.ItemService/"
+BATCH = BatchGetItemDetailsRequest(
+    tenant_id="T0001", store_code="S001", item_codes=[f"ITEM{n:04d}" for n in range(1, 41)]
+)
+PROTOCOLS = [pytest.param(p, id=p.value) for p in RpcProtocol]
+
+
+def client(master_data: ServiceProcess, protocol: RpcProtocol, **kwargs: object) -> RpcHttpClient:
+    return RpcHttpClient(master_data.url(), protocol, **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.parametrize("gzip", [False, True])
+async def test_a_lookup_equals_grpcs(
+    master_data: ServiceProcess, protocol: RpcProtocol, gzip: bool
+) -> None:
+    calls = client(master_data, protocol, token=TOKEN, gzip_requests=gzip)
+    try:
+        reply = await calls.unary(
+            SERVICE + "BatchGetItemDetails", BATCH, BatchGetItemDetailsResponse, seconds=5
+        )
+    finally:
+        await calls.close()
+    channel = Channel("127.0.0.1", master_data.ports["gRPC"])
+    try:
+        expected = await ItemServiceStub(channel).batch_get_item_details(
+            BATCH, metadata=AUTH, timeout=5
+        )
+    finally:
+        channel.close()
+    assert reply.message == expected
+    assert reply.headers  # the reply's headers are kept
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_errors_carry_their_codes(master_data: ServiceProcess, protocol: RpcProtocol) -> None:
+    missing = GetItemDetailRequest(tenant_id="T0001", store_code="S001", item_code="NOPE")
+    for token, request, code in (
+        (TOKEN, missing, Code.NOT_FOUND),
+        (None, missing, Code.UNAUTHENTICATED),
+        (TOKEN, GetItemDetailRequest(tenant_id="T0001", store_code="S001", item_code="a b"),
+         Code.INVALID_ARGUMENT),
+    ):  # fmt: skip
+        calls = client(master_data, protocol, token=token)
+        try:
+            with pytest.raises(ConnectError) as raised:
+                await calls.unary(SERVICE + "GetItemDetail", request, GetItemDetailResponse,
+                                  seconds=5)  # fmt: skip
+        finally:
+            await calls.close()
+        assert raised.value.code is code, (token, request)
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_a_server_stream_and_a_deadline(
+    master_data: ServiceProcess, protocol: RpcProtocol
+) -> None:
+    request = StreamStoreItemsRequest(tenant_id="T0001", store_code="S001")
+    calls = client(master_data, protocol, token=TOKEN)
+    try:
+        pages = [
+            page
+            async for page in calls.server_stream(
+                SERVICE + "StreamStoreItems", request, StreamStoreItemsResponse, seconds=10
+            )
+        ]
+        assert sum(len(page.items) for page in pages) > 100
+        with pytest.raises(ConnectError) as late:
+            async for _ in calls.server_stream(
+                SERVICE + "StreamStoreItems", request, StreamStoreItemsResponse, seconds=1e-6
+            ):
+                pass
+        assert late.value.code is Code.DEADLINE_EXCEEDED
+        unknown = client(master_data, protocol, token=TOKEN)
+        with pytest.raises(ConnectError) as unimplemented:
+            await unknown.unary(SERVICE + "Nope", request, StreamStoreItemsResponse, seconds=5)
+        await unknown.close()
+        assert unimplemented.value.code is Code.UNIMPLEMENTED
+    finally:
+        await calls.close()
+
+
+async def test_an_unreachable_peer_is_unavailable() -> None:
+    calls = RpcHttpClient("http://127.0.0.1:9", RpcProtocol.GRPC_WEB)
+    try:
+        with pytest.raises(ConnectError) as raised:
+            await calls.unary(SERVICE + "GetItemDetail", GetItemDetailRequest(),
+                              GetItemDetailResponse, seconds=2)  # fmt: skip
+    finally:
+        await calls.close()
+    assert raised.value.code is Code.UNAVAILABLE
