@@ -27,6 +27,8 @@ from services.rpc.call_gate import CallGate
 from services.rpc.connect_server import ConnectEndpoint, method_table
 from services.rpc.cors import parse_origins
 from services.rpc.grpc_connection import GrpcLimits
+from services.rpc.interceptors import intercepted
+from services.rpc.rpc_metrics import RpcMetrics
 from services.rpc.servable import HandlerTable
 from services.wire.codec import EncodedForms
 from services.wire.http1 import HttpLimits
@@ -82,7 +84,12 @@ def assemble(repository: ItemRepository, settings: MasterDataSettings) -> Master
         token, storage_name="item store", injected_delay_seconds=settings.debug_rpc_delay_ms / 1000
     )
     known = EncodedForms(settings.catalog_cache_size) if settings.catalog_cache_size else None
-    item_service = gate.guard(ItemService(catalog, known, watches), authenticate=True)
+    registry = CollectorRegistry()
+    # The metrics outermost: they count what the gate refuses too.
+    item_service = intercepted(
+        gate.guard(ItemService(catalog, known, watches), authenticate=True),
+        [RpcMetrics(registry)],
+    )
     connect = ConnectEndpoint(
         method_table([item_service], default_google_proto_descriptor_pool),
         settings.max_request_bytes,
@@ -91,7 +98,6 @@ def assemble(repository: ItemRepository, settings: MasterDataSettings) -> Master
         send_timeout=settings.watch_send_timeout_seconds,
     )
     admin = AdminApi(catalog, BearerToken(settings.admin_token), settings.max_request_bytes)
-    registry = CollectorRegistry()
     Gauge(
         "item_watches_open", "WatchItemChanges streams open in this process", registry=registry
     ).set_function(lambda: feed.open_watches)

@@ -26,6 +26,7 @@ class CallInfo:
     headers: Any
     timeout_seconds: float | None = None
     peer: object = None  # the connection the call came on: equal for calls of one connection
+    transport: str = ""  # which edge runs it: grpc, connect or grpc-web
     tenants: frozenset[str] | None = None  # what the caller's token may ask about (None: all)
     get_query: list[tuple[str, str]] | None = None  # a Connect GET's query parameters
     response_headers: list[tuple[str, str]] = field(default_factory=list)

@@ -242,6 +242,7 @@ class ConnectEndpoint:
             headers=request.headers,
             timeout_seconds=timeout,
             get_query=request.query_params.multi_items() if request.method == "GET" else None,
+            transport="connect",
         )
         reply = await self._run(handler, message, call)
         body = _ENCODERS[codec](reply, self._known)
@@ -282,7 +283,10 @@ class ConnectEndpoint:
         except ConnectError as error:
             return failed_stream(error, content_type)
         call = CallInfo(
-            headers=request.headers, timeout_seconds=timeout_seconds, peer=request.client
+            headers=request.headers,
+            timeout_seconds=timeout_seconds,
+            peer=request.client,
+            transport="connect",
         )
         accepted = request.headers.get(STREAM_ACCEPT_ENCODING_HEADER, "")
         gzip_replies = "gzip" in {e.strip().lower() for e in accepted.split(",")}

@@ -55,7 +55,10 @@ async def _framed(
 ) -> None:
     remaining = stream.deadline.time_remaining() if stream.deadline is not None else None
     call = CallInfo(
-        headers=stream.metadata, timeout_seconds=remaining, peer=stream._stream.connection
+        headers=stream.metadata,
+        timeout_seconds=remaining,
+        peer=stream._stream.connection,
+        transport="grpc",
     )
     wire = WireStream(
         stream,

@@ -68,7 +68,12 @@ class GrpcWebEndpoint:
             message = decode_message(data, self._decoders[codec], handler.request_type, self._limit)
         except ConnectError as error:
             return failed(error, content_type)
-        call = CallInfo(headers=request.headers, timeout_seconds=timeout, peer=request.client)
+        call = CallInfo(
+            headers=request.headers,
+            timeout_seconds=timeout,
+            peer=request.client,
+            transport="grpc-web",
+        )
         if streaming:
             return self._stream(
                 handler=handler,
