@@ -31,6 +31,7 @@ from .repository import (
     KeyTaken,
     TooManyOpenCarts,
     VersionConflict,
+    kept_document,
 )
 from .terminals import Terminal
 from .transaction_service import Closings
@@ -136,15 +137,8 @@ class CartService:
     async def _kept(self, idempotency: IdempotencyKey) -> Cart | None:
         """The cart a change with this key left, None when the key is new (or expired); the
         same key with another request is refused."""
-        answer = await self._repository.kept_answer(idempotency)
-        if answer is None:
-            return None
-        if answer.fingerprint != idempotency.fingerprint:
-            raise CartError(
-                ErrorCode.IDEMPOTENCY_KEY_REUSED,
-                "this Idempotency-Key was sent with another request: use a new key",
-            )
-        return Cart.model_validate_json(answer.document)
+        document = await kept_document(self._repository, idempotency)
+        return None if document is None else Cart.model_validate_json(document)
 
     async def get(self, terminal: Terminal, cart_id: str) -> Cart:
         async with self._locks.hold(cart_id):  # never a change half done

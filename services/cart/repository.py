@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from .cart import Cart
+from .errors import CartError, ErrorCode
 from .terminals import IssuedKey, Terminal
 from .transaction_rows import TransactionQuery
 from .transactions import Transaction
@@ -68,6 +69,20 @@ OPEN_STATES: tuple[str, ...] = ("initial", "entering_items", "paying")
 
 class KeyTaken(Exception):
     """Another request stored the same Idempotency-Key first (a race between replicas)."""
+
+
+async def kept_document(repository: CartRepository, key: IdempotencyKey) -> str | None:
+    """The answer a change with this key left, None when the key is new (or expired); the same
+    key with another request is refused."""
+    answer = await repository.kept_answer(key)
+    if answer is None:
+        return None
+    if answer.fingerprint != key.fingerprint:
+        raise CartError(
+            ErrorCode.IDEMPOTENCY_KEY_REUSED,
+            "this Idempotency-Key was sent with another request: use a new key",
+        )
+    return answer.document
 
 
 class CartRepository(Protocol):

@@ -19,7 +19,14 @@ from . import transactions
 from .cart import Cart, PaymentMethod
 from .errors import CartError, ErrorCode
 from .keyed_locks import KeyedLocks
-from .repository import CartRepository, Closing, IdempotencyKey, KeyTaken, VersionConflict
+from .repository import (
+    CartRepository,
+    Closing,
+    IdempotencyKey,
+    KeyTaken,
+    VersionConflict,
+    kept_document,
+)
 from .terminals import Terminal
 from .transaction_rows import TransactionQuery
 from .transactions import Stamp, Transaction
@@ -141,15 +148,8 @@ class TransactionService:
         raise CartError(ErrorCode.VERSION_CONFLICT, f"transaction {transaction_id} is busy")
 
     async def _kept(self, idempotency: IdempotencyKey) -> Transaction | None:
-        answer = await self._repository.kept_answer(idempotency)
-        if answer is None:
-            return None
-        if answer.fingerprint != idempotency.fingerprint:
-            raise CartError(
-                ErrorCode.IDEMPOTENCY_KEY_REUSED,
-                "this Idempotency-Key was sent with another request: use a new key",
-            )
-        return Transaction.model_validate_json(answer.document)
+        document = await kept_document(self._repository, idempotency)
+        return None if document is None else Transaction.model_validate_json(document)
 
 
 def _owned(terminal: Terminal, transaction_id: str, found: Transaction | None) -> Transaction:

@@ -66,11 +66,10 @@ from services.wire.status_details import connect_details
 from .call import CallInfo, opened
 from .connect_streaming import (
     SHUTTING_DOWN,
-    EnvelopeStream,
     StreamExchange,
     failed_stream,
-    produce,
     request_message,
+    start_stream,
 )
 from .grpc_web_endpoint import GrpcWebEndpoint
 from .grpc_web_endpoint import failed as grpc_web_failed
@@ -297,13 +296,12 @@ class ConnectEndpoint:
             gzip_replies,
             self._send_timeout,
         )
-        producer = asyncio.create_task(produce(handler, exchange, call, DEADLINE_GRACE_SECONDS))
-        self._producers.add(producer)
-        producer.add_done_callback(self._producers.discard)
-        return EnvelopeStream(
+        return start_stream(
+            handler,
             exchange,
-            producer,
             call,
+            self._producers,
+            grace=DEADLINE_GRACE_SECONDS,
             content_type=content_type,
             send_timeout=self._send_timeout,
             gzip_replies=gzip_replies,

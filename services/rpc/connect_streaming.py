@@ -180,6 +180,34 @@ async def produce(handler: Handler, exchange: StreamExchange, call: CallInfo, gr
     exchange.finish(error, call.response_trailers)
 
 
+def start_stream(
+    handler: Handler,
+    exchange: StreamExchange,
+    call: CallInfo,
+    producers: set[asyncio.Task[None]],
+    *,
+    grace: float,
+    content_type: str,
+    send_timeout: float,
+    gzip_replies: bool,
+    encoding_header: str = STREAM_CONTENT_ENCODING_HEADER,
+) -> EnvelopeStream:
+    """Run the handler as the stream's producer (kept in `producers` while it runs) and
+    answer with its reply."""
+    producer = asyncio.create_task(produce(handler, exchange, call, grace))
+    producers.add(producer)
+    producer.add_done_callback(producers.discard)
+    return EnvelopeStream(
+        exchange,
+        producer,
+        call,
+        content_type=content_type,
+        send_timeout=send_timeout,
+        gzip_replies=gzip_replies,
+        encoding_header=encoding_header,
+    )
+
+
 def failed_stream(error: ConnectError, content_type: str) -> Response:
     """A streaming call that failed before its handler ran: HTTP 200, only the end-stream
     message with the error (the Connect protocol's form for every streaming error)."""

@@ -18,7 +18,7 @@ from services.wire import grpc_web
 from services.wire.connect import TRAILER_PREFIX, Code, ConnectError, decode_message
 
 from .call import CallInfo
-from .connect_streaming import EnvelopeStream, StreamExchange, produce
+from .connect_streaming import StreamExchange, start_stream
 
 Run = Callable[[Any, Any, CallInfo], Any]  # ConnectEndpoint._run: a unary handler's reply
 
@@ -110,13 +110,12 @@ class GrpcWebEndpoint:
         exchange = StreamExchange(
             message, call, encode, gzip_replies, self._send_timeout, ender=grpc_web.trailers_frame
         )
-        producer = asyncio.create_task(produce(handler, exchange, call, self._grace))
-        self._producers.add(producer)
-        producer.add_done_callback(self._producers.discard)
-        return EnvelopeStream(
+        return start_stream(
+            handler,
             exchange,
-            producer,
             call,
+            self._producers,
+            grace=self._grace,
             content_type=content_type,
             send_timeout=self._send_timeout,
             gzip_replies=gzip_replies,
