@@ -11,10 +11,11 @@ concurrency.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import ssl
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Final, Generic, TypeVar
@@ -56,6 +57,8 @@ from services.wire.connect import (
 )
 from services.wire.status_details import connect_details_of_status_bin
 
+from .client_interceptors import ClientCall, ClientInterceptor
+
 M = TypeVar("M", bound=betterproto2.Message)
 CONNECT_TIMEOUT_SECONDS: Final = 5.0  # opening a connection, whatever the call's deadline
 GRPC_WEB_PROTO: Final = "application/grpc-web+proto"
@@ -88,7 +91,9 @@ class RpcHttpClient:
         tls: ssl.SSLContext | None = None,
         max_message_bytes: int = 4 << 20,
         gzip_requests: bool = False,
+        interceptors: Sequence[ClientInterceptor] = (),
     ) -> None:
+        self._interceptors = tuple(interceptors)
         self._base = base_url.rstrip("/")
         self.protocol = protocol
         self._tls: ssl.SSLContext | bool = tls if tls is not None else True
@@ -125,7 +130,66 @@ class RpcHttpClient:
         seconds: float,
         headers: Mapping[str, str] | None = None,
     ) -> Reply[M]:
-        """One unary call within `seconds`."""
+        """One unary call within `seconds`, through the interceptors."""
+        call = self._started(path, False, seconds, headers)
+        try:
+            reply = await self._unary(path, request, reply_type, seconds=seconds,
+                                      headers=call.headers)  # fmt: skip
+        except ConnectError as error:
+            call.error = error
+            self._ended(call)
+            raise
+        call.reply_headers = reply.headers
+        self._ended(call)
+        return reply
+
+    async def server_stream(
+        self,
+        path: str,
+        request: betterproto2.Message,
+        reply_type: type[M],
+        *,
+        seconds: float | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> AsyncIterator[M]:
+        """Each message of one server stream as it comes; its error raised at its end. Without
+        `seconds` the stream may stay open as long as the server keeps it (a watch)."""
+        call = self._started(path, True, seconds, headers)
+        try:
+            async for message in self._server_stream(
+                path, request, reply_type, seconds=seconds, headers=call.headers
+            ):
+                yield message
+        except ConnectError as error:
+            call.error = error
+            raise
+        except (GeneratorExit, asyncio.CancelledError):
+            call.error = ConnectError(Code.CANCELED, "the caller stopped reading")
+            raise
+        finally:
+            self._ended(call)
+
+    def _started(
+        self, path: str, streaming: bool, seconds: float | None, headers: Mapping[str, str] | None
+    ) -> ClientCall:
+        call = ClientCall(path, self.protocol.value, streaming, dict(headers or {}), seconds)
+        for interceptor in self._interceptors:
+            interceptor.before(call)
+        return call
+
+    def _ended(self, call: ClientCall) -> None:
+        for interceptor in reversed(self._interceptors):
+            interceptor.after(call)
+
+    async def _unary(
+        self,
+        path: str,
+        request: betterproto2.Message,
+        reply_type: type[M],
+        *,
+        seconds: float,
+        headers: Mapping[str, str] | None = None,
+    ) -> Reply[M]:
         if self.protocol is RpcProtocol.GRPC_WEB:
             messages, reply_headers, trailers = await self._grpc_web_call(
                 path, request, reply_type, seconds, headers
@@ -154,7 +218,7 @@ class RpcHttpClient:
 
     # -- server streaming ---------------------------------------------------------------------
 
-    async def server_stream(
+    async def _server_stream(
         self,
         path: str,
         request: betterproto2.Message,
@@ -163,8 +227,6 @@ class RpcHttpClient:
         seconds: float | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> AsyncIterator[M]:
-        """Each message of one server stream as it comes; its error raised at its end. Without
-        `seconds` the stream may stay open as long as the server keeps it (a watch)."""
         if self.protocol is RpcProtocol.GRPC_WEB:
             async for message in self._grpc_web_stream(path, request, reply_type, seconds, headers):
                 yield message

@@ -4,6 +4,8 @@ say."""
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from grpclib.client import Channel
 
@@ -17,6 +19,7 @@ from gen.kugel.item.v1 import (
     StreamStoreItemsResponse,
 )
 from loadlab.harness.processes import ServiceProcess
+from services.rpc.client_interceptors import ClientCall
 from services.rpc.http_client import RpcHttpClient, RpcProtocol
 from services.wire.connect import Code, ConnectError
 
@@ -113,3 +116,61 @@ async def test_an_unreachable_peer_is_unavailable() -> None:
     finally:
         await calls.close()
     assert raised.value.code is Code.UNAVAILABLE
+
+
+class Credentials:
+    """Adds the bearer token to every call and records how each ended."""
+
+    def __init__(self) -> None:
+        self.ended: list[tuple[str, bool, str]] = []
+
+    def before(self, call: ClientCall) -> None:
+        call.headers["authorization"] = f"Bearer {TOKEN}"
+
+    def after(self, call: ClientCall) -> None:
+        outcome = "OK" if call.error is None else call.error.code.value
+        self.ended.append((call.path.rsplit("/", 1)[1], call.streaming, outcome))
+
+
+class Refusing:
+    def before(self, call: ClientCall) -> None:
+        raise ConnectError(Code.PERMISSION_DENIED, "not from here")
+
+    def after(self, call: ClientCall) -> None:
+        raise AssertionError("a refused call never started")
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_client_interceptors_see_every_call_and_its_outcome(
+    master_data: ServiceProcess, protocol: RpcProtocol
+) -> None:
+    credentials = Credentials()
+    calls = client(master_data, protocol, interceptors=[credentials])
+    missing = GetItemDetailRequest(tenant_id="T0001", store_code="S001", item_code="NOPE")
+    stream = StreamStoreItemsRequest(tenant_id="T0001", store_code="S001")
+    try:
+        await calls.unary(SERVICE + "BatchGetItemDetails", BATCH, BatchGetItemDetailsResponse,
+                          seconds=5)  # fmt: skip
+        with pytest.raises(ConnectError):
+            await calls.unary(SERVICE + "GetItemDetail", missing, GetItemDetailResponse, seconds=5)
+        pages = calls.server_stream(
+            SERVICE + "StreamStoreItems", stream, StreamStoreItemsResponse, seconds=10
+        )
+        async with contextlib.aclosing(pages):
+            async for _ in pages:
+                break  # stop reading after the first page
+    finally:
+        await calls.close()
+    assert credentials.ended == [
+        ("BatchGetItemDetails", False, "OK"),
+        ("GetItemDetail", False, "not_found"),
+        ("StreamStoreItems", True, "canceled"),
+    ]
+    refusing = client(master_data, protocol, interceptors=[Refusing()])
+    try:
+        with pytest.raises(ConnectError) as refused:
+            await refusing.unary(SERVICE + "GetItemDetail", missing, GetItemDetailResponse,
+                                 seconds=5)  # fmt: skip
+    finally:
+        await refusing.close()
+    assert refused.value.code is Code.PERMISSION_DENIED
