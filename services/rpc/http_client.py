@@ -131,6 +131,8 @@ class RpcHttpClient:
         headers: Mapping[str, str] | None = None,
     ) -> Reply[M]:
         """One unary call within `seconds`, through the interceptors."""
+        if not self._interceptors:  # the cart's fallback: no call record to make
+            return await self._unary(path, request, reply_type, seconds=seconds, headers=headers)
         call = self._started(path, False, seconds, headers)
         try:
             reply = await self._unary(path, request, reply_type, seconds=seconds,
@@ -211,9 +213,9 @@ class RpcHttpClient:
             if response.status != 200:
                 raise error_from_reply(response.status, body)
             # aiohttp inflates a gzip body itself (Content-Encoding); _read bounds what it makes
-            reply_headers = {k.lower(): v for k, v in response.headers.items()}
-        trailers = [(k[len(TRAILER_PREFIX) :], v) for k, v in reply_headers.items()
-                    if k.startswith(TRAILER_PREFIX)]  # fmt: skip
+            reply_headers = response.headers  # case-insensitive, names may repeat
+        trailers = [(k[len(TRAILER_PREFIX) :].lower(), v) for k, v in reply_headers.items()
+                    if k.lower().startswith(TRAILER_PREFIX)]  # fmt: skip
         return Reply(self._decode(body, reply_type), reply_headers, trailers)
 
     # -- server streaming ---------------------------------------------------------------------
@@ -283,7 +285,7 @@ class RpcHttpClient:
         reply_type: type[M],
         seconds: float,
         headers: Mapping[str, str] | None,
-    ) -> tuple[list[M], dict[str, str], list[tuple[str, str]]]:
+    ) -> tuple[list[M], Mapping[str, str], list[tuple[str, str]]]:
         kept: dict[str, Any] = {}
         frames = self._grpc_web_stream(path, request, reply_type, seconds, headers, kept=kept)
         messages = [m async for m in frames]
@@ -312,7 +314,7 @@ class RpcHttpClient:
                 timeout=_deadline(seconds),
             ) as response,
         ):
-            reply_headers = {k.lower(): v for k, v in response.headers.items()}
+            reply_headers = response.headers
             if kept is not None:
                 kept["headers"] = reply_headers
             if response.status != 200:
@@ -412,7 +414,7 @@ def _trailer_lines(block: bytes) -> list[tuple[str, str]]:
 
 def _raise_status(trailers: list[tuple[str, str]]) -> None:
     """Raise the error grpc-status names (none for 0); a missing status is INTERNAL."""
-    found = dict(trailers)
+    found = {name.lower(): value for name, value in trailers}
     status = found.get("grpc-status")
     if status is None or not status.isdigit():
         raise ConnectError(Code.INTERNAL, "the reply names no grpc-status")
