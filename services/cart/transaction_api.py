@@ -3,8 +3,6 @@ body limits, Idempotency-Key, one error shape)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
@@ -87,5 +85,4 @@ class TransactionApi:
 
 
 def _transaction_id(request: Request) -> str:
-    value: Any = request.path_params["transaction_id"]
-    return str(value)
+    return str(request.path_params["transaction_id"])

@@ -221,7 +221,7 @@ class ConnectEndpoint:
             except ConnectError as error:
                 return grpc_web_failed(error, content_type)
             return await self._grpc_web.serve(
-                request, method.handler, method.streaming, body, self._run
+                request, content_type, method.handler, body, self._run
             )
         timeout = self._check_headers(request)
         if method.streaming:

@@ -46,9 +46,10 @@ class GrpcWebEndpoint:
         self._producers = producers
 
     async def serve(
-        self, request: Request, handler: Any, streaming: bool, body: bytes, run: Run
+        self, request: Request, content_type: str, handler: Any, body: bytes, run: Run
     ) -> Response:
-        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        """One call; `content_type` is the request's media type (one of CONTENT_TYPES)."""
+        streaming = handler.cardinality.server_streaming
         codec = grpc_web.CONTENT_TYPES[content_type]
         gzip_replies = grpc_web.accepts_gzip(request.headers.get(grpc_web.ACCEPT_ENCODING_HEADER))
         try:
