@@ -77,10 +77,12 @@ test-postgres *args:
 conformance-runner:
     GOBIN="{{justfile_directory()}}/.venv/bin" go install connectrpc.com/conformance/cmd/connectconformance@v1.0.7
 
-# The official Connect conformance suite against our server machinery (tests/conformance)
-# The official Connect conformance suite
+# The official Connect conformance suite, both ends: our server machinery against the reference
+# clients, our clients (the RPC HTTP client, the grpclib channel) against the reference servers
+# The official Connect conformance suite, both modes
 conformance *args: conformance-runner
-    connectconformance --mode server --conf tests/conformance/config.yaml {{args}} -- python -m tests.conformance.server
+    connectconformance --mode server --conf tests/conformance/config-server.yaml {{args}} -- python -m tests.conformance.server
+    connectconformance --mode client --conf tests/conformance/config-client.yaml {{args}} -- python -m tests.conformance.client
 
 # Everything CI runs, in order: the whole suite on SQLite, the integration suite on PostgreSQL,
 # the Connect conformance suite

@@ -18,7 +18,7 @@ import ssl
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Final, Generic, TypeVar
+from typing import Final, Generic, TypeVar
 from urllib.parse import unquote
 
 import aiohttp
@@ -32,7 +32,6 @@ from services.wire.compression import (
     NotGzip,
     gzip_bytes,
     inflate_gzip,
-    worth_compressing,
 )
 from services.wire.connect import (
     CODE_OF_STATUS,
@@ -49,11 +48,13 @@ from services.wire.connect import (
     Code,
     ConnectError,
     MalformedEndStream,
-    end_stream_error,
     envelope,
     envelope_head,
     error_from_reply,
     format_timeout_ms,
+    get_query,
+    media_type,
+    read_end_stream,
 )
 from services.wire.status_details import connect_details_of_status_bin
 
@@ -127,21 +128,28 @@ class RpcHttpClient:
         request: betterproto2.Message,
         reply_type: type[M],
         *,
-        seconds: float,
+        seconds: float | None,
         headers: Mapping[str, str] | None = None,
+        use_get: bool = False,
     ) -> Reply[M]:
-        """One unary call within `seconds`, through the interceptors."""
+        """One unary call within `seconds` (None: as long as the server takes; the services
+        always give one), through the interceptors. `use_get` sends a Connect call as a GET (for
+        a method without side effects; the message in the query)."""
         if not self._interceptors:  # the cart's fallback: no call record to make
-            return await self._unary(path, request, reply_type, seconds=seconds, headers=headers)
+            return await self._unary(path, request, reply_type, seconds=seconds, headers=headers,
+                                     call=None, use_get=use_get)  # fmt: skip
         call = self._started(path, False, seconds, headers)
         try:
             reply = await self._unary(path, request, reply_type, seconds=seconds,
-                                      headers=call.headers)  # fmt: skip
+                                      headers=call.headers, call=call, use_get=use_get)  # fmt: skip
         except ConnectError as error:
             call.error = error
             self._ended(call)
             raise
-        call.reply_headers = reply.headers
+        except asyncio.CancelledError:
+            call.error = ConnectError(Code.CANCELED, "the caller cancelled the call")
+            self._ended(call)
+            raise
         self._ended(call)
         return reply
 
@@ -159,7 +167,7 @@ class RpcHttpClient:
         call = self._started(path, True, seconds, headers)
         try:
             async for message in self._server_stream(
-                path, request, reply_type, seconds=seconds, headers=call.headers
+                path, request, reply_type, seconds=seconds, headers=call.headers, call=call
             ):
                 yield message
         except ConnectError as error:
@@ -189,33 +197,47 @@ class RpcHttpClient:
         request: betterproto2.Message,
         reply_type: type[M],
         *,
-        seconds: float,
-        headers: Mapping[str, str] | None = None,
+        seconds: float | None,
+        headers: Mapping[str, str] | None,
+        call: ClientCall | None,
+        use_get: bool,
     ) -> Reply[M]:
         if self.protocol is RpcProtocol.GRPC_WEB:
-            messages, reply_headers, trailers = await self._grpc_web_call(
-                path, request, reply_type, seconds, headers
-            )
-            return Reply(messages[0], reply_headers, trailers)
+            kept = call or _record()
+            frames = self._grpc_web_stream(path, request, reply_type, seconds=seconds,
+                                           headers=headers, call=kept)  # fmt: skip
+            messages = [m async for m in frames]
+            if len(messages) != 1:
+                raise ConnectError(Code.UNIMPLEMENTED, f"a unary reply of {len(messages)} messages")
+            return Reply(messages[0], kept.reply_headers, kept.reply_trailers)
         data = encode_binary(request)
-        sent = {**self._auth, **(headers or {}), "content-type": PROTO,
-                PROTOCOL_VERSION_HEADER: "1", TIMEOUT_HEADER: format_timeout_ms(seconds),
-                "accept-encoding": "gzip"}  # fmt: skip
-        if self._gzip and worth_compressing(len(data)):
-            data, sent["content-encoding"] = gzip_bytes(data), "gzip"
-        async with (
-            _calling(seconds),
-            self._get_session().post(
+        sent = {**self._auth, **(headers or {}), "accept-encoding": "gzip"}
+        if seconds is not None:
+            sent[TIMEOUT_HEADER] = format_timeout_ms(seconds)
+        gzipped = self._gzip
+        if gzipped:
+            data = gzip_bytes(data)
+        if use_get:
+            url = self._base + path + "?" + get_query(data, gzipped)
+            sending = self._get_session().get(url, headers=sent, timeout=_deadline(seconds))
+        else:
+            sent.update({"content-type": PROTO, PROTOCOL_VERSION_HEADER: "1"})
+            if gzipped:
+                sent["content-encoding"] = "gzip"
+            sending = self._get_session().post(
                 self._base + path, data=data, headers=sent, timeout=_deadline(seconds)
-            ) as response,
-        ):
+            )
+        async with _calling(seconds), sending as response:
+            reply_headers = response.headers  # case-insensitive, names may repeat
+            trailers = [(k[len(TRAILER_PREFIX) :].lower(), v) for k, v in reply_headers.items()
+                        if k.lower().startswith(TRAILER_PREFIX)]  # fmt: skip
+            if call is not None:
+                call.reply_headers, call.reply_trailers = reply_headers, trailers
+            # aiohttp inflates a gzip body itself (Content-Encoding); _read bounds what it makes
             body = await _read(response, self._limit)
             if response.status != 200:
                 raise error_from_reply(response.status, body)
-            # aiohttp inflates a gzip body itself (Content-Encoding); _read bounds what it makes
-            reply_headers = response.headers  # case-insensitive, names may repeat
-        trailers = [(k[len(TRAILER_PREFIX) :].lower(), v) for k, v in reply_headers.items()
-                    if k.lower().startswith(TRAILER_PREFIX)]  # fmt: skip
+            _expect_type(reply_headers, PROTO, "application/")
         return Reply(self._decode(body, reply_type), reply_headers, trailers)
 
     # -- server streaming ---------------------------------------------------------------------
@@ -226,28 +248,38 @@ class RpcHttpClient:
         request: betterproto2.Message,
         reply_type: type[M],
         *,
-        seconds: float | None = None,
-        headers: Mapping[str, str] | None = None,
+        seconds: float | None,
+        headers: Mapping[str, str] | None,
+        call: ClientCall,
     ) -> AsyncIterator[M]:
         if self.protocol is RpcProtocol.GRPC_WEB:
-            async for message in self._grpc_web_stream(path, request, reply_type, seconds, headers):
+            async for message in self._grpc_web_stream(
+                path, request, reply_type, seconds=seconds, headers=headers, call=call
+            ):
                 yield message
             return
         sent = {**self._auth, **(headers or {}), "content-type": STREAM_OF_UNARY[PROTO],
                 PROTOCOL_VERSION_HEADER: "1", STREAM_ACCEPT_ENCODING_HEADER: "gzip"}  # fmt: skip
         if seconds is not None:
             sent[TIMEOUT_HEADER] = format_timeout_ms(seconds)
+        data = encode_binary(request)
+        flags = 0
+        if self._gzip:
+            data, flags = gzip_bytes(data), COMPRESSED
+            sent[STREAM_CONTENT_ENCODING_HEADER] = "gzip"
         async with (
             _calling(seconds),
             self._get_session().post(
                 self._base + path,
-                data=envelope(0, encode_binary(request)),
+                data=envelope(flags, data),
                 headers=sent,
                 timeout=_deadline(seconds),
             ) as response,
         ):
+            call.reply_headers = response.headers
             if response.status != 200:
                 raise error_from_reply(response.status, await _read(response, self._limit))
+            _expect_type(response.headers, STREAM_OF_UNARY[PROTO], "application/connect+")
             gzip = response.headers.get(STREAM_CONTENT_ENCODING_HEADER, "") == "gzip"
             while True:
                 flags, data = await self._frame(response)
@@ -257,7 +289,7 @@ class RpcHttpClient:
                     data = self._inflate(data)
                 if flags & END_STREAM:
                     try:
-                        error = end_stream_error(data)
+                        error, call.reply_trailers = read_end_stream(data)
                     except MalformedEndStream as malformed:
                         raise ConnectError(Code.INTERNAL, str(malformed)) from None
                     if error is not None:
@@ -278,30 +310,15 @@ class RpcHttpClient:
             sent[grpc_web.ENCODING_HEADER] = "gzip"
         return sent
 
-    async def _grpc_web_call(
-        self,
-        path: str,
-        request: betterproto2.Message,
-        reply_type: type[M],
-        seconds: float,
-        headers: Mapping[str, str] | None,
-    ) -> tuple[list[M], Mapping[str, str], list[tuple[str, str]]]:
-        kept: dict[str, Any] = {}
-        frames = self._grpc_web_stream(path, request, reply_type, seconds, headers, kept=kept)
-        messages = [m async for m in frames]
-        if len(messages) != 1:
-            raise ConnectError(Code.UNIMPLEMENTED, f"a unary reply of {len(messages)} messages")
-        return messages, kept.get("headers", {}), kept.get("trailers", [])
-
     async def _grpc_web_stream(
         self,
         path: str,
         request: betterproto2.Message,
         reply_type: type[M],
+        *,
         seconds: float | None,
         headers: Mapping[str, str] | None,
-        *,
-        kept: dict[str, Any] | None = None,
+        call: ClientCall,
     ) -> AsyncIterator[M]:
         data = encode_binary(request)
         body = grpc_web.data_frame(data, self._gzip)
@@ -314,45 +331,59 @@ class RpcHttpClient:
                 timeout=_deadline(seconds),
             ) as response,
         ):
-            reply_headers = response.headers
-            if kept is not None:
-                kept["headers"] = reply_headers
+            reply_headers = call.reply_headers = response.headers
             if response.status != 200:
                 raise error_from_reply(response.status, b"")
-            if "grpc-status" in reply_headers:  # trailers-only: no body to read
-                _raise_status(list(reply_headers.items()))
-                return
+            _expect_type(reply_headers, GRPC_WEB_PROTO, "application/grpc-web")
             gzip = reply_headers.get(grpc_web.ENCODING_HEADER, "") == "gzip"
+            trailers_only = "grpc-status" in reply_headers  # unless a body follows
             while True:
-                flags, message = await self._frame(response)
-                if flags & grpc_web.TRAILERS:
-                    trailers = _trailer_lines(message)
-                    if kept is not None:
-                        kept["trailers"] = [(n, v) for n, v in trailers
-                                            if not n.startswith("grpc-")]  # fmt: skip
+                frame = await (self._frame_or_end if trailers_only else self._frame)(response)
+                if frame is None:
+                    trailers = list(reply_headers.items())
+                    call.reply_trailers = _metadata(trailers)
                     _raise_status(trailers)
                     return
-                if flags & COMPRESSED:
+                trailers_only = False
+                flags, message = frame
+                if flags & COMPRESSED:  # the trailers frame may be compressed too
                     if not gzip:
-                        raise ConnectError(Code.INTERNAL, "a compressed message, no encoding")
+                        raise ConnectError(Code.INTERNAL, "a compressed frame, no encoding")
                     message = self._inflate(message)
+                if flags & grpc_web.TRAILERS:
+                    trailers = _trailer_lines(message)
+                    call.reply_trailers = _metadata(trailers)
+                    _raise_status(trailers)
+                    return
                 yield self._decode(message, reply_type)
 
     # -- shared -------------------------------------------------------------------------------
 
     async def _frame(self, response: aiohttp.ClientResponse) -> tuple[int, bytes]:
+        """The reply's next frame: its flags and bytes."""
+        frame = await self._frame_or_end(response)
+        if frame is None:
+            raise ConnectError(Code.INTERNAL, "the reply ended without its last frame")
+        return frame
+
+    async def _frame_or_end(self, response: aiohttp.ClientResponse) -> tuple[int, bytes] | None:
+        """The reply's next frame, None where the body ends cleanly before one."""
         try:
             head = await response.content.readexactly(ENVELOPE_PREFIX)
         except aiohttp.ClientPayloadError as error:
             raise ConnectError(Code.UNAVAILABLE, f"the reply was cut off: {error}") from None
-        except EOFError:
-            raise ConnectError(Code.INTERNAL, "the reply ended without its last frame") from None
+        except asyncio.IncompleteReadError as error:
+            if not error.partial:
+                return None
+            raise ConnectError(Code.INTERNAL, "the reply ended mid-frame") from None
         flags, length = envelope_head(head)
         if length > self._limit:
             raise ConnectError(Code.RESOURCE_EXHAUSTED, f"a reply message of {length} bytes")
         try:
             return flags, await response.content.readexactly(length)
-        except (EOFError, aiohttp.ClientPayloadError):
+        except EOFError:
+            raise ConnectError(Code.INTERNAL, "the reply ended mid-message") from None
+        except aiohttp.ClientPayloadError:
             raise ConnectError(Code.UNAVAILABLE, "the reply was cut off mid-message") from None
 
     def _inflate(self, data: bytes) -> bytes:
@@ -379,6 +410,21 @@ async def _read(response: aiohttp.ClientResponse, limit: int) -> bytes:
         if len(body) > limit:
             raise ConnectError(Code.RESOURCE_EXHAUSTED, f"a reply of more than {limit} bytes")
     return bytes(body)
+
+
+def _expect_type(headers: Mapping[str, str], expected: str, family: str) -> None:
+    """The reply's content type must be the one asked for: another codec of the protocol's
+    is INTERNAL, anything else (a proxy's page) is no reply of the protocol at all: UNKNOWN."""
+    found = media_type(headers.get("content-type"))
+    if found == expected or found == family == "application/grpc-web":  # grpc-web means +proto
+        return
+    code = Code.INTERNAL if found.startswith(family) else Code.UNKNOWN
+    raise ConnectError(code, f"a reply of content type {found or 'none'}, not {expected}")
+
+
+def _record() -> ClientCall:
+    """A call record nobody reads: where a call without interceptors keeps what it must."""
+    return ClientCall("", "", False, {}, None)
 
 
 def _deadline(timeout: float | None) -> aiohttp.ClientTimeout:
@@ -410,6 +456,11 @@ def _trailer_lines(block: bytes) -> list[tuple[str, str]]:
         if sep:
             trailers.append((name.strip().lower(), value.strip()))
     return trailers
+
+
+def _metadata(trailers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The trailers a handler set: the protocol's own (grpc-*) left out."""
+    return [(n.lower(), v) for n, v in trailers if not n.lower().startswith("grpc-")]
 
 
 def _raise_status(trailers: list[tuple[str, str]]) -> None:

@@ -5,6 +5,7 @@ headers, timeouts, media types, and the envelopes of streaming rpcs.
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 from collections.abc import Callable
@@ -182,31 +183,59 @@ class MalformedEndStream(ValueError):
 
 def end_stream_error(message: bytes) -> ConnectError | None:
     """The error an end-stream message carries, None when the stream ended well."""
+    return read_end_stream(message)[0]
+
+
+def read_end_stream(message: bytes) -> tuple[ConnectError | None, list[tuple[str, str]]]:
+    """An end-stream message's error (None when the stream ended well) and its metadata, the
+    stream's trailers (names lower case, values in order)."""
     try:
         document: Any = json.loads(message or b"{}")
+        trailers = [(str(name).lower(), str(value))
+                    for name, values in (document.get("metadata") or {}).items()
+                    for value in values]  # fmt: skip
         error = document.get("error")
         if not error:
-            return None
+            return None, trailers
         name = error.get("code")
         text = str(error.get("message") or "")
-        details = list(error.get("details") or ())
+        details = _details(error.get("details"))
     except (ValueError, AttributeError, TypeError) as failure:
         raise MalformedEndStream(f"malformed end-stream message: {failure}") from None
     code = Code(name) if name in _CODE_NAMES else Code.UNKNOWN  # the spec: unknown is UNKNOWN
-    return ConnectError(code, text or code.value, details=details)
+    return ConnectError(code, text or code.value, details=details), trailers
+
+
+def _details(found: Any) -> list[dict[str, str]]:
+    """An error's details as sent: each an object with a string `type` and `value`."""
+    details = []
+    for detail in found or ():
+        if not isinstance(detail.get("type"), str) or not isinstance(detail.get("value"), str):
+            raise ValueError("an error detail without a string type and value")
+        details.append({"type": detail["type"], "value": detail["value"]})
+    return details
 
 
 def error_from_reply(http_status: int, body: bytes) -> ConnectError:
     """The error an unsuccessful unary reply carries: its JSON error body when it has one,
     else the code the spec derives from the HTTP status."""
+    by_status = CODE_OF_HTTP_STATUS.get(http_status, Code.UNKNOWN)
     try:
         error: Any = json.loads(body)
-        code = Code(error["code"])
+        name = error.get("code")
+        code = Code(name) if name in _CODE_NAMES else by_status  # missing, null or unknown
         message = error.get("message") or code.value
-    except (ValueError, KeyError, TypeError, AttributeError):
-        code = CODE_OF_HTTP_STATUS.get(http_status, Code.UNKNOWN)
-        message = f"HTTP {http_status}"
-    return ConnectError(code, str(message))
+        details = _details(error.get("details"))
+    except (ValueError, TypeError, AttributeError):
+        return ConnectError(by_status, f"HTTP {http_status}")
+    return ConnectError(code, str(message), details=details)
+
+
+def get_query(message: bytes, gzipped: bool) -> str:
+    """The query of a Connect GET carrying `message` (binary protobuf, base64url unpadded)."""
+    encoded = base64.urlsafe_b64encode(message).decode().rstrip("=")
+    compression = "compression=gzip&" if gzipped else ""  # the spec's order of the parameters
+    return f"connect=v1&base64=1&{compression}encoding=proto&message={encoded}"
 
 
 def parse_timeout_ms(value: str | None) -> float | None:

@@ -77,14 +77,15 @@ def connect_details(details: Sequence[Any]) -> list[dict[str, str]]:
 
 
 class StatusDetailsCodec(StatusDetailsCodecBase):
-    """grpclib's hook for `grpc-status-details-bin`: GRPCError.details (betterproto2 messages)
-    as a google.rpc.Status."""
+    """grpclib's hook for `grpc-status-details-bin`: a server's GRPCError.details (betterproto2
+    messages) as a google.rpc.Status; a client's read back as Connect's details."""
 
     def encode(self, status: Status, message: str | None, details: Any) -> bytes:
         return status_details_bin(status.value, message or "", list(details or ()))
 
     def decode(self, status: Status, message: str | None, data: bytes) -> Any:
-        raise NotImplementedError("a server only sends status details")
+        """A client's read: the details as Connect spells them (see connect_details)."""
+        return connect_details_of_status_bin(data)
 
 
 def _read_varint(data: bytes, at: int) -> tuple[int, int]:

@@ -109,7 +109,7 @@ async def _respond(message: Any, definition: UnaryResponseDefinition | None) -> 
 class ConformanceService(ConformanceServiceBase):
     """Unary, IdempotentUnary and ServerStream as the suite describes them; Unimplemented is
     left to the generated base (UNIMPLEMENTED); client and bidirectional streams are not served
-    (config.yaml)."""
+    (config-server.yaml)."""
 
     async def server_stream(
         self, message: ServerStreamRequest

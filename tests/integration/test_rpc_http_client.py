@@ -1,13 +1,16 @@
-"""The RPC layer's HTTP client against a real master-data, over Connect and over gRPC-Web:
-every answer equals grpclib's over gRPC; codes, details, deadlines and gzip as the protocols
-say."""
+"""The RPC layer's clients against a real master-data: the HTTP client over Connect (POST and
+GET) and gRPC-Web, every answer equal to grpclib's over gRPC; codes, details, deadlines and gzip
+as the protocols say; the client interceptors on the HTTP client and on the grpclib channel."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 
 import pytest
 from grpclib.client import Channel
+from grpclib.const import Status
+from grpclib.exceptions import GRPCError
 
 from gen.kugel.item.v1 import (
     BatchGetItemDetailsRequest,
@@ -20,6 +23,7 @@ from gen.kugel.item.v1 import (
 )
 from loadlab.harness.processes import ServiceProcess
 from services.rpc.client_interceptors import ClientCall
+from services.rpc.grpc_client import InterceptedChannel
 from services.rpc.http_client import RpcHttpClient, RpcProtocol
 from services.wire.connect import Code, ConnectError
 
@@ -57,6 +61,20 @@ async def test_a_lookup_equals_grpcs(
         channel.close()
     assert reply.message == expected
     assert reply.headers  # the reply's headers are kept
+
+
+@pytest.mark.parametrize("gzip", [False, True])
+async def test_a_connect_get_equals_a_post(master_data: ServiceProcess, gzip: bool) -> None:
+    calls = client(master_data, RpcProtocol.CONNECT, token=TOKEN, gzip_requests=gzip)
+    path = SERVICE + "BatchGetItemDetails"
+    try:
+        posted = await calls.unary(path, BATCH, BatchGetItemDetailsResponse, seconds=5)
+        got = await calls.unary(path, BATCH, BatchGetItemDetailsResponse, seconds=5,
+                                use_get=True)  # fmt: skip
+    finally:
+        await calls.close()
+    assert got.message == posted.message
+    assert len(got.message.items) == len(BATCH.item_codes)
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
@@ -116,6 +134,42 @@ async def test_an_unreachable_peer_is_unavailable() -> None:
     finally:
         await calls.close()
     assert raised.value.code is Code.UNAVAILABLE
+
+
+async def test_client_interceptors_on_the_grpc_channel(master_data: ServiceProcess) -> None:
+    credentials = Credentials()
+    channel = InterceptedChannel("127.0.0.1", master_data.ports["gRPC"], interceptors=[credentials])
+    stub = ItemServiceStub(channel)
+    missing = GetItemDetailRequest(tenant_id="T0001", store_code="S001", item_code="NOPE")
+    stream = StreamStoreItemsRequest(tenant_id="T0001", store_code="S001")
+    try:
+        await stub.batch_get_item_details(BATCH, timeout=5)
+        with pytest.raises(GRPCError) as missed:
+            await stub.get_item_detail(missing, timeout=5)
+        pages = stub.stream_store_items(stream, timeout=10)
+        async with contextlib.aclosing(pages):
+            async for _ in pages:
+                break  # stop reading after the first page
+        # The stub's generator wraps another; the inner one (whose context holds the call) is
+        # closed by the event loop's finalizer a turn later.
+        async with asyncio.timeout(5):
+            while len(credentials.ended) < 3:
+                await asyncio.sleep(0.01)
+    finally:
+        channel.close()
+    assert missed.value.status is Status.NOT_FOUND
+    assert credentials.ended == [
+        ("BatchGetItemDetails", False, "OK"),
+        ("GetItemDetail", False, "not_found"),
+        ("StreamStoreItems", True, "canceled"),
+    ]
+    refused = InterceptedChannel("127.0.0.1", master_data.ports["gRPC"], interceptors=[Refusing()])
+    try:
+        with pytest.raises(GRPCError) as refusal:
+            await ItemServiceStub(refused).get_item_detail(missing, timeout=5)
+    finally:
+        refused.close()
+    assert refusal.value.status is Status.PERMISSION_DENIED
 
 
 class Credentials:

@@ -16,7 +16,6 @@ from typing import Final, Protocol, TypeVar
 
 import betterproto2
 import h2.exceptions
-from grpclib.client import Channel
 from grpclib.const import Status
 from grpclib.exceptions import GRPCError, StreamTerminatedError
 
@@ -27,6 +26,7 @@ from gen.kugel.item.v1 import (
     WatchItemChangesRequest,
     WatchItemChangesResponse,
 )
+from services.rpc.grpc_client import InterceptedChannel
 from services.rpc.http_client import RpcHttpClient, RpcProtocol
 from services.wire.connect import (
     Code,
@@ -100,12 +100,12 @@ class GrpcChanges:
         self._host, self._port = parse_target(target)
         self._tls = tls
         self._metadata = {"authorization": f"Bearer {token}"} if token else None
-        self._channel: Channel | None = None
+        self._channel: InterceptedChannel | None = None
 
     def _stub(self) -> ItemServiceStub:
         if self._channel is None:
             codec = StrictProtoCodec(MAX_MESSAGE_BYTES)
-            self._channel = Channel(self._host, self._port, codec=codec, ssl=self._tls)
+            self._channel = InterceptedChannel(self._host, self._port, codec=codec, ssl=self._tls)
         return ItemServiceStub(self._channel)
 
     async def stream(

@@ -5,11 +5,11 @@ from __future__ import annotations
 import ssl
 
 import h2.exceptions
-from grpclib.client import Channel
 from grpclib.const import Status
 from grpclib.exceptions import GRPCError, StreamTerminatedError
 
 from gen.kugel.item.v1 import BatchGetItemDetailsRequest, ItemServiceStub
+from services.rpc.grpc_client import InterceptedChannel
 from services.wire.grpc import StrictProtoCodec
 
 from .model import BatchResult, ItemLookupError, LookupFailure
@@ -27,11 +27,11 @@ class GrpcTransport:
         self._tls = tls
         self._metadata = {"authorization": f"Bearer {token}"} if token else None
         self._stub: ItemServiceStub | None = None
-        self._channel: Channel | None = None
+        self._channel: InterceptedChannel | None = None
 
     def _get_stub(self) -> ItemServiceStub:
         if self._stub is None:
-            self._channel = Channel(
+            self._channel = InterceptedChannel(
                 self._host, self._port, codec=StrictProtoCodec(MAX_REPLY_BYTES), ssl=self._tls
             )
             self._stub = ItemServiceStub(self._channel)
