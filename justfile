@@ -136,7 +136,8 @@ cpu-per-scan *args:
 soak *args:
     python -m loadlab.soak {{args}}
 
-# Replicas over one PostgreSQL: 2 master-data, 3 cart; SIGKILLs one of each midway; a table
+# Replicas over one PostgreSQL: 2 master-data (a third joins), 3 cart balancing gRPC over their
+# addresses; SIGKILLs one of each midway; a table with each master-data replica's share
 # Replicas on PostgreSQL, one of each SIGKILLed
 cluster *args:
     python -m loadlab.cluster {{args}}

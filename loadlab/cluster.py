@@ -1,9 +1,15 @@
 """`just cluster`: replicas over one PostgreSQL, and what a dead replica costs.
 
-Starts an embedded PostgreSQL, 2 master-data and 3 cart replicas on free ports (the carts
-reach master-data through a TCP balancer, the local stand-in for a Kubernetes Service), seeds
-the demo data and runs checkouts (create, scan, subtotal, pay cash, bill) by terminals spread
-over the cart replicas. Midway it SIGKILLs one cart replica, later one master-data replica.
+Starts an embedded PostgreSQL, 2 master-data and 3 cart replicas on free ports, seeds the demo
+data and runs checkouts (create, scan, subtotal, pay cash, bill) by terminals spread over the
+cart replicas. The carts look every scanned item up (no item cache), over gRPC to one DNS name
+that gives every master-data replica's address (as a headless Kubernetes Service does: the
+carts read a hosts file of the lab's, `harness/replicas.py`; without root, a fixed `ipv4:` list
+of the first two), balancing by themselves; their HTTP fallback goes through a TCP balancer,
+the local stand-in for a Service. A third master-data replica joins at 30 % of the run, one
+cart replica is SIGKILLed at 40 %, master-data replica 1 at 60 %. The table shows each
+master-data replica's share of the lookups (its own RPC metrics), how soon the new one got
+its first, and how many lookups fell back to HTTP.
 
 Every request carries an Idempotency-Key of its own. A terminal whose replica refuses a
 connection sends the same request to the next replica (it never reached a server); one whose
@@ -39,7 +45,8 @@ import asyncpg
 import uvloop
 
 from loadlab.harness.postgres import local_postgres
-from loadlab.harness.processes import ServiceProcess, run_cli, start, start_cart, start_master_data
+from loadlab.harness.processes import ServiceProcess, cart_env, run_cli, start
+from loadlab.harness.replicas import ReplicaPool, can_name_replicas
 from services.cart.settings import CartSettings
 from services.cart.storage import open_repository
 from services.cart.terminals import issue_key
@@ -50,6 +57,7 @@ from .scenario import API, SCANNABLE, Step, checkout
 CARRY_ON_LIMIT_SECONDS: Final = 2.0
 REQUEST_TIMEOUT_SECONDS: Final = 10.0
 SCANS_PER_CART: Final = 8
+RESOLVE_SECONDS: Final = 2.0  # the carts resolve master-data's name again this often
 
 
 class InFlightLoss(Exception):
@@ -153,6 +161,31 @@ class ClusterTerminal:
             self._tally.receipts[(self.name, int(answer["receipt"]["receiptNo"]))] += 1
 
 
+@dataclass
+class Shares:
+    """Each master-data replica's lookups (BatchGetItemDetails) over gRPC and over Connect, as
+    its own /metrics last said; when the replica added midway answered its first."""
+
+    grpc: dict[str, float] = field(default_factory=dict)
+    connect: dict[str, float] = field(default_factory=dict)
+    joined_at: float | None = None  # run seconds: the replica added midway started
+    first_lookup_after: float | None = None  # seconds from its start to its first lookup
+
+    def read(self, replica: ServiceProcess) -> None:
+        try:
+            text = replica.metrics()
+        except OSError:
+            return  # SIGKILLed: its last figures stand
+        for transport, kept in (("grpc", self.grpc), ("connect", self.connect)):
+            kept[replica.host] = sum(
+                float(line.rsplit(" ", 1)[1])
+                for line in text.splitlines()
+                if line.startswith("grpc_server_handled_total{")
+                and 'grpc_method="BatchGetItemDetails"' in line
+                and f'transport="{transport}"' in line
+            )
+
+
 @dataclass(frozen=True)
 class ClusterResult:
     checkouts: int
@@ -165,6 +198,7 @@ class ClusterResult:
     carry_on: dict[str, float]
     terminals: int
     seconds: float
+    shares: Shares = field(default_factory=Shares)
 
     @property
     def passed(self) -> bool:
@@ -214,11 +248,13 @@ async def _lines_off(cart_db: str, acknowledged: dict[str, int]) -> tuple[int, i
 
 async def _drive(
     carts: list[ServiceProcess],
-    master_data: list[ServiceProcess],
+    pool: ReplicaPool,
     terminals: list[tuple[str, str]],
     seconds: float,
+    shares: Shares,
 ) -> Tally:
     tally = Tally()
+    started = time.monotonic()
     progress = Progress(0, "cluster checkouts")
     replicas = [c.url() for c in carts]
     stop_at = time.monotonic() + seconds
@@ -246,9 +282,28 @@ async def _drive(
                 completed = await terminal.checkout(rng.sample(SCANNABLE, SCANS_PER_CART))
                 progress.tick(errors=0 if completed else 1)
 
+        async def join(after: float) -> None:
+            await asyncio.sleep(after)
+            added = await asyncio.to_thread(pool.add)
+            shares.joined_at = time.monotonic() - started
+            print(f"\nmaster-data replica {added.host} joined at {shares.joined_at:.1f} s",
+                  file=sys.stderr, flush=True)  # fmt: skip
+
+        async def sample() -> None:
+            while time.monotonic() < stop_at + 1:
+                for replica in list(pool.replicas):
+                    await asyncio.to_thread(shares.read, replica)
+                newest = pool.replicas[-1].host if len(pool.replicas) > 2 else None
+                if newest and shares.first_lookup_after is None and shares.grpc.get(newest):
+                    assert shares.joined_at is not None  # noqa: S101 - set before it is named
+                    shares.first_lookup_after = time.monotonic() - started - shares.joined_at
+                await asyncio.sleep(0.25)
+
         await asyncio.gather(
+            join(seconds * 0.3),
             kill(seconds * 0.4, carts[0], "cart replica 1"),
-            kill(seconds * 0.6, master_data[0], "master-data replica 1"),
+            kill(seconds * 0.6, pool.replicas[0], "master-data replica 1"),
+            sample(),
             *(till(n, name, key) for n, (name, key) in enumerate(terminals)),
         )
     progress.finish()
@@ -261,51 +316,60 @@ def run(seconds: float = 30.0, terminals: int = 24) -> ClusterResult:
         master_db = server.create_database("master_data")
         cart_db = server.create_database("cart")
         run_cli(["master-data", "seed-demo"], {"MASTER_DATA_DB": master_db})
+        pool = ReplicaPool(tmp, MASTER_DATA_DB=master_db, DB_POOL_SIZE="4")
         services: list[ServiceProcess] = []
+        shares = Shares()
         try:
-            master_data = [
-                start_master_data(tmp, MASTER_DATA_DB=master_db, DB_POOL_SIZE="4") for _ in range(2)
-            ]
-            services += master_data
+            first = [pool.add() for _ in range(2)]
             balancer = start(
-                [
-                    "python",
-                    "-m",
-                    "loadlab.balancer",
-                    "--grpc",
-                    ",".join(str(m.ports["gRPC"]) for m in master_data),
-                    "--http",
-                    ",".join(str(m.ports["HTTP"]) for m in master_data),
-                ],
+                ["python", "-m", "loadlab.balancer",
+                 "--http", ",".join(f"{m.host}:{m.ports['HTTP']}" for m in first)],
                 {"PYTHONPATH": str(Path(__file__).resolve().parents[1])},
                 tmp / "balancer.log",
                 "balancer ready",
-            )
+            )  # fmt: skip
             services.append(balancer)
+            named = can_name_replicas()
+            target = (
+                pool.target
+                if named
+                else "ipv4:" + ",".join(f"{m.host}:{m.ports['gRPC']}" for m in first)
+            )
             carts = [
-                start_cart(
-                    tmp,
-                    balancer,
-                    CART_DB=cart_db,
-                    DB_POOL_SIZE="4",
-                    TERMINAL_RATE_LIMIT="0",
-                    MAX_OPEN_CARTS="0",
-                    GRPC_TIMEOUT="2.0",
+                start(
+                    ["cart", "serve"],
+                    cart_env(
+                        tmp,
+                        balancer,
+                        CART_DB=cart_db,
+                        DB_POOL_SIZE="4",
+                        TERMINAL_RATE_LIMIT="0",
+                        MAX_OPEN_CARTS="0",
+                        GRPC_TIMEOUT="2.0",
+                        USE_GRPC="true",
+                        MASTER_DATA_GRPC_URL=target,
+                        MASTER_DATA_RESOLVE_SECONDS=str(RESOLVE_SECONDS),
+                        USE_ITEM_CACHE="false",  # every scan a lookup: the shares show
+                    ),
+                    tmp / f"cart-{n}.log",
+                    "cart ready",
+                    hosts_file=pool.hosts_file if named else None,
                 )
-                for _ in range(3)
+                for n in range(3)
             ]
             services += carts
             registered = uvloop.run(_register_terminals(cart_db, terminals))
             print(
                 f"cluster up: PostgreSQL, 2 master-data, 3 cart replicas; {terminals} terminals"
-                f" for {seconds:.0f} s",
+                f" for {seconds:.0f} s; gRPC to {target}",
                 file=sys.stderr,
                 flush=True,
             )
-            tally = uvloop.run(_drive(carts, master_data, registered, seconds))
+            tally = uvloop.run(_drive(carts, pool, registered, seconds, shares))
         finally:
             for service in reversed(services):
                 service.stop(signal.SIGKILL if service.process.poll() is None else 0)
+            pool.stop()
         lost, doubled = uvloop.run(_lines_off(cart_db, tally.acknowledged_lines))
     carry_on = {name: 0.0 for name, _ in registered} | tally.carry_on
     return ClusterResult(
@@ -319,6 +383,7 @@ def run(seconds: float = 30.0, terminals: int = 24) -> ClusterResult:
         carry_on=carry_on,
         terminals=terminals,
         seconds=seconds,
+        shares=shares,
     )
 
 
@@ -338,6 +403,22 @@ def table(result: ClusterResult) -> str:
             f"{max(result.carry_on.values(), default=0.0):.2f}",
         ),
     ]
+    shares = result.shares
+    total = sum(shares.grpc.values()) or 1.0
+    for host, count in shares.grpc.items():
+        rows.append(
+            (f"master-data {host}: lookups over gRPC", f"{count:.0f} ({count / total:.0%})")
+        )
+    rows.append(("lookups over HTTP (fallback)", f"{sum(shares.connect.values()):.0f}"))
+    if shares.joined_at is not None:
+        first = shares.first_lookup_after
+        rows.append(
+            (
+                f"replica added at {shares.joined_at:.1f} s: first lookup after, s"
+                f" (re-resolve every {RESOLVE_SECONDS:g})",
+                "none" if first is None else f"{first:.2f}",
+            )
+        )
     width = max(len(label) for label, _ in rows)
     lines = [f"{label:<{width}}  {value}" for label, value in rows]
     if moved:

@@ -68,7 +68,10 @@ def test_k8s_master_data_grpc_service_is_headless() -> None:
     assert grpc["spec"]["clusterIP"] == "None"
     cart = next(c for c in k8s_containers() if c["name"] == "cart")
     url = next(e["value"] for e in cart["env"] if e["name"] == "MASTER_DATA_GRPC_URL")
-    assert url == "master-data-grpc:50051"
+    assert url == "dns:///master-data-grpc:50051"  # every replica's address, balanced by the cart
+    master = next(c for c in k8s_containers() if c["name"] == "master-data")
+    ageing = {e["name"]: e["value"] for e in master["env"] if "value" in e}
+    assert float(ageing["MAX_CONNECTION_AGE_SECONDS"]) > 0  # carts spread after a scale-out
 
 
 def test_dockerfile_runs_as_non_root_with_a_healthcheck() -> None:

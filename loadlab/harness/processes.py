@@ -27,13 +27,14 @@ class ServiceProcess:
     process: subprocess.Popen[bytes]
     log_path: Path
     ports: dict[str, int] = field(default_factory=dict)
+    host: str = "127.0.0.1"  # the loopback address it listens on (BIND_HOST)
 
     @property
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
     def url(self, kind: str = "HTTP") -> str:
-        return f"http://127.0.0.1:{self.ports[kind]}"
+        return f"http://{self.host}:{self.ports[kind]}"
 
     def metrics(self) -> str:
         """The Prometheus text the service serves at /metrics."""
@@ -67,17 +68,24 @@ def start(
     ready: str,
     *,
     file_limit: int | None = None,
+    hosts_file: Path | None = None,
 ) -> ServiceProcess:
     """Start `command` (a console script of the venv) and wait for its ready log line; with
-    `file_limit`, the child may open at most that many files (soft and hard limit)."""
+    `file_limit`, the child may open at most that many files (soft and hard limit); with
+    `hosts_file`, the child reads it as its /etc/hosts (a mount namespace of its own: root on
+    Linux), so a test can give a name the addresses it wants."""
 
     def limit_files() -> None:
         if file_limit is not None:
             resource.setrlimit(resource.RLIMIT_NOFILE, (file_limit, file_limit))
 
     with log_path.open("wb") as log_file:  # the child keeps its own descriptor
+        argv = [str(BIN / command[0]), *command[1:]]
+        if hosts_file is not None:
+            bind = 'mount --bind "$0" /etc/hosts && exec "$@"'
+            argv = ["unshare", "--mount", "sh", "-c", bind, str(hosts_file), *argv]
         process = subprocess.Popen(
-            [str(BIN / command[0]), *command[1:]],
+            argv,
             env={**os.environ, **env},
             stdout=log_file,
             stderr=subprocess.STDOUT,
@@ -85,7 +93,7 @@ def start(
             process_group=0,  # a Ctrl-C reaches only the lab, which stops its services itself
             preexec_fn=limit_files if file_limit is not None else None,  # noqa: PLW1509 - setrlimit only
         )
-    service = ServiceProcess(process, log_path)
+    service = ServiceProcess(process, log_path, host=env.get("BIND_HOST", "127.0.0.1"))
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         text = service.log
@@ -134,20 +142,25 @@ def start_master_data(
     )
 
 
-def start_cart(tmp_path: Path, master_data: ServiceProcess, **env: str) -> ServiceProcess:
-    """cart on its own database (see `database`), pointed at a running master-data, on a free
-    port."""
+def cart_env(tmp_path: Path, master_data: ServiceProcess, **env: str) -> dict[str, str]:
+    """The settings of a cart on its own database (see `database`), pointed at a running
+    master-data, on a free port."""
     base = {
         "CART_DB": database(tmp_path, "cart")[0],
         "HTTP_PORT": "0",
         "BIND_HOST": "127.0.0.1",
         "USE_GRPC": "true" if "gRPC" in master_data.ports else "false",
-        "MASTER_DATA_GRPC_URL": f"127.0.0.1:{master_data.ports.get('gRPC', 1)}",
+        "MASTER_DATA_GRPC_URL": f"{master_data.host}:{master_data.ports.get('gRPC', 1)}",
         "MASTER_DATA_HTTP_URL": master_data.url(),
     }
+    return {**base, **env}
+
+
+def start_cart(tmp_path: Path, master_data: ServiceProcess, **env: str) -> ServiceProcess:
+    """cart with `cart_env`'s settings, ready."""
     return start(
         ["cart", "serve"],
-        {**base, **env},
+        cart_env(tmp_path, master_data, **env),
         tmp_path / f"cart-{time.monotonic_ns()}.log",
         "cart ready",
     )

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import ssl
+
 from prometheus_client import CollectorRegistry
 
+from services.common.circuit_breaker import CircuitBreaker
 from services.common.tls import client_context
+from services.rpc.grpc_balancer import BalancedChannel
+from services.rpc.grpc_client import InterceptedChannel
+from services.rpc.grpc_target import Address, parse_target
+from services.wire.grpc import StrictProtoCodec
 
-from .item_master.change_sources import ChangeSource, ConnectChanges, GrpcChanges
+from .item_master.change_sources import (
+    MAX_MESSAGE_BYTES,
+    ChangeSource,
+    ConnectChanges,
+    GrpcChanges,
+)
 from .item_master.change_watch import ItemChangeWatch, WatchMetrics
-from .item_master.circuit_breaker import CircuitBreaker
 from .item_master.client import ItemMasterClient
 from .item_master.connect_transport import ConnectTransport
 from .item_master.grpc_transport import GrpcTransport
@@ -17,8 +28,31 @@ from .item_master.metrics import LookupMetrics
 from .item_master.outage import Outage
 from .item_master.preload import PreloadedItems
 from .item_master.refresh import ChangedItems
+from .item_master.transport import MAX_REPLY_BYTES
 from .repository import CartRepository
 from .settings import CartSettings
+
+
+def grpc_channel(
+    settings: CartSettings, tls: ssl.SSLContext | None, max_message_bytes: int
+) -> BalancedChannel:
+    """A channel over every address MASTER_DATA_GRPC_URL names (resolved again every
+    MASTER_DATA_RESOLVE_SECONDS); TLS checks each against the name, not its address."""
+    target = parse_target(settings.master_data_grpc_url)
+    server_name = target.host if tls is not None and target.resolved_by_dns else None
+
+    def connect(address: Address) -> InterceptedChannel:
+        host, port = address
+        codec = StrictProtoCodec(max_message_bytes)
+        return InterceptedChannel(host, port, codec=codec, ssl=tls, server_name=server_name)
+
+    return BalancedChannel(
+        target,
+        connect,
+        resolve_every_seconds=settings.master_data_resolve_seconds,
+        cooldown_seconds=settings.grpc_breaker_cooldown_seconds,
+        max_addresses=settings.master_data_max_addresses,
+    )
 
 
 def build_item_master_client(
@@ -39,9 +73,9 @@ def build_item_master_client(
     ca_file = settings.master_data_ca_file
     grpc_tls = client_context(ca_file, alpn=["h2"]) if settings.master_data_grpc_tls else None
     http_tls = client_context(ca_file, alpn=["http/1.1"]) if ca_file else None
-    grpc = (
-        GrpcTransport(settings.master_data_grpc_url, token, grpc_tls) if settings.use_grpc else None
-    )
+    grpc = None
+    if settings.use_grpc:
+        grpc = GrpcTransport(grpc_channel(settings, grpc_tls, MAX_REPLY_BYTES), token)
     return ItemMasterClient(
         grpc=grpc,
         http=ConnectTransport(
@@ -71,7 +105,8 @@ def build_change_watch(
     sources: list[ChangeSource] = [ConnectChanges(settings.master_data_http_url, token, http_tls)]
     if settings.use_grpc:
         grpc_tls = client_context(ca_file, alpn=["h2"]) if settings.master_data_grpc_tls else None
-        sources.insert(0, GrpcChanges(settings.master_data_grpc_url, token, grpc_tls))
+        channel = grpc_channel(settings, grpc_tls, MAX_MESSAGE_BYTES)
+        sources.insert(0, GrpcChanges(channel, token))
     preloaded = None
     if settings.preloaded_stores:
         preloaded = items.preloaded = PreloadedItems(

@@ -10,8 +10,7 @@ from pydantic_settings import SettingsConfigDict
 
 from services.common.codes import RULE, is_code
 from services.common.settings_fields import HttpLimitSettings, LogLevel, ServerTlsSettings
-
-from .item_master.target import parse_target
+from services.rpc.grpc_target import parse_target
 
 
 class CartSettings(ServerTlsSettings, HttpLimitSettings):
@@ -21,7 +20,10 @@ class CartSettings(ServerTlsSettings, HttpLimitSettings):
 
     use_grpc: bool = False
     grpc_timeout: float = Field(default=5.0, gt=0, le=300)
+    # host:port or dns:///host:port (every address it resolves to), or ipv4:addr:port,...
     master_data_grpc_url: str = "localhost:50051"
+    master_data_resolve_seconds: float = Field(default=30.0, gt=0)  # resolve the name again
+    master_data_max_addresses: int = Field(default=16, ge=1, le=1024)  # connections at most
     master_data_http_url: str = "http://localhost:8002"
     master_data_token: SecretStr | None = None
     master_data_http_pool_size: int = Field(default=2, ge=1, le=256)

@@ -147,6 +147,8 @@ def grpc_limits(settings: MasterDataSettings) -> GrpcLimits:
         idle_timeout_seconds=settings.grpc_idle_timeout_seconds,
         control_frames_per_second=settings.grpc_control_frames_per_second,
         stream_send_timeout_seconds=settings.watch_send_timeout_seconds,
+        max_connection_age_seconds=settings.max_connection_age_seconds,
+        max_connection_age_grace_seconds=settings.max_connection_age_grace_seconds,
     )
 
 

@@ -48,6 +48,10 @@ class MasterDataSettings(ServerTlsSettings, HttpLimitSettings):
     http_server: Literal["uvicorn", "hypercorn"] = "uvicorn"  # hypercorn: HTTP/2 as well
     grpc_idle_timeout_seconds: float = Field(default=300.0, gt=0)  # no call open, nothing sent
     grpc_control_frames_per_second: float = Field(default=500.0, gt=0)  # PING+SETTINGS+RST
+    # A gRPC connection this old (+-10 %) gets a GOAWAY: clients reconnect, re-resolve and
+    # spread over replicas added since; its calls then have the grace to finish. 0: never.
+    max_connection_age_seconds: float = Field(default=0.0, ge=0)
+    max_connection_age_grace_seconds: float = Field(default=30.0, ge=0)
     workers: int = Field(default=1, ge=1, le=32)
     reuse_port: bool = False  # set for the workers of a WORKERS > 1 master-data
     # Browser pages of these origins may call the HTTP port (Connect, gRPC-Web); empty: none

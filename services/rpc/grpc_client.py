@@ -12,15 +12,21 @@ from __future__ import annotations
 import asyncio
 import ssl
 from collections.abc import Iterable, Mapping, Sequence
+from functools import partial
 from types import TracebackType
 from typing import Any, Final, cast
 
 import h2.exceptions
 from grpclib.client import Channel, Stream
+from grpclib.config import Configuration
 from grpclib.const import Cardinality, Status
 from grpclib.encoding.base import CodecBase
 from grpclib.exceptions import GRPCError, StreamTerminatedError
 from grpclib.metadata import Deadline, _Metadata, _MetadataLike, decode_bin_value, encode_bin_value
+from grpclib.protocol import EventsProcessor, H2Protocol
+from h2.connection import ConnectionState
+from h2.errors import ErrorCodes
+from h2.events import ConnectionTerminated
 from multidict import MultiDict
 
 from services.wire.connect import Code, ConnectError
@@ -56,11 +62,26 @@ class InterceptedChannel(Channel):
         codec: CodecBase | None = None,
         ssl: ssl.SSLContext | None = None,
         interceptors: Sequence[ClientInterceptor] = (),
+        server_name: str | None = None,
     ) -> None:
+        """`server_name`: the name TLS checks the certificate against, when `host` is one of
+        the addresses it resolved to."""
+        config = Configuration(ssl_target_name_override=server_name) if server_name else None
         super().__init__(
-            host, port, codec=codec, ssl=ssl, status_details_codec=StatusDetailsCodec()
+            host,
+            port,
+            codec=codec,
+            ssl=ssl,
+            status_details_codec=StatusDetailsCodec(),
+            config=config,
         )
         self._interceptors = tuple(interceptors)
+
+    async def _create_connection(self) -> H2Protocol:
+        protocol = await super()._create_connection()
+        processor = protocol.processor
+        processor.processors[ConnectionTerminated] = partial(_drain, processor)  # type: ignore[assignment]  # grpclib's table of handlers
+        return protocol
 
     def request(
         self,
@@ -192,6 +213,24 @@ _STATUS_HEADERS: Final = frozenset({"grpc-status", "grpc-message", "grpc-status-
 
 def _compressed() -> GRPCError:
     return GRPCError(Status.INTERNAL, "a compressed message: none was asked for")
+
+
+def _drain(processor: EventsProcessor, event: ConnectionTerminated) -> None:
+    """A GOAWAY as HTTP/2 means it (grpclib closes the connection and fails every call on it):
+    the calls the server took (up to its last stream id) go on to their end, the next call
+    opens a new connection. An error code other than NO_ERROR still closes at once."""
+    if event.error_code != ErrorCodes.NO_ERROR:
+        processor.process_connection_terminated(event)
+        return
+    processor.handler.close()  # the channel connects anew for the next call
+    last = event.last_stream_id if event.last_stream_id is not None else 0
+    # h2 closes its state on a GOAWAY and would refuse the frames still owed to those calls
+    processor.connection._connection.state_machine.state = ConnectionState.CLIENT_OPEN
+    for stream_id, stream in list(processor.streams.items()):
+        if stream_id > last:
+            stream.__terminated__("refused by the server's GOAWAY")
+    if not processor.streams:
+        processor.close("GOAWAY: no call left on the connection")
 
 
 def _text_pairs(items: Iterable[tuple[str, str | bytes]]) -> list[tuple[str, str]]:

@@ -1,7 +1,8 @@
 """What one client may cost the gRPC port, bounded per connection before any call runs: open
 connections against a cap, connections that say nothing (no preface, no request, idle), and
-control-frame floods (GOAWAY ENHANCE_YOUR_CALM). Request headers are decoded here, so a
-non-ASCII one is its call's error, not the connection's.
+control-frame floods (GOAWAY ENHANCE_YOUR_CALM); and how long a connection lives (an ageing
+GOAWAY, so clients spread over replicas added since they connected). Request headers are
+decoded here, so a non-ASCII one is its call's error, not the connection's.
 
 It hooks grpclib at its documented seams (the protocol a `Server` makes per connection, the
 `EventsProcessor` of each protocol); grpclib is pinned below 0.5 and tested at every edge by
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 from dataclasses import dataclass
 from typing import Any, Final
@@ -20,6 +22,7 @@ import h2.events
 from grpclib.protocol import EventsProcessor, H2Protocol
 from h2.errors import ErrorCodes
 from h2.settings import SettingCodes
+from hyperframe.frame import GoAwayFrame
 
 from services.common.throttled_log import ThrottledLog
 from services.wire.flood_guard import FloodGuard, FrameCounter
@@ -33,6 +36,7 @@ log = logging.getLogger(__name__)
 # and in the process (a client announcing large messages it never finishes holds no more).
 CONNECTION_PARTIAL_MESSAGES: Final = 2
 PROCESS_PARTIAL_MESSAGES: Final = 16
+AGED_CHECK_SECONDS: Final = 0.05  # an aged connection closes this soon after its last call
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +50,10 @@ class GrpcLimits:
     idle_timeout_seconds: float = 300.0  # no call open and nothing received
     control_frames_per_second: float = 500.0  # frames that carry no request (flood_guard)
     stream_send_timeout_seconds: float = 10.0  # a streamed message the client won't take
+    # A connection this old (+-10 %) gets a GOAWAY, so clients reconnect and re-resolve
+    # (grpc-go's MaxConnectionAge); its calls then have the grace to finish. 0: never.
+    max_connection_age_seconds: float = 0.0
+    max_connection_age_grace_seconds: float = 30.0
 
 
 class ConnectionCount:
@@ -84,6 +92,10 @@ class _GuardedEvents(EventsProcessor):
         super().process(event)
 
     def process_request_received(self, event: h2.events.RequestReceived) -> None:
+        if event.stream_id > self._protocol.last_stream_taken:  # after our GOAWAY: not taken
+            self.connection._connection.reset_stream(event.stream_id, ErrorCodes.REFUSED_STREAM)
+            self.connection.flush()
+            return
         self._protocol.had_request = True
         headers = _ascii_headers(event.headers)
         stream = LeanStream(self.connection, event.stream_id)
@@ -114,6 +126,8 @@ class GuardedProtocol(H2Protocol):
         self._frames = FrameCounter()
         self._flood = FloodGuard(self.limits.control_frames_per_second)
         self._watch: asyncio.TimerHandle | None = None
+        self._age: asyncio.TimerHandle | None = None
+        self.last_stream_taken = 2**31 - 1  # lowered by an ageing GOAWAY
         self._closed = False
 
     @property
@@ -129,9 +143,46 @@ class GuardedProtocol(H2Protocol):
             self._closed = True
             transport.close()
             return
-        self._watch = asyncio.get_running_loop().call_later(
-            self.limits.first_request_timeout_seconds, self._check_idle
-        )
+        loop = asyncio.get_running_loop()
+        self._watch = loop.call_later(self.limits.first_request_timeout_seconds, self._check_idle)
+        if self.limits.max_connection_age_seconds > 0:
+            jitter = random.uniform(0.9, 1.1)  # noqa: S311 - spreads reconnects, no secret
+            self._age = loop.call_later(
+                self.limits.max_connection_age_seconds * jitter, self._age_out
+            )
+
+    def _age_out(self) -> None:
+        """Old enough: a GOAWAY that takes no new call, the calls taken finish within the grace,
+        then the connection closes. The frame is written past h2, whose state would refuse
+        every frame still owed to those calls once it sends a GOAWAY itself."""
+        if self._closed:
+            return
+        if not self._started:
+            self._go_away(ErrorCodes.NO_ERROR)
+            return
+        self.connection.flush()
+        goaway = GoAwayFrame(0)
+        goaway.last_stream_id = self.connection._connection.highest_inbound_stream_id
+        goaway.error_code = ErrorCodes.NO_ERROR
+        self._transport.write(goaway.serialize())
+        self.last_stream_taken = goaway.last_stream_id
+        grace_ends = time.monotonic() + self.limits.max_connection_age_grace_seconds
+        self._close_when_done(grace_ends)
+
+    def _close_when_done(self, grace_ends: float) -> None:
+        if self._closed:
+            return
+        if self.idle:
+            self._closed = True
+            self._transport.close()
+        elif time.monotonic() >= grace_ends:
+            log.info("gRPC connection aged out with calls still open after the grace")
+            self._go_away(ErrorCodes.NO_ERROR)
+            self._transport.close()
+        else:
+            self._age = asyncio.get_running_loop().call_later(
+                AGED_CHECK_SECONDS, self._close_when_done, grace_ends
+            )
 
     def _make_room(self) -> bool:
         """At the cap: close the connection that has sent the least and has no call open (no
@@ -215,8 +266,9 @@ class GuardedProtocol(H2Protocol):
     def connection_lost(self, exc: BaseException | None) -> None:
         self._connections.open -= 1
         self._connections.live.discard(self)
-        if self._watch is not None:
-            self._watch.cancel()
+        for timer in (self._watch, self._age):
+            if timer is not None:
+                timer.cancel()
         self._closed = True
         if self._started:
             super().connection_lost(exc)

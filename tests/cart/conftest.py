@@ -9,7 +9,6 @@ from starlette.testclient import TestClient
 
 from gen.kugel.item.v1 import BatchGetItemDetailsRequest
 from services.cart.item_master import ItemMasterClient
-from services.cart.item_master.circuit_breaker import CircuitBreaker
 from services.cart.item_master.item_cache import ItemCache
 from services.cart.item_master.metrics import LookupMetrics
 from services.cart.item_master.model import BatchResult, ItemDetail, ItemLookupError, LookupFailure
@@ -17,6 +16,7 @@ from services.cart.server import CartParts, assemble
 from services.cart.settings import CartSettings
 from services.cart.sqlite_repository import SqliteCartRepository
 from services.cart.terminals import issue_key
+from services.common.circuit_breaker import CircuitBreaker
 from services.master_data import demo_data
 from services.master_data.catalog import ItemCatalog
 from services.master_data.errors import CatalogError, ErrorCode
@@ -49,6 +49,9 @@ class CatalogTransport:
             )
             raise ItemLookupError(failure, error.message) from None
         return BatchResult({i.item_code: ItemDetail.from_message(i) for i in items}, missing)
+
+    def status(self) -> dict[str, object]:
+        return {}
 
     async def close(self) -> None:
         pass

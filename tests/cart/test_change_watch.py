@@ -34,6 +34,9 @@ class FailingSource:
         yield WatchItemChangesResponse(heartbeat=WatchHeartbeat(sequence=7))
         raise self.error
 
+    def another_ready(self) -> bool:
+        return False
+
     async def close(self) -> None:
         return None
 
@@ -79,6 +82,9 @@ class GatedSource:
         await self.gate.wait()
         raise WatchFailed("master-data went away")
         yield  # an async generator  # pragma: no cover
+
+    def another_ready(self) -> bool:
+        return False
 
     async def close(self) -> None:
         return None

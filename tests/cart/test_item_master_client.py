@@ -13,7 +13,6 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from gen.kugel.item.v1 import BatchGetItemDetailsRequest
-from services.cart.item_master.circuit_breaker import CircuitBreaker
 from services.cart.item_master.client import ItemMasterClient
 from services.cart.item_master.item_cache import ItemCache
 from services.cart.item_master.metrics import LookupMetrics
@@ -24,6 +23,7 @@ from services.cart.item_master.model import (
     LookupFailure,
     TaxRule,
 )
+from services.common.circuit_breaker import CircuitBreaker
 
 RULE = TaxRule("TX10", "EXTERNAL", 1000, "FLOOR", "Standard")
 
@@ -53,6 +53,9 @@ class ScriptedTransport:
             raise ItemLookupError(self.failure, f"{self.name} says {self.failure.value}")
         found = {c: self.catalogue[c] for c in item_codes if c in self.catalogue}
         return BatchResult(found, [c for c in item_codes if c not in found])
+
+    def status(self) -> dict[str, object]:
+        return {}
 
     async def close(self) -> None:
         pass

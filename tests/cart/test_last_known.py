@@ -18,13 +18,13 @@ from gen.kugel.item.v1 import (
     WatchItemChangesResponse,
 )
 from services.cart.item_master.change_watch import ItemChangeWatch, WatchedTenants, WatchMetrics
-from services.cart.item_master.circuit_breaker import CircuitBreaker
 from services.cart.item_master.client import ItemMasterClient
 from services.cart.item_master.item_cache import NOT_FOUND, ItemCache
 from services.cart.item_master.metrics import LookupMetrics
 from services.cart.item_master.model import ItemLookupError, LookupFailure
 from services.cart.item_master.outage import Outage
 from services.cart.item_master.refresh import ChangedItems
+from services.common.circuit_breaker import CircuitBreaker
 
 from .test_item_master_client import CATALOGUE, Clock, ScriptedTransport, detail
 
@@ -199,6 +199,9 @@ class TwoHeartbeats:
         await self.second.wait()
         yield WatchItemChangesResponse(heartbeat=WatchHeartbeat(sequence=5))
         await asyncio.Event().wait()
+
+    def another_ready(self) -> bool:
+        return False
 
     async def close(self) -> None:
         return None

@@ -140,6 +140,8 @@ async def test_the_carts_readiness_says_how_master_data_is_reached(tmp_path: Pat
                 assert ready.status == 200
             assert body["masterData"]["transport"] == "grpc"
             assert body["masterData"]["lastLookup"] == "answered"
+            assert body["masterData"]["grpcAddresses"]["addresses"] == 1
+            assert body["masterData"]["grpcAddresses"]["ready"] == 1
             master_data.stop()
             async with http.post(scan, json=[{"itemCode": "ITEM0002"}]) as unknown:
                 assert unknown.status != 200  # never looked up, master-data away
@@ -148,6 +150,7 @@ async def test_the_carts_readiness_says_how_master_data_is_reached(tmp_path: Pat
                 assert ready.status == 200  # the till sells on: still ready
             assert body["database"] == "ok"
             assert body["masterData"]["lastLookup"] == "unreachable"
+            assert body["masterData"]["grpcAddresses"]["ready"] == 0
     finally:
         if cart is not None:
             cart.stop()

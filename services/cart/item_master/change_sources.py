@@ -1,6 +1,6 @@
 """Where the cart reads master-data's WatchItemChanges stream from: gRPC (the generated stub on
-a channel of its own) or the Connect endpoint (server streaming over HTTP/1.1, through the RPC
-layer's HTTP client).
+a balanced channel of its own, over every address of the target) or the Connect endpoint
+(server streaming over HTTP/1.1, through the RPC layer's HTTP client).
 
 A source raises one error of its own, `WatchFailed`, for everything it knows can end a stream
 (the peer gone, refused, cut short, a bad message); anything else is a bug and travels as it is.
@@ -26,15 +26,12 @@ from gen.kugel.item.v1 import (
     WatchItemChangesRequest,
     WatchItemChangesResponse,
 )
-from services.rpc.grpc_client import InterceptedChannel
+from services.rpc.grpc_balancer import BalancedChannel, Subchannel
 from services.rpc.http_client import RpcHttpClient, RpcProtocol
 from services.wire.connect import (
     Code,
     ConnectError,
 )
-from services.wire.grpc import StrictProtoCodec
-
-from .target import parse_target
 
 SERVICE: Final = "/kugel.item.v1.ItemService/"
 M = TypeVar("M", bound=betterproto2.Message)
@@ -74,61 +71,78 @@ class ChangeSource(Protocol):
         """A store's snapshot, page by page (PRELOAD_STORES)."""
         ...
 
+    def another_ready(self) -> bool:
+        """Whether the next stream over this source would go to another server than the one
+        that just failed (another address is ready)."""
+        ...
+
     async def close(self) -> None: ...
 
 
 @contextlib.asynccontextmanager
-async def _grpc_endings() -> AsyncIterator[None]:
-    """What ends a gRPC stream from outside this process, as WatchFailed."""
+async def _grpc_endings(channel: BalancedChannel, address: Subchannel) -> AsyncIterator[None]:
+    """What ends a gRPC stream from outside this process, as WatchFailed; an address that is
+    gone (or going: UNAVAILABLE) is skipped for its cool-down, so the next stream goes to
+    another."""
     try:
         yield
     except GRPCError as error:
+        if error.status is Status.UNAVAILABLE:
+            channel.failed(address)
         raise WatchFailed(
-            f"{error.status.name}: {error.message or ''}",
+            f"{error.status.name} at {address.label}: {error.message or ''}",
             unimplemented=error.status is Status.UNIMPLEMENTED,
         ) from None
     except _GRPC_ENDINGS as error:
-        raise WatchFailed(f"stream lost: {error!r}") from None
+        channel.failed(address)
+        raise WatchFailed(f"stream lost at {address.label}: {error!r}") from None
+    finally:
+        channel.release(address)
 
 
 class GrpcChanges:
-    """WatchItemChanges over gRPC."""
+    """WatchItemChanges over gRPC, on a balanced channel of its own (streams on connections
+    apart from the lookups'): each stream to the ready address with the fewest streams."""
 
     name = "grpc"
 
-    def __init__(self, target: str, token: str | None, tls: ssl.SSLContext | None) -> None:
-        self._host, self._port = parse_target(target)
-        self._tls = tls
+    def __init__(self, channel: BalancedChannel, token: str | None) -> None:
+        self._channel = channel
         self._metadata = {"authorization": f"Bearer {token}"} if token else None
-        self._channel: InterceptedChannel | None = None
 
-    def _stub(self) -> ItemServiceStub:
-        if self._channel is None:
-            codec = StrictProtoCodec(MAX_MESSAGE_BYTES)
-            self._channel = InterceptedChannel(self._host, self._port, codec=codec, ssl=self._tls)
-        return ItemServiceStub(self._channel)
+    async def _address(self) -> Subchannel:
+        address = await self._channel.pick()
+        if address is None:
+            raise WatchFailed("no gRPC address of master-data is ready")
+        return address
 
     async def stream(
         self, request: WatchItemChangesRequest
     ) -> AsyncIterator[WatchItemChangesResponse]:
-        async with _grpc_endings():
-            async for event in self._stub().watch_item_changes(request, metadata=self._metadata):
+        address = await self._address()
+        async with _grpc_endings(self._channel, address):
+            events = ItemServiceStub(address.channel).watch_item_changes(
+                request, metadata=self._metadata
+            )
+            async for event in events:
                 yield event
 
     async def store_items(
         self, request: StreamStoreItemsRequest
     ) -> AsyncIterator[StreamStoreItemsResponse]:
-        async with _grpc_endings():
-            pages = self._stub().stream_store_items(
+        address = await self._address()
+        async with _grpc_endings(self._channel, address):
+            pages = ItemServiceStub(address.channel).stream_store_items(
                 request, metadata=self._metadata, timeout=SNAPSHOT_TIMEOUT_SECONDS
             )
             async for page in pages:
                 yield page
 
+    def another_ready(self) -> bool:
+        return self._channel.ready_count() > 0
+
     async def close(self) -> None:
-        if self._channel is not None:
-            self._channel.close()
-            self._channel = None
+        await self._channel.close()
 
 
 class ConnectChanges:
@@ -174,6 +188,9 @@ class ConnectChanges:
             raise WatchFailed.of(error) from None
         except OSError as error:
             raise WatchFailed(f"stream lost: {error!r}") from None
+
+    def another_ready(self) -> bool:
+        return False  # one URL: a load balancer's to spread
 
     async def close(self) -> None:
         await self._client.close()

@@ -158,7 +158,8 @@ class ItemChangeWatch:
                 self._metrics.connected.set(0)
                 self._cache.uncover()
             self._metrics.reconnects.inc()
-            turn += 1  # the other transport next, as lookups fall back
+            if not source.another_ready():
+                turn += 1  # the other transport next, as lookups fall back
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
 

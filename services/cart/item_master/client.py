@@ -12,9 +12,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from gen.kugel.item.v1 import BatchGetItemDetailsRequest
+from services.common.circuit_breaker import CircuitBreaker
 
 from .change_watch import WatchedTenants
-from .circuit_breaker import CircuitBreaker
 from .http_fallback import FallbackTransports
 from .item_cache import NOT_FOUND, Cached, CacheKey, ItemCache
 from .metrics import LookupMetrics

@@ -55,5 +55,8 @@ class ConnectTransport:
             raise lookup_error(error) from None
         return BatchResult.from_reply(reply.message)
 
+    def status(self) -> dict[str, object]:
+        return {}
+
     async def close(self) -> None:
         await self._client.close()

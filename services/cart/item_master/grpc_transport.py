@@ -1,64 +1,84 @@
-"""Item lookups over gRPC: the generated ItemServiceStub on one shared grpclib Channel."""
+"""Item lookups over gRPC: the generated ItemServiceStub over every address of master-data's
+gRPC target (`services.rpc.grpc_balancer`: a connection per address, the ready one with the
+fewest calls out).
+
+A lookup has no side effects, so a call whose address fails before it answers (refused, reset,
+UNAVAILABLE) goes to the next ready address within the same deadline: one replica's loss costs
+no scan and no HTTP fallback. Only when no address is ready does the lookup fail UNAVAILABLE
+(and the cart falls back to HTTP)."""
 
 from __future__ import annotations
 
-import ssl
+import time
+from typing import Final
 
 import h2.exceptions
 from grpclib.const import Status
 from grpclib.exceptions import GRPCError, StreamTerminatedError
 
 from gen.kugel.item.v1 import BatchGetItemDetailsRequest, ItemServiceStub
-from services.rpc.grpc_client import InterceptedChannel
-from services.wire.grpc import StrictProtoCodec
+from services.rpc.grpc_balancer import BalancedChannel, Subchannel
 
 from .model import BatchResult, ItemLookupError, LookupFailure
-from .target import parse_target
-from .transport import FAILURE_BY_STATUS, MAX_REPLY_BYTES
+from .transport import FAILURE_BY_STATUS
+
+# What says an address is gone (or going): try the next one.
+UNREACHABLE: Final = (OSError, StreamTerminatedError, h2.exceptions.ProtocolError)
 
 
 class GrpcTransport:
-    """One Channel per process and target, opened on first use; grpclib reconnects by itself."""
+    """Lookups over the balanced channel; its subchannels reconnect by themselves."""
 
     name = "grpc"
 
-    def __init__(self, target: str, token: str | None, tls: ssl.SSLContext | None = None) -> None:
-        self._host, self._port = parse_target(target)
-        self._tls = tls
+    def __init__(self, channel: BalancedChannel, token: str | None) -> None:
+        self._channel = channel
         self._metadata = {"authorization": f"Bearer {token}"} if token else None
-        self._stub: ItemServiceStub | None = None
-        self._channel: InterceptedChannel | None = None
-
-    def _get_stub(self) -> ItemServiceStub:
-        if self._stub is None:
-            self._channel = InterceptedChannel(
-                self._host, self._port, codec=StrictProtoCodec(MAX_REPLY_BYTES), ssl=self._tls
-            )
-            self._stub = ItemServiceStub(self._channel)
-        return self._stub
 
     async def batch(self, request: BatchGetItemDetailsRequest, seconds_left: float) -> BatchResult:
-        try:
-            reply = await self._get_stub().batch_get_item_details(
-                request, timeout=seconds_left, metadata=self._metadata
-            )
-        except GRPCError as error:
-            failure = FAILURE_BY_STATUS.get(error.status, LookupFailure.FAILED)
-            raise ItemLookupError(
-                failure,
-                error.message or error.status.name,
-                timed_out=error.status is Status.DEADLINE_EXCEEDED,
-            ) from None
-        except TimeoutError:
-            raise ItemLookupError(
-                LookupFailure.UNAVAILABLE, "gRPC deadline exceeded", timed_out=True
-            ) from None
-        except (OSError, StreamTerminatedError, h2.exceptions.ProtocolError) as error:
-            raise ItemLookupError(LookupFailure.UNAVAILABLE, f"gRPC unreachable: {error}") from None
-        return BatchResult.from_reply(reply)
+        deadline = time.monotonic() + seconds_left
+        tried: list[Subchannel] = []
+        failure = "no gRPC address of master-data is ready"
+        while (address := await self._channel.pick(tried)) is not None:
+            try:
+                reply = await ItemServiceStub(address.channel).batch_get_item_details(
+                    request, timeout=max(deadline - time.monotonic(), 0.001),
+                    metadata=self._metadata,
+                )  # fmt: skip
+            except GRPCError as error:
+                if error.status is not Status.UNAVAILABLE:
+                    raise _answer(error) from None
+                failure = f"gRPC {address.label}: {error.message or 'UNAVAILABLE'}"
+            except TimeoutError:
+                self._channel.inconclusive(address)
+                raise ItemLookupError(
+                    LookupFailure.UNAVAILABLE, "gRPC deadline exceeded", timed_out=True
+                ) from None
+            except UNREACHABLE as error:
+                failure = f"gRPC unreachable at {address.label}: {error}"
+            else:
+                self._channel.succeeded(address)
+                return BatchResult.from_reply(reply)
+            finally:
+                self._channel.release(address)
+            self._channel.failed(address)
+            tried.append(address)
+            if time.monotonic() >= deadline:
+                raise ItemLookupError(LookupFailure.UNAVAILABLE, failure, timed_out=True)
+        raise ItemLookupError(LookupFailure.UNAVAILABLE, failure)
+
+    def status(self) -> dict[str, object]:
+        return self._channel.status()
 
     async def close(self) -> None:
-        if self._channel is not None:
-            self._channel.close()
-            self._channel = None
-            self._stub = None
+        await self._channel.close()
+
+
+def _answer(error: GRPCError) -> ItemLookupError:
+    """master-data's answer (not found, invalid, refused, out of time) as the lookup's error."""
+    failure = FAILURE_BY_STATUS.get(error.status, LookupFailure.FAILED)
+    return ItemLookupError(
+        failure,
+        error.message or error.status.name,
+        timed_out=error.status is Status.DEADLINE_EXCEEDED,
+    )

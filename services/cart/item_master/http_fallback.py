@@ -14,8 +14,8 @@ import logging
 import time
 
 from gen.kugel.item.v1 import BatchGetItemDetailsRequest
+from services.common.circuit_breaker import BreakerState, CircuitBreaker
 
-from .circuit_breaker import BreakerState, CircuitBreaker
 from .metrics import LookupMetrics
 from .model import BatchResult, ItemLookupError, LookupFailure
 from .transport import ItemTransport
@@ -103,6 +103,7 @@ class FallbackTransports:
         said: dict[str, object] = {"transport": next_one.name}
         if self._grpc is not None:
             said["grpcBreaker"] = self._breaker.state.value
+            said["grpcAddresses"] = self._grpc.status()
         if self._last is None:
             said["lastLookup"] = "none yet"
         else:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
-from .circuit_breaker import CircuitBreaker
+from services.common.circuit_breaker import CircuitBreaker
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,204 @@
+"""Client-side balancing over every address a gRPC target names (grpclib has none of its own):
+one channel (one HTTP/2 connection) per address, calls to the ready address with the fewest
+calls out, round robin among equals.
+
+An address that fails (refused, reset, UNAVAILABLE) is skipped for a cool-down, then probed by
+one call (a circuit breaker per address). The name is resolved again every
+`resolve_every_seconds` and soon after a failure, so a replica added by a scale-out gets calls
+within one period and a removed one gets none; a removed address's channel closes once its calls
+are done. With more addresses than `max_addresses`, a process keeps a stable subset (each process
+its own), so a thousand replicas do not cost every client a thousand connections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable, Collection
+from typing import Final
+
+from services.common.circuit_breaker import BreakerState, CircuitBreaker
+from services.common.throttled_log import ThrottledLog
+
+from .grpc_client import InterceptedChannel
+from .grpc_target import Address, GrpcTarget
+
+log = logging.getLogger(__name__)
+
+MIN_RESOLVE_GAP_SECONDS: Final = 1.0  # re-resolving after failures: at most this often
+
+
+class Subchannel:
+    """One address: its channel, its breaker, the calls out on it."""
+
+    def __init__(self, address: Address, channel: InterceptedChannel, breaker: CircuitBreaker):
+        self.address = address
+        self.channel = channel
+        self.breaker = breaker
+        self.outstanding = 0
+        self.retired = False  # the name no longer gives this address
+
+    @property
+    def label(self) -> str:
+        host, port = self.address
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+class BalancedChannel:
+    """The subchannels of one target. `pick()` an address per call, `release()` it when the
+    call is over, and say how the call went (`succeeded`, `failed`)."""
+
+    def __init__(
+        self,
+        target: GrpcTarget,
+        connect: Callable[[Address], InterceptedChannel],
+        *,
+        resolve_every_seconds: float,
+        cooldown_seconds: float,
+        max_addresses: int = 16,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.target = target
+        self._connect = connect
+        self._resolve_every = resolve_every_seconds
+        self._cooldown = cooldown_seconds
+        self._max = max_addresses
+        self._clock = clock
+        self._subchannels: list[Subchannel] = []
+        self._turn = 0
+        self._resolved_at: float | None = None
+        self._resolving: asyncio.Task[None] | None = None
+        self._order = random.Random()  # noqa: S311 - spreads processes over a subset, no secret
+        self._unresolved = ThrottledLog("gRPC target %s does not resolve (%s): keeping %d", log)
+
+    @property
+    def subchannels(self) -> list[Subchannel]:
+        return list(self._subchannels)
+
+    def ready_count(self) -> int:
+        return sum(1 for s in self._subchannels if s.breaker.state is BreakerState.CLOSED)
+
+    async def pick(self, skip: Collection[Subchannel] = ()) -> Subchannel | None:
+        """The address for the next call: the ready one with the fewest calls out (round robin
+        among equals), else one whose cool-down is over (a probe); None when there is none.
+        The call it starts counts as out until `release`."""
+        if self._resolved_at is None:
+            await self.resolve()
+        elif self._clock() - self._resolved_at >= self._resolve_every:
+            self._resolve_soon()
+        chosen = self._choose(skip)
+        if chosen is not None:
+            chosen.outstanding += 1
+        return chosen
+
+    def _choose(self, skip: Collection[Subchannel]) -> Subchannel | None:
+        subchannels = self._subchannels
+        count = len(subchannels)
+        best: Subchannel | None = None
+        self._turn = (self._turn + 1) % max(count, 1)
+        for offset in range(count):
+            candidate = subchannels[(self._turn + offset) % count]
+            if candidate.breaker.state is not BreakerState.CLOSED or candidate in skip:
+                continue
+            if best is None or candidate.outstanding < best.outstanding:
+                best = candidate
+        if best is not None:
+            return best
+        for candidate in subchannels:  # none ready: one whose cool-down is over may probe
+            if candidate not in skip and candidate.breaker.allow():
+                return candidate
+        return None
+
+    def release(self, subchannel: Subchannel) -> None:
+        subchannel.outstanding -= 1
+        if subchannel.retired and subchannel.outstanding == 0:
+            subchannel.channel.close()
+
+    def succeeded(self, subchannel: Subchannel) -> None:
+        if subchannel.breaker.succeeded():
+            log.info("gRPC address %s of %s answers again", subchannel.label, self.target.text)
+
+    def failed(self, subchannel: Subchannel) -> None:
+        """A transport failure on this address: skipped for a cool-down; the name is resolved
+        again soon (the address may be gone)."""
+        if subchannel.breaker.failed():
+            log.warning(
+                "gRPC address %s of %s failed: skipped for %g s",
+                subchannel.label,
+                self.target.text,
+                self._cooldown,
+            )
+        self._resolve_soon(after_failure=True)
+
+    def inconclusive(self, subchannel: Subchannel) -> None:
+        subchannel.breaker.inconclusive()
+
+    def _resolve_soon(self, *, after_failure: bool = False) -> None:
+        if self._resolving is not None:
+            return
+        if after_failure:  # fixed addresses resolve to themselves; a name at most so often
+            recent = self._resolved_at is not None and (
+                self._clock() - self._resolved_at < MIN_RESOLVE_GAP_SECONDS
+            )
+            if recent or not self.target.resolved_by_dns:
+                return
+        self._resolving = asyncio.create_task(self.resolve())
+        self._resolving.add_done_callback(self._resolved)
+
+    def _resolved(self, task: asyncio.Task[None]) -> None:
+        self._resolving = None
+        if not task.cancelled() and task.exception() is not None:
+            log.error("resolving %s failed", self.target.text, exc_info=task.exception())
+
+    async def resolve(self) -> None:
+        """Resolve the target now and keep a channel per address it names (a bounded subset);
+        a name that does not resolve keeps the addresses known."""
+        self._resolved_at = self._clock()
+        try:
+            found = await self.target.resolve()
+        except (OSError, TimeoutError) as error:
+            self._unresolved.warn(self.target.text, error, len(self._subchannels))
+            return
+        self._update(found)
+
+    def _update(self, found: list[Address]) -> None:
+        kept = {s.address: s for s in self._subchannels if s.address in set(found)}
+        fresh = [a for a in found if a not in kept]
+        self._order.shuffle(fresh)
+        wanted = list(kept) + fresh[: max(0, self._max - len(kept))]
+        for subchannel in self._subchannels:
+            if subchannel.address not in kept:
+                subchannel.retired = True
+                if subchannel.outstanding == 0:
+                    subchannel.channel.close()
+        before = [s.address for s in self._subchannels]
+        self._subchannels = [kept[a] if a in kept else self._new(a) for a in sorted(wanted)]
+        if before != sorted(wanted):
+            log.info(
+                "gRPC target %s: %d addresses (%s)",
+                self.target.text,
+                len(self._subchannels),
+                ", ".join(s.label for s in self._subchannels),
+            )
+
+    def _new(self, address: Address) -> Subchannel:
+        breaker = CircuitBreaker(self._cooldown, self._clock)
+        return Subchannel(address, self._connect(address), breaker)
+
+    def status(self) -> dict[str, object]:
+        return {
+            "target": self.target.text,
+            "addresses": len(self._subchannels),
+            "ready": self.ready_count(),
+        }
+
+    async def close(self) -> None:
+        if self._resolving is not None:
+            self._resolving.cancel()
+            self._resolving = None
+        for subchannel in self._subchannels:
+            subchannel.channel.close()
+        self._subchannels = []
+        self._resolved_at = None
