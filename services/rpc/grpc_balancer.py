@@ -70,6 +70,7 @@ class BalancedChannel:
         self._turn = 0
         self._resolved_at: float | None = None
         self._resolving: asyncio.Task[None] | None = None
+        self._first: asyncio.Future[None] | None = None
         self._order = random.Random()  # noqa: S311 - spreads processes over a subset, no secret
         self._unresolved = ThrottledLog("gRPC target %s does not resolve (%s): keeping %d", log)
 
@@ -84,14 +85,22 @@ class BalancedChannel:
         """The address for the next call: the ready one with the fewest calls out (round robin
         among equals), else one whose cool-down is over (a probe); None when there is none.
         The call it starts counts as out until `release`."""
-        if self._resolved_at is None:
-            await self.resolve()
-        elif self._clock() - self._resolved_at >= self._resolve_every:
+        if self._first is None or not self._first.done():
+            await self._first_resolve()
+        elif not self._subchannels:
+            self._resolve_soon(after_failure=True)  # the name gave nothing yet: ask again
+        elif self._clock() - (self._resolved_at or 0.0) >= self._resolve_every:
             self._resolve_soon()
         chosen = self._choose(skip)
         if chosen is not None:
             chosen.outstanding += 1
         return chosen
+
+    async def _first_resolve(self) -> None:
+        """The first resolve, which every call made meanwhile waits for."""
+        if self._first is None:
+            self._first = asyncio.ensure_future(self.resolve())
+        await asyncio.shield(self._first)
 
     def _choose(self, skip: Collection[Subchannel]) -> Subchannel | None:
         subchannels = self._subchannels
@@ -202,3 +211,4 @@ class BalancedChannel:
             subchannel.channel.close()
         self._subchannels = []
         self._resolved_at = None
+        self._first = None

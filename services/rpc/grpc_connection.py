@@ -118,7 +118,7 @@ class GuardedProtocol(H2Protocol):
         super().__init__(handler, config, h2_config)
         self._connections = connections
         self.limits = connections.limits
-        self.last_activity = time.monotonic()
+        self.last_activity = self.connected_at = time.monotonic()
         self.had_request = False
         self._transport: Any = None
         self._early = b""  # bytes before the HTTP/2 state exists
@@ -190,7 +190,9 @@ class GuardedProtocol(H2Protocol):
         candidates = [c for c in self._connections.live if c is not self and c.idle]
         if not candidates:
             return False
-        victim = min(candidates, key=lambda c: c.received)
+        # The oldest of those that sent least: a caller that just connected has sent as little
+        # as a silent socket yet, but it has not been silent for long.
+        victim = min(candidates, key=lambda c: (c.received, c.connected_at))
         victim._go_away(ErrorCodes.NO_ERROR)
         victim._transport.close()
         return True

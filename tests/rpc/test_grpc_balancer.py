@@ -169,3 +169,16 @@ async def test_a_name_that_stops_resolving_keeps_what_it_had() -> None:
     channel.target = Failing()
     await channel.resolve()
     assert [s.address for s in channel.subchannels] == [A, D]
+
+
+async def test_calls_made_before_the_first_resolve_ends_wait_for_it() -> None:
+    class Slow(Name):
+        async def resolve(self) -> list[Address]:
+            await asyncio.sleep(0.01)
+            return await super().resolve()
+
+    name = Slow(A, B)
+    channel = balanced(name, Clock())
+    chosen = await asyncio.gather(*(channel.pick() for _ in range(50)))
+    assert all(s is not None for s in chosen)  # none found the list still empty
+    assert name.asked == 1  # type: ignore[attr-defined]
