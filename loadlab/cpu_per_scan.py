@@ -13,10 +13,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import http.server
 import random
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -156,15 +160,46 @@ def start_bare_route(tmp: Path, *, durable: bool = False) -> ServiceProcess:
     )
 
 
-def run(terminals: int = 40, rounds: int = 5, baseline: Path | None = None) -> CpuPerScan:
+class _OtlpSink(http.server.BaseHTTPRequestHandler):
+    """Takes OTLP/HTTP exports and answers 200, so a traced cart pays its whole export."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("content-length") or 0))
+        self.send_response(200)
+        self.send_header("content-type", "application/x-protobuf")
+        self.send_header("content-length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def otlp_sink() -> Iterator[str]:
+    """An OTLP/HTTP endpoint on a free loopback port, for the lab's run: its URL."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _OtlpSink)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+
+
+def run(
+    terminals: int = 40, rounds: int = 5, baseline: Path | None = None, *, traced: bool = False
+) -> CpuPerScan:
     """The cart, the bare route and the durable floor, taking turns; with `baseline` (a source
-    tree, e.g. a `git worktree` of an earlier commit) a second cart run from it takes turns too."""
-    with tempfile.TemporaryDirectory() as folder:
+    tree, e.g. a `git worktree` of an earlier commit) a second cart run from it takes turns too;
+    `traced`: the measured cart samples every scan and exports it (batched OTLP) to a sink."""
+    with tempfile.TemporaryDirectory() as folder, otlp_sink() as sink:
         tmp = Path(folder)
         master_data = start_master_data(tmp)
         keys = [add_terminal(tmp, "T0001", "S001", "R01")]
         settings = {"USE_ITEM_CACHE": "true", "TERMINAL_RATE_LIMIT": "0", "MAX_OPEN_CARTS": "0"}
-        services = [start_cart(tmp, master_data, **settings)]
+        tracing = {"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_ENDPOINT": sink,
+                   "OTEL_TRACES_SAMPLER": "always_on"} if traced else {}  # fmt: skip
+        services = [start_cart(tmp, master_data, **settings, **tracing)]
         if baseline is not None:  # a database of its own: its release may know another schema
             (old := tmp / "baseline").mkdir()
             env = {"PYTHONPATH": str(baseline)}
@@ -202,8 +237,11 @@ def main() -> None:
         type=Path,
         help="a source tree (e.g. `git worktree add /tmp/old REV`) whose cart takes turns too",
     )
+    parser.add_argument(
+        "--traced", action="store_true", help="the cart traces every scan, exported over OTLP"
+    )
     args = parser.parse_args()
-    result = run(args.terminals, args.rounds, args.baseline)
+    result = run(args.terminals, args.rounds, args.baseline, traced=args.traced)
     print(f"cart:  {result.cart:.3f} CPU-s per 1,000 add-item requests ({result.scans} scans)")
     print(f"floor: {result.floor:.3f} CPU-s per 1,000 requests (bare Starlette route)")
     print(f"durable floor: {result.durable_floor:.3f} CPU-s per 1,000 requests (+ fsynced write)")

@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     settings = load_settings(CartSettings, "cart")
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     with exit_on_setup_error("cart"):  # a port in use, a database not there: one line
         _run(args, settings)
 

@@ -15,6 +15,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
+from opentelemetry import propagate, trace
+from opentelemetry.trace import SpanKind, StatusCode
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -45,6 +47,7 @@ PREFIX: Final = "/api/v1"
 TIMEOUT_HEADER: Final = "x-request-timeout-ms"  # optional: the caller's remaining time
 
 Handler = Callable[[Request, Terminal], Awaitable[Response]]
+Endpoint = Callable[[Request], Awaitable[Response]]
 _KEY: Final = re.compile(r"[\x21-\x7e]{1,255}")  # an Idempotency-Key: visible ASCII
 
 
@@ -91,12 +94,15 @@ class CartApi:
         max_body_bytes: int,
         rate_limiter: RateLimiter,
         idempotency_key_ttl_seconds: float = 86_400.0,
+        *,
+        tracer: trace.Tracer | None = None,
     ) -> None:
         self._service = service
         self._auth = authenticator
         self._limit = max_body_bytes
         self._rate_limiter = rate_limiter
         self._key_ttl = idempotency_key_ttl_seconds
+        self._tracer = tracer  # None: no span at all (tracing not configured)
 
     def routes(self) -> list[Route]:
         carts = f"{PREFIX}/carts"
@@ -118,10 +124,36 @@ class CartApi:
             (f"{cart}/cancel", "POST", self.cancel_cart),
         ]
         return [
-            Route(path, self.guarded(handler), methods=[method]) for path, method, handler in table
+            Route(path, self.traced(self.guarded(handler), method, path), methods=[method])
+            for path, method, handler in table
         ]
 
-    def guarded(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    def traced(self, endpoint: Endpoint, method: str, route: str) -> Endpoint:
+        """A server span per request, named by its route template, in the terminal's trace
+        (its `traceparent`) when it sent one; the endpoint itself without tracing."""
+        tracer = self._tracer
+        if tracer is None:
+            return endpoint
+        name = f"{method} {route}"
+
+        async def traced_endpoint(request: Request) -> Response:
+            attributes = {"http.request.method": method, "http.route": route,
+                          "url.path": request.url.path}  # fmt: skip
+            with tracer.start_as_current_span(
+                name,
+                context=propagate.extract(request.headers),
+                kind=SpanKind.SERVER,
+                attributes=attributes,
+            ) as span:
+                response = await endpoint(request)
+                span.set_attribute("http.response.status_code", response.status_code)
+                if response.status_code >= 500:
+                    span.set_status(StatusCode.ERROR)
+                return response
+
+        return traced_endpoint
+
+    def guarded(self, handler: Handler) -> Endpoint:
         async def endpoint(request: Request) -> Response:
             try:
                 terminal = await self._auth.terminal_for(request.headers.get("x-api-key"))

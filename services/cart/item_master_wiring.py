@@ -7,10 +7,13 @@ import ssl
 from prometheus_client import CollectorRegistry
 
 from services.common.circuit_breaker import CircuitBreaker
+from services.common.telemetry import Telemetry
 from services.common.tls import client_context
+from services.rpc.client_interceptors import ClientInterceptor
 from services.rpc.grpc_balancer import BalancedChannel
 from services.rpc.grpc_client import InterceptedChannel
 from services.rpc.grpc_target import Address, parse_target
+from services.rpc.rpc_tracing import ClientTracing
 from services.wire.grpc import StrictProtoCodec
 
 from .item_master.change_sources import (
@@ -33,8 +36,18 @@ from .repository import CartRepository
 from .settings import CartSettings
 
 
+def client_interceptors(telemetry: Telemetry | None) -> list[ClientInterceptor]:
+    """What every call to master-data passes through: a span per call when tracing is on."""
+    if telemetry is None:
+        return []
+    return [ClientTracing(telemetry.tracer, telemetry.meter)]
+
+
 def grpc_channel(
-    settings: CartSettings, tls: ssl.SSLContext | None, max_message_bytes: int
+    settings: CartSettings,
+    tls: ssl.SSLContext | None,
+    max_message_bytes: int,
+    interceptors: list[ClientInterceptor],
 ) -> BalancedChannel:
     """A channel over every address MASTER_DATA_GRPC_URL names (resolved again every
     MASTER_DATA_RESOLVE_SECONDS); TLS checks each against the name, not its address."""
@@ -44,7 +57,8 @@ def grpc_channel(
     def connect(address: Address) -> InterceptedChannel:
         host, port = address
         codec = StrictProtoCodec(max_message_bytes)
-        return InterceptedChannel(host, port, codec=codec, ssl=tls, server_name=server_name)
+        return InterceptedChannel(host, port, codec=codec, ssl=tls, server_name=server_name,
+                                  interceptors=interceptors)  # fmt: skip
 
     return BalancedChannel(
         target,
@@ -56,7 +70,7 @@ def grpc_channel(
 
 
 def build_item_master_client(
-    settings: CartSettings, registry: CollectorRegistry
+    settings: CartSettings, registry: CollectorRegistry, telemetry: Telemetry | None = None
 ) -> ItemMasterClient:
     """One client per process: its channel and session are shared by every request and tenant."""
     token = settings.master_data_token.get_secret_value() if settings.master_data_token else None
@@ -73,19 +87,26 @@ def build_item_master_client(
     ca_file = settings.master_data_ca_file
     grpc_tls = client_context(ca_file, alpn=["h2"]) if settings.master_data_grpc_tls else None
     http_tls = client_context(ca_file, alpn=["http/1.1"]) if ca_file else None
+    interceptors = client_interceptors(telemetry)
     grpc = None
     if settings.use_grpc:
-        grpc = GrpcTransport(grpc_channel(settings, grpc_tls, MAX_REPLY_BYTES), token)
+        channel = grpc_channel(settings, grpc_tls, MAX_REPLY_BYTES, interceptors)
+        grpc = GrpcTransport(channel, token)
     return ItemMasterClient(
         grpc=grpc,
         http=ConnectTransport(
-            settings.master_data_http_url, token, settings.master_data_http_pool_size, http_tls
+            settings.master_data_http_url,
+            token,
+            settings.master_data_http_pool_size,
+            tls=http_tls,
+            interceptors=interceptors,
         ),
         timeout_seconds=settings.grpc_timeout,
         breaker=CircuitBreaker(settings.grpc_breaker_cooldown_seconds),
         cache=cache,
         metrics=LookupMetrics(registry),
         outage=None if cache is None else Outage(settings.grpc_breaker_cooldown_seconds, registry),
+        tracer=telemetry.tracer if telemetry is not None else None,
     )
 
 
@@ -94,6 +115,7 @@ def build_change_watch(
     items: ItemMasterClient,
     registry: CollectorRegistry,
     repository: CartRepository,
+    telemetry: Telemetry | None = None,
 ) -> ItemChangeWatch | None:
     """The watch that keeps the item cache fresh; None without a cache or with it switched off.
     Over gRPC first when USE_GRPC is on (Connect as the fallback), else over Connect."""
@@ -102,10 +124,13 @@ def build_change_watch(
     token = settings.master_data_token.get_secret_value() if settings.master_data_token else None
     ca_file = settings.master_data_ca_file
     http_tls = client_context(ca_file, alpn=["http/1.1"]) if ca_file else None
-    sources: list[ChangeSource] = [ConnectChanges(settings.master_data_http_url, token, http_tls)]
+    interceptors = client_interceptors(telemetry)
+    sources: list[ChangeSource] = [
+        ConnectChanges(settings.master_data_http_url, token, http_tls, interceptors)
+    ]
     if settings.use_grpc:
         grpc_tls = client_context(ca_file, alpn=["h2"]) if settings.master_data_grpc_tls else None
-        channel = grpc_channel(settings, grpc_tls, MAX_MESSAGE_BYTES)
+        channel = grpc_channel(settings, grpc_tls, MAX_MESSAGE_BYTES, interceptors)
         sources.insert(0, GrpcChanges(channel, token))
     preloaded = None
     if settings.preloaded_stores:

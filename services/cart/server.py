@@ -15,6 +15,7 @@ from services.common.postgres import redacted
 from services.common.process_limits import connection_cap, raise_open_file_limit
 from services.common.sockets import listening_socket
 from services.common.stop_signal import until_stop_signal
+from services.common.telemetry import Telemetry, configure_telemetry
 from services.wire.http1 import HttpLimits
 from services.wire.uvicorn_server import http_server, wait_started
 
@@ -52,12 +53,14 @@ def assemble(
     *,
     items: ItemMasterClient | None = None,
     registry: CollectorRegistry | None = None,
+    telemetry: Telemetry | None = None,
 ) -> CartParts:
-    """Build every part of the cart; tests may bring their own item client and its registry."""
+    """Build every part of the cart; tests may bring their own item client and its registry.
+    With `telemetry`, every request, lookup and call to master-data is traced."""
     registry = registry or CollectorRegistry()
     built = items is None
-    items = items or build_item_master_client(settings, registry)
-    watch = build_change_watch(settings, items, registry, repository) if built else None
+    items = items or build_item_master_client(settings, registry, telemetry)
+    watch = build_change_watch(settings, items, registry, repository, telemetry) if built else None
     closings = Closings(zoneinfo.ZoneInfo(settings.business_timezone))
     service = CartService(
         repository,
@@ -73,6 +76,7 @@ def assemble(
         settings.max_request_bytes,
         RateLimiter(settings.terminal_rate_limit, settings.terminal_rate_burst),
         settings.idempotency_key_ttl_seconds,
+        tracer=telemetry.tracer if telemetry is not None else None,
     )
     transactions = TransactionApi(api, TransactionService(repository, closings))
     http_app = build_http_app(
@@ -87,8 +91,9 @@ async def serve(settings: CartSettings) -> None:
     if cap < settings.max_connections:
         log.info("connections capped at %d: the process may open %d files", cap, files)
         settings = settings.model_copy(update={"max_connections": cap})
+    telemetry = configure_telemetry("cart")
     repository = await open_repository(settings)
-    parts = assemble(repository, settings)
+    parts = assemble(repository, settings, telemetry=telemetry)
     sock = listening_socket(
         settings.bind_host, settings.http_port, setting="HTTP_PORT", reuse_port=settings.reuse_port
     )
@@ -107,7 +112,7 @@ async def serve(settings: CartSettings) -> None:
     port = sock.getsockname()[1]
     log.info("HTTP server started on port %d", port)
     log.info(
-        "cart ready: http=%d db=%s master-data=%s item-cache=%s watch=%s",
+        "cart ready: http=%d db=%s master-data=%s item-cache=%s watch=%s tracing=%s",
         port,
         redacted(settings.cart_db),
         f"gRPC {settings.master_data_grpc_url}, HTTP fallback {settings.master_data_http_url}"
@@ -115,6 +120,7 @@ async def serve(settings: CartSettings) -> None:
         else f"HTTP {settings.master_data_http_url}",
         "on" if settings.use_item_cache else "off",
         "on" if parts.watch else "off",
+        "on" if telemetry else "off",
     )
     await until_stop_signal(task)
     log.info("cart shutting down: finishing requests in flight")
@@ -128,4 +134,6 @@ async def serve(settings: CartSettings) -> None:
         await parts.watch.close()
     await parts.items.close()
     await repository.close()
+    if telemetry is not None:
+        telemetry.shutdown()  # the spans still batched go out
     log.info("cart stopped")

@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from services.common.codes import RULE, is_code
+from services.common.logging import LogFormat
 from services.common.settings_fields import HttpLimitSettings, LogLevel, ServerTlsSettings
 from services.rpc.grpc_target import parse_target
 
@@ -91,3 +92,4 @@ class CartSettings(ServerTlsSettings, HttpLimitSettings):
         return value
 
     log_level: LogLevel = "INFO"
+    log_format: LogFormat = "text"  # json: one JSON object a line

@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     settings = load_settings(MasterDataSettings, "master-data")
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     with exit_on_setup_error("master-data"):  # a port in use, a database not there: one line
         _run(args, settings)
 

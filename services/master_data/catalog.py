@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractContextManager
 from typing import Final
+
+from opentelemetry import trace
 
 from gen.kugel.item.v1 import Item, RoundingMethod, TaxRule, TaxType
 from services.common.codes import RULE, is_code
@@ -23,6 +26,9 @@ MAX_BATCH_SIZE: Final = 100  # documented in the proto: BatchGetItemDetailsReque
 SNAPSHOT_PAGE: Final = 1_000  # documented in the proto: StreamStoreItemsResponse.items
 
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+
+
+_tracer = trace.get_tracer("kugel-item-master")  # the global provider's, once one is set
 
 
 class _NotFound:
@@ -116,7 +122,13 @@ class ItemCatalog:
                 answers[code] = cached
         if misses:
             generation = self._generation
-            loaded = await self._repository.priced_items(tenant_id, store_code, misses)
+            with (
+                _tracer.start_as_current_span(
+                    "item read-cache miss", attributes={"items": len(misses)}
+                ),
+                self._query("priced_items"),
+            ):
+                loaded = await self._repository.priced_items(tenant_id, store_code, misses)
             by_code = {p.item_code: to_message(p, context.currency_code) for p in loaded}
             for code in misses:
                 answer = by_code.get(code, _NOT_FOUND)
@@ -145,6 +157,15 @@ class ItemCatalog:
                 return
             after = page[-1].item_code
 
+    def _query(self, operation: str) -> AbstractContextManager[trace.Span]:
+        """A storage query's span (a no-op without tracing configured)."""
+        engine = self._repository.engine
+        return _tracer.start_as_current_span(
+            f"{operation} {engine}",
+            kind=trace.SpanKind.CLIENT,
+            attributes={"db.system.name": engine, "db.operation.name": operation},
+        )
+
     async def _store_context(self, tenant_id: str, store_code: str) -> StoreContext:
         key = (tenant_id, store_code)
         context = self._stores.get(key)
@@ -152,7 +173,9 @@ class ItemCatalog:
             _check_code("tenant_id", tenant_id)
             _check_code("store_code", store_code)
             generation = self._generation
-            context = await self._repository.store_context(tenant_id, store_code) or _NOT_FOUND
+            with self._query("store_context"):
+                found = await self._repository.store_context(tenant_id, store_code)
+            context = found or _NOT_FOUND
             if generation == self._generation:
                 self._stores.put(key, context)
         if isinstance(context, _NotFound):

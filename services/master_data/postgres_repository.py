@@ -86,6 +86,8 @@ def _logged(r: asyncpg.Record) -> LoggedChange:
 class PostgresItemRepository:
     """ItemRepository on a PostgreSQL database (a pool of `pool_size` connections)."""
 
+    engine = "postgresql"  # db.system.name in traces
+
     def __init__(self, pool: postgres.Pool, url: str) -> None:
         self._pool = pool
         self._url = url

@@ -74,6 +74,8 @@ class EntryNotFound(Exception):
 class ItemRepository(Protocol):
     """What master-data needs of its storage."""
 
+    engine: str  # sqlite or postgresql (db.system.name in traces)
+
     async def store_context(self, tenant_id: str, store_code: str) -> StoreContext | None:
         """The tenant's currency and whether the store exists; None for an unknown tenant."""
         ...

@@ -22,13 +22,15 @@ from services.common.process_limits import connection_cap, raise_open_file_limit
 from services.common.secrets import BearerToken, scoped_tokens
 from services.common.sockets import BACKLOG, listening_socket
 from services.common.stop_signal import until_stop_signal
+from services.common.telemetry import Telemetry, configure_telemetry
 from services.common.tls import server_context
 from services.rpc.call_gate import CallGate
 from services.rpc.connect_server import ConnectEndpoint, method_table
 from services.rpc.cors import parse_origins
 from services.rpc.grpc_connection import GrpcLimits
-from services.rpc.interceptors import intercepted
+from services.rpc.interceptors import ServerInterceptor, intercepted
 from services.rpc.rpc_metrics import RpcMetrics
+from services.rpc.rpc_tracing import ServerTracing
 from services.rpc.servable import HandlerTable
 from services.wire.codec import EncodedForms
 from services.wire.http1 import HttpLimits
@@ -62,8 +64,11 @@ class MasterData:
     connect: ConnectEndpoint  # its open streams end at shutdown
 
 
-def assemble(repository: ItemRepository, settings: MasterDataSettings) -> MasterData:
-    """Build every part of master-data over one repository."""
+def assemble(
+    repository: ItemRepository, settings: MasterDataSettings, telemetry: Telemetry | None = None
+) -> MasterData:
+    """Build every part of master-data over one repository; with `telemetry`, every rpc traced
+    (and timed as OpenTelemetry metrics, when those are configured)."""
     catalog = ItemCatalog(repository, settings.catalog_cache_size)
     feed = ChangeFeed()
     catalog.write_listeners.append(feed.wake)
@@ -85,10 +90,12 @@ def assemble(repository: ItemRepository, settings: MasterDataSettings) -> Master
     )
     known = EncodedForms(settings.catalog_cache_size) if settings.catalog_cache_size else None
     registry = CollectorRegistry()
-    # The metrics outermost: they count what the gate refuses too.
+    # Tracing and metrics outermost: they see what the gate refuses too.
+    outer: list[ServerInterceptor] = [RpcMetrics(registry)]
+    if telemetry is not None:
+        outer.insert(0, ServerTracing(telemetry.tracer, telemetry.meter))
     item_service = intercepted(
-        gate.guard(ItemService(catalog, known, watches), authenticate=True),
-        [RpcMetrics(registry)],
+        gate.guard(ItemService(catalog, known, watches), authenticate=True), outer
     )
     connect = ConnectEndpoint(
         method_table([item_service], default_google_proto_descriptor_pool),
@@ -159,8 +166,9 @@ async def serve(settings: MasterDataSettings) -> None:
     if cap < settings.max_connections:
         log.info("connections capped at %d a port: the process may open %d files", cap, files)
         settings = settings.model_copy(update={"max_connections": cap})
+    telemetry = configure_telemetry("master-data")
     repository = await open_repository(settings)
-    parts = assemble(repository, settings)
+    parts = assemble(repository, settings, telemetry)
     catalog, gate, item_service = parts.catalog, parts.gate, parts.item_service
     http_socket = listening_socket(
         settings.bind_host, settings.http_port, setting="HTTP_PORT", reuse_port=settings.reuse_port
@@ -196,12 +204,13 @@ async def serve(settings: MasterDataSettings) -> None:
         repository.follow_changes(changed_elsewhere, settings.catalog_poll_seconds)
     )
     log.info(
-        "master-data ready: grpc=%s http=%d db=%s auth=%s tls=%s",
+        "master-data ready: grpc=%s http=%d db=%s auth=%s tls=%s tracing=%s",
         grpc_socket.getsockname()[1] if grpc else "off",
         http_socket.getsockname()[1],
         redacted(settings.master_data_db),
         "on" if settings.master_data_token else "off",
         "on" if settings.tls_cert_file else "off",
+        "on" if telemetry else "off",
     )
 
     await until_stop_signal(http_task)
@@ -219,6 +228,8 @@ async def serve(settings: MasterDataSettings) -> None:
         await _close_grpc(grpc.server)
     follower.cancel()
     await repository.close()
+    if telemetry is not None:
+        telemetry.shutdown()  # the spans still batched go out
     log.info("master-data stopped")
 
 

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from services.common.logging import LogFormat
 from services.common.secrets import scoped_tokens
 from services.common.settings_fields import HttpLimitSettings, LogLevel, ServerTlsSettings
 from services.rpc.cors import parse_origins
@@ -64,3 +65,4 @@ class MasterDataSettings(ServerTlsSettings, HttpLimitSettings):
         return value
 
     log_level: LogLevel = "INFO"
+    log_format: LogFormat = "text"  # json: one JSON object a line

@@ -95,6 +95,8 @@ class SqliteItemRepository:
     """ItemRepository on a SQLite file (WAL; synchronous=NORMAL: a process crash loses no
     commit, and an admin write lost to a power cut can be written again)."""
 
+    engine = "sqlite"  # db.system.name in traces
+
     def __init__(self, database: SqliteThreads) -> None:
         self._db = database
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from services.wire.connect import ConnectError
 
@@ -29,6 +29,8 @@ class ClientCall:
     reply_headers: Mapping[str, str] = field(default_factory=dict)
     reply_trailers: list[tuple[str, str]] = field(default_factory=list)  # names lower case
     error: ConnectError | None = None
+    state: dict[str, Any] = field(default_factory=dict)  # what an interceptor keeps for after
+    server: str = ""  # host:port of the peer, where the client knows it
 
 
 class ClientInterceptor(Protocol):

@@ -101,7 +101,8 @@ class InterceptedChannel(Channel):
         if self._interceptors:
             seconds = deadline.time_remaining() if deadline is not None else None
             sent = _text_pairs(MultiDict(metadata or ()).items())
-            call = ClientCall(name, "grpc", cardinality.server_streaming, dict(sent), seconds)
+            call = ClientCall(name, "grpc", cardinality.server_streaming, dict(sent), seconds,
+                              server=f"{self._host}:{self._port}")  # fmt: skip
             for interceptor in self._interceptors:
                 try:
                     interceptor.before(call)

@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Final, Generic, TypeVar
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 import aiohttp
 import betterproto2
@@ -96,6 +96,7 @@ class RpcHttpClient:
     ) -> None:
         self._interceptors = tuple(interceptors)
         self._base = base_url.rstrip("/")
+        self._server = urlsplit(self._base).netloc
         self.protocol = protocol
         self._tls: ssl.SSLContext | bool = tls if tls is not None else True
         self._pool_size = pool_size
@@ -182,7 +183,8 @@ class RpcHttpClient:
     def _started(
         self, path: str, streaming: bool, seconds: float | None, headers: Mapping[str, str] | None
     ) -> ClientCall:
-        call = ClientCall(path, self.protocol.value, streaming, dict(headers or {}), seconds)
+        call = ClientCall(path, self.protocol.value, streaming, dict(headers or {}), seconds,
+                          server=self._server)  # fmt: skip
         for interceptor in self._interceptors:
             interceptor.before(call)
         return call

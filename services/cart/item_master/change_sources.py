@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Final, Protocol, TypeVar
 
 import betterproto2
@@ -26,6 +26,7 @@ from gen.kugel.item.v1 import (
     WatchItemChangesRequest,
     WatchItemChangesResponse,
 )
+from services.rpc.client_interceptors import ClientInterceptor
 from services.rpc.grpc_balancer import BalancedChannel, Subchannel
 from services.rpc.http_client import RpcHttpClient, RpcProtocol
 from services.wire.connect import (
@@ -151,9 +152,20 @@ class ConnectChanges:
 
     name = "connect"
 
-    def __init__(self, base_url: str, token: str | None, tls: ssl.SSLContext | None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None,
+        tls: ssl.SSLContext | None,
+        interceptors: Sequence[ClientInterceptor] = (),
+    ) -> None:
         self._client = RpcHttpClient(
-            base_url, RpcProtocol.CONNECT, token=token, tls=tls, max_message_bytes=MAX_MESSAGE_BYTES
+            base_url,
+            RpcProtocol.CONNECT,
+            token=token,
+            tls=tls,
+            max_message_bytes=MAX_MESSAGE_BYTES,
+            interceptors=interceptors,
         )
 
     async def stream(

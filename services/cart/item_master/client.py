@@ -11,6 +11,8 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from opentelemetry import trace
+
 from gen.kugel.item.v1 import BatchGetItemDetailsRequest
 from services.common.circuit_breaker import CircuitBreaker
 
@@ -59,6 +61,7 @@ class ItemMasterClient:
         cache: ItemCache | None,
         metrics: LookupMetrics,
         outage: Outage | None = None,
+        tracer: trace.Tracer | None = None,
     ) -> None:
         self._transports = FallbackTransports(
             grpc=grpc, http=http, breaker=breaker, metrics=metrics
@@ -73,6 +76,7 @@ class ItemMasterClient:
         self.tenants = WatchedTenants()  # every tenant looked up: what the change watch covers
         self._cache_hits = metrics.cache.labels("hit")
         self._cache_misses = metrics.cache.labels("miss")
+        self._tracer = tracer  # None: no span at all (tracing not configured)
 
     async def get_item(
         self,
@@ -84,14 +88,28 @@ class ItemMasterClient:
         deadline: float | None = None,
     ) -> ItemDetail:
         """One item; ItemLookupError(NOT_FOUND) names it when master-data has no such item."""
+        if self._tracer is None:
+            return await self._get_item(tenant_id, store_code, item_code, terminal_id, deadline)
+        attributes = {"item.code": item_code, "item.store": f"{tenant_id}/{store_code}"}
+        with self._tracer.start_as_current_span("item lookup", attributes=attributes):
+            return await self._get_item(tenant_id, store_code, item_code, terminal_id, deadline)
+
+    async def _get_item(
+        self,
+        tenant_id: str,
+        store_code: str,
+        item_code: str,
+        terminal_id: str,
+        deadline: float | None,
+    ) -> ItemDetail:
         if self._cache is not None:  # the hot path: a scan of an item seen before
             cached = self._cache.get((tenant_id, store_code, item_code))
             if isinstance(cached, ItemDetail):
                 self._cache_hits.inc()
+                if self._tracer is not None:
+                    trace.get_current_span().set_attribute("item.cache", "hit")
                 return cached
-        result = await self.get_items(
-            tenant_id, store_code, [item_code], terminal_id=terminal_id, deadline=deadline
-        )
+        result = await self._get_items(tenant_id, store_code, [item_code], terminal_id, deadline)
         if item_code not in result.found:
             raise ItemLookupError(LookupFailure.NOT_FOUND, f"item {item_code} not found")
         return result.found[item_code]
@@ -111,6 +129,21 @@ class ItemMasterClient:
         fetched for several callers runs to the latest of their deadlines; each caller gives up
         at its own, and a caller in a hurry never fails the others.
         """
+        if self._tracer is None:
+            return await self._get_items(tenant_id, store_code, item_codes, terminal_id, deadline)
+        attributes: dict[str, int | str] = {"item.count": len(item_codes),
+                                            "item.store": f"{tenant_id}/{store_code}"}  # fmt: skip
+        with self._tracer.start_as_current_span("item lookup", attributes=attributes):
+            return await self._get_items(tenant_id, store_code, item_codes, terminal_id, deadline)
+
+    async def _get_items(
+        self,
+        tenant_id: str,
+        store_code: str,
+        item_codes: Sequence[str],
+        terminal_id: str,
+        deadline: float | None,
+    ) -> BatchResult:
         self.tenants.add(tenant_id)
         own_deadline = time.monotonic() + self._timeout
         timeout_at = own_deadline if deadline is None else min(own_deadline, deadline)
@@ -129,6 +162,7 @@ class ItemMasterClient:
             copies = self._last_known(tenant_id, store_code, codes, answers)
             if copies is not None:
                 outage.sold_last_known(len(copies))
+                self._sold_last_known(len(copies))
                 return _answered(codes, answers, copies)
         if misses:  # fetched to the deadlines of those who wait, never past the client's own
             fetch = _Ask(tenant_id, store_code, terminal_id, misses, own_deadline)
@@ -149,6 +183,7 @@ class ItemMasterClient:
             if copies is None:
                 raise
             outage.sold_last_known(len(copies))
+            self._sold_last_known(len(copies))
             return _answered(codes, answers, copies)
         if outage is not None:
             outage.succeeded()
@@ -174,7 +209,18 @@ class ItemMasterClient:
                 misses.append(code)
         self._cache_hits.inc(len(answers))
         self._cache_misses.inc(len(codes) - len(answers))
+        if self._tracer is not None:
+            outcome = "miss" if misses else "coalesced" if flights else "hit"
+            trace.get_current_span().set_attributes({
+                "item.cache": outcome, "item.cache.hits": len(answers),
+                "item.cache.coalesced": len(flights), "item.cache.misses": len(misses),
+            })  # fmt: skip
         return answers, flights, misses
+
+    def _sold_last_known(self, count: int) -> None:
+        if self._tracer is not None:
+            span = trace.get_current_span()
+            span.set_attributes({"item.cache": "last_known", "item.last_known": count})
 
     def _last_known(
         self, tenant_id: str, store_code: str, codes: list[str], answers: dict[str, Cached]

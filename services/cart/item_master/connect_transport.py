@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import ssl
+from collections.abc import Sequence
 
 from gen.kugel.item.v1 import BatchGetItemDetailsRequest, BatchGetItemDetailsResponse
+from services.rpc.client_interceptors import ClientInterceptor
 from services.rpc.http_client import RpcHttpClient, RpcProtocol
 from services.wire.connect import Code, ConnectError
 
@@ -34,8 +36,10 @@ class ConnectTransport:
         base_url: str,
         token: str | None,
         pool_size: int,
+        *,
         tls: ssl.SSLContext | None = None,
         protocol: RpcProtocol = RpcProtocol.CONNECT,
+        interceptors: Sequence[ClientInterceptor] = (),
     ) -> None:
         self._client = RpcHttpClient(
             base_url,
@@ -44,6 +48,7 @@ class ConnectTransport:
             pool_size=pool_size,
             tls=tls,
             max_message_bytes=MAX_REPLY_BYTES,
+            interceptors=interceptors,
         )
 
     async def batch(self, request: BatchGetItemDetailsRequest, seconds_left: float) -> BatchResult:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import logging
 import time
 
+from opentelemetry import trace
+
 from gen.kugel.item.v1 import BatchGetItemDetailsRequest
 from services.common.circuit_breaker import BreakerState, CircuitBreaker
 
@@ -62,6 +64,10 @@ class FallbackTransports:
                     raise  # the caller's own hurry: no transport's fault, no time to fall back
                 if self._breaker.failed():
                     log.warning("gRPC to master-data unavailable (%s): using HTTP", error.message)
+                trace.get_current_span().add_event(
+                    "fallback to HTTP",
+                    {"error": error.message, "breaker": self._breaker.state.value},
+                )
             else:
                 if self._breaker.succeeded():
                     log.info("gRPC to master-data answers again: back on gRPC")
@@ -78,6 +84,7 @@ class FallbackTransports:
                 LookupFailure.UNAVAILABLE, "lookup deadline exceeded", timed_out=True
             )
         started = time.perf_counter()
+        trace.get_current_span().set_attribute("master_data.transport", transport.name)
         try:
             result = await transport.batch(request, remaining)
         except ItemLookupError as error:
