@@ -178,3 +178,13 @@ basket-growth *args:
 # What terminal keys can make the cart hold
 cart-memory *args:
     python -m loadlab.cart_memory {{args}}
+
+# Jaeger (v1.75.0, pinned in loadlab/jaeger/go.mod) built from the Go module proxy into the venv
+# Build Jaeger into the venv
+jaeger:
+    cd loadlab/jaeger && GOBIN="{{justfile_directory()}}/.venv/bin" go install tool
+
+# One scan's trace in Jaeger: both services export OTLP to it, a short checkout, the span tree
+# One scan's trace in Jaeger, as a tree
+traces *args: jaeger
+    python -m loadlab.traces {{args}}

@@ -26,9 +26,11 @@ import betterproto2
 import uvloop
 from grpclib.const import Cardinality
 
-from services.rpc.client_interceptors import ClientCall
+from services.common.telemetry import configure_telemetry
+from services.rpc.client_interceptors import ClientCall, ClientInterceptor
 from services.rpc.grpc_client import InterceptedChannel, connect_error_of
 from services.rpc.http_client import RpcHttpClient, RpcProtocol
+from services.rpc.rpc_tracing import ClientTracing
 from services.wire.connect import Code, ConnectError
 from services.wire.grpc import StrictProtoCodec
 from services.wire.status_details import TYPE_URL_PREFIX
@@ -109,9 +111,12 @@ def _tls(request: ClientCompatRequest, alpn: list[str]) -> ssl.SSLContext | None
 class Case:
     """One ClientCompatRequest: the call it asks for, and what came of it."""
 
-    def __init__(self, request: ClientCompatRequest) -> None:
+    def __init__(self, request: ClientCompatRequest, tracing: ClientTracing | None) -> None:
         self.request = request
         self.recorder = Recorder()
+        self.interceptors: list[ClientInterceptor] = [self.recorder]
+        if tracing is not None:  # traced when OTEL_* asks: the suite with tracing on
+            self.interceptors.insert(0, tracing)
         self.payloads: list[ConformancePayload] = []
         if request.request_delay_ms or len(request.request_messages) != 1:
             raise Unsupported("client and bidirectional streams")
@@ -175,7 +180,7 @@ class Case:
             tls=tls,
             max_message_bytes=self.limit,
             gzip_requests=self.request.compression is Compression.GZIP,
-            interceptors=[self.recorder],
+            interceptors=self.interceptors,
         )
         try:
             if self.request.method == "ServerStream":
@@ -205,7 +210,7 @@ class Case:
             self.request.port,
             codec=StrictProtoCodec(self.limit),
             ssl=_tls(self.request, ["h2"]),
-            interceptors=[self.recorder],
+            interceptors=self.interceptors,
         )
         streaming = self.request.method == "ServerStream"
         reply_type = ServerStreamResponse if streaming else UNARY_REPLIES[self.request.method or ""]
@@ -243,9 +248,11 @@ async def _messages(stream: Any) -> AsyncIterator[Any]:
         yield message
 
 
-async def _answer(request: ClientCompatRequest) -> ClientCompatResponse:
+async def _answer(
+    request: ClientCompatRequest, tracing: ClientTracing | None
+) -> ClientCompatResponse:
     try:
-        result = await Case(request).run()
+        result = await Case(request, tracing).run()
     except Unsupported as unsupported:
         return ClientCompatResponse(
             test_name=request.test_name, error=ClientErrorResult(message=str(unsupported))
@@ -258,11 +265,13 @@ async def _serve() -> None:
     stdin = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stdin), sys.stdin)
     slots = asyncio.Semaphore(PARALLEL)
+    telemetry = configure_telemetry("conformance-client")
+    tracing = ClientTracing(telemetry.tracer, telemetry.meter) if telemetry else None
     running: set[asyncio.Task[None]] = set()
 
     async def one(request: ClientCompatRequest) -> None:
         async with slots:
-            data = bytes(await _answer(request))
+            data = bytes(await _answer(request, tracing))
         sys.stdout.buffer.write(struct.pack(">I", len(data)) + data)
         sys.stdout.buffer.flush()
 

@@ -30,12 +30,15 @@ from starlette.routing import Route
 
 from services.common.secrets import BearerToken
 from services.common.sockets import listening_socket
+from services.common.telemetry import configure_telemetry
 from services.common.tls import server_context
 from services.rpc.call import current_call
 from services.rpc.call_gate import CallGate
 from services.rpc.connect_server import ConnectEndpoint, method_table
 from services.rpc.grpc_connection import GrpcLimits
 from services.rpc.grpc_server import WireServer
+from services.rpc.interceptors import intercepted
+from services.rpc.rpc_tracing import ServerTracing
 from services.wire.http1 import HttpLimits
 from services.wire.hypercorn_server import hypercorn_server
 from services.wire.status_details import TYPE_URL_PREFIX, type_name
@@ -165,7 +168,10 @@ def _tls_files(request: ServerCompatRequest, folder: Path) -> tuple[Path, Path] 
 
 async def _serve(request: ServerCompatRequest, folder: Path) -> None:
     limit = request.message_receive_limit or NO_LIMIT_BYTES
+    telemetry = configure_telemetry("conformance-server")  # traced when OTEL_* asks
     guarded = CallGate(BearerToken(None)).guard(ConformanceService(), authenticate=False)
+    if telemetry is not None:
+        guarded = intercepted(guarded, [ServerTracing(telemetry.tracer, telemetry.meter)])
     tls = _tls_files(request, folder)
     stopped = asyncio.Event()
     loop = asyncio.get_running_loop()
