@@ -111,3 +111,33 @@ async def test_a_shutdown_ends_the_watch_even_as_its_stream_fails(turns: int) ->
     task.cancel()  # ... as the cart shuts down
     with pytest.raises(asyncio.CancelledError):
         await asyncio.wait_for(task, 2)
+
+
+class Addresses(FailingSource):
+    """A gRPC source with addresses: while another is ready, a failed stream goes to it."""
+
+    def __init__(self, ready_after_failure: int) -> None:
+        super().__init__(WatchFailed("stream lost at 10.0.0.1:1"))
+        self.name = "grpc"
+        self.ready = ready_after_failure
+
+    def another_ready(self) -> bool:
+        self.ready -= 1
+        return self.ready >= 0
+
+
+async def test_a_failed_stream_tries_another_address_before_the_other_transport() -> None:
+    grpc, connect = Addresses(ready_after_failure=2), FailingSource(WatchFailed("down"))
+    tenants = WatchedTenants()
+    tenants.add("T0001")
+    the_watch = ItemChangeWatch(
+        [grpc, connect], ItemCache(ttl=60, not_found_ttl=1, max_size=10), tenants,
+        WatchMetrics(CollectorRegistry()), idle_timeout=5,
+    )  # fmt: skip
+    task = asyncio.create_task(the_watch.run())
+    while connect.opened < 1:
+        await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert grpc.opened == 3  # twice more over gRPC (other addresses), then Connect

@@ -87,6 +87,7 @@ async def test_a_scan_that_misses_the_cache_is_one_trace_across_both_processes(
     lookup = one(ours, "item lookup")
     assert lookup["parent"] == request["id"]
     assert lookup["attributes"]["item.cache"] == "miss"
+    assert lookup["attributes"]["master_data.grpc_breaker"] == "closed"
     answered = one(ours, METHOD, **{"rpc.response.status_code": "OK"})
     assert answered["kind"] == "SpanKind.CLIENT"
     assert answered["parent"] == lookup["id"]

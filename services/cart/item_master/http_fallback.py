@@ -53,6 +53,9 @@ class FallbackTransports:
 
         `callers_deadline`: `timeout_at` is the caller's, shorter than the client's own.
         """
+        span = trace.get_current_span()
+        if self._grpc is not None and span.is_recording():
+            span.set_attribute("master_data.grpc_breaker", self._breaker.state.value)
         if self._grpc is not None and self._breaker.allow():
             try:
                 result = await self._call(self._grpc, request, timeout_at)
