@@ -39,6 +39,18 @@ def rpc_system(transport: str) -> str:
     return "connectrpc" if transport == "connect" else "grpc"
 
 
+def _durations(
+    meter: metrics.Meter | None, name: str, description: str
+) -> metrics.Histogram | None:
+    """The semantic conventions' call duration histogram, in seconds (None without metrics)."""
+    if meter is None:
+        return None
+    return meter.create_histogram(
+        name, unit="s", description=description,
+        explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
+    )  # fmt: skip
+
+
 def status_name(status: Status) -> str:
     return status.name  # OK, NOT_FOUND, ... as gRPC names them
 
@@ -48,15 +60,8 @@ class ServerTracing:
 
     def __init__(self, tracer: trace.Tracer, meter: metrics.Meter | None = None) -> None:
         self._tracer = tracer
-        self._duration = (
-            meter.create_histogram(
-                "rpc.server.call.duration",
-                unit="s",
-                description="RPCs served, their duration",
-                explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
-            )
-            if meter is not None
-            else None
+        self._duration = _durations(
+            meter, "rpc.server.call.duration", "RPCs served, their duration"
         )
 
     async def intercept(self, method: RpcMethod, call: CallInfo, proceed: Proceed) -> None:
@@ -97,16 +102,7 @@ class ClientTracing:
 
     def __init__(self, tracer: trace.Tracer, meter: metrics.Meter | None = None) -> None:
         self._tracer = tracer
-        self._duration = (
-            meter.create_histogram(
-                "rpc.client.call.duration",
-                unit="s",
-                description="RPCs made, their duration",
-                explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
-            )
-            if meter is not None
-            else None
-        )
+        self._duration = _durations(meter, "rpc.client.call.duration", "RPCs made, their duration")
 
     def before(self, call: ClientCall) -> None:
         name = call.path.lstrip("/")
