@@ -15,13 +15,13 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
-from opentelemetry import propagate, trace
-from opentelemetry.trace import SpanKind, StatusCode
+from opentelemetry import trace
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from services.common.http_tracing import Endpoint, traced
 from services.common.storage_errors import StorageUnavailable
 from services.wire.headers import ascii_digits
 
@@ -47,7 +47,6 @@ PREFIX: Final = "/api/v1"
 TIMEOUT_HEADER: Final = "x-request-timeout-ms"  # optional: the caller's remaining time
 
 Handler = Callable[[Request, Terminal], Awaitable[Response]]
-Endpoint = Callable[[Request], Awaitable[Response]]
 _KEY: Final = re.compile(r"[\x21-\x7e]{1,255}")  # an Idempotency-Key: visible ASCII
 
 
@@ -124,34 +123,9 @@ class CartApi:
             (f"{cart}/cancel", "POST", self.cancel_cart),
         ]
         return [
-            Route(path, self.traced(self.guarded(handler), method, path), methods=[method])
+            Route(path, traced(self._tracer, self.guarded(handler), path), methods=[method])
             for path, method, handler in table
         ]
-
-    def traced(self, endpoint: Endpoint, method: str, route: str) -> Endpoint:
-        """A server span per request, named by its route template, in the terminal's trace
-        (its `traceparent`) when it sent one; the endpoint itself without tracing."""
-        tracer = self._tracer
-        if tracer is None:
-            return endpoint
-        name = f"{method} {route}"
-
-        async def traced_endpoint(request: Request) -> Response:
-            attributes = {"http.request.method": method, "http.route": route,
-                          "url.path": request.url.path}  # fmt: skip
-            with tracer.start_as_current_span(
-                name,
-                context=propagate.extract(request.headers),
-                kind=SpanKind.SERVER,
-                attributes=attributes,
-            ) as span:
-                response = await endpoint(request)
-                span.set_attribute("http.response.status_code", response.status_code)
-                if response.status_code >= 500:
-                    span.set_status(StatusCode.ERROR)
-                return response
-
-        return traced_endpoint
 
     def guarded(self, handler: Handler) -> Endpoint:
         async def endpoint(request: Request) -> Response:

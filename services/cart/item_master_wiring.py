@@ -150,6 +150,7 @@ def build_change_watch(
         idle_timeout=settings.watch_idle_timeout_seconds,
         changed=changed,
         preloaded=preloaded,
+        tracer=telemetry.tracer if telemetry is not None else None,
     )
     changed.resnapshot_with(watch.snapshot)
     items.fetch_again = changed.add

@@ -9,11 +9,13 @@ from __future__ import annotations
 import json
 from typing import Any, Final
 
+from opentelemetry import trace
 from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from services.common.http_tracing import traced
 from services.common.secrets import BearerToken
 
 from .catalog import ItemCatalog
@@ -41,17 +43,27 @@ def error(code: ErrorCode, message: str, details: list[Any] | None = None) -> JS
 class AdminApi:
     """Routes of the admin API over one catalog (whose writes clear its read cache)."""
 
-    def __init__(self, catalog: ItemCatalog, token: BearerToken, max_body_bytes: int) -> None:
+    def __init__(
+        self,
+        catalog: ItemCatalog,
+        token: BearerToken,
+        max_body_bytes: int,
+        tracer: trace.Tracer | None = None,
+    ) -> None:
         self._catalog = catalog
         self._token = token
         self._limit = max_body_bytes
+        self._tracer = tracer  # a span per write, so its changes carry its trace
 
     def routes(self) -> list[BaseRoute]:
         routes: list[BaseRoute] = [
-            Route(f"{PREFIX}{path}", self._entry_endpoint(kind), methods=["PUT", "DELETE"])
+            Route(f"{PREFIX}{path}",
+                  traced(self._tracer, self._entry_endpoint(kind), f"{PREFIX}{path}"),
+                  methods=["PUT", "DELETE"])
             for path, kind in _ENTRY_PATHS.items()
-        ]
-        routes.append(Route(f"{PREFIX}/import", self._import, methods=["POST"]))
+        ]  # fmt: skip
+        imports = f"{PREFIX}/import"
+        routes.append(Route(imports, traced(self._tracer, self._import, imports), methods=["POST"]))
         return routes
 
     def _denied(self, request: Request) -> Response | None:

@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
 
+from opentelemetry import propagate
+
 from .records import Item, MasterRecord, Store, StorePrice, TaxRule, Tenant
 
 KEEP: Final = 10_000  # entries kept: the resume window
@@ -36,6 +38,15 @@ class LoggedChange:
     sequence: int
     entry: ChangeEntry
     committed_at_us: int
+    trace_parent: str = ""  # the W3C traceparent of the write, when it was traced
+
+
+def current_trace_parent() -> str:
+    """The traceparent of the span current now ('' outside one: a write not traced), kept with
+    the write's changes so a client can link their application to it."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier.get("traceparent", "")
 
 
 def _scope(kind: type[MasterRecord], key: tuple[str, ...]) -> tuple[str, str, str | None]:

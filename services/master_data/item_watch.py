@@ -82,6 +82,7 @@ def _change(logged: LoggedChange) -> WatchItemChangesResponse:
             item_codes=list(entry.item_codes),
             all_items=entry.all_items,
             committed_at=_timestamp(logged.committed_at_us),
+            trace_parent=logged.trace_parent,
         )
     )
 

@@ -16,7 +16,7 @@ import asyncpg
 
 from services.common import postgres
 
-from .change_log import KEEP, ChangeEntry, LoggedChange, entries_of
+from .change_log import KEEP, ChangeEntry, LoggedChange, current_trace_parent, entries_of
 from .records import MasterRecord
 from .repository import (
     ChangeRejected,
@@ -60,8 +60,9 @@ _BUMP: Final = "UPDATE catalog_version SET version = version + 1 WHERE id = 1"
 # Held to the commit by every write: change-log sequences then commit in their own order.
 _LOG_LOCK: Final = 0x6B75_6765_6C_02
 _LOG: Final = """
-INSERT INTO item_changes (tenant_id, store_code, item_codes, all_items, committed_at_us)
-VALUES ($1, $2, $3, $4, $5) RETURNING sequence
+INSERT INTO item_changes
+    (tenant_id, store_code, item_codes, all_items, committed_at_us, trace_parent)
+VALUES ($1, $2, $3, $4, $5, $6) RETURNING sequence
 """
 
 
@@ -80,7 +81,7 @@ async def _execute(connection: postgres.Connection, run: list[MasterChange], now
 
 def _logged(r: asyncpg.Record) -> LoggedChange:
     entry = ChangeEntry(r["tenant_id"], r["store_code"], tuple(r["item_codes"]), r["all_items"])
-    return LoggedChange(r["sequence"], entry, r["committed_at_us"])
+    return LoggedChange(r["sequence"], entry, r["committed_at_us"], r["trace_parent"])
 
 
 class PostgresItemRepository:
@@ -139,12 +140,13 @@ class PostgresItemRepository:
     async def apply(self, changes: Sequence[MasterChange]) -> int:
         now = postgres.now_us()
         entries = entries_of(target(c) for c in changes)
+        traced = current_trace_parent()
         async with self._pool.acquire(timeout=postgres.ACQUIRE_TIMEOUT_SECONDS) as connection:
             try:
                 async with connection.transaction():
                     for run in runs_of_one_kind(changes):
                         await _execute(connection, run, now)
-                    await self._changed(connection, entries, now)
+                    await self._changed(connection, entries, now, traced)
             except asyncpg.IntegrityConstraintViolationError:
                 # A batch hides which change broke a reference: replay one by one (the failed
                 # transaction rolled back) to name it.
@@ -154,12 +156,12 @@ class PostgresItemRepository:
                             await _execute(connection, [change], now)
                         except asyncpg.IntegrityConstraintViolationError as error:
                             raise ChangeRejected(index, change) from error
-                    await self._changed(connection, entries, now)
+                    await self._changed(connection, entries, now, traced)
         return len(changes)
 
     @staticmethod
     async def _changed(
-        connection: postgres.Connection, entries: list[ChangeEntry], now: int
+        connection: postgres.Connection, entries: list[ChangeEntry], now: int, trace_parent: str
     ) -> None:
         """Bump the version, append to the change log, and NOTIFY (sent at the commit)."""
         await connection.execute("SELECT pg_advisory_xact_lock($1)", _LOG_LOCK)
@@ -167,8 +169,9 @@ class PostgresItemRepository:
         last = 0
         for e in entries:
             last = await connection.fetchval(
-                _LOG, e.tenant_id, e.store_code, list(e.item_codes), e.all_items, now
-            )
+                _LOG, e.tenant_id, e.store_code, list(e.item_codes), e.all_items, now,
+                trace_parent,
+            )  # fmt: skip
         if last > KEEP:
             await connection.execute("DELETE FROM item_changes WHERE sequence <= $1", last - KEEP)
         await connection.execute("SELECT pg_notify($1, '')", CHANNEL)

@@ -82,10 +82,15 @@ CREATE INDEX item_changes_by_tenant ON item_changes (tenant_id, sequence)
 DISCOUNT_RESTRICTED_V3: Final = """
 ALTER TABLE items ADD COLUMN discount_restricted INTEGER NOT NULL DEFAULT 0
 """
+# Migration 4: the write's trace context with each change (the contract's ItemChange.trace_parent).
+TRACE_PARENT_V4: Final = """
+ALTER TABLE item_changes ADD COLUMN trace_parent TEXT NOT NULL DEFAULT ''
+"""
 SQLITE_MIGRATIONS: Final = (
     Migration(1, "tenants, stores, tax rules, items, store prices", DDL_V1),
     Migration(2, "item change log", CHANGE_LOG_V2),
     Migration(3, "items a store may not discount", DISCOUNT_RESTRICTED_V3),
+    Migration(4, "the trace context of each change", TRACE_PARENT_V4),
 )
 
 # The same schema on PostgreSQL: 64-bit integers for money and times, a real boolean.
@@ -159,6 +164,7 @@ PG_MIGRATIONS: Final = (
     Migration(1, "tenants, stores, tax rules, items, store prices", PG_DDL_V1),
     Migration(2, "item change log", PG_CHANGE_LOG_V2),
     Migration(3, "items a store may not discount", PG_DISCOUNT_RESTRICTED_V3),
+    Migration(4, "the trace context of each change", TRACE_PARENT_V4),
 )
 
 

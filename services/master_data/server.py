@@ -104,7 +104,12 @@ def assemble(
         token,
         send_timeout=settings.watch_send_timeout_seconds,
     )
-    admin = AdminApi(catalog, BearerToken(settings.admin_token), settings.max_request_bytes)
+    admin = AdminApi(
+        catalog,
+        BearerToken(settings.admin_token),
+        settings.max_request_bytes,
+        telemetry.tracer if telemetry is not None else None,
+    )
     Gauge(
         "item_watches_open", "WatchItemChanges streams open in this process", registry=registry
     ).set_function(lambda: feed.open_watches)

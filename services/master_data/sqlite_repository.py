@@ -16,7 +16,7 @@ from typing import Final
 from services.common.migrations import now_us
 from services.common.sqlite_threads import SqliteThreads
 
-from .change_log import KEEP, ChangeEntry, LoggedChange, entries_of
+from .change_log import KEEP, ChangeEntry, LoggedChange, current_trace_parent, entries_of
 from .records import MasterRecord
 from .repository import (
     ChangeRejected,
@@ -57,7 +57,7 @@ def _logged(r: sqlite3.Row) -> LoggedChange:
     entry = ChangeEntry(
         r["tenant_id"], r["store_code"], tuple(json.loads(r["item_codes"])), bool(r["all_items"])
     )
-    return LoggedChange(r["sequence"], entry, r["committed_at_us"])
+    return LoggedChange(r["sequence"], entry, r["committed_at_us"], r["trace_parent"])
 
 
 def _execute(connection: sqlite3.Connection, run: list[MasterChange], now: int) -> None:
@@ -77,15 +77,17 @@ def _bump_version(connection: sqlite3.Connection) -> None:
     connection.execute("UPDATE catalog_version SET version = version + 1 WHERE id = 1")
 
 
-def _log(connection: sqlite3.Connection, entries: list[ChangeEntry], now: int) -> None:
+def _log(
+    connection: sqlite3.Connection, entries: list[ChangeEntry], now: int, trace_parent: str
+) -> None:
     """Append the write's entries to the change log, and forget all but the last KEEP."""
     last = 0
     for e in entries:
         last = connection.execute(
             "INSERT INTO item_changes"
-            " (tenant_id, store_code, item_codes, all_items, committed_at_us)"
-            " VALUES (?, ?, ?, ?, ?) RETURNING sequence",
-            (e.tenant_id, e.store_code, json.dumps(e.item_codes), e.all_items, now),
+            " (tenant_id, store_code, item_codes, all_items, committed_at_us, trace_parent)"
+            " VALUES (?, ?, ?, ?, ?, ?) RETURNING sequence",
+            (e.tenant_id, e.store_code, json.dumps(e.item_codes), e.all_items, now, trace_parent),
         ).fetchone()[0]
     if last > KEEP:
         connection.execute("DELETE FROM item_changes WHERE sequence <= ?", (last - KEEP,))
@@ -197,12 +199,13 @@ class SqliteItemRepository:
         now = now_us()
 
         entries = entries_of(target(c) for c in changes)
+        traced = current_trace_parent()  # here: the writer thread has no trace context
 
         def batched(connection: sqlite3.Connection) -> None:
             for run in runs_of_one_kind(changes):
                 _execute(connection, run, now)
             _bump_version(connection)
-            _log(connection, entries, now)
+            _log(connection, entries, now, traced)
 
         def one_by_one(connection: sqlite3.Connection) -> None:
             for index, change in enumerate(changes):
@@ -211,7 +214,7 @@ class SqliteItemRepository:
                 except sqlite3.IntegrityError as error:
                     raise ChangeRejected(index, change) from error
             _bump_version(connection)
-            _log(connection, entries, now)
+            _log(connection, entries, now, traced)
 
         try:
             await self._db.write(batched)

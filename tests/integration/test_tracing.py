@@ -9,6 +9,7 @@ no span at all."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -127,3 +128,46 @@ async def test_without_the_variables_nothing_is_traced(tmp_path: Path) -> None:
     assert "tracing=off" in master_data.log
     assert not spans(cart)
     assert not spans(master_data)
+
+
+WRITER_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+
+
+async def test_a_price_change_and_its_eviction_in_the_cart_are_linked(tmp_path: Path) -> None:
+    """The admin write's span (in the writer's trace) and the cart's `item change applied`
+    (a trace of its own) are tied by a span link, the lag on it."""
+    admin = {"authorization": "Bearer admin-secret"}
+    master_data = start_master_data(tmp_path, MASTER_DATA_TOKEN=TOKEN, ADMIN_TOKEN="admin-secret",
+                                    **CONSOLE)  # fmt: skip
+    cart = start_cart(tmp_path, master_data, MASTER_DATA_TOKEN=TOKEN, **CONSOLE)
+    try:
+        await scan(cart, add_terminal(tmp_path, "T0001", "S001", "T01"), None)  # watched now
+        async with (
+            aiohttp.ClientSession(headers=admin) as http,
+            http.put(
+                master_data.url() + "/admin/v1/tenants/T0001/stores/S001/prices/ITEM0001",
+                json={"unitPrice": 1234},
+                headers={"traceparent": f"00-{WRITER_TRACE}-00f067aa0ba902b7-01"},
+            ) as written,
+        ):
+            assert written.status == 200, await written.text()
+        for _ in range(100):  # the change reaches the cart's watch
+            if "item change applied" in cart.log or cart.process.poll() is not None:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        assert cart.stop() == 0, cart.log
+        assert master_data.stop() == 0, master_data.log
+    writes = [s for s in all_spans(master_data) if s["name"].startswith("PUT /admin/v1/")]
+    assert len(writes) == 1
+    assert writes[0]["context"]["trace_id"] == f"0x{WRITER_TRACE}"
+    applied = [s for s in all_spans(cart) if s["name"] == "item change applied"]
+    assert applied, cart.log
+    linked = [link["context"] for s in applied for link in s["links"]]
+    assert {"trace_id": f"0x{WRITER_TRACE}", "span_id": writes[0]["context"]["span_id"],
+            "trace_state": "[]"} in linked  # fmt: skip
+    assert all(s["attributes"]["item.change.lag_seconds"] >= 0 for s in applied)
+
+
+def all_spans(service: ServiceProcess) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in service.log.splitlines() if line.startswith("{")]

@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncIterator
 
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
 
 from services.master_data import demo_data
 from services.master_data.records import Item, Store, StorePrice, TaxRule, Tenant
@@ -124,3 +125,18 @@ async def test_a_write_on_one_replica_reaches_the_other(
         assert calls[0] >= written
     finally:
         follower.cancel()
+
+
+async def test_a_traced_write_keeps_its_trace_with_its_changes(
+    replicas: tuple[ItemRepository, ...],
+) -> None:
+    one, two = replicas
+    price = StorePrice(tenant_id="T0001", store_code="S001", item_code="ITEM0003", unit_price=9)
+    tracer = TracerProvider().get_tracer("test")
+    with tracer.start_as_current_span("admin write") as span:
+        await one.apply([price])
+    await one.apply([price])  # outside any span
+    *_, traced, untraced = await two.all_changes_after(0, 1000)
+    trace_id = format(span.get_span_context().trace_id, "032x")
+    assert traced.trace_parent.split("-")[1] == trace_id  # what the other replica streams
+    assert untraced.trace_parent == ""

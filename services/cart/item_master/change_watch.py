@@ -20,9 +20,10 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Final
 
+from opentelemetry import propagate, trace
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from gen.kugel.item.v1 import WatchItemChangesRequest, WatchItemChangesResponse
+from gen.kugel.item.v1 import ItemChange, WatchItemChangesRequest, WatchItemChangesResponse
 
 from .change_sources import ChangeSource, WatchFailed
 from .item_cache import ItemCache
@@ -86,6 +87,7 @@ class ItemChangeWatch:
         changed: ChangedItems | None = None,
         preloaded: PreloadedItems | None = None,
         clock: Callable[[], float] = time.time,
+        tracer: trace.Tracer | None = None,
     ) -> None:
         self._sources = list(sources)
         self._cache = cache
@@ -95,6 +97,7 @@ class ItemChangeWatch:
         self._changed = changed
         self._preloaded = preloaded
         self._clock = clock
+        self._tracer = tracer  # a span per change applied, linked to the write that made it
         self.position = 0
         self._covered: set[str] = set()  # tenants the last open stream watched
 
@@ -222,8 +225,12 @@ class ItemChangeWatch:
                 self._changed.add(evicted)
                 self._changed_preloaded(change.tenant_id, change.store_code, change.item_codes,
                                         change.all_items)  # fmt: skip
+            lag = None
             if change.committed_at is not None:
-                self._metrics.lag.observe(max(0.0, self._clock() - change.committed_at.timestamp()))
+                lag = max(0.0, self._clock() - change.committed_at.timestamp())
+                self._metrics.lag.observe(lag)
+            if self._tracer is not None:
+                self._traced(self._tracer, change, len(evicted), lag)
             self.position = change.sequence
         elif event.reset is not None:
             log.warning("item change stream reset (%s): cache cleared", event.reset.reason)
@@ -234,6 +241,21 @@ class ItemChangeWatch:
         elif event.heartbeat is not None:
             self.position = max(self.position, event.heartbeat.sequence)
         self._metrics.position.set(self.position)
+
+    @staticmethod
+    def _traced(tracer: trace.Tracer, change: ItemChange, evicted: int, lag: float | None) -> None:
+        """A span for the change applied here, linked to the write that made it (its trace
+        travels with the change), carrying the lag from its commit."""
+        writer = trace.get_current_span(propagate.extract({"traceparent": change.trace_parent}))
+        written = writer.get_span_context()
+        links = [trace.Link(written)] if written.is_valid else []
+        attributes: dict[str, int | float | str] = {
+            "item.change.sequence": change.sequence, "item.change.tenant": change.tenant_id,
+            "item.change.evicted": evicted,
+        }  # fmt: skip
+        if lag is not None:
+            attributes["item.change.lag_seconds"] = lag
+        tracer.start_span("item change applied", links=links, attributes=attributes).end()
 
     def _changed_preloaded(
         self, tenant_id: str, store_code: str, item_codes: Sequence[str], all_items: bool
