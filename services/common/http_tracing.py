@@ -18,14 +18,19 @@ def traced(tracer: trace.Tracer | None, endpoint: Endpoint, route: str) -> Endpo
     """`endpoint` inside a span per request; `endpoint` itself without a tracer."""
     if tracer is None:
         return endpoint
+    # The propagators' headers, picked in one pass over the raw ones (Starlette's Headers scan
+    # them all for each name a propagator asks for: a tenth of a traced scan's CPU).
+    fields = frozenset(name.encode("latin-1") for name in propagate.get_global_textmap().fields)
 
     async def traced_endpoint(request: Request) -> Response:
         method = request.method
+        carrier = {name.decode("latin-1"): value.decode("latin-1")
+                   for name, value in request.scope["headers"] if name in fields}  # fmt: skip
         attributes = {"http.request.method": method, "http.route": route,
-                      "url.path": request.url.path}  # fmt: skip
+                      "url.path": request.scope["path"]}  # fmt: skip
         with tracer.start_as_current_span(
             f"{method} {route}",
-            context=propagate.extract(request.headers),
+            context=propagate.extract(carrier),
             kind=SpanKind.SERVER,
             attributes=attributes,
         ) as span:

@@ -88,7 +88,7 @@ class ItemMasterClient:
         deadline: float | None = None,
     ) -> ItemDetail:
         """One item; ItemLookupError(NOT_FOUND) names it when master-data has no such item."""
-        if self._tracer is None:
+        if self._tracer is None or self._answered_here(tenant_id, store_code, [item_code]):
             return await self._get_item(tenant_id, store_code, item_code, terminal_id, deadline)
         attributes = {"item.code": item_code, "item.store": f"{tenant_id}/{store_code}"}
         with self._tracer.start_as_current_span("item lookup", attributes=attributes):
@@ -106,8 +106,6 @@ class ItemMasterClient:
             cached = self._cache.get((tenant_id, store_code, item_code))
             if isinstance(cached, ItemDetail):
                 self._cache_hits.inc()
-                if self._tracer is not None:
-                    trace.get_current_span().set_attribute("item.cache", "hit")
                 return cached
         result = await self._get_items(tenant_id, store_code, [item_code], terminal_id, deadline)
         if item_code not in result.found:
@@ -129,12 +127,21 @@ class ItemMasterClient:
         fetched for several callers runs to the latest of their deadlines; each caller gives up
         at its own, and a caller in a hurry never fails the others.
         """
-        if self._tracer is None:
+        if self._tracer is None or self._answered_here(tenant_id, store_code, item_codes):
             return await self._get_items(tenant_id, store_code, item_codes, terminal_id, deadline)
         attributes: dict[str, int | str] = {"item.count": len(item_codes),
                                             "item.store": f"{tenant_id}/{store_code}"}  # fmt: skip
         with self._tracer.start_as_current_span("item lookup", attributes=attributes):
             return await self._get_items(tenant_id, store_code, item_codes, terminal_id, deadline)
+
+    def _answered_here(self, tenant_id: str, store_code: str, codes: Sequence[str]) -> bool:
+        """Tracing on: whether the cache answers every code. Then the lookup is no span of its
+        own (a hop-free scan would pay one per scan), only `item.cache=hit` on the request's."""
+        cache = self._cache
+        if cache is None or any(cache.get((tenant_id, store_code, c)) is None for c in codes):
+            return False
+        trace.get_current_span().set_attribute("item.cache", "hit")
+        return True
 
     async def _get_items(
         self,
