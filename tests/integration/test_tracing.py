@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 
+from loadlab.harness.postgres import SERVER_URL_ENV
 from loadlab.harness.processes import ServiceProcess, add_terminal, start_cart, start_master_data
 
 from .conftest import TOKEN
@@ -41,6 +43,11 @@ def spans(service: ServiceProcess) -> list[dict[str, Any]]:
             span["parent"] = (span.get("parent_id") or "").removeprefix("0x")
             found.append(span)
     return found
+
+
+def master_data_on_postgres() -> bool:
+    """The suite's PostgreSQL pass (`just test-postgres`) runs the services on PostgreSQL."""
+    return SERVER_URL_ENV in os.environ
 
 
 def one(found: list[dict[str, Any]], name: str, **attributes: object) -> dict[str, Any]:
@@ -111,9 +118,10 @@ async def test_a_scan_that_misses_the_cache_is_one_trace_across_both_processes(
     assert served["attributes"]["rpc.response.status_code"] == "OK"
     miss = one(theirs, "item read-cache miss")
     assert miss["parent"] == served["id"]
-    query = one(theirs, "priced_items sqlite")
+    engine = "postgresql" if master_data_on_postgres() else "sqlite"
+    query = one(theirs, f"priced_items {engine}")
     assert query["parent"] == miss["id"]
-    assert query["attributes"]["db.system.name"] == "sqlite"
+    assert query["attributes"]["db.system.name"] == engine
 
 
 async def test_without_the_variables_nothing_is_traced(tmp_path: Path) -> None:
