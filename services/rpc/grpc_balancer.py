@@ -194,7 +194,10 @@ class BalancedChannel:
 
     def _new(self, address: Address) -> Subchannel:
         breaker = CircuitBreaker(self._cooldown, self._clock)
-        return Subchannel(address, self._connect(address), breaker)
+        channel = self._connect(address)
+        # A GOAWAY (a replica ageing its connections, or leaving): resolve the name again soon
+        channel.on_goaway = lambda: self._resolve_soon(after_failure=True)
+        return Subchannel(address, channel, breaker)
 
     def status(self) -> dict[str, object]:
         return {

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial
 from types import TracebackType
 from typing import Any, Final, cast
@@ -76,12 +76,18 @@ class InterceptedChannel(Channel):
             config=config,
         )
         self._interceptors = tuple(interceptors)
+        self.on_goaway: Callable[[], None] | None = None  # told of every GOAWAY received
 
     async def _create_connection(self) -> H2Protocol:
         protocol = await super()._create_connection()
         processor = protocol.processor
-        processor.processors[ConnectionTerminated] = partial(_drain, processor)  # type: ignore[assignment]  # grpclib's table of handlers
+        processor.processors[ConnectionTerminated] = partial(self._goaway, processor)  # type: ignore[assignment]  # grpclib's table of handlers
         return protocol
+
+    def _goaway(self, processor: EventsProcessor, event: ConnectionTerminated) -> None:
+        _drain(processor, event)
+        if self.on_goaway is not None:
+            self.on_goaway()  # e.g. the balancer resolves its name again: replicas may be new
 
     def request(
         self,

@@ -182,3 +182,17 @@ async def test_calls_made_before_the_first_resolve_ends_wait_for_it() -> None:
     chosen = await asyncio.gather(*(channel.pick() for _ in range(50)))
     assert all(s is not None for s in chosen)  # none found the list still empty
     assert name.asked == 1  # type: ignore[attr-defined]
+
+
+async def test_a_goaway_resolves_the_name_again() -> None:
+    clock = Clock()
+    name = Name(A)
+    channel = balanced(name, clock)
+    only = await channel.pick()
+    assert only is not None
+    channel.release(only)
+    name.now.append(B)  # type: ignore[attr-defined]  # a scale-out while the connection ages
+    clock.now += 2
+    only.channel.on_goaway()  # type: ignore[attr-defined]  # the replica aged the connection
+    await settle()
+    assert {s.address for s in channel.subchannels} == {A, B}
