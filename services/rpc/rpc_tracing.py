@@ -51,10 +51,6 @@ def _durations(
     )  # fmt: skip
 
 
-def status_name(status: Status) -> str:
-    return status.name  # OK, NOT_FOUND, ... as gRPC names them
-
-
 class ServerTracing:
     """The server interceptor: a span per call, in the caller's trace."""
 
@@ -87,13 +83,13 @@ class ServerTracing:
                 status = Status.UNKNOWN
                 raise
             finally:
-                span.set_attribute("rpc.response.status_code", status_name(status))
+                span.set_attribute("rpc.response.status_code", status.name)
                 if status in SERVER_FAULTS:
-                    span.set_status(StatusCode.ERROR, status_name(status))
+                    span.set_status(StatusCode.ERROR, status.name)
                 if self._duration is not None:
                     self._duration.record(
                         time.perf_counter() - started,
-                        {**attributes, "rpc.response.status_code": status_name(status)},
+                        {**attributes, "rpc.response.status_code": status.name},
                     )
 
 
