@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from services.common.fast_lane import FastLaneApp
 from services.common.path_segments import WholeSegments
 from services.common.probes import probe_routes
 
@@ -45,8 +46,9 @@ def build_http_app(
         response.status_code = status
         return response
 
+    api_routes = api.routes()
     routes = [
-        *api.routes(),
+        *api_routes,
         *(more_routes or []),
         Route("/openapi.json", openapi, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
@@ -54,8 +56,9 @@ def build_http_app(
             repository.ping, (lambda: {"masterData": master_data()}) if master_data else None
         ),
     ]
-    return Starlette(
+    return FastLaneApp(
         routes=routes,
+        fast=api_routes,
         exception_handlers={HTTPException: http_error},
         middleware=[Middleware(WholeSegments, refusal=_encoded_slash)],
     )
