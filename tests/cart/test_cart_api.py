@@ -454,3 +454,30 @@ def test_discounts_over_the_api_with_an_item_master_data_restricts(http: TestCli
         f"/api/v1/carts/{cart_id}/discounts", json=[], params={"view": "summary"}
     ).json()
     assert (summary["discountTotal"], summary["lineItems"], summary["lineCount"]) == (193, [], 2)
+
+
+INVALID = "the body is not valid JSON"
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "message"),
+    [
+        pytest.param(b'[{"itemCode": "ITEM0001"}]', 200, None, id="plain"),
+        pytest.param(b'\xef\xbb\xbf[{"itemCode": "ITEM0001"}]', 200, None, id="a UTF-8 BOM"),
+        pytest.param(b"[", 400, INVALID, id="cut short"),
+        pytest.param(b'[{"itemCode": NaN}]', 400, "invalid request body: [0].itemCode", id="NaN"),
+        pytest.param('[{"itemCode": "ITEM0001"}]'.encode("utf-16"), 400, INVALID, id="UTF-16"),
+        pytest.param(b'[{"itemCode": "\\ud800"}]', 400, INVALID, id="a lone surrogate"),
+        pytest.param(b"[" * 1_000 + b"]" * 1_000, 400, INVALID, id="deep"),
+    ],
+)
+def test_a_body_is_json_in_utf_8(
+    http: TestClient, body: bytes, status: int, message: str | None
+) -> None:
+    cart_id = new_cart(http)
+    headers = {"content-type": "application/json"}
+    response = http.post(ITEMS.format(cart_id), content=body, headers=headers)
+    assert response.status_code == status, response.text
+    if message is not None:
+        assert response.json()["code"] == "validation_error"
+        assert response.json()["message"] == message
