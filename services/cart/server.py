@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 
+from services.common.gc_tuning import tune_for_serving
 from services.common.postgres import redacted
 from services.common.process_limits import connection_cap, raise_open_file_limit
 from services.common.sockets import listening_socket
@@ -109,6 +110,7 @@ async def serve(settings: CartSettings) -> None:
     task = asyncio.create_task(server.serve(sockets=[sock]))
     await wait_started(server, task)
     watching = asyncio.create_task(parts.watch.run()) if parts.watch else None
+    tune_for_serving()
     port = sock.getsockname()[1]
     log.info("HTTP server started on port %d", port)
     log.info(
