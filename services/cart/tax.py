@@ -51,7 +51,8 @@ class TaxRuleSnapshot:
     rounding: Rounding
 
     def sort_key(self) -> tuple[str, str, int, str]:
-        return (self.tax_code, self.tax_type.value, self.rate_basis_points, self.rounding.value)
+        # The enums are strs and sort as their values (an enum's `.value` is a slow property).
+        return (self.tax_code, self.tax_type, self.rate_basis_points, self.rounding)
 
 
 def tax_of(amount: int, rule: TaxRuleSnapshot) -> int:
