@@ -18,7 +18,7 @@ from typing import Final
 
 from grpclib.const import Status
 from grpclib.exceptions import GRPCError
-from opentelemetry import metrics, propagate, trace
+from opentelemetry import context, metrics, propagate, trace
 from opentelemetry.trace import SpanKind, StatusCode
 
 from services.wire.connect import Code
@@ -66,9 +66,20 @@ class ServerTracing:
         system = rpc_system(call.transport)
         attributes = {"rpc.system.name": system, "rpc.method": name}
         started = time.perf_counter()
+        # The caller's context made current first: with it as the span's `context=` alone,
+        # its baggage would not be current in the handler.
+        token = context.attach(parent)
+        try:
+            await self._serve(name, attributes, proceed, started)
+        finally:
+            context.detach(token)
+
+    async def _serve(
+        self, name: str, attributes: dict[str, str], proceed: Proceed, started: float
+    ) -> None:
         status = Status.OK
         with self._tracer.start_as_current_span(
-            name, context=parent, kind=SpanKind.SERVER, attributes=attributes,
+            name, kind=SpanKind.SERVER, attributes=attributes,
             record_exception=False, set_status_on_exception=False,
         ) as span:  # fmt: skip
             try:

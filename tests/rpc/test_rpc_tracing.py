@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 from grpclib.const import Status
 from grpclib.exceptions import GRPCError
+from opentelemetry import baggage
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
@@ -106,3 +107,16 @@ async def test_a_server_span_continues_the_callers_trace(
     assert span.attributes["rpc.system.name"] == "grpc"
     assert (span.status.status_code is StatusCode.ERROR) is error
     assert sdk.histogram("rpc.server.call.duration") == 1
+
+
+async def test_the_callers_baggage_is_current_in_the_handler(sdk: Sdk) -> None:
+    tracing = ServerTracing(sdk.tracer)
+    headers = {"traceparent": f"00-{TRACE}-b7ad6b7169203331-01", "baggage": "store=S001"}
+    seen: dict[str, object] = {}
+
+    async def handler() -> None:
+        seen.update(baggage.get_all())
+
+    await tracing.intercept(METHOD, CallInfo(headers=headers, transport="grpc"), handler)
+    assert seen == {"store": "S001"}
+    assert baggage.get_all() == {}  # nothing left attached
