@@ -4,7 +4,10 @@ runs (uvicorn, httptools, uvloop, the same limits) that reads a small JSON body 
 
 `--durable FILE`: the durable floor. Each scan also writes that document into a SQLite file the
 way the cart stores a change (WAL, synchronous=FULL, the same writer thread and group commit),
-acknowledged once on disk: what any scan that is never lost costs at least on this stack."""
+acknowledged once on disk: what any scan that is never lost costs at least on this stack.
+
+With the OpenTelemetry variables set (as for the services), each scan is one server span
+(services.common.http_tracing, as the cart's requests): what tracing costs at least."""
 
 from __future__ import annotations
 
@@ -15,15 +18,18 @@ import json
 from pathlib import Path
 
 import uvloop
+from opentelemetry import trace
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from services.common.http_tracing import traced
 from services.common.migrations import Migration
 from services.common.sockets import listening_socket
 from services.common.sqlite_threads import SqliteThreads
 from services.common.stop_signal import until_stop_signal
+from services.common.telemetry import configure_telemetry
 from services.wire.http1 import HttpLimits
 from services.wire.uvicorn_server import http_server, wait_started
 
@@ -47,7 +53,7 @@ DOCUMENT = json.dumps(
 SCHEMA = (Migration(1, "documents", "CREATE TABLE documents (id TEXT PRIMARY KEY, body TEXT)"),)
 
 
-def scan_route(database: SqliteThreads | None) -> Route:
+def scan_route(database: SqliteThreads | None, tracer: trace.Tracer | None = None) -> Route:
     async def scan(request: Request) -> Response:
         body = json.loads(await request.body())
         if not isinstance(body, list):
@@ -61,7 +67,8 @@ def scan_route(database: SqliteThreads | None) -> Route:
             )
         return Response(DOCUMENT, media_type="application/json")
 
-    return Route("/api/v1/carts/{cart_id}/lineItems", scan, methods=["POST"])
+    path = "/api/v1/carts/{cart_id}/lineItems"
+    return Route(path, traced(tracer, scan, path), methods=["POST"])
 
 
 CART_IDS = itertools.count(1)
@@ -76,7 +83,10 @@ async def main(durable: Path | None) -> None:
     database = None
     if durable is not None:
         database = await SqliteThreads.open(durable, SCHEMA, synchronous="FULL")
-    app = Starlette(routes=[Route("/api/v1/carts", create, methods=["POST"]), scan_route(database)])
+    telemetry = configure_telemetry("bare-route")
+    tracer = telemetry.tracer if telemetry is not None else None
+    routes = [Route("/api/v1/carts", create, methods=["POST"]), scan_route(database, tracer)]
+    app = Starlette(routes=routes)
     sock = listening_socket("127.0.0.1", 0)
     server = http_server(
         app, grace_seconds=1, log_level="warning", limits=HttpLimits(), idle_timeout_seconds=5
@@ -90,6 +100,8 @@ async def main(durable: Path | None) -> None:
     await task
     if database is not None:
         await database.close()
+    if telemetry is not None:
+        telemetry.shutdown()
 
 
 if __name__ == "__main__":

@@ -50,6 +50,7 @@ class CpuPerScan:
     durable_floor: float  # the bare route plus one fsynced SQLite write per scan
     scans: int
     baseline: float | None = None  # the same cart run from an earlier source tree, if asked
+    traced_floor: float | None = None  # the durable floor with a span per scan (`traced`)
 
     @property
     def ratio(self) -> float:
@@ -145,7 +146,9 @@ async def measure(targets: list[_Target], *, terminals: int, rounds: int) -> Non
             await session.close()
 
 
-def start_bare_route(tmp: Path, *, durable: bool = False) -> ServiceProcess:
+def start_bare_route(
+    tmp: Path, *, durable: bool = False, tracing: dict[str, str] | None = None
+) -> ServiceProcess:
     stamp = time.monotonic_ns()
     return start(
         [
@@ -154,7 +157,7 @@ def start_bare_route(tmp: Path, *, durable: bool = False) -> ServiceProcess:
             "loadlab.bare_route",
             *(["--durable", str(tmp / f"bare-{stamp}.db")] if durable else []),
         ],
-        {"PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+        {"PYTHONPATH": str(Path(__file__).resolve().parents[1]), **(tracing or {})},
         tmp / f"bare-{stamp}.log",
         "bare route ready",
     )
@@ -192,7 +195,8 @@ def run(
 ) -> CpuPerScan:
     """The cart, the bare route and the durable floor, taking turns; with `baseline` (a source
     tree, e.g. a `git worktree` of an earlier commit) a second cart run from it takes turns too;
-    `traced`: the measured cart samples every scan and exports it (batched OTLP) to a sink."""
+    `traced`: the measured cart samples every scan and exports it (batched OTLP) to a sink,
+    and so does a second durable floor, one span a scan: what tracing costs at least."""
     with tempfile.TemporaryDirectory() as folder, otlp_sink() as sink:
         tmp = Path(folder)
         master_data = start_master_data(tmp)
@@ -208,7 +212,9 @@ def run(
             services.append(start_cart(old, master_data, **env, **settings))
         carts = len(services)
         services += [start_bare_route(tmp), start_bare_route(tmp, durable=True)]
-        keys += [keys[0], keys[0]]  # the bare routes take any key
+        if traced:
+            services.append(start_bare_route(tmp, durable=True, tracing=tracing))
+        keys += [keys[0]] * (len(services) - carts)  # the bare routes take any key
         targets = [
             _Target(s.url() + "/api/v1", s.process.pid, key, cancel=n < carts)
             for n, (s, key) in enumerate(zip(services, keys, strict=True))
@@ -219,13 +225,14 @@ def run(
             for service in [*reversed(services), master_data]:
                 service.stop()
     cart, *rest = targets
-    floor, durable = rest[-2:]
+    floor, durable = rest[carts - 1 : carts + 1]
     return CpuPerScan(
         cart.per_thousand,
         floor.per_thousand,
         durable.per_thousand,
         cart.scans,
         rest[0].per_thousand if baseline is not None else None,
+        rest[-1].per_thousand if traced else None,
     )
 
 
@@ -252,6 +259,17 @@ def main() -> None:
             f"baseline cart ({args.baseline}): {result.baseline:.3f} CPU-s per 1,000;"
             f" this cart is {result.cart / result.baseline:.2f}x it"
         )
+    if result.traced_floor is not None:
+        added = result.traced_floor - result.durable_floor
+        print(
+            f"durable floor traced: {result.traced_floor:.3f} CPU-s per 1,000, +{added:.3f} for"
+            " one span a request (the SDK, batch OTLP export): tracing's own floor"
+        )
+        if result.baseline is not None:
+            print(
+                f"  = {1 + added / result.baseline:.2f}x the baseline cart at least,"
+                " if its scan were traced with that one span alone"
+            )
     sys.exit(0)
 
 
