@@ -88,7 +88,10 @@ class ItemMasterClient:
         deadline: float | None = None,
     ) -> ItemDetail:
         """One item; ItemLookupError(NOT_FOUND) names it when master-data has no such item."""
-        if self._tracer is None or self._answered_here(tenant_id, store_code, [item_code]):
+        cached = self._all_cached(tenant_id, store_code, [item_code])
+        if cached is not None:
+            return cached[item_code]
+        if self._tracer is None:
             return await self._get_item(tenant_id, store_code, item_code, terminal_id, deadline)
         attributes = {"item.code": item_code, "item.store": f"{tenant_id}/{store_code}"}
         with self._tracer.start_as_current_span("item lookup", attributes=attributes):
@@ -102,11 +105,6 @@ class ItemMasterClient:
         terminal_id: str,
         deadline: float | None,
     ) -> ItemDetail:
-        if self._cache is not None:  # the hot path: a scan of an item seen before
-            cached = self._cache.get((tenant_id, store_code, item_code))
-            if isinstance(cached, ItemDetail):
-                self._cache_hits.inc()
-                return cached
         result = await self._get_items(tenant_id, store_code, [item_code], terminal_id, deadline)
         if item_code not in result.found:
             raise ItemLookupError(LookupFailure.NOT_FOUND, f"item {item_code} not found")
@@ -127,21 +125,36 @@ class ItemMasterClient:
         fetched for several callers runs to the latest of their deadlines; each caller gives up
         at its own, and a caller in a hurry never fails the others.
         """
-        if self._tracer is None or self._answered_here(tenant_id, store_code, item_codes):
+        cached = self._all_cached(tenant_id, store_code, item_codes)
+        if cached is not None:
+            return BatchResult(cached, [])
+        if self._tracer is None:
             return await self._get_items(tenant_id, store_code, item_codes, terminal_id, deadline)
         attributes: dict[str, int | str] = {"item.count": len(item_codes),
                                             "item.store": f"{tenant_id}/{store_code}"}  # fmt: skip
         with self._tracer.start_as_current_span("item lookup", attributes=attributes):
             return await self._get_items(tenant_id, store_code, item_codes, terminal_id, deadline)
 
-    def _answered_here(self, tenant_id: str, store_code: str, codes: Sequence[str]) -> bool:
-        """Tracing on: whether the cache answers every code. Then the lookup is no span of its
-        own (a hop-free scan would pay one per scan), only `item.cache=hit` on the request's."""
+    def _all_cached(
+        self, tenant_id: str, store_code: str, codes: Sequence[str]
+    ) -> dict[str, ItemDetail] | None:
+        """The hot path of a scan: every code a fresh item in the cache, by code (no flight,
+        deadline or outage to weigh); None when one is not. Traced, such a lookup is no span
+        of its own (a hop-free scan would pay one per scan), only `item.cache=hit` on the
+        request's."""
         cache = self._cache
-        if cache is None or any(cache.get((tenant_id, store_code, c)) is None for c in codes):
-            return False
-        trace.get_current_span().set_attribute("item.cache", "hit")
-        return True
+        if cache is None:
+            return None
+        found: dict[str, ItemDetail] = {}
+        for code in codes:
+            cached = cache.get((tenant_id, store_code, code))
+            if not isinstance(cached, ItemDetail):
+                return None
+            found[code] = cached
+        self._cache_hits.inc(len(found))
+        if self._tracer is not None:
+            trace.get_current_span().set_attribute("item.cache", "hit")
+        return found
 
     async def _get_items(
         self,
