@@ -182,7 +182,8 @@ class CartApi:
             body += chunk
             if len(body) > self._limit:
                 raise CartError(ErrorCode.BODY_TOO_LARGE, f"the body exceeds {self._limit} bytes")
-        request.state.raw_body = bytes(body)
+        if request.headers.get("idempotency-key") is not None:  # what its fingerprint covers
+            request.state.raw_body = bytes(body)
         content_type = request.headers.get("content-type", "application/json").split(";")[0].strip()
         if content_type != "application/json":
             raise CartError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, "send the body as application/json")
