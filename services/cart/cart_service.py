@@ -5,7 +5,8 @@ processes by the cart's version: a save that lost the race reloads and reapplies
 and after a few losses the caller gets 409 version_conflict. Nothing is acknowledged before it
 is saved.
 
-Carts stay in process between requests (`CART_CACHE_SIZE`): a change starts from the cart as
+Open carts stay in process between requests (`CART_CACHE_SIZE`; a closed one changes no
+more and is rarely read again, so it goes): a change starts from the cart as
 this process last saved it, and the save's version check catches one another process changed
 since (it reloads then); a read checks the stored version first. A change that fails drops the
 cart from the cache, since it may be half applied in memory.
@@ -19,7 +20,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
-from .cart import MAX_QUANTITY, Cart, Discount, LineItem, PaymentMethod, PriceSource, Receipt
+from .cart import (
+    MAX_QUANTITY,
+    Cart,
+    CartState,
+    Discount,
+    LineItem,
+    PaymentMethod,
+    PriceSource,
+    Receipt,
+)
 from .cart_cache import CartCache
 from .errors import CartError, ErrorCode
 from .item_master import ItemDetail, ItemLookupError, ItemMasterClient, LookupFailure
@@ -37,6 +47,7 @@ from .terminals import Terminal
 from .transaction_service import Closings
 
 MAX_SAVE_ATTEMPTS: Final = 5
+_CLOSED: Final = frozenset({CartState.COMPLETED, CartState.CANCELLED})
 CART_CACHE_SECONDS: Final = 900.0  # a cart idle this long is read from the store again
 
 LOOKUP_ERRORS: Final = {
@@ -105,6 +116,11 @@ class CartService:
         self._locks = KeyedLocks()
         self._carts = CartCache(cache_size, cache_bytes, CART_CACHE_SECONDS)
         self._max_open = max_open_carts  # per terminal; 0: no limit
+
+    @property
+    def kept_carts(self) -> CartCache:
+        """The carts kept in process between requests."""
+        return self._carts
 
     async def create(self, terminal: Terminal, idempotency: IdempotencyKey | None = None) -> Cart:
         if idempotency is not None and (kept := await self._kept(idempotency)) is not None:
@@ -338,7 +354,10 @@ class CartService:
                 except BaseException:
                     self._carts.discard(cart_id)  # the change may be half applied in memory
                     raise
-                self._carts.put(cart)  # measured again: the change may have grown it
+                if cart.state in _CLOSED:
+                    self._carts.discard(cart_id)  # it changes no more: rarely read again
+                else:
+                    self._carts.put(cart)  # measured again: the change may have grown it
                 return cart
         raise CartError(ErrorCode.VERSION_CONFLICT, f"cart {cart_id} is busy: try again")
 

@@ -9,6 +9,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from gen.kugel.item.v1 import Item, RoundingMethod, TaxType
+from services.cart.server import CartParts
 from services.master_data import demo_data
 
 from .conftest import CatalogTransport
@@ -481,3 +482,14 @@ def test_a_body_is_json_in_utf_8(
     if message is not None:
         assert response.json()["code"] == "validation_error"
         assert response.json()["message"] == message
+
+
+def test_a_closed_cart_is_not_kept_in_process_but_still_read(
+    http: TestClient, cart: CartParts
+) -> None:
+    cart_id = new_cart(http)
+    add(http, cart_id, [{"itemCode": "ITEM0001"}])
+    assert len(cart.service.kept_carts) == 1
+    assert http.post(f"/api/v1/carts/{cart_id}/cancel").status_code == 200
+    assert len(cart.service.kept_carts) == 0
+    assert http.get(f"/api/v1/carts/{cart_id}").json()["state"] == "cancelled"
