@@ -18,6 +18,7 @@ from services.cart.cart import (
     Discount,
     LineItem,
     PaymentMethod,
+    PriceSource,
     Receipt,
 )
 from services.cart.discounts import DiscountType
@@ -391,3 +392,32 @@ def test_resuming_item_entry_drops_the_payments() -> None:
     with pytest.raises(CartError) as not_paying:
         cart.resume_item_entry()
     assert not_paying.value.code is ErrorCode.INVALID_STATE
+
+
+LINES = st.builds(
+    LineItem,
+    line_no=st.integers(1, 500),
+    item_code=st.text(max_size=20),
+    item_name=st.text(max_size=40),  # quotes, backslashes, control characters, any plane
+    category_code=st.text(max_size=8),
+    unit_price=st.integers(0, 10**12),
+    quantity=st.integers(1, 9_999),
+    tax_code=st.text(max_size=8),
+    tax_type=st.sampled_from(TaxType),
+    tax_rate_basis_points=st.integers(0, 10_000),
+    tax_rounding=st.sampled_from(Rounding),
+    price_overridden=st.booleans(),
+    original_unit_price=st.none() | st.integers(0, 10**12),
+    cancelled=st.booleans(),
+    price_source=st.sampled_from(PriceSource),
+    discount_restricted=st.booleans(),
+    discounts=st.lists(
+        st.builds(Discount, type=st.sampled_from(DiscountType), value=st.integers(0, 100)),
+        max_size=1,
+    ),
+)
+
+
+@given(LINES)
+def test_a_lines_json_is_pydantics(item: LineItem) -> None:
+    assert item.document() == item.model_dump_json(by_alias=True)
