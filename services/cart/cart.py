@@ -116,9 +116,7 @@ class LineItem(CamelModel):
         return self.unit_price * self.quantity - self.discount_amount
 
     def tax_rule(self) -> TaxRuleSnapshot:
-        return TaxRuleSnapshot(
-            self.tax_code, self.tax_type, self.tax_rate_basis_points, self.tax_rounding
-        )
+        return _rule(self.tax_code, self.tax_type, self.tax_rate_basis_points, self.tax_rounding)
 
     def document(self) -> str:
         """The line as pydantic writes it (a test holds the bytes equal). A line without
@@ -142,6 +140,8 @@ class LineItem(CamelModel):
 
 
 _BOOLS: Final = {False: "false", True: "true"}
+# One object per rule, shared by its lines: a frozen dataclass is slow to make.
+_rule: Final = functools.lru_cache(maxsize=1024)(TaxRuleSnapshot)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -200,7 +200,9 @@ class _Totals:
         discount_total: int,
         shares: dict[int, int],
     ) -> _Totals:
-        ordered = sorted(taxable.items(), key=lambda pair: pair[0].sort_key())
+        ordered: Iterable[tuple[TaxRuleSnapshot, int]] = taxable.items()
+        if len(taxable) > 1:
+            ordered = sorted(ordered, key=lambda pair: pair[0].sort_key())
         rows = [(rule, amount, tax_of(amount, rule)) for rule, amount in ordered]
         subtotal = sum(taxable.values())
         external = sum(tax for rule, _, tax in rows if rule.tax_type is TaxType.EXTERNAL)
