@@ -50,7 +50,8 @@ class CpuPerScan:
     durable_floor: float  # the bare route plus one fsynced SQLite write per scan
     scans: int
     baseline: float | None = None  # the same cart run from an earlier source tree, if asked
-    traced_floor: float | None = None  # the durable floor with a span per scan (`traced`)
+    traced_floor: float | None = None  # the durable floor with a request span (`traced`)
+    bare_span_floor: float | None = None  # ... with a span that has a name only (`traced`)
 
     @property
     def ratio(self) -> float:
@@ -147,7 +148,11 @@ async def measure(targets: list[_Target], *, terminals: int, rounds: int) -> Non
 
 
 def start_bare_route(
-    tmp: Path, *, durable: bool = False, tracing: dict[str, str] | None = None
+    tmp: Path,
+    *,
+    durable: bool = False,
+    tracing: dict[str, str] | None = None,
+    bare_span: bool = False,
 ) -> ServiceProcess:
     stamp = time.monotonic_ns()
     return start(
@@ -156,6 +161,7 @@ def start_bare_route(
             "-m",
             "loadlab.bare_route",
             *(["--durable", str(tmp / f"bare-{stamp}.db")] if durable else []),
+            *(["--bare-span"] if bare_span else []),
         ],
         {"PYTHONPATH": str(Path(__file__).resolve().parents[1]), **(tracing or {})},
         tmp / f"bare-{stamp}.log",
@@ -196,7 +202,8 @@ def run(
     """The cart, the bare route and the durable floor, taking turns; with `baseline` (a source
     tree, e.g. a `git worktree` of an earlier commit) a second cart run from it takes turns too;
     `traced`: the measured cart samples every scan and exports it (batched OTLP) to a sink,
-    and so does a second durable floor, one span a scan: what tracing costs at least."""
+    and so do two more durable floors, one span a scan: the cart's kind of request span, and a
+    span with a name only (the SDK's least): what tracing costs at least."""
     with tempfile.TemporaryDirectory() as folder, otlp_sink() as sink:
         tmp = Path(folder)
         master_data = start_master_data(tmp)
@@ -214,6 +221,7 @@ def run(
         services += [start_bare_route(tmp), start_bare_route(tmp, durable=True)]
         if traced:
             services.append(start_bare_route(tmp, durable=True, tracing=tracing))
+            services.append(start_bare_route(tmp, durable=True, tracing=tracing, bare_span=True))
         keys += [keys[0]] * (len(services) - carts)  # the bare routes take any key
         targets = [
             _Target(s.url() + "/api/v1", s.process.pid, key, cancel=n < carts)
@@ -232,6 +240,7 @@ def run(
         durable.per_thousand,
         cart.scans,
         rest[0].per_thousand if baseline is not None else None,
+        rest[-2].per_thousand if traced else None,
         rest[-1].per_thousand if traced else None,
     )
 
@@ -259,17 +268,17 @@ def main() -> None:
             f"baseline cart ({args.baseline}): {result.baseline:.3f} CPU-s per 1,000;"
             f" this cart is {result.cart / result.baseline:.2f}x it"
         )
-    if result.traced_floor is not None:
-        added = result.traced_floor - result.durable_floor
+    for name, traced_floor in [("a request span", result.traced_floor),
+                               ("a span with a name only", result.bare_span_floor)]:  # fmt: skip
+        if traced_floor is None:
+            continue
+        added = traced_floor - result.durable_floor
         print(
-            f"durable floor traced: {result.traced_floor:.3f} CPU-s per 1,000, +{added:.3f} for"
-            " one span a request (the SDK, batch OTLP export): tracing's own floor"
-        )
-        if result.baseline is not None:
-            print(
-                f"  = {1 + added / result.baseline:.2f}x the baseline cart at least,"
-                " if its scan were traced with that one span alone"
-            )
+            f"durable floor, {name} a request: {traced_floor:.3f} CPU-s per 1,000, +{added:.3f}"
+            " (the SDK, batch OTLP export)"
+            + (f": {1 + added / result.baseline:.2f}x the baseline cart, were its scans"
+               " traced so and no more" if result.baseline is not None else "")
+        )  # fmt: skip
     sys.exit(0)
 
 

@@ -23,6 +23,13 @@ def test_cpu_per_scan_measures_the_cart_and_both_floors() -> None:
     assert measured.durable_floor > 0  # its fsynced writes show
 
 
+def test_cpu_per_scan_traced_measures_the_cart_traced_and_the_traced_floors() -> None:
+    measured = run(terminals=4, rounds=1, traced=True)
+    assert measured.cart > 0  # the traced cart: its spans went to the lab's OTLP sink
+    assert measured.traced_floor is not None
+    assert measured.bare_span_floor is not None
+
+
 def test_basket_growth_reads_every_band_of_a_500_line_cart() -> None:
     measured = basket_growth.run(carts=1)
     assert [band.first_line for band in measured.bands] == list(range(1, 500, 20))
