@@ -268,13 +268,13 @@ def main() -> None:
             f"baseline cart ({args.baseline}): {result.baseline:.3f} CPU-s per 1,000;"
             f" this cart is {result.cart / result.baseline:.2f}x it"
         )
-    for name, traced_floor in [("a request span", result.traced_floor),
+    for name, traced_floor in [("the cart's kind of request span", result.traced_floor),
                                ("a span with a name only", result.bare_span_floor)]:  # fmt: skip
         if traced_floor is None:
             continue
         added = traced_floor - result.durable_floor
         print(
-            f"durable floor, {name} a request: {traced_floor:.3f} CPU-s per 1,000, +{added:.3f}"
+            f"durable floor + {name}: {traced_floor:.3f} CPU-s per 1,000, +{added:.3f}"
             " (the SDK, batch OTLP export)"
             + (f": {1 + added / result.baseline:.2f}x the baseline cart, were its scans"
                " traced so and no more" if result.baseline is not None else "")
