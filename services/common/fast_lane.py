@@ -2,8 +2,8 @@
 
 Starlette sends each request through its error and exception middlewares, any middleware of
 ours, then its router, which tries routes in order and wraps the endpoint's `send` twice more:
-together about a third of what a bare route costs in CPU (measured with the load lab's bare
-route, Starlette against plain ASGI). A request to a fast-lane route, with that route's method
+together about a third of what a bare route costs in CPU (the load lab's bare route against
+plain ASGI; docs/measurements.md). A request to a fast-lane route, with that route's method
 and a path without percent-escapes, goes straight to the endpoint; every other request (another
 method, HEAD, an escaped path, an unknown path) takes the full stack, which holds the same
 routes, so 404s, 405s and the middlewares' checks answer as before.

@@ -2,8 +2,8 @@
 
 CPython collects its youngest generation every 700 container allocations more than freed; a
 scan allocates a few hundred (pydantic models, dicts, lists), so the collector ran every few
-scans and, with thousands of carts kept in process, was 12 % of the cart's CPU per scan
-(`just cpu-per-scan`, 2026-12-02; docs/measurements.md). Requests make almost no reference
+scans and, with thousands of carts kept in process, took a tenth of the cart's CPU per scan
+(`just cpu-per-scan`; the figures in docs/measurements.md). Requests make almost no reference
 cycles, so collecting young objects less often frees the same memory later, not less of it.
 """
 
