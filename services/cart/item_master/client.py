@@ -88,24 +88,9 @@ class ItemMasterClient:
         deadline: float | None = None,
     ) -> ItemDetail:
         """One item; ItemLookupError(NOT_FOUND) names it when master-data has no such item."""
-        cached = self._all_cached(tenant_id, store_code, [item_code])
-        if cached is not None:
-            return cached[item_code]
-        if self._tracer is None:
-            return await self._get_item(tenant_id, store_code, item_code, terminal_id, deadline)
-        attributes = {"item.code": item_code, "item.store": f"{tenant_id}/{store_code}"}
-        with self._tracer.start_as_current_span("item lookup", attributes=attributes):
-            return await self._get_item(tenant_id, store_code, item_code, terminal_id, deadline)
-
-    async def _get_item(
-        self,
-        tenant_id: str,
-        store_code: str,
-        item_code: str,
-        terminal_id: str,
-        deadline: float | None,
-    ) -> ItemDetail:
-        result = await self._get_items(tenant_id, store_code, [item_code], terminal_id, deadline)
+        result = await self.get_items(
+            tenant_id, store_code, [item_code], terminal_id=terminal_id, deadline=deadline
+        )
         if item_code not in result.found:
             raise ItemLookupError(LookupFailure.NOT_FOUND, f"item {item_code} not found")
         return result.found[item_code]
