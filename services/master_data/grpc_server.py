@@ -16,6 +16,7 @@ from gen.google_proto_descriptor_pool import default_google_proto_descriptor_poo
 from services.rpc.grpc_connection import GrpcLimits
 from services.rpc.grpc_server import WireServer
 from services.wire.codec import EncodedForms
+from services.wire.flood_guard import FloodRecord
 
 # What reflection lists beside ItemService: the standard services this server also answers.
 _STANDARD_FILES = (health_pb2, reflection_pb2, reflection_v1alpha_pb2)
@@ -34,6 +35,31 @@ def _service_names(services: list[Any]) -> list[str]:
     return sorted({path.split("/")[1] for s in services for path in s.__mapping__()})
 
 
+class _MethodSymbols:
+    """A descriptor pool that also finds the file of a method's full name (`pkg.Service.Method`),
+    as grpc-go's and grpc-java's reflection do: ghz and `grpcurl describe` ask for one, and
+    protobuf's pool knows only messages, enums, services and extensions."""
+
+    def __init__(self, pool: Any) -> None:
+        self._pool = pool
+
+    def FindFileContainingSymbol(self, symbol: str) -> Any:
+        try:
+            return self._pool.FindFileContainingSymbol(symbol)
+        except KeyError:
+            service_name, _, method = symbol.rpartition(".")
+            try:
+                service = self._pool.FindServiceByName(service_name)
+            except KeyError:
+                service = None
+            if service is None or method not in service.methods_by_name:
+                raise
+            return service.file
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._pool, name)
+
+
 def _with_standard_files() -> Any:
     """betterproto2's descriptor pool, taught the health and reflection protos once."""
     for module in _STANDARD_FILES:
@@ -41,11 +67,15 @@ def _with_standard_files() -> Any:
             pool.FindFileByName(module.DESCRIPTOR.name)
         except KeyError:
             pool.AddSerializedFile(module.DESCRIPTOR.serialized_pb)
-    return pool
+    return _MethodSymbols(pool)
 
 
 def build_grpc_server(
-    item_service: Any, *, limits: GrpcLimits, known: EncodedForms | None = None
+    item_service: Any,
+    *,
+    limits: GrpcLimits,
+    known: EncodedForms | None = None,
+    flood: FloodRecord | None = None,
 ) -> GrpcServer:
     """A gRPC server for an already guarded ItemService.
 
@@ -61,4 +91,4 @@ def build_grpc_server(
     names = _service_names(services)
     for reflection in services[2:]:  # extend() lists only the services it was given
         reflection._service_names = names
-    return GrpcServer(WireServer(services, limits, known), services, serving)
+    return GrpcServer(WireServer(services, limits, known, flood), services, serving)

@@ -33,6 +33,7 @@ from services.rpc.rpc_metrics import RpcMetrics
 from services.rpc.rpc_tracing import ServerTracing
 from services.rpc.servable import HandlerTable
 from services.wire.codec import EncodedForms
+from services.wire.flood_guard import FloodRecord
 from services.wire.http1 import HttpLimits
 from services.wire.hypercorn_server import EmbeddedHypercorn, hypercorn_server
 from services.wire.uvicorn_server import EmbeddedUvicorn, http_server, wait_started
@@ -62,6 +63,7 @@ class MasterData:
     http_app: Starlette
     known: EncodedForms | None  # the encoded forms of the catalog's cached items
     connect: ConnectEndpoint  # its open streams end at shutdown
+    flood: FloodRecord  # connections the HTTP/2 flood guards closed, on /metrics
 
 
 def assemble(
@@ -121,13 +123,14 @@ def assemble(
     http_app = build_http_app(
         connect, admin, repository, registry, parse_origins(settings.cors_allowed_origins)
     )
-    return MasterData(catalog, feed, gate, item_service, http_app, known, connect)
+    flood = FloodRecord(registry)
+    return MasterData(catalog, feed, gate, item_service, http_app, known, connect, flood)
 
 
 HttpServer = EmbeddedUvicorn | EmbeddedHypercorn
 
 
-def _http_server(app: Starlette, settings: MasterDataSettings) -> HttpServer:
+def _http_server(app: Starlette, settings: MasterDataSettings, flood: FloodRecord) -> HttpServer:
     """uvicorn by default (the faster HTTP/1.1 here); Hypercorn when HTTP/2 is wanted."""
     limits = HttpLimits.from_settings(settings)
     if settings.http_server == "hypercorn":
@@ -138,6 +141,7 @@ def _http_server(app: Starlette, settings: MasterDataSettings) -> HttpServer:
             idle_timeout_seconds=settings.http_idle_timeout_seconds,
             cert_file=settings.tls_cert_file,
             key_file=settings.tls_key_file,
+            flood=flood,
         )
     return http_server(
         app,
@@ -157,7 +161,6 @@ def grpc_limits(settings: MasterDataSettings) -> GrpcLimits:
         max_connections=settings.max_connections,
         first_request_timeout_seconds=settings.request_read_timeout_seconds,
         idle_timeout_seconds=settings.grpc_idle_timeout_seconds,
-        control_frames_per_second=settings.grpc_control_frames_per_second,
         stream_send_timeout_seconds=settings.watch_send_timeout_seconds,
         max_connection_age_seconds=settings.max_connection_age_seconds,
         max_connection_age_grace_seconds=settings.max_connection_age_grace_seconds,
@@ -178,11 +181,13 @@ async def serve(settings: MasterDataSettings) -> None:
     http_socket = listening_socket(
         settings.bind_host, settings.http_port, setting="HTTP_PORT", reuse_port=settings.reuse_port
     )
-    web = _http_server(parts.http_app, settings)
+    web = _http_server(parts.http_app, settings, parts.flood)
 
     grpc = None
     if settings.use_grpc:
-        grpc = build_grpc_server(item_service, limits=grpc_limits(settings), known=parts.known)
+        grpc = build_grpc_server(
+            item_service, limits=grpc_limits(settings), known=parts.known, flood=parts.flood
+        )
         grpc_socket = listening_socket(
             settings.bind_host,
             settings.grpc_port,

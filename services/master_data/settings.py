@@ -48,7 +48,6 @@ class MasterDataSettings(ServerTlsSettings, HttpLimitSettings):
     debug_rpc_delay_ms: int = Field(default=0, ge=0, le=60_000)
     http_server: Literal["uvicorn", "hypercorn"] = "uvicorn"  # hypercorn: HTTP/2 as well
     grpc_idle_timeout_seconds: float = Field(default=300.0, gt=0)  # no call open, nothing sent
-    grpc_control_frames_per_second: float = Field(default=500.0, gt=0)  # PING+SETTINGS+RST
     # A gRPC connection this old (+-10 %) gets a GOAWAY: clients reconnect, re-resolve and
     # spread over replicas added since; its calls then have the grace to finish. 0: never.
     max_connection_age_seconds: float = Field(default=0.0, ge=0)

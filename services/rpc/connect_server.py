@@ -216,8 +216,12 @@ class ConnectEndpoint:
             raise _Refused(404, f"unknown rpc {path}", {})
         content_type = media_type(request.headers.get("content-type"))
         if content_type in grpc_web.CONTENT_TYPES:
+            text = content_type in grpc_web.TEXT_CONTENT_TYPES
+            limit = grpc_web.text_limit(self._limit + 5) if text else self._limit + 5
             try:
-                body = await self._read_body(request, self._limit + 5, drain=True)
+                body = await self._read_body(request, limit, drain=True)
+                if text:
+                    body = grpc_web.from_text(body)
             except ConnectError as error:
                 return grpc_web_failed(error, content_type)
             return await self._grpc_web.serve(

@@ -191,6 +191,7 @@ def start_stream(
     send_timeout: float,
     gzip_replies: bool,
     encoding_header: str = STREAM_CONTENT_ENCODING_HEADER,
+    text: bool = False,
 ) -> EnvelopeStream:
     """Run the handler as the stream's producer (kept in `producers` while it runs) and
     answer with its reply."""
@@ -205,6 +206,7 @@ def start_stream(
         send_timeout=send_timeout,
         gzip_replies=gzip_replies,
         encoding_header=encoding_header,
+        text=text,
     )
 
 
@@ -230,8 +232,10 @@ class EnvelopeStream(Response):
         send_timeout: float,
         gzip_replies: bool,
         encoding_header: str = STREAM_CONTENT_ENCODING_HEADER,
+        text: bool = False,  # gRPC-Web's text mode: each chunk in base64 of its own
     ) -> None:
         super().__init__(status_code=200, media_type=content_type)
+        self._text = text
         del self.headers["content-length"]
         self._exchange = exchange
         self._producer = producer
@@ -273,7 +277,8 @@ class EnvelopeStream(Response):
                 # asyncio.timeout, not wait_for: no task per message, and no cancel lost when
                 # it lands as the send completes (3.11's wait_for drops it)
                 async with asyncio.timeout(self._send_timeout):
-                    await send({"type": "http.response.body", "body": chunk, "more_body": not last})
+                    body = grpc_web.to_text(chunk) if self._text else chunk
+                    await send({"type": "http.response.body", "body": body, "more_body": not last})
             except TimeoutError:
                 log.warning("Connect stream closed: its client took nothing for a while")
                 return  # the response stays incomplete: the server closes the connection

@@ -1,6 +1,6 @@
 """What one client may cost the gRPC port, bounded per connection before any call runs: open
 connections against a cap, connections that say nothing (no preface, no request, idle), and
-control-frame floods (GOAWAY ENHANCE_YOUR_CALM); and how long a connection lives (an ageing
+frame floods (`flood_guard`: GOAWAY ENHANCE_YOUR_CALM); and how long a connection lives (an ageing
 GOAWAY, so clients spread over replicas added since they connected). Request headers are
 decoded here, so a non-ASCII one is its call's error, not the connection's.
 
@@ -15,7 +15,8 @@ import asyncio
 import logging
 import random
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 import h2.events
@@ -25,7 +26,7 @@ from h2.settings import SettingCodes
 from hyperframe.frame import GoAwayFrame
 
 from services.common.throttled_log import ThrottledLog
-from services.wire.flood_guard import FloodGuard, FrameCounter
+from services.wire.flood_guard import FloodGuard, FloodRecord, FloodRules
 from services.wire.grpc import PartialBudget
 
 from .lean_stream import LeanStream
@@ -48,7 +49,9 @@ class GrpcLimits:
     max_connections: int = 4096
     first_request_timeout_seconds: float = 10.0  # connected, but no request yet
     idle_timeout_seconds: float = 300.0  # no call open and nothing received
-    control_frames_per_second: float = 500.0  # frames that carry no request (flood_guard)
+    flood_rules: FloodRules = field(
+        default_factory=FloodRules
+    )  # frames that carry no request (flood_guard)
     stream_send_timeout_seconds: float = 10.0  # a streamed message the client won't take
     # A connection this old (+-10 %) gets a GOAWAY, so clients reconnect and re-resolve
     # (grpc-go's MaxConnectionAge); its calls then have the grace to finish. 0: never.
@@ -60,8 +63,9 @@ class ConnectionCount:
     """The open connections of one server, against its cap, and the request bytes all of them
     may hold half-received (a connection's own budget is a part of it)."""
 
-    def __init__(self, limits: GrpcLimits) -> None:
+    def __init__(self, limits: GrpcLimits, flood: FloodRecord) -> None:
         self.limits = limits
+        self.flood = flood
         self.open = 0
         self.live: set[GuardedProtocol] = set()
         self.refused_at_cap = ThrottledLog("gRPC connections refused: %d open, the limit", log)
@@ -78,6 +82,24 @@ def _ascii_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[str, str]] 
         return [(name.decode("ascii"), value.decode("ascii")) for name, value in headers]
     except UnicodeDecodeError:
         return None
+
+
+class _WatchedTransport:
+    """The connection's transport, each write shown to the flood guard first: what the server
+    sends is the work a client's frames are weighed against."""
+
+    __slots__ = ("_sent", "_transport")
+
+    def __init__(self, transport: Any, sent: Callable[[bytes], None]) -> None:
+        self._transport = transport
+        self._sent = sent
+
+    def write(self, data: bytes) -> None:
+        self._sent(data)
+        self._transport.write(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
 
 
 class _GuardedEvents(EventsProcessor):
@@ -123,8 +145,7 @@ class GuardedProtocol(H2Protocol):
         self._transport: Any = None
         self._early = b""  # bytes before the HTTP/2 state exists
         self.received = 0  # bytes the client has sent: who has sent least goes first at the cap
-        self._frames = FrameCounter()
-        self._flood = FloodGuard(self.limits.control_frames_per_second)
+        self._flood = FloodGuard(self.limits.flood_rules)
         self._watch: asyncio.TimerHandle | None = None
         self._age: asyncio.TimerHandle | None = None
         self.last_stream_taken = 2**31 - 1  # lowered by an ageing GOAWAY
@@ -206,7 +227,8 @@ class GuardedProtocol(H2Protocol):
         return not any(s.open for s in self.connection._connection.streams.values())
 
     def _start_h2(self) -> None:
-        super().connection_made(self._transport)
+        watched: Any = _WatchedTransport(self._transport, self._flood.sent)
+        super().connection_made(watched)
         h2_conn = self.connection._connection
         h2_conn.update_settings({SettingCodes.MAX_HEADER_LIST_SIZE: self.limits.max_header_bytes})
         h2_conn.decoder.max_header_list_size = self.limits.max_header_bytes
@@ -226,11 +248,14 @@ class GuardedProtocol(H2Protocol):
                 return
             data, self._early = self._early, b""
             self._start_h2()
-        frames = self._frames.control_frames(data)
-        if frames and not self._flood.allow(frames):
-            self.calm_down("control-frame")
+        broken = self._flood.received(data)
+        if broken:
+            self.calm_down(broken)
             return
         super().data_received(data)
+        broken = self._flood.outbound(not self._transport.get_write_buffer_size())
+        if broken:
+            self.calm_down(broken)
 
     def _check_idle(self) -> None:
         if not self.had_request:
@@ -245,10 +270,10 @@ class GuardedProtocol(H2Protocol):
             self.limits.idle_timeout_seconds / 2, self._check_idle
         )
 
-    def calm_down(self, frame: str) -> None:
+    def calm_down(self, rule: str) -> None:
         if self._closed:
             return  # the rest of a flood already read: said once
-        log.warning("gRPC connection closed: %s flood", frame)
+        self._connections.flood.closed("grpc", rule, self._transport.get_extra_info("peername"))
         self._go_away(ErrorCodes.ENHANCE_YOUR_CALM)
         self._transport.close()  # after the GOAWAY: a flood's remaining bytes cost no more reads
 

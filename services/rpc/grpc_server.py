@@ -18,6 +18,7 @@ from grpclib.protocol import H2Protocol
 from grpclib.server import Server
 
 from services.wire.encoded_forms import EncodedForms
+from services.wire.flood_guard import FloodRecord
 from services.wire.grpc import StrictJsonCodec, StrictProtoCodec
 from services.wire.status_details import StatusDetailsCodec
 
@@ -29,7 +30,11 @@ class WireServer(Server):
     """A grpclib Server whose connections are guarded and whose calls are framed by us."""
 
     def __init__(
-        self, handlers: Collection[Any], limits: GrpcLimits, known: EncodedForms | None = None
+        self,
+        handlers: Collection[Any],
+        limits: GrpcLimits,
+        known: EncodedForms | None = None,
+        flood: FloodRecord | None = None,
     ) -> None:
         proto = StrictProtoCodec(limits.max_message_bytes, known)
         super().__init__(handlers, codec=proto, status_details_codec=StatusDetailsCodec())
@@ -38,7 +43,7 @@ class WireServer(Server):
             "proto": proto,
             "json": StrictJsonCodec(limits.max_message_bytes, known),
         }
-        self.connections = ConnectionCount(limits)
+        self.connections = ConnectionCount(limits, flood or FloodRecord())
         self._framed = FramedCalls(limits)
         # Headers arrive as bytes: _GuardedEvents decodes them, so one bad value is one call's
         # INVALID_ARGUMENT instead of an exception in the protocol.

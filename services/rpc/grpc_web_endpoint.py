@@ -1,5 +1,6 @@
 """gRPC-Web on the HTTP port, from the same method tables and handlers as Connect: unary and
-server-streaming rpcs, `application/grpc-web` (`+proto`, `+json`). Every reply is HTTP 200:
+server-streaming rpcs, `application/grpc-web` (`+proto`, `+json`) and `application/grpc-web-text`
+(base64 both ways). Every reply is HTTP 200:
 the messages as frames, then the trailers frame with grpc-status (an error included), so a
 browser reads the outcome from the body, where fetch can see it."""
 
@@ -90,6 +91,8 @@ class GrpcWebEndpoint:
             return failed(error, content_type)
         body = grpc_web.data_frame(self._encoders[codec](reply), gzip_replies)
         body += grpc_web.trailers_frame(None, call.response_trailers)
+        if content_type in grpc_web.TEXT_CONTENT_TYPES:
+            body = grpc_web.to_text(body)
         response = Response(body, media_type=content_type)
         if gzip_replies:
             response.headers[grpc_web.ENCODING_HEADER] = "gzip"
@@ -121,6 +124,7 @@ class GrpcWebEndpoint:
             send_timeout=self._send_timeout,
             gzip_replies=gzip_replies,
             encoding_header=grpc_web.ENCODING_HEADER,
+            text=content_type in grpc_web.TEXT_CONTENT_TYPES,
         )
 
 
@@ -129,9 +133,10 @@ def failed(error: ConnectError, content_type: str) -> Response:
     headers, its trailers (prefixed on a Connect error) go into the frame."""
     trailers = [(n[len(TRAILER_PREFIX) :], v) for n, v in error.metadata
                 if n.startswith(TRAILER_PREFIX)]  # fmt: skip
-    response = Response(
-        grpc_web.trailers_frame(error, trailers), media_type=content_type, headers=error.headers
-    )
+    body = grpc_web.trailers_frame(error, trailers)
+    if content_type in grpc_web.TEXT_CONTENT_TYPES:
+        body = grpc_web.to_text(body)
+    response = Response(body, media_type=content_type, headers=error.headers)
     for name, value in error.metadata:
         if not name.startswith(TRAILER_PREFIX):
             response.headers.append(name, value)

@@ -1,11 +1,14 @@
 """The gRPC-Web protocol (https://github.com/grpc/grpc/blob/master/doc/PROTOCOL-WEB.md) as
-bytes: its content types, the grpc-timeout header, a request's one message frame, and the
-trailers frame (flag 0x80) that ends every reply. The RPC layer serves it from the same
-handlers as Connect and gRPC."""
+bytes: its content types, the grpc-timeout header, a request's one message frame, the
+trailers frame (flag 0x80) that ends every reply, and the text mode (`grpc-web-text`: the same
+bytes in base64, what Google's grpc-web JavaScript client sends by default). The RPC layer
+serves it from the same handlers as Connect and gRPC."""
 
 from __future__ import annotations
 
 import base64
+import binascii
+import re
 from typing import Final
 
 from grpclib.metadata import decode_timeout, encode_grpc_message
@@ -14,10 +17,15 @@ from .compression import InflatesTooLarge, NotGzip, gzip_bytes, inflate_gzip, wo
 from .connect import JSON, PROTO, Code, ConnectError
 from .status_details import TYPE_URL_PREFIX, status_bin_of_packed
 
+TEXT_CONTENT_TYPES: Final = {
+    "application/grpc-web-text": PROTO,
+    "application/grpc-web-text+proto": PROTO,
+}
 CONTENT_TYPES: Final = {
     "application/grpc-web": PROTO,
     "application/grpc-web+proto": PROTO,
     "application/grpc-web+json": JSON,
+    **TEXT_CONTENT_TYPES,
 }
 TIMEOUT_HEADER: Final = "grpc-timeout"
 ENCODING_HEADER: Final = "grpc-encoding"
@@ -25,6 +33,30 @@ ACCEPT_ENCODING_HEADER: Final = "grpc-accept-encoding"
 COMPRESSED: Final = 0x01
 TRAILERS: Final = 0x80
 _PREFIX: Final = 5
+
+
+# A text body may be several base64 chunks, each padded: split after each run of padding.
+_CHUNK_END: Final = re.compile(rb"(?<==)(?=[^=])")
+
+
+def text_limit(limit: int) -> int:
+    """The bytes a text-mode body may take to carry `limit` bytes."""
+    return (limit + 2) // 3 * 4
+
+
+def from_text(body: bytes) -> bytes:
+    """A text-mode body's bytes: base64, in one or more padded chunks."""
+    try:
+        return b"".join(
+            binascii.a2b_base64(chunk, strict_mode=True) for chunk in _CHUNK_END.split(body)
+        )
+    except binascii.Error:
+        raise ConnectError(Code.INVALID_ARGUMENT, "the grpc-web-text body is not base64") from None
+
+
+def to_text(data: bytes) -> bytes:
+    """Bytes of a reply in text mode: each chunk padded base64 of its own, as Envoy sends it."""
+    return base64.b64encode(data)
 
 
 def timeout_seconds(value: str | None) -> float | None:

@@ -1,12 +1,21 @@
-"""The control-frame budget of one HTTP/2 connection: a burst passes, a flood does not; the
-control frames are found in the bytes however they are cut."""
+"""The HTTP/2 flood guard in process: each rule stops its flood, and a busy client's ordinary
+frames (a WINDOW_UPDATE and a BDP ping per reply, SETTINGS acks, cancelled calls) never trip
+one, however many calls it makes; frame heads are found in the bytes however they are cut."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import h2.config
 import h2.connection
+import h2.events
+import h2.settings
+import pytest
+from prometheus_client import CollectorRegistry
 
-from services.wire.flood_guard import FloodGuard, FrameCounter
+from services.wire.flood_guard import FloodGuard, FloodRecord, FrameReader
+
+REQUEST = [(":method", "POST"), (":scheme", "http"), (":path", "/x"), (":authority", "x")]
 
 
 class Clock:
@@ -17,40 +26,192 @@ class Clock:
         return self.now
 
 
-def test_a_burst_of_two_seconds_worth_passes_and_then_the_flood_is_stopped() -> None:
-    clock = Clock()
-    guard = FloodGuard(10, clock)
-    assert all(guard.allow() for _ in range(20))
-    assert not guard.allow()
+class Pair:
+    """A client and a server h2 connection joined through a guard, as a port sees them."""
+
+    def __init__(self) -> None:
+        self.clock = Clock()
+        self.guard = FloodGuard(clock=self.clock)
+        self.client = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+        self.server = h2.connection.H2Connection(
+            h2.config.H2Configuration(client_side=False, header_encoding="ascii")
+        )
+        self.client.initiate_connection()
+        self.server.initiate_connection()
+        self.broken: str | None = None
+        self.exchange()
+
+    def exchange(self) -> None:
+        """Every byte each side has to send, until both are quiet (the server's replies to
+        requests answered by `answer`)."""
+        while True:
+            up, down = self.client.data_to_send(), self.server.data_to_send()
+            if not up and not down:
+                return
+            if up:
+                self.broken = self.broken or self.guard.received(up)
+                for event in self.server.receive_data(up):
+                    if isinstance(event, h2.events.StreamEnded):
+                        self.answer(event.stream_id)
+            if down:
+                self.guard.sent(down)
+                self.client.receive_data(down)
+
+    def answer(self, stream: int) -> None:
+        self.server.send_headers(stream, [(":status", "200")])
+        self.server.send_data(stream, b"r" * 40)
+        self.server.send_headers(stream, [("grpc-status", "0")], end_stream=True)
+
+    def call(self) -> int:
+        stream = self.client.get_next_available_stream_id()
+        self.client.send_headers(stream, REQUEST)
+        self.client.send_data(stream, b"q" * 20, end_stream=True)
+        self.exchange()
+        return stream
 
 
-def test_the_budget_refills_with_time() -> None:
-    clock = Clock()
-    guard = FloodGuard(10, clock)
-    for _ in range(25):
-        guard.allow()
-    clock.now += 2.0
-    assert guard.allow()
+def test_a_busy_client_that_acks_every_reply_and_pings_after_each_is_never_stopped() -> None:
+    pair = Pair()
+    for n in range(3000):
+        stream = pair.call()
+        # grpc-core and grpc-go: a WINDOW_UPDATE per stream and for the connection, a BDP ping
+        pair.client.increment_flow_control_window(40, stream_id=None)
+        pair.client.ping(n.to_bytes(8, "big"))
+        if n % 100 == 0:  # a new flow-control estimate: SETTINGS
+            pair.client.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 1 << 20})
+        pair.exchange()
+    assert pair.broken is None
 
 
-def client_bytes() -> bytes:
+def test_a_client_that_cancels_its_slow_calls_is_not_a_rapid_reset() -> None:
+    pair = Pair()
+    for n in range(1000):
+        stream = pair.client.get_next_available_stream_id()
+        pair.client.send_headers(stream, REQUEST)
+        pair.exchange()
+        if n % 3 == 0:  # a third cancelled, each after its deadline of a few seconds
+            pair.clock.now += 2.0
+            pair.client.reset_stream(stream)
+        else:
+            pair.client.send_data(stream, b"", end_stream=True)
+        pair.exchange()
+    assert pair.broken is None
+
+
+def test_keepalive_pings_on_an_idle_connection_are_not_strikes() -> None:
+    pair = Pair()
+    for n in range(100):
+        pair.clock.now += 10.0
+        pair.client.ping(n.to_bytes(8, "big"))
+        pair.exchange()
+    assert pair.broken is None
+
+
+Flood = Callable[[Pair, int], None]
+
+
+def pings(pair: Pair, n: int) -> None:
+    pair.client.ping(n.to_bytes(8, "big"))
+
+
+def window_updates(pair: Pair, _: int) -> None:
+    pair.client.increment_flow_control_window(1)
+
+
+def priorities(pair: Pair, n: int) -> None:
+    pair.client.prioritize(n * 2 + 1, weight=16)
+
+
+def settings(pair: Pair, _: int) -> None:
+    pair.client.update_settings({h2.settings.SettingCodes.ENABLE_PUSH: 0})
+
+
+def rapid_reset(pair: Pair, _: int) -> None:
+    stream = pair.client.get_next_available_stream_id()
+    pair.client.send_headers(stream, REQUEST)
+    pair.client.reset_stream(stream)
+
+
+def empty_data(pair: Pair, n: int) -> None:
+    if n == 0:
+        pair.client.send_headers(1, REQUEST)
+    pair.client.send_data(1, b"")
+
+
+@pytest.mark.parametrize(
+    ("flood", "rule"),
+    [
+        pytest.param(pings, "ping", id="ping"),
+        pytest.param(window_updates, "window-update", id="window update"),
+        pytest.param(priorities, "priority", id="priority"),
+        pytest.param(settings, "settings", id="settings"),
+        pytest.param(rapid_reset, "rapid-reset", id="rapid reset"),
+        pytest.param(empty_data, "empty-frames", id="empty data"),
+    ],
+)
+def test_each_flood_breaks_its_rule_within_a_few_hundred_frames(flood: Flood, rule: str) -> None:
+    pair = Pair()
+    for n in range(1000):
+        flood(pair, n)
+        up = pair.client.data_to_send()
+        pair.broken = pair.guard.received(up)
+        if pair.broken:
+            break
+    assert pair.broken == rule
+    assert n < 300
+
+
+def test_window_updates_earn_credit_from_the_data_the_server_sends() -> None:
+    pair = Pair()
+    for _ in range(20):
+        pair.call()
+    for _ in range(2 * (20 + 10 * 20)):
+        pair.client.increment_flow_control_window(1)
+    assert pair.guard.received(pair.client.data_to_send()) is None
+    pair.client.increment_flow_control_window(1)
+    pair.client.increment_flow_control_window(1)
+    assert pair.guard.received(pair.client.data_to_send()) == "window-update"
+
+
+def test_acks_owed_to_a_client_that_does_not_read_are_bounded() -> None:
+    guard = FloodGuard()
     client = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
-    client.initiate_connection()  # the preface and a SETTINGS frame: one control frame
-    client.send_headers(1, [(":method", "POST"), (":scheme", "http"), (":path", "/x"),
-                            (":authority", "x")])  # fmt: skip
-    client.send_data(1, b"hello")  # a request's data: not counted
-    client.send_data(1, b"")  # empty, not ending the stream: counted
-    client.increment_flow_control_window(10)  # counted
-    client.ping(b"12345678")  # counted
-    client.send_data(1, b"", end_stream=True)  # ends the stream: not counted
-    return client.data_to_send()
+    client.initiate_connection()
+    guard.received(client.data_to_send())
+    for n in range(999):
+        client.ping(n.to_bytes(8, "big"))
+    guard.received(client.data_to_send())  # the pings' strikes aside: the queue rule alone
+    assert guard.outbound(all_written=True) is None
+    for n in range(2):
+        client.ping(n.to_bytes(8, "big"))
+    guard.received(client.data_to_send())
+    assert guard.outbound(all_written=False) is None  # 2 owed since all was written
+    guard._acks_owed = 1001
+    assert guard.outbound(all_written=False) == "outbound-control"
 
 
-def test_the_counter_finds_the_control_frames_in_any_cut_of_the_bytes() -> None:
-    data = client_bytes()
-    assert FrameCounter().control_frames(data) == 4
-    for cut in (1, 5, 24, 25, 30, 33, len(data) - 1):
-        counter = FrameCounter()
-        assert counter.control_frames(data[:cut]) + counter.control_frames(data[cut:]) == 4
-    byte_by_byte = FrameCounter()
-    assert sum(byte_by_byte.control_frames(data[n : n + 1]) for n in range(len(data))) == 4
+def test_the_reader_finds_every_frame_head_in_any_cut_of_the_bytes() -> None:
+    client = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+    client.initiate_connection()
+    client.send_headers(1, REQUEST)
+    client.send_data(1, b"hello", pad_length=7)
+    client.send_data(1, b"", pad_length=3)  # padded and empty: an empty payload
+    client.ping(b"12345678")
+    client.send_data(1, b"", end_stream=True)
+    data = client.data_to_send()
+    whole = FrameReader(24).heads(data)
+    assert [kind for kind, _, _, _ in whole] == [4, 1, 0, 0, 6, 0]  # SETTINGS HEADERS DATA...
+    assert [payload for kind, _, _, payload in whole if kind == 0] == [5, 0, 0]
+    for cut in range(1, len(data)):
+        reader = FrameReader(24)
+        assert reader.heads(data[:cut]) + reader.heads(data[cut:]) == whole
+    byte_by_byte = FrameReader(24)
+    assert [h for n in range(len(data)) for h in byte_by_byte.heads(data[n : n + 1])] == whole
+
+
+def test_a_close_is_counted_by_port_and_rule() -> None:
+    registry = CollectorRegistry()
+    record = FloodRecord(registry)
+    record.closed("grpc", "ping", ("127.0.0.1", 5))
+    labels = {"port": "grpc", "rule": "ping"}
+    assert registry.get_sample_value("http2_flood_guard_closes_total", labels) == 1.0
