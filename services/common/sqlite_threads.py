@@ -113,9 +113,12 @@ class SqliteThreads:
             batch, self._queued = self._queued, []
         if not batch:
             return  # an earlier call took these writes along
-        connection = self._connection()
         outcomes: list[tuple[_Write[Any], Any, BaseException | None]] = []
+        connection: sqlite3.Connection | None = None
         try:
+            # Inside the try: a file that is no database (or no file) fails here, and every
+            # write waiting on this commit must hear so, not wait forever.
+            connection = self._connection()
             connection.execute("BEGIN IMMEDIATE")
             for write in batch:
                 connection.execute("SAVEPOINT one_write")
@@ -130,7 +133,7 @@ class SqliteThreads:
                     outcomes.append((write, result, None))
             connection.execute("COMMIT")
         except BaseException as error:  # the transaction itself failed: so did every write
-            if connection.in_transaction:
+            if connection is not None and connection.in_transaction:
                 connection.execute("ROLLBACK")
             outcomes = [(write, None, error) for write in batch]
         for loop, group in _by_loop(outcomes).items():

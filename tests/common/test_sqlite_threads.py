@@ -57,3 +57,17 @@ async def test_a_write_sees_the_writes_committed_with_it(tmp_path: Path) -> None
             await db.write(lambda c: c.execute("INSERT INTO t VALUES (1, 'again')"))
     finally:
         await db.close()
+
+
+@pytest.mark.parametrize("kind", ["random bytes", "a directory"])
+async def test_a_file_that_is_no_database_fails_the_open_and_never_hangs(
+    tmp_path: Path, kind: str
+) -> None:
+    path = tmp_path / "bad.db"
+    if kind == "a directory":
+        path.mkdir()
+    else:
+        path.write_bytes(bytes(range(256)) * 16)
+    with pytest.raises(sqlite3.Error):
+        async with asyncio.timeout(10):  # the writer thread died and nobody heard: a hang
+            await SqliteThreads.open(path, SCHEMA, synchronous="FULL")
