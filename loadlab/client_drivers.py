@@ -296,7 +296,7 @@ async def grpcurl(target: Target, kind: str, in_flight: int, conns: int, secs: f
     return tally
 
 
-class _ProtoCodec:
+class ProtoCodec:
     """connectrpc's Codec protocol over the project's binary codec."""
 
     def name(self) -> str:
@@ -345,7 +345,7 @@ def connectrpc(protocol: ProtocolType) -> Driver:
                     await stack.enter_async_context(
                         ConnectClient(
                             f"http://127.0.0.1:{port}",
-                            codec=_ProtoCodec(),
+                            codec=ProtoCodec(),
                             protocol=protocol,
                             http_client=pyqwest.Client(transport),
                             timeout_ms=5000,

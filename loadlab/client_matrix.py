@@ -189,7 +189,7 @@ def master_data_pair(tmp: Path) -> Iterator[tuple[Target, list[ServiceProcess]]]
         raise
     descriptors = tmp / "set.binpb"
     build = [str(BIN / "buf"), "build", "proto", "-o", str(descriptors)]
-    subprocess.run(build, cwd=ROOT, check=True, timeout=120)  # noqa: S603 - fixed argv
+    subprocess.run(build, cwd=ROOT, check=True, timeout=120)
     target = Target(plain.ports["gRPC"], plain.ports["HTTP"], h2.ports["HTTP"], TOKEN, descriptors)
     try:
         yield target, [plain, h2]
