@@ -348,7 +348,7 @@ def connectrpc(protocol: ProtocolType) -> Driver:
                             codec=ProtoCodec(),
                             protocol=protocol,
                             http_client=pyqwest.Client(transport),
-                            timeout_ms=5000,
+                            timeout_ms=None if kind == "watch" else 5000,  # a watch stays open
                         )
                     )
                 )
@@ -358,7 +358,7 @@ def connectrpc(protocol: ProtocolType) -> Driver:
                 if kind == "watch":
                     try:
                         stream = client.execute_server_stream(
-                            request=WATCH, method=WATCH_ITEMS, headers=headers, timeout_ms=0
+                            request=WATCH, method=WATCH_ITEMS, headers=headers
                         )
                         await _watch_until(tally, stream)
                     except ConnectRpcError as error:

@@ -177,6 +177,9 @@ def hypercorn_server(
     # refuses the streams already in flight (connect-node at 16 in flight lost 16 calls per
     # thousand). Connections age by HTTP_IDLE_TIMEOUT_SECONDS and restarts instead.
     config.keep_alive_max_requests = 2**62
+    # h2 resets a connection whose client opens more streams than this before it has read the
+    # server's SETTINGS (Hypercorn's default, 100, is what an eager client at load passes).
+    config.h2_max_concurrent_streams = 1000
     config.read_timeout = int(limits.request_read_timeout_seconds) or 1
     config.h11_max_incomplete_size = limits.max_header_bytes
     config.h2_max_header_list_size = limits.max_header_bytes

@@ -4,9 +4,13 @@ Every call ends with a gRPC status, never a hang or a crash, and the server keep
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
+import h2.config
+import h2.connection
+import h2.events
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -89,3 +93,29 @@ def test_unknown_rpc_and_still_serving(server: ServiceProcess) -> None:
         == UNIMPLEMENTED
     )
     assert raw_call(server.ports["gRPC"], frame(GOOD)) == OK
+
+
+def test_a_client_that_opens_many_streams_before_reading_the_settings_is_served(
+    server: ServiceProcess,
+) -> None:
+    """An eager client (grpc-go at load) opens streams before it has read the server's SETTINGS:
+    150 in one write are all answered; h2's default limit of 100 reset the whole connection."""
+    client = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+    client.initiate_connection()
+    for _ in range(150):
+        stream = client.get_next_available_stream_id()
+        client.send_headers(stream, [
+            (":method", "POST"), (":scheme", "http"), (":path", PATH), (":authority", "x"),
+            ("content-type", "application/grpc"), ("te", "trailers"),
+        ])  # fmt: skip
+        client.send_data(stream, frame(GOOD), end_stream=True)
+    ended = 0
+    with socket.create_connection(("127.0.0.1", server.ports["gRPC"]), timeout=10) as sock:
+        sock.sendall(client.data_to_send())
+        while ended < 150:
+            data = sock.recv(65536)
+            assert data, "the server closed the connection"
+            for event in client.receive_data(data):
+                ended += isinstance(event, h2.events.StreamEnded)
+            sock.sendall(client.data_to_send())
+    assert ended == 150
