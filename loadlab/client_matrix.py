@@ -93,6 +93,7 @@ class Result:
     cell: Cell
     tally: Tally
     closes: int
+    guard_lines: tuple[str, ...] = ()  # the services' log lines of the closes
 
     @property
     def passed(self) -> bool:
@@ -164,8 +165,13 @@ async def _change_prices(service: ServiceProcess, until: float) -> None:
         await asyncio.sleep(0.1)
 
 
+def _guard_lines(services: list[ServiceProcess]) -> list[str]:
+    return [line for s in services for line in s.log.splitlines() if "flood guard" in line]
+
+
 async def run_cell(cell: Cell, target: Target, services: list[ServiceProcess]) -> Result:
     before = guard_closes(services)
+    lines_before = len(_guard_lines(services))
     writer = None
     if cell.kind == "watch":
         writer = asyncio.create_task(_change_prices(services[0], time.monotonic() + cell.seconds))
@@ -173,7 +179,8 @@ async def run_cell(cell: Cell, target: Target, services: list[ServiceProcess]) -
                                     cell.seconds)  # fmt: skip
     if writer is not None:
         await writer
-    return Result(cell, tally, guard_closes(services) - before)
+    closes = guard_closes(services) - before
+    return Result(cell, tally, closes, tuple(_guard_lines(services)[lines_before:]))
 
 
 @contextmanager
@@ -222,6 +229,7 @@ def report(results: list[Result]) -> str:
     lines.append(f"{len(results) - len(failed)} passed, {len(failed)} failed")
     for result in failed:
         lines.append(f"FAILED {result.cell.label}: {dict(result.tally.first_error)}")
+        lines.extend(f"    {line}" for line in result.guard_lines)
     return "\n".join(lines)
 
 

@@ -46,7 +46,7 @@ class FloodRules:
     ping_strikes: int = 10  # pings in a row with nothing sent between, less than...
     ping_interval_seconds: float = 1.0  # ... this long apart
     resets_base: int = 10  # RST_STREAM frames beyond one per stream opened
-    premature_reset_seconds: float = 1.0  # a stream reset this soon, before its reply ended...
+    premature_reset_seconds: float = 1.0  # a stream reset this soon, before any reply frame...
     premature_reset_min_streams: int = 100  # ... counts; half of this many streams or more: rapid
     outbound_control_frames: int = 1000  # acks owed to a client that is not reading
 
@@ -113,7 +113,7 @@ class FloodGuard:
         self._out = FrameReader()
         self.streams = 0  # streams the client opened
         self._highest = 0
-        self._unanswered: dict[int, float] = {}  # stream id: when opened, until its reply ends
+        self._unstarted: dict[int, float] = {}  # stream id: when opened, until a reply frame
         self._empty_in_a_row = 0
         self._priority = 0
         self._window_updates = 0
@@ -142,7 +142,7 @@ class FloodGuard:
             if kind == HEADERS and stream > self._highest:
                 self._highest = stream
                 self.streams += 1
-                self._unanswered[stream] = self._clock()
+                self._unstarted[stream] = self._clock()
             if payload == 0 and not (kind != CONTINUATION and flags & END_STREAM):
                 self._empty_in_a_row += 1
                 if self._empty_in_a_row > rules.empty_frames_in_a_row:
@@ -195,7 +195,7 @@ class FloodGuard:
         self._resets += 1
         if self._resets > rules.resets_base + self.streams:
             return "rst-stream"
-        opened = self._unanswered.pop(stream, None)
+        opened = self._unstarted.pop(stream, None)
         if opened is not None and self._clock() - opened < rules.premature_reset_seconds:
             self._premature += 1
             if (
@@ -211,10 +211,9 @@ class FloodGuard:
                 self._sent_since_ping = True
                 if kind == DATA:
                     self._data_sent += 1
-                if flags & END_STREAM:
-                    self._unanswered.pop(stream, None)
+                self._unstarted.pop(stream, None)
             elif kind == RST_STREAM:
-                self._unanswered.pop(stream, None)
+                self._unstarted.pop(stream, None)
             elif kind == SETTINGS and not flags & ACK:
                 self._settings_sent += 1
             elif kind == PING and not flags & ACK:
