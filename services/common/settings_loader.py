@@ -151,3 +151,13 @@ def _slips(a: str, b: str) -> int:
             row.append(value)
         previous2, previous = previous, row
     return previous[-1]
+
+
+def settings_help(settings_type: type[BaseSettings]) -> str:
+    """The environment variables a service reads, with their defaults: `serve --help`'s list,
+    made from the settings class so it cannot drift (docs/operations.md says what each means)."""
+    lines = ["environment variables (default):"]
+    for name, field in sorted(settings_type.model_fields.items()):
+        default = "(required)" if field.is_required() else repr(field.get_default())
+        lines.append(f"  {name.upper():<34} {default}")
+    return "\n".join(lines)
