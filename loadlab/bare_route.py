@@ -95,7 +95,7 @@ async def create(_: Request) -> Response:
 async def main(durable: Path | None, *, bare_span: bool) -> None:
     database = None
     if durable is not None:
-        database = await SqliteThreads.open(durable, SCHEMA, synchronous="FULL")
+        database = await SqliteThreads.open(durable, SCHEMA, synchronous="FULL", create=True)
     telemetry = configure_telemetry("bare-route")
     tracer = telemetry.tracer if telemetry is not None else None
     routes = [

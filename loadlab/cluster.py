@@ -213,7 +213,7 @@ class ClusterResult:
 
 
 async def _register_terminals(cart_db: str, count: int) -> list[tuple[str, str]]:
-    repository = await open_repository(CartSettings(cart_db=cart_db, db_pool_size=2))
+    repository = await open_repository(CartSettings(cart_db=cart_db, db_pool_size=2), create=True)
     try:
         terminals = []
         for n in range(1, count + 1):

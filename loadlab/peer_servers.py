@@ -34,6 +34,8 @@ from .harness.processes import start_master_data
 
 SERVER_CORE, CLIENT_CORE = "1", "0"
 IN_FLIGHT = 16
+# The clients of each protocol: grpc-go (ghz) and Google's grpcio; connectrpc's Python client.
+CLIENTS = {"grpc": ("ghz", "grpcio"), "connect": ("connectrpc",)}
 
 
 def _free_port() -> int:
@@ -146,31 +148,42 @@ def _ghz(port: int, seconds: float) -> int:
     return int(report["statusCodeDistribution"].get("OK", 0))
 
 
-def _connect_client(port: int, seconds: float) -> int:
+def _python_client(client: str, port: int, seconds: float) -> int:
     argv = ["taskset", "-c", CLIENT_CORE, sys.executable, "-m", "loadlab.peer_servers",
-            "--connect-client", str(port), "--seconds", str(seconds)]  # fmt: skip
-    result = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, check=True)
+            "--client", client, "--port", str(port), "--seconds", str(seconds)]  # fmt: skip
+    for attempt in (1, 2):  # grpcio or pyqwest may abort at exit now and then: once more
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60,
+                                check=attempt == 2)  # fmt: skip
+        if result.returncode == 0:
+            break
     return int(result.stdout.strip())
 
 
-async def _drive_connect(port: int, seconds: float) -> int:
+async def _drive(client: str, port: int, seconds: float) -> int:
+    """One Python client's calls in `seconds`: connectrpc over Connect, or grpcio's aio."""
     from connectrpc.protocol import ProtocolType  # noqa: PLC0415
 
-    from .client_drivers import Target  # noqa: PLC0415
+    from .client_drivers import Target, grpcio_aio  # noqa: PLC0415
 
-    target = Target(0, port, 0, "unused", Path())
-    tally = await connectrpc(ProtocolType.CONNECT)(target, "unary", IN_FLIGHT, 1, seconds)
+    target = Target(port, port, 0, "unused", Path())
+    drive = connectrpc(ProtocolType.CONNECT) if client == "connectrpc" else grpcio_aio
+    tally = await drive(target, "unary", IN_FLIGHT, 1, seconds)
+    if tally.failures:
+        raise RuntimeError(f"{client}: {dict(tally.first_error)}")
     return tally.calls
 
 
 _PROTOSET = Path()
 
 
-def measure(peer: Peer, seconds: float) -> tuple[float, float]:
-    """(server CPU us per call, calls a second) of one run."""
+def measure(peer: Peer, client: str, seconds: float) -> tuple[float, float]:
+    """(server CPU us per call, calls a second) of one run of `client`."""
     before = cpu_ns(peer.pid)
     started = time.monotonic()
-    calls = (_ghz if peer.protocol == "grpc" else _connect_client)(peer.port, seconds)
+    if client == "ghz":
+        calls = _ghz(peer.port, seconds)
+    else:
+        calls = _python_client(client, peer.port, seconds)
     took = time.monotonic() - started
     return (cpu_ns(peer.pid) - before) / 1e3 / max(calls, 1), calls / took
 
@@ -183,7 +196,7 @@ def main() -> None:
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--reply", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--connect-client", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--client", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         import uvloop  # noqa: PLC0415
@@ -195,8 +208,8 @@ def main() -> None:
             serve = _serve_grpclib if args.serve == "grpclib" else _serve_grpc_aio
             uvloop.run(serve(args.port, reply))
         return
-    if args.connect_client:
-        print(asyncio.run(_drive_connect(args.connect_client, args.seconds)))
+    if args.client:
+        print(asyncio.run(_drive(args.client, args.port, args.seconds)))
         return
     if len(os.sched_getaffinity(0)) < 2:
         sys.exit("needs two cores: the server on one, the client on the other")
@@ -215,9 +228,10 @@ def main() -> None:
     print(_table(results, args.rounds, args.seconds))
 
 
-def _rounds(
-    master_data: Any, tmp: Path, rounds: int, seconds: float
-) -> dict[str, list[tuple[float, float]]]:
+Runs = dict[tuple[str, str], list[tuple[float, float]]]
+
+
+def _rounds(master_data: Any, tmp: Path, rounds: int, seconds: float) -> Runs:
     import grpc  # noqa: PLC0415
 
     with grpc.insecure_channel(f"127.0.0.1:{master_data.ports['gRPC']}") as channel:
@@ -225,7 +239,7 @@ def _rounds(
                                    response_deserializer=GetItemDetailResponse.parse)  # fmt: skip
         reply_file = tmp / "reply.bin"
         reply_file.write_bytes(bytes(call(LOOKUP, timeout=5)))
-    results: dict[str, list[tuple[float, float]]] = {}
+    results: Runs = {}
     with (
         _peer_process("grpclib", reply_file) as bare,
         _peer_process("grpc-aio", reply_file) as aio,
@@ -239,30 +253,34 @@ def _rounds(
                  master_data.ports["HTTP"]),
             Peer("connectrpc ASGI on uvicorn", "connect", asgi.pid, asgi.port),
         ]  # fmt: skip
-        for peer in peers:
-            measure(peer, 1.0)  # warm
+        runs = [(peer, client) for peer in peers for client in CLIENTS[peer.protocol]]
+        for peer, client in runs:
+            measure(peer, client, 1.0)  # warm
         for n in range(rounds):
-            for peer in peers if n % 2 == 0 else reversed(peers):
-                cpu, rate = measure(peer, seconds)
-                results.setdefault(peer.name, []).append((cpu, rate))
-                print(f"round {n + 1}/{rounds} {peer.name}: {cpu:.0f} us a call, "
+            for peer, client in runs if n % 2 == 0 else reversed(runs):
+                cpu, rate = measure(peer, client, seconds)
+                results.setdefault((peer.name, client), []).append((cpu, rate))
+                print(f"round {n + 1}/{rounds} {peer.name} <- {client}: {cpu:.0f} us a call, "
                       f"{rate:.0f} calls/s", file=sys.stderr, flush=True)  # fmt: skip
     return results
 
 
-def _table(results: dict[str, list[tuple[float, float]]], rounds: int, seconds: float) -> str:
-    base = statistics.median(cpu for cpu, _ in results["master-data gRPC"])
+def _table(results: Runs, rounds: int, seconds: float) -> str:
     lines = [
         f"server pinned to core {SERVER_CORE}, client to core {CLIENT_CORE}, {IN_FLIGHT} in "
         f"flight on one connection, {rounds} rounds of {seconds:g} s (medians)",
         "",
-        "| server | server CPU per call (us) | calls/s | CPU vs master-data gRPC |",
-        "|---|---|---|---|",
+        "| server | client | server CPU per call (us) | calls/s | CPU vs master-data gRPC |",
+        "|---|---|---|---|---|",
     ]
-    for name, runs in results.items():
+    for (name, client), runs in results.items():
+        base_runs = (
+            results.get(("master-data gRPC", client)) or results[("master-data gRPC", "ghz")]
+        )
+        base = statistics.median(cpu for cpu, _ in base_runs)
         cpu = statistics.median(c for c, _ in runs)
         rate = statistics.median(r for _, r in runs)
-        lines.append(f"| {name} | {cpu:.0f} | {rate:.0f} | {cpu / base:.2f}x |")
+        lines.append(f"| {name} | {client} | {cpu:.0f} | {rate:.0f} | {cpu / base:.2f}x |")
     return "\n".join(lines)
 
 

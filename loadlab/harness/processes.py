@@ -143,10 +143,13 @@ def start_master_data(
 
 
 def cart_env(tmp_path: Path, master_data: ServiceProcess, **env: str) -> dict[str, str]:
-    """The settings of a cart on its own database (see `database`), pointed at a running
-    master-data, on a free port."""
+    """The settings of a cart on its own database (see `database`; a new one is made with
+    `cart init`, as `cart serve` makes none), pointed at a running master-data, on a free port."""
+    location, new = database(tmp_path, "cart")
+    if new and "CART_DB" not in env:
+        run_cli(["cart", "init"], {"CART_DB": location})
     base = {
-        "CART_DB": database(tmp_path, "cart")[0],
+        "CART_DB": location,
         "HTTP_PORT": "0",
         "BIND_HOST": "127.0.0.1",
         "USE_GRPC": "true" if "gRPC" in master_data.ports else "false",

@@ -13,7 +13,7 @@ from services.common.codes import RULE, Code
 from services.common.logging import configure_logging
 from services.common.postgres import redacted
 from services.common.settings_loader import load_settings, settings_help
-from services.common.setup_errors import exit_on_setup_error
+from services.common.setup_errors import exit_on_setup_error, writing_database
 from services.common.workers import run_workers
 
 from .server import serve
@@ -24,9 +24,10 @@ from .terminals import issue_key
 
 async def _add_terminal(settings: CartSettings, tenant: str, store: str, terminal: str) -> str:
     key = issue_key()
-    repository = await open_repository(settings)
+    repository = await open_repository(settings, create=True)
     try:
-        await repository.add_terminal(key, tenant, store, terminal)
+        async with writing_database(settings.cart_db, "CART_DB", "no terminal registered"):
+            await repository.add_terminal(key, tenant, store, terminal)
     finally:
         await repository.close()
     return key.api_key
@@ -39,8 +40,8 @@ def _code(value: str) -> str:
         raise argparse.ArgumentTypeError(RULE) from None
 
 
-async def _migrate(settings: CartSettings) -> None:
-    await (await open_repository(settings)).close()  # opening applies what is missing
+async def _open_and_close(settings: CartSettings, *, create: bool) -> None:
+    await (await open_repository(settings, create=create)).close()  # opening migrates
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -52,7 +53,10 @@ def main(argv: list[str] | None = None) -> None:
         epilog=settings_help(CartSettings),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    commands.add_parser("migrate", help="bring the database schema up to date, then exit")
+    commands.add_parser(
+        "init", help="create the database (a SQLite file and its folder) if missing, then exit"
+    )
+    commands.add_parser("migrate", help="bring an existing database's schema up to date")
     terminals = commands.add_parser("terminals", help="manage terminals")
     terminal_commands = terminals.add_subparsers(dest="terminal_command", required=True)
     add = terminal_commands.add_parser("add", help="register a terminal and print its API key once")
@@ -81,8 +85,8 @@ def _run(args: argparse.Namespace, settings: CartSettings) -> None:
                 run_workers("cart", settings.workers, settings.bind_host, ports, serve_one)
             )
         uvloop.run(serve(settings))
-    elif args.command == "migrate":
-        asyncio.run(_migrate(settings))
+    elif args.command in ("migrate", "init"):
+        asyncio.run(_open_and_close(settings, create=args.command == "init"))
         print(f"schema of {redacted(settings.cart_db)} is up to date")
     else:
         api_key = asyncio.run(_add_terminal(settings, args.tenant, args.store, args.terminal))

@@ -50,9 +50,10 @@ class SqliteCartRepository:
         self._kept = 0  # keys stored by this process: expired ones are purged now and then
 
     @classmethod
-    async def open(cls, path: Path) -> SqliteCartRepository:
-        """Open (creating if need be) the database file with its tables."""
-        return cls(await SqliteThreads.open(path, SQLITE_MIGRATIONS, synchronous="FULL"))
+    async def open(cls, path: Path, *, create: bool = False) -> SqliteCartRepository:
+        """Open the database file with its tables (with `create`, a missing one is made)."""
+        db = await SqliteThreads.open(path, SQLITE_MIGRATIONS, synchronous="FULL", create=create)
+        return cls(db)
 
     async def close(self) -> None:
         await self._db.close()

@@ -13,13 +13,18 @@ from .repository import CartRepository
 from .settings import CartSettings
 from .sqlite_repository import SqliteCartRepository
 
+MISSING_HINT = "`cart init` or `cart terminals add` makes it"
 
-async def open_repository(settings: CartSettings) -> CartRepository:
+
+async def open_repository(settings: CartSettings, *, create: bool = False) -> CartRepository:
+    """The repository CART_DB names; a SQLite file must exist unless `create` (a typo in the
+    path must not serve an empty database), a PostgreSQL database must exist and is migrated."""
     location = settings.cart_db
     repository: CartRepository
-    async with opening_database(location, "CART_DB"):  # its failures: one line, exit 2
+    # its failures: one line, exit 2
+    async with opening_database(location, "CART_DB", missing_hint=MISSING_HINT):
         if is_postgres(location):
             repository = await PostgresCartRepository.open(location, settings.db_pool_size)
         else:
-            repository = await SqliteCartRepository.open(Path(location))
+            repository = await SqliteCartRepository.open(Path(location), create=create)
     return repository

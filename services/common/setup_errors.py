@@ -12,7 +12,9 @@ from contextlib import asynccontextmanager, contextmanager
 
 import asyncpg
 
+from .migrations import SchemaTooNew
 from .postgres import is_postgres, redacted
+from .sqlite_threads import DatabaseFileError
 
 EXIT_SETUP: int = 2  # as for a bad setting (settings_loader)
 
@@ -53,6 +55,7 @@ def check_scheme(location: str, setting: str) -> None:
 # What opening a database raises when the environment is wrong, not the code.
 OPEN_FAILURES = (
     OSError,
+    SchemaTooNew,
     TimeoutError,
     sqlite3.Error,
     asyncpg.PostgresError,
@@ -61,14 +64,32 @@ OPEN_FAILURES = (
 
 
 @asynccontextmanager
-async def opening_database(location: str, setting: str) -> AsyncIterator[None]:
-    """Around opening a database: its failures as one line naming it (password redacted)."""
+async def opening_database(
+    location: str, setting: str, *, missing_hint: str = ""
+) -> AsyncIterator[None]:
+    """Around opening a database: its failures as one line naming it (password redacted);
+    `missing_hint` says how to make a SQLite file that is not there."""
     check_scheme(location, setting)
     try:
         yield
     except OPEN_FAILURES as error:
         what = "reach" if is_postgres(location) else "open"
         reason = str(error).strip() or type(error).__name__
+        if isinstance(error, DatabaseFileError) and "no database file" in reason and missing_hint:
+            reason += f" ({missing_hint})"
         raise SetupError(
             f"cannot {what} the database {setting}={redacted(location)}: {reason}"
+        ) from None
+
+
+@asynccontextmanager
+async def writing_database(location: str, setting: str, outcome: str) -> AsyncIterator[None]:
+    """Around a command's writes (an import, the demo data, a terminal): a database that fails
+    them (a full disk, a file made read-only meanwhile) is one line, `outcome` said plainly."""
+    try:
+        yield
+    except OPEN_FAILURES as error:
+        reason = str(error).strip() or type(error).__name__
+        raise SetupError(
+            f"cannot write the database {setting}={redacted(location)}: {reason}; {outcome}"
         ) from None

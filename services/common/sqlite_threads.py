@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Sequence
@@ -22,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
+from urllib.parse import quote
 
 from .migrations import Migration, migrate
 
@@ -53,7 +55,10 @@ class SqliteThreads:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
         if connection is None:
             # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE in `write`).
-            connection = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+            # mode=rw: a file it may only read is refused, not opened read-only behind our back.
+            connection = sqlite3.connect(
+                _uri(self._path, "rw"), uri=True, isolation_level=None, check_same_thread=False
+            )
             connection.row_factory = sqlite3.Row
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute(f"PRAGMA synchronous={self._synchronous}")
@@ -71,15 +76,20 @@ class SqliteThreads:
         migrations: Sequence[Migration],
         *,
         synchronous: Literal["NORMAL", "FULL"],
+        create: bool = False,
     ) -> SqliteThreads:
-        """Open (creating it and its folder if need be) a database file, its schema migrated
-        to the newest of `migrations` in one transaction (`services.common.migrations`)."""
-        path.parent.mkdir(parents=True, exist_ok=True)
+        """Open a database file, its schema migrated to the newest of `migrations` in one
+        transaction (`services.common.migrations`); with `create`, a missing file (and its
+        folder) is made first. Whatever stands in the way is a `DatabaseFileError` naming it."""
+        created = await asyncio.to_thread(_prepare, path, create)
         database = cls(path, synchronous=synchronous)
         try:
             applied = await database.write(lambda c: migrate(c, migrations))
         except BaseException:
             await database.close()
+            if created:  # a full disk, say: no empty file left behind for `serve` to take
+                for leftover in (path, *(path.with_name(path.name + s) for s in WAL_FILES)):
+                    leftover.unlink(missing_ok=True)
             raise
         if applied:
             log.info("%s: schema migrations %s applied", path, applied)
@@ -150,6 +160,47 @@ class SqliteThreads:
             for connection in self._connections:
                 connection.close()
             self._connections.clear()
+
+
+class DatabaseFileError(OSError):
+    """A database file that cannot be used as it is, and why, in words for the operator."""
+
+
+def check_database_file(path: Path, *, create: bool) -> None:
+    """What SQLite would only call "unable to open database file", named before it tries."""
+    if path.is_dir():
+        raise DatabaseFileError(f"{path} is a directory, not a database file")
+    if not path.exists():
+        if not create:
+            raise DatabaseFileError(f"no database file at {path}")
+        folder = next((p for p in path.parents if p.exists()), None)
+        if folder is not None and not os.access(folder, os.W_OK | os.X_OK):
+            raise DatabaseFileError(f"cannot create {path}: {folder} is not writable")
+        return
+    if not os.access(path, os.R_OK | os.W_OK):
+        raise DatabaseFileError(f"permission denied: {path} must be readable and writable")
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        raise DatabaseFileError(
+            f"{path.parent} is not writable: SQLite keeps -wal and -shm files beside {path.name}"
+        )
+
+
+WAL_FILES = ("-wal", "-shm")
+
+
+def _prepare(path: Path, create: bool) -> bool:
+    """Check the file (see check_database_file); with `create`, make a missing one and its
+    folder. Whether it was made now."""
+    check_database_file(path, create=create)
+    if path.exists():
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sqlite3.connect(_uri(path, "rwc"), uri=True).close()
+    return True
+
+
+def _uri(path: Path, mode: Literal["rw", "rwc"]) -> str:
+    return f"file:{quote(str(path.absolute()))}?mode={mode}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ import uvloop
 from services.common.logging import configure_logging
 from services.common.postgres import redacted
 from services.common.settings_loader import load_settings, settings_help
-from services.common.setup_errors import exit_on_setup_error
+from services.common.setup_errors import exit_on_setup_error, writing_database
 from services.common.workers import run_workers
 
 from . import demo_data
@@ -25,27 +25,29 @@ from .storage import open_repository
 
 
 async def _import(settings: MasterDataSettings, path: Path, kind: str | None) -> int:
-    entries = parse_master_file(await asyncio.to_thread(path.read_bytes), format_of(path), kind)
-    print(f"{path}: {len(entries)} records valid, writing ...", file=sys.stderr)
-    repository = await open_repository(settings)
+    repository = await open_repository(settings, create=True)
     try:
-        return await import_entries(ItemCatalog(repository, 0), entries)
+        entries = parse_master_file(await asyncio.to_thread(path.read_bytes), format_of(path), kind)
+        print(f"{path}: {len(entries)} records valid, writing ...", file=sys.stderr)
+        async with writing_database(settings.master_data_db, "MASTER_DATA_DB", "nothing imported"):
+            return await import_entries(ItemCatalog(repository, 0), entries)
     finally:
         await repository.close()
 
 
 async def _seed_demo(settings: MasterDataSettings) -> int:
-    repository = await open_repository(settings)
+    repository = await open_repository(settings, create=True)
     try:
         records = demo_data.records()
-        await ItemCatalog(repository, 0).apply(records)
+        async with writing_database(settings.master_data_db, "MASTER_DATA_DB", "nothing seeded"):
+            await ItemCatalog(repository, 0).apply(records)
         return len(records)
     finally:
         await repository.close()
 
 
-async def _migrate(settings: MasterDataSettings) -> None:
-    await (await open_repository(settings)).close()  # opening applies what is missing
+async def _open_and_close(settings: MasterDataSettings, *, create: bool) -> None:
+    await (await open_repository(settings, create=create)).close()  # opening migrates
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -63,7 +65,10 @@ def main(argv: list[str] | None = None) -> None:
         "--kind", help="what a CSV file holds: tenants, stores, tax-rules, items, store-prices"
     )
     commands.add_parser("seed-demo", help="write the demo data set (idempotent)")
-    commands.add_parser("migrate", help="bring the database schema up to date, then exit")
+    commands.add_parser(
+        "init", help="create the database (a SQLite file and its folder) if missing, then exit"
+    )
+    commands.add_parser("migrate", help="bring an existing database's schema up to date")
     args = parser.parse_args(argv)
 
     settings = load_settings(MasterDataSettings, "master-data")
@@ -100,8 +105,8 @@ def _run(args: argparse.Namespace, settings: MasterDataSettings) -> None:
             print(f"master-data import: {error}", file=sys.stderr)
             raise SystemExit(1) from None
         print(f"imported {count} records into {redacted(settings.master_data_db)}")
-    elif args.command == "migrate":
-        asyncio.run(_migrate(settings))
+    elif args.command in ("migrate", "init"):
+        asyncio.run(_open_and_close(settings, create=args.command == "init"))
         print(f"schema of {redacted(settings.master_data_db)} is up to date")
     else:
         count = asyncio.run(_seed_demo(settings))

@@ -103,9 +103,10 @@ class SqliteItemRepository:
         self._db = database
 
     @classmethod
-    async def open(cls, path: Path) -> SqliteItemRepository:
-        """Open (creating if need be) the database file with its tables."""
-        return cls(await SqliteThreads.open(path, SQLITE_MIGRATIONS, synchronous="NORMAL"))
+    async def open(cls, path: Path, *, create: bool = False) -> SqliteItemRepository:
+        """Open the database file with its tables (with `create`, a missing one is made)."""
+        db = await SqliteThreads.open(path, SQLITE_MIGRATIONS, synchronous="NORMAL", create=create)
+        return cls(db)
 
     async def close(self) -> None:
         await self._db.close()

@@ -26,7 +26,7 @@ def catalog_loop(
     path = Path(tmp_path_factory.mktemp("catalog")) / "master.db"
 
     async def open_catalog() -> tuple[SqliteItemRepository, ItemCatalog]:
-        repository = await SqliteItemRepository.open(path)
+        repository = await SqliteItemRepository.open(path, create=True)
         await repository.apply(demo_data.records())
         return repository, ItemCatalog(repository, 100_000)
 

@@ -59,7 +59,7 @@ class CatalogTransport:
 
 @pytest.fixture
 async def item_catalog(tmp_path: Path) -> AsyncIterator[ItemCatalog]:
-    repository = await SqliteItemRepository.open(tmp_path / "master.db")
+    repository = await SqliteItemRepository.open(tmp_path / "master.db", create=True)
     await repository.apply(demo_data.records())
     yield ItemCatalog(repository, 1000)
     await repository.close()
@@ -72,7 +72,7 @@ def transport(item_catalog: ItemCatalog) -> CatalogTransport:
 
 @pytest.fixture
 async def cart_repository(tmp_path: Path) -> AsyncIterator[SqliteCartRepository]:
-    repository = await SqliteCartRepository.open(tmp_path / "cart.db")
+    repository = await SqliteCartRepository.open(tmp_path / "cart.db", create=True)
     yield repository
     await repository.close()
 

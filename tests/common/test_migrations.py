@@ -42,7 +42,7 @@ async def test_a_cart_database_from_before_migrations_keeps_its_data(tmp_path: P
             '"updatedAt": "2026-11-01T00:00:00Z"}\', 1)',
         ],
     )
-    repository = await SqliteCartRepository.open(path)
+    repository = await SqliteCartRepository.open(path, create=True)
     try:
         found = await repository.find_terminal("k1")
         assert found is not None
@@ -53,7 +53,7 @@ async def test_a_cart_database_from_before_migrations_keeps_its_data(tmp_path: P
     finally:
         await repository.close()
     assert ledger(path) == [1, 2, 3, 4, 5, 6]
-    await (await SqliteCartRepository.open(path)).close()  # again: nothing to apply
+    await (await SqliteCartRepository.open(path, create=True)).close()  # again: nothing to apply
     assert ledger(path) == [1, 2, 3, 4, 5, 6]
 
 
@@ -62,7 +62,7 @@ async def test_a_master_database_from_before_migrations_keeps_its_data(tmp_path:
     made_by_the_previous_release(
         path, MASTER_MIGRATIONS[0], ["INSERT INTO tenants VALUES ('T0001', 'Kugel Mart', 'JPY')"]
     )
-    repository = await SqliteItemRepository.open(path)
+    repository = await SqliteItemRepository.open(path, create=True)
     try:
         context = await repository.store_context("T0001", "S001")
         assert context is not None
@@ -105,7 +105,7 @@ async def test_a_master_database_of_schema_1_gains_the_change_log(tmp_path: Path
     with sqlite3.connect(path) as connection:
         migrate(connection, MASTER_MIGRATIONS[:1])
         connection.execute("INSERT INTO tenants VALUES ('T0001', 'Kugel Mart', 'JPY')")
-    repository = await SqliteItemRepository.open(path)
+    repository = await SqliteItemRepository.open(path, create=True)
     try:
         assert await repository.log_bounds() == (0, 0)
         context = await repository.store_context("T0001", "S001")
@@ -120,7 +120,7 @@ async def test_an_item_of_schema_2_may_be_discounted(tmp_path: Path) -> None:
     with sqlite3.connect(path) as connection:
         migrate(connection, MASTER_MIGRATIONS[:2])
         connection.executescript(SCHEMA_2_ITEM)
-    repository = await SqliteItemRepository.open(path)
+    repository = await SqliteItemRepository.open(path, create=True)
     try:
         [item] = await repository.priced_items("T0001", "S001", ["A1"])
         assert (item.unit_price, item.discount_restricted) == (150, False)

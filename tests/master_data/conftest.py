@@ -16,7 +16,7 @@ from services.master_data.sqlite_repository import SqliteItemRepository
 
 @pytest.fixture
 async def repository(tmp_path: Path) -> AsyncIterator[SqliteItemRepository]:
-    repo = await SqliteItemRepository.open(tmp_path / "master.db")
+    repo = await SqliteItemRepository.open(tmp_path / "master.db", create=True)
     await repo.apply(demo_data.records())
     yield repo
     await repo.close()

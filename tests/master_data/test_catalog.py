@@ -177,7 +177,7 @@ async def test_other_process_write_shows_once_invalidated(
 ) -> None:
     # When to invalidate is the repository's follow_changes (tests/storage).
     cached = await catalog.get_item("T0001", "S002", "ITEM0002")
-    other = await SqliteItemRepository.open(tmp_path / "master.db")
+    other = await SqliteItemRepository.open(tmp_path / "master.db", create=True)
     try:
         await ItemCatalog(other, 0).apply(
             [StorePrice(tenant_id="T0001", store_code="S002", item_code="ITEM0002", unit_price=7)]

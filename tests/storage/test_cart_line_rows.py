@@ -49,7 +49,9 @@ async def _as_the_release_before(location: str, carts: list[Cart]) -> None:
         finally:
             await pool.close()
         return
-    threads = await SqliteThreads.open(Path(location), SQLITE_MIGRATIONS[:4], synchronous="FULL")
+    threads = await SqliteThreads.open(
+        Path(location), SQLITE_MIGRATIONS[:4], synchronous="FULL", create=True
+    )
     try:
         await threads.write(lambda c: c.executemany(insert, rows))
     finally:
@@ -75,7 +77,9 @@ async def test_carts_stored_by_the_release_before_are_kept_and_move_to_rows(
     location = new_database()
     entering, paying = _mid_sale()
     await _as_the_release_before(location, [entering, paying])
-    repository = await open_repository(CartSettings(cart_db=location))  # applies migration 5
+    repository = await open_repository(
+        CartSettings(cart_db=location), create=True
+    )  # applies migration 5
     try:
         for before in (entering, paying):
             loaded = await repository.load(before.cart_id)
@@ -106,7 +110,7 @@ async def test_carts_stored_by_the_release_before_are_kept_and_move_to_rows(
 
 async def test_a_scan_writes_its_line_and_the_header_only(new_database: Location) -> None:
     location = new_database()
-    repository = await open_repository(CartSettings(cart_db=location))
+    repository = await open_repository(CartSettings(cart_db=location), create=True)
     try:
         cart = a_cart("c1")
         await repository.create(cart)
@@ -134,7 +138,7 @@ async def test_a_scan_writes_its_line_and_the_header_only(new_database: Location
 async def test_a_whole_document_written_over_a_moved_cart_wins(new_database: Location) -> None:
     """An earlier release still running writes the whole cart into the header's column."""
     location = new_database()
-    repository = await open_repository(CartSettings(cart_db=location))
+    repository = await open_repository(CartSettings(cart_db=location), create=True)
     try:
         cart = a_cart("c1")
         await repository.create(cart)

@@ -23,7 +23,7 @@ from .conftest import Location
 async def replicas(new_database: Location) -> AsyncIterator[tuple[CartRepository, ...]]:
     location = new_database()
     settings = CartSettings(cart_db=location, db_pool_size=4)
-    opened = [await open_repository(settings) for _ in range(2)]
+    opened = [await open_repository(settings, create=True) for _ in range(2)]
     yield tuple(opened)
     for repository in opened:
         await repository.close()

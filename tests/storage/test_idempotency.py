@@ -37,7 +37,8 @@ class Items:
 async def replicas(new_database: Location) -> AsyncIterator[tuple[CartService, CartService]]:
     location = new_database()
     opened: list[CartRepository] = [
-        await open_repository(CartSettings(cart_db=location, db_pool_size=4)) for _ in range(2)
+        await open_repository(CartSettings(cart_db=location, db_pool_size=4), create=True)
+        for _ in range(2)
     ]
     yield CartService(opened[0], Items()), CartService(opened[1], Items())  # type: ignore[arg-type]
     for repository in opened:

@@ -28,7 +28,7 @@ from .conftest import Location
 @pytest.fixture
 async def replicas(new_database: Location) -> AsyncIterator[tuple[ItemRepository, ...]]:
     settings = MasterDataSettings(master_data_db=new_database(), db_pool_size=4)
-    opened = [await open_repository(settings) for _ in range(2)]
+    opened = [await open_repository(settings, create=True) for _ in range(2)]
     await opened[0].apply(demo_data.records())
     yield tuple(opened)
     for repository in opened:

@@ -32,7 +32,7 @@ OTHER_STORE = Terminal("T0001", "S002", "R01", "k2")
 @pytest.fixture
 async def replicas(new_database: Location) -> AsyncIterator[tuple[CartRepository, ...]]:
     settings = CartSettings(cart_db=new_database(), db_pool_size=4)
-    opened = [await open_repository(settings) for _ in range(2)]
+    opened = [await open_repository(settings, create=True) for _ in range(2)]
     yield tuple(opened)
     for repository in opened:
         await repository.close()

@@ -73,7 +73,7 @@ class Pair:
 def test_a_busy_client_that_acks_every_reply_and_pings_after_each_is_never_stopped() -> None:
     pair = Pair()
     for n in range(3000):
-        stream = pair.call()
+        pair.call()
         # grpc-core and grpc-go: a WINDOW_UPDATE per stream and for the connection, a BDP ping
         pair.client.increment_flow_control_window(40, stream_id=None)
         pair.client.ping(n.to_bytes(8, "big"))
