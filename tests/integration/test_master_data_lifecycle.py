@@ -170,14 +170,14 @@ async def test_workers_share_the_ports_and_one_catalog(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("command", "variable"), [("master-data", "MASTER_DATA_DB"), ("cart", "CART_DB")]
 )
-def test_migrate_command_brings_the_schema_up_to_date_once(
+def test_init_makes_the_schema_and_migrate_finds_it_up_to_date(
     tmp_path: Path, command: str, variable: str
 ) -> None:
     env = {**os.environ, variable: database(tmp_path, command)[0]}
 
-    def migrate() -> subprocess.CompletedProcess[str]:
+    def run(subcommand: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [str(BIN / command), "migrate"],
+            [str(BIN / command), subcommand],
             env=env,
             capture_output=True,
             text=True,
@@ -185,7 +185,7 @@ def test_migrate_command_brings_the_schema_up_to_date_once(
             check=True,
         )
 
-    first, second = migrate(), migrate()
+    first, second = run("init"), run("migrate")
     assert "schema migrations [1" in first.stderr  # every one, from 1
     assert "applied" not in second.stderr
     assert "is up to date" in second.stdout

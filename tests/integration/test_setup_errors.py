@@ -53,10 +53,11 @@ def test_a_port_in_use_is_named_with_its_variable(
     tmp_path: Path, busy_port: int, command: list[str], variable: str
 ) -> None:
     ports = {"HTTP_PORT": "0", "GRPC_PORT": "0", variable: str(busy_port)}
+    databases = {"CART_DB": str(tmp_path / "c.db"), "MASTER_DATA_DB": str(tmp_path / "m.db")}
+    _run([command[0], "init"], **databases)
     result = _run(
         command,
-        CART_DB=str(tmp_path / "c.db"),
-        MASTER_DATA_DB=str(tmp_path / "m.db"),
+        **databases,
         USE_GRPC="true",
         BIND_HOST="127.0.0.1",
         **ports,
@@ -65,6 +66,7 @@ def test_a_port_in_use_is_named_with_its_variable(
 
 
 def test_workers_report_a_port_in_use_too(tmp_path: Path, busy_port: int) -> None:
+    _run(["cart", "init"], CART_DB=str(tmp_path / "c.db"))
     result = _run(
         ["cart", "serve"],
         CART_DB=str(tmp_path / "c.db"),
