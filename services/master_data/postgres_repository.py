@@ -105,6 +105,10 @@ class PostgresItemRepository:
         await self._pool.fetchval("SELECT 1")
 
     @postgres.outages_reported
+    async def tenant_count(self) -> int:
+        return int(await self._pool.fetchval("SELECT count(*) FROM tenants"))
+
+    @postgres.outages_reported
     async def version(self) -> int:
         value = await self._pool.fetchval("SELECT version FROM catalog_version WHERE id = 1")
         return 0 if value is None else int(value)

@@ -124,6 +124,10 @@ class ItemRepository(Protocol):
         """The oldest sequence the log keeps and the latest one (0, 0 for an empty log)."""
         ...
 
+    async def tenant_count(self) -> int:
+        """How many tenants the catalog holds (0: every lookup is tenant_not_found)."""
+        ...
+
     async def ping(self) -> None:
         """Raise when the database cannot be reached."""
         ...

@@ -213,15 +213,22 @@ async def serve(settings: MasterDataSettings) -> None:
     follower = asyncio.create_task(
         repository.follow_changes(changed_elsewhere, settings.catalog_poll_seconds)
     )
+    tenants = await repository.tenant_count()
     log.info(
-        "master-data ready: grpc=%s http=%d db=%s auth=%s tls=%s tracing=%s",
+        "master-data ready: grpc=%s http=%d db=%s tenants=%d auth=%s tls=%s tracing=%s",
         grpc_socket.getsockname()[1] if grpc else "off",
         http_socket.getsockname()[1],
         redacted(settings.master_data_db),
+        tenants,
         "on" if settings.master_data_token else "off",
         "on" if settings.tls_cert_file else "off",
         "on" if telemetry else "off",
     )
+    if not tenants:  # serving stays on: the admin API is how the first import arrives
+        log.warning(
+            "master-data serves no tenant: every lookup answers tenant_not_found until master "
+            "files are imported (master-data import, the admin API) or the demo data seeded"
+        )
 
     await until_stop_signal(http_task)
 

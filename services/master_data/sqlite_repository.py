@@ -114,6 +114,10 @@ class SqliteItemRepository:
     async def ping(self) -> None:
         await self._db.ping()
 
+    async def tenant_count(self) -> int:
+        row = await self._db.read(lambda c: c.execute("SELECT count(*) FROM tenants").fetchone())
+        return int(row[0])
+
     async def version(self) -> int:
         row = await self._db.read(
             lambda c: c.execute("SELECT version FROM catalog_version WHERE id = 1").fetchone()
