@@ -52,6 +52,8 @@ CART_CACHE_SECONDS: Final = 900.0  # a cart idle this long is read from the stor
 
 LOOKUP_ERRORS: Final = {
     LookupFailure.NOT_FOUND: ErrorCode.ITEM_NOT_FOUND,
+    LookupFailure.TENANT_NOT_FOUND: ErrorCode.TENANT_NOT_FOUND,
+    LookupFailure.STORE_NOT_FOUND: ErrorCode.STORE_NOT_FOUND,
     LookupFailure.INVALID: ErrorCode.VALIDATION_ERROR,
     LookupFailure.REJECTED: ErrorCode.MASTER_DATA_REJECTED,
     LookupFailure.FAILED: ErrorCode.MASTER_DATA_FAILED,

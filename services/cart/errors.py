@@ -18,6 +18,8 @@ class ErrorCode(StrEnum):
     CART_NOT_FOUND = "cart_not_found"
     TRANSACTION_NOT_FOUND = "transaction_not_found"
     ITEM_NOT_FOUND = "item_not_found"
+    TENANT_NOT_FOUND = "tenant_not_found"  # master-data has no tenant of the terminal's
+    STORE_NOT_FOUND = "store_not_found"  # ... or no store of the terminal's
     LINE_NOT_FOUND = "line_not_found"
     NOT_FOUND = "not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
@@ -46,6 +48,8 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.CART_NOT_FOUND: 404,
     ErrorCode.TRANSACTION_NOT_FOUND: 404,
     ErrorCode.ITEM_NOT_FOUND: 404,
+    ErrorCode.TENANT_NOT_FOUND: 404,
+    ErrorCode.STORE_NOT_FOUND: 404,
     ErrorCode.LINE_NOT_FOUND: 404,
     ErrorCode.NOT_FOUND: 404,
     ErrorCode.METHOD_NOT_ALLOWED: 405,

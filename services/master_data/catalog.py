@@ -93,7 +93,9 @@ class ItemCatalog:
         """One item priced for the store; NOT_FOUND names the unknown tenant, store or item."""
         found, missing = await self.get_items(tenant_id, store_code, [item_code])
         if missing:
-            raise CatalogError(ErrorCode.NOT_FOUND, f"item {item_code} not found")
+            raise CatalogError(
+                ErrorCode.NOT_FOUND, f"item {item_code} not found", subject=item_code
+            )
         return found[0]
 
     async def get_items(
@@ -179,10 +181,14 @@ class ItemCatalog:
             if generation == self._generation:
                 self._stores.put(key, context)
         if isinstance(context, _NotFound):
-            raise CatalogError(ErrorCode.NOT_FOUND, f"tenant {tenant_id} not found")
+            raise CatalogError(
+                ErrorCode.TENANT_NOT_FOUND, f"tenant {tenant_id} not found", subject=tenant_id
+            )
         if not context.store_known:
             raise CatalogError(
-                ErrorCode.NOT_FOUND, f"store {store_code} of tenant {tenant_id} not found"
+                ErrorCode.STORE_NOT_FOUND,
+                f"store {store_code} of tenant {tenant_id} not found",
+                subject=store_code,
             )
         return context
 

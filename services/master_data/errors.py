@@ -13,7 +13,9 @@ class ErrorCode(StrEnum):
     """Why a request failed, independent of the edge that carried it."""
 
     INVALID_ARGUMENT = "invalid_argument"
-    NOT_FOUND = "not_found"
+    NOT_FOUND = "not_found"  # an item, or a record the admin API names
+    TENANT_NOT_FOUND = "tenant_not_found"  # a lookup's tenant_id is no tenant's
+    STORE_NOT_FOUND = "store_not_found"  # the tenant has no store of a lookup's store_code
     UNAUTHENTICATED = "unauthenticated"
     ADMIN_DISABLED = "admin_disabled"
     BODY_TOO_LARGE = "body_too_large"
@@ -31,6 +33,8 @@ class ErrorCode(StrEnum):
 GRPC_STATUS: Final[dict[ErrorCode, Status]] = {
     ErrorCode.INVALID_ARGUMENT: Status.INVALID_ARGUMENT,
     ErrorCode.NOT_FOUND: Status.NOT_FOUND,
+    ErrorCode.TENANT_NOT_FOUND: Status.NOT_FOUND,
+    ErrorCode.STORE_NOT_FOUND: Status.NOT_FOUND,
     ErrorCode.UNAUTHENTICATED: Status.UNAUTHENTICATED,
     ErrorCode.UNAVAILABLE: Status.UNAVAILABLE,
     ErrorCode.TOO_MANY_WATCHES: Status.RESOURCE_EXHAUSTED,
@@ -46,6 +50,8 @@ HTTP_STATUS: Final[dict[ErrorCode, int]] = {
     ErrorCode.UNAUTHENTICATED: 401,
     ErrorCode.ADMIN_DISABLED: 403,
     ErrorCode.NOT_FOUND: 404,
+    ErrorCode.TENANT_NOT_FOUND: 404,
+    ErrorCode.STORE_NOT_FOUND: 404,
     ErrorCode.UNKNOWN_REFERENCE: 409,
     ErrorCode.IN_USE: 409,
     ErrorCode.BODY_TOO_LARGE: 413,
@@ -57,12 +63,18 @@ class CatalogError(Exception):
     """An expected failure; message and details are safe to show the caller."""
 
     def __init__(
-        self, code: ErrorCode, message: str, details: list[dict[str, Any]] | None = None
+        self,
+        code: ErrorCode,
+        message: str,
+        details: list[dict[str, Any]] | None = None,
+        *,
+        subject: str = "",
     ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.details = details
+        self.subject = subject  # the code that was not found, for a NOT_FOUND's detail
 
     def body(self) -> dict[str, Any]:
         """The error shape of the admin API: {"code", "message", "details"?}."""

@@ -15,6 +15,8 @@ from gen.kugel.item.v1 import (
     GetItemDetailResponse,
     Item,
     ItemServiceBase,
+    NotFoundDetail,
+    NotFoundReason,
     StreamStoreItemsRequest,
     StreamStoreItemsResponse,
     WatchItemChangesRequest,
@@ -24,7 +26,7 @@ from services.rpc.call import current_call
 from services.wire.codec import EncodedForms
 
 from .catalog import ItemCatalog
-from .errors import GRPC_STATUS, CatalogError
+from .errors import GRPC_STATUS, CatalogError, ErrorCode
 from .item_watch import Watches
 
 
@@ -38,12 +40,22 @@ def _allowed(tenant_ids: Iterable[str]) -> None:
         raise GRPCError(Status.PERMISSION_DENIED, f"this token may not ask about {outside[0]}")
 
 
+# What a lookup's NOT_FOUND did not find: its detail, on gRPC and Connect alike.
+_NOT_FOUND_REASON = {
+    ErrorCode.TENANT_NOT_FOUND: NotFoundReason.TENANT,
+    ErrorCode.STORE_NOT_FOUND: NotFoundReason.STORE,
+    ErrorCode.NOT_FOUND: NotFoundReason.ITEM,
+}
+
+
 @contextmanager
 def _as_grpc_status() -> Iterator[None]:
     try:
         yield
     except CatalogError as error:
-        raise GRPCError(GRPC_STATUS[error.code], error.message) from None
+        reason = _NOT_FOUND_REASON.get(error.code)
+        details = [NotFoundDetail(reason=reason, code=error.subject)] if reason else None
+        raise GRPCError(GRPC_STATUS[error.code], error.message, details) from None
 
 
 class ItemService(ItemServiceBase):

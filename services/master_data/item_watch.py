@@ -227,7 +227,9 @@ class Watches:
             raise CatalogError(ErrorCode.INVALID_ARGUMENT, "after_sequence must not be negative")
         for tenant in dict.fromkeys(tenant_ids):
             if await self.repository.store_context(tenant, "") is None:
-                raise CatalogError(ErrorCode.NOT_FOUND, f"tenant {tenant} not found")
+                raise CatalogError(
+                    ErrorCode.TENANT_NOT_FOUND, f"tenant {tenant} not found", subject=tenant
+                )
         return ItemWatch(
             self.repository,
             self.feed,

@@ -42,11 +42,11 @@ class CatalogTransport:
                 request.tenant_id, request.store_code, request.item_codes
             )
         except CatalogError as error:
-            failure = (
-                LookupFailure.NOT_FOUND
-                if error.code is ErrorCode.NOT_FOUND
-                else LookupFailure.INVALID
-            )
+            failure = {
+                ErrorCode.NOT_FOUND: LookupFailure.NOT_FOUND,
+                ErrorCode.TENANT_NOT_FOUND: LookupFailure.TENANT_NOT_FOUND,
+                ErrorCode.STORE_NOT_FOUND: LookupFailure.STORE_NOT_FOUND,
+            }.get(error.code, LookupFailure.INVALID)
             raise ItemLookupError(failure, error.message) from None
         return BatchResult({i.item_code: ItemDetail.from_message(i) for i in items}, missing)
 

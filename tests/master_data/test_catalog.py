@@ -45,11 +45,18 @@ async def test_inactive_item_is_returned_flagged(catalog: ItemCatalog) -> None:
     [
         pytest.param("T0001", "S001", "NOPE", ErrorCode.NOT_FOUND, "NOPE", id="unknown item"),
         pytest.param(
-            "T9999", "S001", "ITEM0001", ErrorCode.NOT_FOUND, "T9999", id="unknown tenant"
+            "T9999", "S001", "ITEM0001", ErrorCode.TENANT_NOT_FOUND, "T9999", id="unknown tenant"
         ),
-        pytest.param("T0001", "S999", "ITEM0001", ErrorCode.NOT_FOUND, "S999", id="unknown store"),
         pytest.param(
-            "T0002", "S002", "ITEM0001", ErrorCode.NOT_FOUND, "S002", id="other tenant's store"
+            "T0001", "S999", "ITEM0001", ErrorCode.STORE_NOT_FOUND, "S999", id="unknown store"
+        ),
+        pytest.param(
+            "T0002",
+            "S002",
+            "ITEM0001",
+            ErrorCode.STORE_NOT_FOUND,
+            "S002",
+            id="other tenant's store",
         ),
         pytest.param(
             "", "S001", "ITEM0001", ErrorCode.INVALID_ARGUMENT, "tenant_id", id="missing tenant"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import AsyncIterator
 
 import pytest
@@ -15,11 +16,14 @@ from gen.kugel.item.v1 import (
     BatchGetItemDetailsRequest,
     GetItemDetailRequest,
     ItemServiceStub,
+    NotFoundDetail,
+    NotFoundReason,
 )
 from services.master_data.grpc_server import build_grpc_server
 from services.master_data.server import MasterData
 from services.rpc.grpc_connection import GrpcLimits
 from services.wire.grpc import StrictProtoCodec
+from services.wire.status_details import StatusDetailsCodec
 
 from .conftest import TOKEN
 
@@ -151,3 +155,32 @@ async def test_an_unexpected_error_is_internal_with_its_stack_trace_in_the_log(
     [record] = [r for r in caplog.records if r.message.startswith("unexpected error in")]
     assert record.exc_info is not None
     assert "malformed" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("tenant", "store", "code", "reason", "subject"),
+    [
+        pytest.param("T9999", "S001", "ITEM0001", NotFoundReason.TENANT, "T9999", id="tenant"),
+        pytest.param("T0001", "S999", "ITEM0001", NotFoundReason.STORE, "S999", id="store"),
+        pytest.param("T0001", "S001", "NOPE", NotFoundReason.ITEM, "NOPE", id="item"),
+    ],
+)
+async def test_a_not_found_says_what_was_not_found(
+    master_data: MasterData, tenant: str, store: str, code: str, reason: NotFoundReason,
+    subject: str,
+) -> None:  # fmt: skip
+    grpc = build_grpc_server(master_data.item_service, limits=GrpcLimits(max_message_bytes=4096))
+    async with ChannelFor(
+        grpc.services, codec=StrictProtoCodec(4096), status_details_codec=StatusDetailsCodec()
+    ) as channel:
+        with pytest.raises(GRPCError) as raised:
+            await ItemServiceStub(channel).get_item_detail(
+                GetItemDetailRequest(tenant_id=tenant, store_code=store, item_code=code),
+                metadata=AUTH,
+                timeout=5,
+            )
+    assert raised.value.status is Status.NOT_FOUND
+    [detail] = raised.value.details
+    assert detail["type"] == "kugel.item.v1.NotFoundDetail"
+    value = base64.b64decode(detail["value"] + "=" * (-len(detail["value"]) % 4))
+    assert NotFoundDetail.parse(value) == NotFoundDetail(reason=reason, code=subject)

@@ -11,8 +11,8 @@ from services.rpc.client_interceptors import ClientInterceptor
 from services.rpc.http_client import RpcHttpClient, RpcProtocol
 from services.wire.connect import Code, ConnectError
 
-from .model import BatchResult, ItemLookupError, LookupFailure
-from .transport import FAILURE_BY_STATUS, MAX_REPLY_BYTES
+from .model import BatchResult, ItemLookupError
+from .transport import MAX_REPLY_BYTES, failure_of
 
 PATH = "/kugel.item.v1.ItemService/BatchGetItemDetails"
 
@@ -20,7 +20,7 @@ PATH = "/kugel.item.v1.ItemService/BatchGetItemDetails"
 def lookup_error(error: ConnectError) -> ItemLookupError:
     """A failed call as an ItemLookupError: its code read per the spec (a reply that breaks
     the protocol is INTERNAL: FAILED)."""
-    failure = FAILURE_BY_STATUS.get(error.status, LookupFailure.FAILED)
+    failure = failure_of(error.status, error.details)
     timed_out = error.code is Code.DEADLINE_EXCEEDED
     return ItemLookupError(failure, error.message, timed_out=timed_out)
 

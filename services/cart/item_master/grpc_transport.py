@@ -20,7 +20,7 @@ from gen.kugel.item.v1 import BatchGetItemDetailsRequest, ItemServiceStub
 from services.rpc.grpc_balancer import BalancedChannel, Subchannel
 
 from .model import BatchResult, ItemLookupError, LookupFailure
-from .transport import FAILURE_BY_STATUS
+from .transport import failure_of
 
 # What says an address is gone (or going): try the next one.
 UNREACHABLE: Final = (OSError, StreamTerminatedError, h2.exceptions.ProtocolError)
@@ -76,7 +76,7 @@ class GrpcTransport:
 
 def _answer(error: GRPCError) -> ItemLookupError:
     """master-data's answer (not found, invalid, refused, out of time) as the lookup's error."""
-    failure = FAILURE_BY_STATUS.get(error.status, LookupFailure.FAILED)
+    failure = failure_of(error.status, error.details or ())
     return ItemLookupError(
         failure,
         error.message or error.status.name,

@@ -91,7 +91,9 @@ class ItemDetail:
 class LookupFailure(enum.Enum):
     """Why a lookup failed. Only UNAVAILABLE makes the client try the other transport."""
 
-    NOT_FOUND = "not_found"  # the tenant, store or item does not exist
+    NOT_FOUND = "not_found"  # the item does not exist
+    TENANT_NOT_FOUND = "tenant_not_found"  # master-data has no such tenant
+    STORE_NOT_FOUND = "store_not_found"  # the tenant has no such store
     INVALID = "invalid"  # the request was malformed (a bad code, too many codes)
     REJECTED = "rejected"  # master-data refused our token
     UNAVAILABLE = "unavailable"  # unreachable, overloaded, or out of time

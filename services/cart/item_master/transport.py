@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+from collections.abc import Sequence
 from typing import Final, Protocol
 
 from grpclib.const import Status
 
-from gen.kugel.item.v1 import BatchGetItemDetailsRequest
+from gen.kugel.item.v1 import BatchGetItemDetailsRequest, NotFoundDetail, NotFoundReason
 
 from .model import BatchResult, LookupFailure
 
@@ -26,6 +29,33 @@ FAILURE_BY_STATUS: dict[Status, LookupFailure] = {
     Status.CANCELLED: LookupFailure.UNAVAILABLE,
     Status.UNIMPLEMENTED: LookupFailure.UNAVAILABLE,  # e.g. an HTTP proxy in front
 }
+
+
+# What a NOT_FOUND's NotFoundDetail says was not found -> the cart's failure for it.
+FAILURE_BY_REASON: dict[NotFoundReason, LookupFailure] = {
+    NotFoundReason.TENANT: LookupFailure.TENANT_NOT_FOUND,
+    NotFoundReason.STORE: LookupFailure.STORE_NOT_FOUND,
+    NotFoundReason.ITEM: LookupFailure.NOT_FOUND,
+}
+NOT_FOUND_DETAIL: Final = "kugel.item.v1.NotFoundDetail"
+
+
+def failure_of(status: Status, details: Sequence[dict[str, str]]) -> LookupFailure:
+    """What the cart makes of a failed call: its status, and for NOT_FOUND the detail that
+    names the tenant, store or item (a master-data without it: the item, as before)."""
+    failure = FAILURE_BY_STATUS.get(status, LookupFailure.FAILED)
+    if failure is not LookupFailure.NOT_FOUND:
+        return failure
+    for detail in details:
+        if detail.get("type") != NOT_FOUND_DETAIL:
+            continue
+        value = detail.get("value", "")
+        try:
+            reason = NotFoundDetail.parse(base64.b64decode(value + "=" * (-len(value) % 4))).reason
+        except (binascii.Error, ValueError):
+            continue  # a detail we cannot read says nothing
+        return FAILURE_BY_REASON.get(reason, failure)
+    return failure
 
 
 class ItemTransport(Protocol):

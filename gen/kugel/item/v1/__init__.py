@@ -12,6 +12,8 @@ __all__ = (
     "ItemChange",
     "ItemServiceBase",
     "ItemServiceStub",
+    "NotFoundDetail",
+    "NotFoundReason",
     "RoundingMethod",
     "StreamStoreItemsRequest",
     "StreamStoreItemsResponse",
@@ -43,6 +45,55 @@ if TYPE_CHECKING:
 
 _COMPILER_VERSION = "0.10.1"
 betterproto2.check_compiler_version(_COMPILER_VERSION)
+
+
+class NotFoundReason(betterproto2.Enum):
+    """
+    NotFoundReason says what a NOT_FOUND did not find.
+    """
+
+    @betterproto2.staticproperty
+    @staticmethod
+    def DESCRIPTOR() -> EnumDescriptor:
+        return KUGEL_ITEM_V1_ITEM_SERVICE_PROTO_DESCRIPTOR.enum_types_by_name["NotFoundReason"]
+
+    UNSPECIFIED = 0
+    """
+    NOT_FOUND_REASON_UNSPECIFIED is never sent by master-data.
+    """
+
+    TENANT = 1
+    """
+    NOT_FOUND_REASON_TENANT: no tenant has the request's tenant_id.
+    """
+
+    STORE = 2
+    """
+    NOT_FOUND_REASON_STORE: the tenant has no store of the request's store_code.
+    """
+
+    ITEM = 3
+    """
+    NOT_FOUND_REASON_ITEM: the tenant has no item of the request's item_code.
+    """
+
+    @classmethod
+    def betterproto_value_to_renamed_proto_names(cls) -> dict[int, str]:
+        return {
+            0: "NOT_FOUND_REASON_UNSPECIFIED",
+            1: "NOT_FOUND_REASON_TENANT",
+            2: "NOT_FOUND_REASON_STORE",
+            3: "NOT_FOUND_REASON_ITEM",
+        }
+
+    @classmethod
+    def betterproto_renamed_proto_names_to_value(cls) -> dict[str, int]:
+        return {
+            "NOT_FOUND_REASON_UNSPECIFIED": 0,
+            "NOT_FOUND_REASON_TENANT": 1,
+            "NOT_FOUND_REASON_STORE": 2,
+            "NOT_FOUND_REASON_ITEM": 3,
+        }
 
 
 class RoundingMethod(betterproto2.Enum):
@@ -413,6 +464,36 @@ default_message_pool.register_message("kugel.item.v1", "ItemChange", ItemChange)
 
 
 @dataclass(eq=False, repr=False)
+class NotFoundDetail(betterproto2.Message):
+    """
+    NotFoundDetail is the error detail of every NOT_FOUND that ItemService
+    answers (in grpc-status-details-bin, and in a Connect error's details): what
+    was not found, so a client can tell a terminal set up for an unknown tenant
+    or store from an unknown item.
+    """
+
+    @betterproto2.staticproperty
+    @staticmethod
+    def DESCRIPTOR() -> Descriptor:
+        return KUGEL_ITEM_V1_ITEM_SERVICE_PROTO_DESCRIPTOR.message_types_by_name["NotFoundDetail"]
+
+    reason: "NotFoundReason" = betterproto2.field(
+        1, betterproto2.TYPE_ENUM, default_factory=lambda: NotFoundReason(0)
+    )
+    """
+    reason says whether the tenant, the store or the item is unknown.
+    """
+
+    code: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    code is the tenant id, store code or item code that was not found.
+    """
+
+
+default_message_pool.register_message("kugel.item.v1", "NotFoundDetail", NotFoundDetail)
+
+
+@dataclass(eq=False, repr=False)
 class StreamStoreItemsRequest(betterproto2.Message):
     """
     StreamStoreItemsRequest names the store whose items to stream.
@@ -750,7 +831,7 @@ class ItemServiceStub(betterproto2_grpclib.ServiceStub):
 from ....google import protobuf as ___google__protobuf__
 
 KUGEL_ITEM_V1_ITEM_SERVICE_PROTO_DESCRIPTOR = default_google_proto_descriptor_pool.AddSerializedFile(
-    b'\n kugel/item/v1/item_service.proto\x12\rkugel.item.v1\x1a\x1fgoogle/protobuf/timestamp.proto"U\n\x17StreamStoreItemsRequest\x12\x1b\n\ttenant_id\x18\x01 \x01(\tR\x08tenantId\x12\x1d\n\nstore_code\x18\x02 \x01(\tR\tstoreCode"a\n\x18StreamStoreItemsResponse\x12)\n\x05items\x18\x01 \x03(\x0b2\x13.kugel.item.v1.ItemR\x05items\x12\x1a\n\x08sequence\x18\x02 \x01(\x03R\x08sequence"\x80\x01\n\x17WatchItemChangesRequest\x12\x1d\n\ntenant_ids\x18\x01 \x03(\tR\ttenantIds\x12\x1f\n\x0bstore_codes\x18\x02 \x03(\tR\nstoreCodes\x12%\n\x0eafter_sequence\x18\x03 \x01(\x03R\rafterSequence"\xca\x01\n\x18WatchItemChangesResponse\x123\n\x06change\x18\x01 \x01(\x0b2\x19.kugel.item.v1.ItemChangeH\x00R\x06change\x121\n\x05reset\x18\x02 \x01(\x0b2\x19.kugel.item.v1.WatchResetH\x00R\x05reset\x12=\n\theartbeat\x18\x03 \x01(\x0b2\x1d.kugel.item.v1.WatchHeartbeatH\x00R\theartbeatB\x07\n\x05event"\x82\x02\n\nItemChange\x12\x1a\n\x08sequence\x18\x01 \x01(\x03R\x08sequence\x12\x1b\n\ttenant_id\x18\x02 \x01(\tR\x08tenantId\x12\x1d\n\nstore_code\x18\x03 \x01(\tR\tstoreCode\x12\x1d\n\nitem_codes\x18\x04 \x03(\tR\titemCodes\x12\x1b\n\tall_items\x18\x05 \x01(\x08R\x08allItems\x12=\n\x0ccommitted_at\x18\x06 \x01(\x0b2\x1a.google.protobuf.TimestampR\x0bcommittedAt\x12!\n\x0ctrace_parent\x18\x07 \x01(\tR\x0btraceParent"@\n\nWatchReset\x12\x1a\n\x08sequence\x18\x01 \x01(\x03R\x08sequence\x12\x16\n\x06reason\x18\x02 \x01(\tR\x06reason",\n\x0eWatchHeartbeat\x12\x1a\n\x08sequence\x18\x01 \x01(\x03R\x08sequence"\x90\x01\n\x14GetItemDetailRequest\x12\x1b\n\ttenant_id\x18\x01 \x01(\tR\x08tenantId\x12\x1d\n\nstore_code\x18\x02 \x01(\tR\tstoreCode\x12\x1b\n\titem_code\x18\x03 \x01(\tR\x08itemCode\x12\x1f\n\x0bterminal_id\x18\x04 \x01(\tR\nterminalId"@\n\x15GetItemDetailResponse\x12\'\n\x04item\x18\x01 \x01(\x0b2\x13.kugel.item.v1.ItemR\x04item"\x98\x01\n\x1aBatchGetItemDetailsRequest\x12\x1b\n\ttenant_id\x18\x01 \x01(\tR\x08tenantId\x12\x1d\n\nstore_code\x18\x02 \x01(\tR\tstoreCode\x12\x1d\n\nitem_codes\x18\x03 \x03(\tR\titemCodes\x12\x1f\n\x0bterminal_id\x18\x04 \x01(\tR\nterminalId"y\n\x1bBatchGetItemDetailsResponse\x12)\n\x05items\x18\x01 \x03(\x0b2\x13.kugel.item.v1.ItemR\x05items\x12/\n\x14not_found_item_codes\x18\x02 \x03(\tR\x11notFoundItemCodes"\xeb\x03\n\x04Item\x12\x1b\n\titem_code\x18\x01 \x01(\tR\x08itemCode\x12\x1b\n\titem_name\x18\x02 \x01(\tR\x08itemName\x12\x1d\n\nunit_price\x18\x03 \x01(\x03R\tunitPrice\x12#\n\rcurrency_code\x18\x04 \x01(\tR\x0ccurrencyCode\x12\x19\n\x08tax_code\x18\x05 \x01(\tR\x07taxCode\x12#\n\rcategory_code\x18\x06 \x01(\tR\x0ccategoryCode\x12\x1b\n\tis_active\x18\x07 \x01(\x08R\x08isActive\x129\n\ncreated_at\x18\x08 \x01(\x0b2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n\nupdated_at\x18\t \x01(\x0b2\x1a.google.protobuf.TimestampR\tupdatedAt\x121\n\x08tax_rule\x18\n \x01(\x0b2\x16.kugel.item.v1.TaxRuleR\x07taxRule\x12.\n\x13store_price_applied\x18\x0b \x01(\x08R\x11storePriceApplied\x12/\n\x13discount_restricted\x18\x0c \x01(\x08R\x12discountRestricted"\xdf\x01\n\x07TaxRule\x12\x19\n\x08tax_code\x18\x01 \x01(\tR\x07taxCode\x121\n\x08tax_type\x18\x02 \x01(\x0e2\x16.kugel.item.v1.TaxTypeR\x07taxType\x12*\n\x11rate_basis_points\x18\x03 \x01(\x05R\x0frateBasisPoints\x12F\n\x0frounding_method\x18\x04 \x01(\x0e2\x1d.kugel.item.v1.RoundingMethodR\x0eroundingMethod\x12\x12\n\x04name\x18\x05 \x01(\tR\x04name*d\n\x07TaxType\x12\x16\n\x14TAX_TYPE_UNSPECIFIED\x12\x15\n\x11TAX_TYPE_EXTERNAL\x10\x01\x12\x15\n\x11TAX_TYPE_INTERNAL\x10\x02\x12\x13\n\x0fTAX_TYPE_EXEMPT\x10\x03*\x84\x01\n\x0eRoundingMethod\x12\x1d\n\x1bROUNDING_METHOD_UNSPECIFIED\x12\x19\n\x15ROUNDING_METHOD_FLOOR\x10\x01\x12\x1b\n\x17ROUNDING_METHOD_HALF_UP\x10\x02\x12\x1b\n\x17ROUNDING_METHOD_CEILING\x10\x032\xaf\x03\n\x0bItemService\x12_\n\rGetItemDetail\x12#.kugel.item.v1.GetItemDetailRequest\x1a$.kugel.item.v1.GetItemDetailResponse"\x03\x90\x02\x01\x12q\n\x13BatchGetItemDetails\x12).kugel.item.v1.BatchGetItemDetailsRequest\x1a*.kugel.item.v1.BatchGetItemDetailsResponse"\x03\x90\x02\x01\x12e\n\x10WatchItemChanges\x12&.kugel.item.v1.WatchItemChangesRequest\x1a\'.kugel.item.v1.WatchItemChangesResponse0\x01\x12e\n\x10StreamStoreItems\x12&.kugel.item.v1.StreamStoreItemsRequest\x1a\'.kugel.item.v1.StreamStoreItemsResponse0\x01b\x06proto3'
+    b'\n kugel/item/v1/item_service.proto\x12\rkugel.item.v1\x1a\x1fgoogle/protobuf/timestamp.proto"U\n\x17StreamStoreItemsRequest\x12\x1b\n\ttenant_id\x18\x01 \x01(\tR\x08tenantId\x12\x1d\n\nstore_code\x18\x02 \x01(\tR\tstoreCode"a\n\x18StreamStoreItemsResponse\x12)\n\x05items\x18\x01 \x03(\x0b2\x13.kugel.item.v1.ItemR\x05items\x12\x1a\n\x08sequence\x18\x02 \x01(\x03R\x08sequence"\x80\x01\n\x17WatchItemChangesRequest\x12\x1d\n\ntenant_ids\x18\x01 \x03(\tR\ttenantIds\x12\x1f\n\x0bstore_codes\x18\x02 \x03(\tR\nstoreCodes\x12%\n\x0eafter_sequence\x18\x03 \x01(\x03R\rafterSequence"\xca\x01\n\x18WatchItemChangesResponse\x123\n\x06change\x18\x01 \x01(\x0b2\x19.kugel.item.v1.ItemChangeH\x00R\x06change\x121\n\x05reset\x18\x02 \x01(\x0b2\x19.kugel.item.v1.WatchResetH\x00R\x05reset\x12=\n\theartbeat\x18\x03 \x01(\x0b2\x1d.kugel.item.v1.WatchHeartbeatH\x00R\theartbeatB\x07\n\x05event"\x82\x02\n\nItemChange\x12\x1a\n\x08sequence\x18\x01 \x01(\x03R\x08sequence\x12\x1b\n\ttenant_id\x18\x02 \x01(\tR\x08tenantId\x12\x1d\n\nstore_code\x18\x03 \x01(\tR\tstoreCode\x12\x1d\n\nitem_codes\x18\x04 \x03(\tR\titemCodes\x12\x1b\n\tall_items\x18\x05 \x01(\x08R\x08allItems\x12=\n\x0ccommitted_at\x18\x06 \x01(\x0b2\x1a.google.protobuf.TimestampR\x0bcommittedAt\x12!\n\x0ctrace_parent\x18\x07 \x01(\tR\x0btraceParent"@\n\nWatchReset\x12\x1a\n\x08sequence\x18\x01 \x01(\x03R\x08sequence\x12\x16\n\x06reason\x18\x02 \x01(\tR\x06reason",\n\x0eWatchHeartbeat\x12\x1a\n\x08sequence\x18\x01 \x01(\x03R\x08sequence"\x90\x01\n\x14GetItemDetailRequest\x12\x1b\n\ttenant_id\x18\x01 \x01(\tR\x08tenantId\x12\x1d\n\nstore_code\x18\x02 \x01(\tR\tstoreCode\x12\x1b\n\titem_code\x18\x03 \x01(\tR\x08itemCode\x12\x1f\n\x0bterminal_id\x18\x04 \x01(\tR\nterminalId"@\n\x15GetItemDetailResponse\x12\'\n\x04item\x18\x01 \x01(\x0b2\x13.kugel.item.v1.ItemR\x04item"\x98\x01\n\x1aBatchGetItemDetailsRequest\x12\x1b\n\ttenant_id\x18\x01 \x01(\tR\x08tenantId\x12\x1d\n\nstore_code\x18\x02 \x01(\tR\tstoreCode\x12\x1d\n\nitem_codes\x18\x03 \x03(\tR\titemCodes\x12\x1f\n\x0bterminal_id\x18\x04 \x01(\tR\nterminalId"y\n\x1bBatchGetItemDetailsResponse\x12)\n\x05items\x18\x01 \x03(\x0b2\x13.kugel.item.v1.ItemR\x05items\x12/\n\x14not_found_item_codes\x18\x02 \x03(\tR\x11notFoundItemCodes"\xeb\x03\n\x04Item\x12\x1b\n\titem_code\x18\x01 \x01(\tR\x08itemCode\x12\x1b\n\titem_name\x18\x02 \x01(\tR\x08itemName\x12\x1d\n\nunit_price\x18\x03 \x01(\x03R\tunitPrice\x12#\n\rcurrency_code\x18\x04 \x01(\tR\x0ccurrencyCode\x12\x19\n\x08tax_code\x18\x05 \x01(\tR\x07taxCode\x12#\n\rcategory_code\x18\x06 \x01(\tR\x0ccategoryCode\x12\x1b\n\tis_active\x18\x07 \x01(\x08R\x08isActive\x129\n\ncreated_at\x18\x08 \x01(\x0b2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n\nupdated_at\x18\t \x01(\x0b2\x1a.google.protobuf.TimestampR\tupdatedAt\x121\n\x08tax_rule\x18\n \x01(\x0b2\x16.kugel.item.v1.TaxRuleR\x07taxRule\x12.\n\x13store_price_applied\x18\x0b \x01(\x08R\x11storePriceApplied\x12/\n\x13discount_restricted\x18\x0c \x01(\x08R\x12discountRestricted"\xdf\x01\n\x07TaxRule\x12\x19\n\x08tax_code\x18\x01 \x01(\tR\x07taxCode\x121\n\x08tax_type\x18\x02 \x01(\x0e2\x16.kugel.item.v1.TaxTypeR\x07taxType\x12*\n\x11rate_basis_points\x18\x03 \x01(\x05R\x0frateBasisPoints\x12F\n\x0frounding_method\x18\x04 \x01(\x0e2\x1d.kugel.item.v1.RoundingMethodR\x0eroundingMethod\x12\x12\n\x04name\x18\x05 \x01(\tR\x04name"[\n\x0eNotFoundDetail\x125\n\x06reason\x18\x01 \x01(\x0e2\x1d.kugel.item.v1.NotFoundReasonR\x06reason\x12\x12\n\x04code\x18\x02 \x01(\tR\x04code*d\n\x07TaxType\x12\x16\n\x14TAX_TYPE_UNSPECIFIED\x12\x15\n\x11TAX_TYPE_EXTERNAL\x10\x01\x12\x15\n\x11TAX_TYPE_INTERNAL\x10\x02\x12\x13\n\x0fTAX_TYPE_EXEMPT\x10\x03*\x84\x01\n\x0eRoundingMethod\x12\x1d\n\x1bROUNDING_METHOD_UNSPECIFIED\x12\x19\n\x15ROUNDING_METHOD_FLOOR\x10\x01\x12\x1b\n\x17ROUNDING_METHOD_HALF_UP\x10\x02\x12\x1b\n\x17ROUNDING_METHOD_CEILING\x10\x03*\x84\x01\n\x0eNotFoundReason\x12\x1e\n\x1cNOT_FOUND_REASON_UNSPECIFIED\x12\x1b\n\x17NOT_FOUND_REASON_TENANT\x10\x01\x12\x1a\n\x16NOT_FOUND_REASON_STORE\x10\x02\x12\x19\n\x15NOT_FOUND_REASON_ITEM\x10\x032\xaf\x03\n\x0bItemService\x12_\n\rGetItemDetail\x12#.kugel.item.v1.GetItemDetailRequest\x1a$.kugel.item.v1.GetItemDetailResponse"\x03\x90\x02\x01\x12q\n\x13BatchGetItemDetails\x12).kugel.item.v1.BatchGetItemDetailsRequest\x1a*.kugel.item.v1.BatchGetItemDetailsResponse"\x03\x90\x02\x01\x12e\n\x10WatchItemChanges\x12&.kugel.item.v1.WatchItemChangesRequest\x1a\'.kugel.item.v1.WatchItemChangesResponse0\x01\x12e\n\x10StreamStoreItems\x12&.kugel.item.v1.StreamStoreItemsRequest\x1a\'.kugel.item.v1.StreamStoreItemsResponse0\x01b\x06proto3'
 )
 
 
