@@ -18,7 +18,7 @@ from services.common.workers import run_workers
 from . import demo_data
 from .catalog import ItemCatalog
 from .master_files import InvalidMasterFile
-from .master_import import format_of, import_entries, parse_master_file
+from .master_import import checked_entries, format_of, import_entries, parse_master_file
 from .server import serve
 from .settings import MasterDataSettings
 from .storage import open_repository
@@ -27,12 +27,19 @@ from .storage import open_repository
 async def _import(settings: MasterDataSettings, path: Path, kind: str | None) -> int:
     repository = await open_repository(settings, create=True)
     try:
-        entries = parse_master_file(await asyncio.to_thread(path.read_bytes), format_of(path), kind)
-        print(f"{path}: {len(entries)} records valid, writing ...", file=sys.stderr)
-        async with writing_database(settings.master_data_db, "MASTER_DATA_DB", "nothing imported"):
-            return await import_entries(ItemCatalog(repository, 0), entries)
+        catalog = ItemCatalog(repository, 0)
+        data = await asyncio.to_thread(path.read_bytes)
+        parsed = await asyncio.to_thread(parse_master_file, data, format_of(path), kind)
+        entries = await checked_entries(catalog, parsed)
+        print(f"{path}: {_records(parsed.records)} checked, writing ...", file=sys.stderr)
+        async with writing_database(settings.master_data_db, "MASTER_DATA_DB", "nothing written"):
+            return await import_entries(catalog, entries)
     finally:
         await repository.close()
+
+
+def _records(count: int) -> str:
+    return "1 record" if count == 1 else f"{count} records"
 
 
 async def _seed_demo(settings: MasterDataSettings) -> int:
@@ -99,12 +106,15 @@ def _run(args: argparse.Namespace, settings: MasterDataSettings) -> None:
         except InvalidMasterFile as invalid:
             for problem in invalid.problems:
                 print(f"{args.file}: {problem}", file=sys.stderr)
-            print(f"{args.file}: nothing imported", file=sys.stderr)
+            if invalid.more:
+                print(f"{args.file}: and {invalid.more} more problems", file=sys.stderr)
+            print(f"{args.file}: {_records(invalid.checked)} checked, nothing written",
+                  file=sys.stderr)  # fmt: skip
             raise SystemExit(1) from None
         except OSError as error:
             print(f"master-data import: {error}", file=sys.stderr)
             raise SystemExit(1) from None
-        print(f"imported {count} records into {redacted(settings.master_data_db)}")
+        print(f"{_records(count)} written into {redacted(settings.master_data_db)}")
     elif args.command in ("migrate", "init"):
         asyncio.run(_open_and_close(settings, create=args.command == "init"))
         print(f"schema of {redacted(settings.master_data_db)} is up to date")

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any, Final
 
@@ -21,7 +22,7 @@ from services.common.secrets import BearerToken
 from .catalog import ItemCatalog
 from .errors import HTTP_STATUS, CatalogError, ErrorCode
 from .master_files import InvalidMasterFile
-from .master_import import import_entries, parse_master_file
+from .master_import import checked_entries, import_entries, parse_master_file
 from .records import Item, MasterRecord, Store, StorePrice, TaxRule, Tenant
 from .repository import ChangeRejected, Deletion, EntryNotFound
 
@@ -140,12 +141,16 @@ class AdminApi:
         if isinstance(body, Response):
             return body
         file_format = request.query_params.get("format", "json")
+        kind = request.query_params.get("kind")
         try:
-            entries = parse_master_file(body, file_format, request.query_params.get("kind"))
+            parsed = await asyncio.to_thread(parse_master_file, body, file_format, kind)
+            entries = await checked_entries(self._catalog, parsed)
             count = await import_entries(self._catalog, entries)
         except InvalidMasterFile as invalid:
             details = [p.as_dict() for p in invalid.problems]
-            return error(ErrorCode.INVALID_MASTER_FILE, "nothing was imported", details)
+            more = f" ({invalid.more} more problems not listed)" if invalid.more else ""
+            message = f"{invalid.checked} records checked, nothing written{more}"
+            return error(ErrorCode.INVALID_MASTER_FILE, message, details)
         return JSONResponse({"imported": count})
 
 

@@ -1,7 +1,8 @@
 """Reading master files (JSON documents and CSV tables) into validated records.
 
 Every problem is reported with where it is (`items[3].unitPrice`, `row 4, unit_price`), all of
-them at once, and nothing is written unless the whole file is valid.
+them at once (with the references master_references finds, in one pass: see master_import),
+and nothing is written unless the whole file is valid. Every check is linear in the file.
 """
 
 from __future__ import annotations
@@ -46,11 +47,23 @@ class Problem:
 
 
 class InvalidMasterFile(Exception):
-    """The file cannot be imported; `problems` says every reason found."""
+    """The file cannot be imported; `problems` says the first MAX_PROBLEMS reasons found,
+    `more` how many others there were, `checked` how many records were read."""
 
-    def __init__(self, problems: list[Problem]) -> None:
+    def __init__(self, problems: list[Problem], *, checked: int = 0) -> None:
         super().__init__("; ".join(str(p) for p in problems[:5]))
-        self.problems = problems
+        self.problems = problems[:MAX_PROBLEMS]
+        self.more = max(0, len(problems) - MAX_PROBLEMS)
+        self.checked = checked
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """A file read whole: its valid entries, the problems of the others, the records read."""
+
+    entries: list[Entry]
+    problems: list[Problem]
+    records: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,14 +115,17 @@ class _DuplicateMember(ValueError):
 
 
 def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    names = [name for name, _ in pairs]
-    for name in names:
-        if names.count(name) > 1:
-            raise _DuplicateMember(name)
-    return dict(pairs)
+    members = dict(pairs)
+    if len(members) != len(pairs):  # a set's work, not a count per member: linear
+        seen: set[str] = set()
+        for name, _ in pairs:
+            if name in seen:
+                raise _DuplicateMember(name)
+            seen.add(name)
+    return members
 
 
-def parse_json(data: bytes) -> list[Entry]:
+def parse_json(data: bytes) -> Parsed:
     """Records of a JSON document `{"tenants": [...], "stores": [...], "items": [...], ...}`."""
     try:
         document = json.loads(data, object_pairs_hook=_unique_members)
@@ -128,20 +144,22 @@ def parse_json(data: bytes) -> list[Entry]:
         Problem("file", key, f"unknown section; use {', '.join(KINDS)}") for key in sorted(unknown)
     ]
     entries: list[Entry] = []
+    records = 0
     for section, record_type in KINDS.items():
         rows = document.get(section, [])
         if not isinstance(rows, list):
             problems.append(Problem(section, "(section)", "must be a list"))
             continue
+        records += len(rows)
         found, bad = _collect(
             ((f"{section}[{i}]", row) for i, row in enumerate(rows)), record_type, {}
         )
         entries.extend(found)
         problems.extend(bad)
-    return _checked(entries, problems)
+    return _checked(entries, problems, records)
 
 
-def parse_csv(data: bytes, kind: str) -> list[Entry]:
+def parse_csv(data: bytes, kind: str) -> Parsed:
     """Records of a CSV table of one kind; the header names the fields in snake_case."""
     record_type = KINDS[_csv_kind(kind)]
     try:
@@ -152,11 +170,14 @@ def parse_csv(data: bytes, kind: str) -> list[Entry]:
     columns = list(reader.fieldnames or [])
     known = set(record_type.model_fields)
     problems = [Problem("row 1", c, "unknown column") for c in columns if c not in known]
-    problems += [
-        Problem("row 1", c, f"column given twice (columns {first + 1} and {n + 1})")
-        for n, c in enumerate(columns)
-        if (first := columns.index(c)) != n
-    ]
+    first_at: dict[str, int] = {}
+    for n, c in enumerate(columns):  # one pass: a header of 100,000 columns costs no more
+        if (first := first_at.setdefault(c, n)) != n:
+            problems.append(
+                Problem("row 1", c, f"column given twice (columns {first + 1} and {n + 1})")
+            )
+    if len(problems) > MAX_PROBLEMS:
+        raise InvalidMasterFile(problems)
     missing = [
         name
         for name, f in record_type.model_fields.items()
@@ -169,9 +190,12 @@ def parse_csv(data: bytes, kind: str) -> list[Entry]:
     names = {f.alias or n: n for n, f in record_type.model_fields.items()}
 
     shape_problems: list[Problem] = []
+    records = 0
 
     def rows() -> Iterator[tuple[str, Any]]:
+        nonlocal records
         for line_no, row in enumerate(reader, start=2):
+            records += 1
             extra = row.pop(None, None) or []  # DictReader's cells past the header
             given = [v for v in row.values() if v is not None]  # None: a cell missing
             if extra or len(given) < len(columns):
@@ -187,7 +211,7 @@ def parse_csv(data: bytes, kind: str) -> list[Entry]:
             yield f"row {line_no}", {k: _cell(record_type, k, v) for k, v in row.items() if v != ""}
 
     entries, bad = _collect(rows(), record_type, names)
-    return _checked(entries, sorted(bad + shape_problems, key=_row_order))
+    return _checked(entries, sorted(bad + shape_problems, key=_row_order), records)
 
 
 def _row_order(problem: Problem) -> int:
@@ -223,10 +247,8 @@ def _duplicates(entries: list[Entry]) -> list[Problem]:
     return problems
 
 
-def _checked(entries: list[Entry], problems: list[Problem]) -> list[Entry]:
+def _checked(entries: list[Entry], problems: list[Problem], records: int) -> Parsed:
     problems = problems + _duplicates(entries)
-    if problems:
-        raise InvalidMasterFile(problems[:MAX_PROBLEMS])
-    if not entries:
+    if not records:
         raise InvalidMasterFile([Problem("file", "(document)", "has no records")])
-    return entries
+    return Parsed(entries, problems, records)

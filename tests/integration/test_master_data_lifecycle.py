@@ -50,7 +50,7 @@ def test_import_command_all_or_nothing(tmp_path: Path) -> None:
         "tenant_id,item_code,item_name,unit_price,tax_code,category_code\n"
         "T0001,CSV1,Imported,321,TX10,FOOD\n"
     )
-    assert "imported 1 records" in run_cli(
+    assert "1 record written" in run_cli(
         ["master-data", "import", str(good), "--kind", "items"], env
     )
     bad = tmp_path / "bad.csv"
@@ -68,7 +68,7 @@ def test_import_command_all_or_nothing(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert "row 3, unit_price" in result.stderr
-    assert "nothing imported" in result.stderr
+    assert "2 records checked, nothing written" in result.stderr
 
 
 async def test_sigterm_finishes_calls_in_flight(tmp_path: Path) -> None:
