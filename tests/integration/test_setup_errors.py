@@ -157,3 +157,21 @@ async def test_the_carts_readiness_says_how_master_data_is_reached(tmp_path: Pat
         if cart is not None:
             cart.stop()
         master_data.stop()
+
+
+def test_a_misspelled_variable_is_warned_about_with_the_name_meant(tmp_path: Path) -> None:
+    database = str(tmp_path / "c.db")
+    _run(["cart", "init"], CART_DB=database)
+    result = _run(["cart", "migrate"], CART_DB=database, USE_GRCP="true")
+    assert result.returncode == 0, result.stderr
+    assert (
+        "cart: warning: USE_GRCP is not a variable of cart (ignored): did you mean USE_GRPC?"
+        in (result.stderr)
+    )
+
+
+def test_a_refused_value_names_the_values_accepted(tmp_path: Path) -> None:
+    result = _run(["master-data", "migrate"], MASTER_DATA_DB=str(tmp_path / "m.db"),
+                  USE_GRPC="yes-please")  # fmt: skip
+    line = _one_line_error(result, "USE_GRPC")
+    assert "accepted: true, false, 1, 0, yes, no, on, off" in line
