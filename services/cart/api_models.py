@@ -23,6 +23,8 @@ from .discounts import MAX_DISCOUNTS, DiscountType
 from .transactions import MAX_PAGE_SIZE, TransactionType
 
 MAX_LINES_PER_REQUEST: Final = 100  # one batch lookup in master-data
+MAX_INT64: Final = 2**63 - 1  # what both storage engines hold in an integer column
+MAX_LINE_NO: Final = 999_999_999  # far past a cart's 500 lines: a number, not a row to look up
 MAX_PRICE: Final = 10**12
 
 
@@ -91,7 +93,7 @@ class PaymentInput(Body):
 
 
 class ReturnedLineInput(Body):
-    line_no: Annotated[StrictInt, Field(ge=1)]
+    line_no: Annotated[StrictInt, Field(ge=1, le=MAX_LINE_NO)]
     quantity: Annotated[StrictInt, Field(ge=1, le=MAX_QUANTITY)]
 
 
@@ -113,7 +115,7 @@ class TransactionListInput(Body):
     """The query of GET /transactions (strings, as a query has them)."""
 
     business_date: datetime.date | None = None
-    receipt_no: Annotated[int, Field(ge=1)] | None = None
+    receipt_no: Annotated[int, Field(ge=1, le=MAX_INT64)] | None = None
     type: TransactionType | None = None
     terminal_id: Code | None = None
     page: Annotated[int, Field(ge=1, le=100_000)] = 1

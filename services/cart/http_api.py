@@ -52,6 +52,26 @@ _KEY: Final = re.compile(r"[\x21-\x7e]{1,255}")  # an Idempotency-Key: visible A
 RETRY_LATER: Final = {ErrorCode.RATE_LIMITED, ErrorCode.STORAGE_UNAVAILABLE}
 
 
+# An id that could name a cart or a transaction: printable ASCII, no space, at most 64 (the
+# service makes UUIDs); anything else (a NUL that PostgreSQL refuses, 10 KB of text) is an id
+# of nothing, answered as such before any query.
+_ID: Final = re.compile(r"[\x21-\x7e]{1,64}")
+_LINE_NO: Final = re.compile(r"[0-9]{1,9}")
+
+
+def checked_id(value: str, missing: ErrorCode, what: str) -> str:
+    if not _ID.fullmatch(value):
+        raise CartError(missing, f"no such {what}")
+    return value
+
+
+def _line_no(request: Request) -> int:
+    text = str(request.path_params["line_no"])
+    if not _LINE_NO.fullmatch(text):
+        raise CartError(ErrorCode.LINE_NOT_FOUND, "lineNo is a line number: 1, 2, ...")
+    return int(text)
+
+
 def error_response(error: CartError) -> JSONResponse:
     headers = {"Retry-After": "1"} if error.code in RETRY_LATER else None
     return JSONResponse(error.body(), status_code=error.http_status, headers=headers)
@@ -105,7 +125,7 @@ class CartApi:
     def routes(self) -> list[Route]:
         carts = f"{PREFIX}/carts"
         cart = f"{carts}/{{cart_id}}"
-        line = f"{cart}/lineItems/{{line_no:int}}"
+        line = f"{cart}/lineItems/{{line_no}}"  # read by _line_no: no 500 for 4,301 digits
         table: list[tuple[str, str, Handler]] = [
             (f"{cart}/lineItems", "POST", self.add_line_items),  # first: the hot path
             (carts, "POST", self.create_cart),
@@ -213,7 +233,7 @@ class CartApi:
 
     @staticmethod
     def _cart_id(request: Request) -> str:
-        return str(request.path_params["cart_id"])
+        return checked_id(request.path_params["cart_id"], ErrorCode.CART_NOT_FOUND, "cart")
 
     async def create_cart(self, request: Request, terminal: Terminal) -> Response:
         idempotency = self.idempotency_key(request, terminal)
@@ -237,7 +257,7 @@ class CartApi:
         )
 
     async def cancel_line_item(self, request: Request, terminal: Terminal) -> Response:
-        line_no = int(request.path_params["line_no"])
+        line_no = _line_no(request)
         idempotency = self.idempotency_key(request, terminal)
         return cart_response(
             request,
@@ -246,7 +266,7 @@ class CartApi:
 
     async def change_quantity(self, request: Request, terminal: Terminal) -> Response:
         body: QuantityInput = await self.read_body(request, QuantityInput)
-        line_no = int(request.path_params["line_no"])
+        line_no = _line_no(request)
         return cart_response(
             request,
             await self._service.change_quantity(
@@ -260,7 +280,7 @@ class CartApi:
 
     async def change_unit_price(self, request: Request, terminal: Terminal) -> Response:
         body: UnitPriceInput = await self.read_body(request, UnitPriceInput)
-        line_no = int(request.path_params["line_no"])
+        line_no = _line_no(request)
         return cart_response(
             request,
             await self._service.change_unit_price(
@@ -274,7 +294,7 @@ class CartApi:
 
     async def discount_line(self, request: Request, terminal: Terminal) -> Response:
         inputs: list[DiscountInput] = await self.read_body(request, DISCOUNTS)
-        line_no = int(request.path_params["line_no"])
+        line_no = _line_no(request)
         return cart_response(
             request,
             await self._service.discount_line(

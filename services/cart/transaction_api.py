@@ -9,7 +9,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .api_models import ReturnInput, TransactionListInput
-from .http_api import PREFIX, CartApi, Handler, validation_error
+from .errors import ErrorCode
+from .http_api import PREFIX, CartApi, Handler, checked_id, validation_error
 from .terminals import Terminal
 from .transaction_rows import TransactionQuery
 from .transaction_service import TransactionService
@@ -85,4 +86,5 @@ class TransactionApi:
 
 
 def _transaction_id(request: Request) -> str:
-    return str(request.path_params["transaction_id"])
+    transaction_id = request.path_params["transaction_id"]
+    return checked_id(transaction_id, ErrorCode.TRANSACTION_NOT_FOUND, "transaction")

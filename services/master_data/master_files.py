@@ -167,7 +167,10 @@ def parse_csv(data: bytes, kind: str) -> Parsed:
     except UnicodeDecodeError as error:
         raise InvalidMasterFile([Problem("file", "(encoding)", f"not UTF-8: {error}")]) from None
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    columns = list(reader.fieldnames or [])
+    try:
+        columns = list(reader.fieldnames or [])
+    except csv.Error as error:
+        raise InvalidMasterFile([Problem("row 1", "(header)", f"not valid CSV: {error}")]) from None
     known = set(record_type.model_fields)
     problems = [Problem("row 1", c, "unknown column") for c in columns if c not in known]
     first_at: dict[str, int] = {}
@@ -194,7 +197,16 @@ def parse_csv(data: bytes, kind: str) -> Parsed:
 
     def rows() -> Iterator[tuple[str, Any]]:
         nonlocal records
-        for line_no, row in enumerate(reader, start=2):
+        numbered = enumerate(reader, start=2)
+        while True:
+            try:
+                line_no, row = next(numbered)
+            except StopIteration:
+                return
+            except csv.Error as error:  # e.g. a cell over the csv module's 128 KiB
+                where = f"row {records + 2}"
+                shape_problems.append(Problem(where, "(row)", f"not valid CSV: {error}"))
+                return
             records += 1
             extra = row.pop(None, None) or []  # DictReader's cells past the header
             given = [v for v in row.values() if v is not None]  # None: a cell missing
@@ -218,7 +230,7 @@ def _row_order(problem: Problem) -> int:
     return int(problem.where.removeprefix("row "))
 
 
-_DIGITS = re.compile(r"[0-9]+")
+_DIGITS = re.compile(r"[0-9]{1,19}")  # longer is past any field's range (and Python's int limit)
 _BOOLEANS: Final = {"true": True, "false": False, "1": True, "0": False}
 
 
@@ -249,6 +261,6 @@ def _duplicates(entries: list[Entry]) -> list[Problem]:
 
 def _checked(entries: list[Entry], problems: list[Problem], records: int) -> Parsed:
     problems = problems + _duplicates(entries)
-    if not records:
+    if not records and not problems:
         raise InvalidMasterFile([Problem("file", "(document)", "has no records")])
     return Parsed(entries, problems, records)

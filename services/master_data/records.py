@@ -23,7 +23,9 @@ def _integer_only(value: Any) -> Any:
     return value
 
 
-Name = Annotated[str, Field(min_length=1, max_length=200)]
+# A name is shown on receipts and stored by both engines: no control characters (a NUL is
+# refused by PostgreSQL, a newline breaks a receipt line).
+Name = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
 Integer = Annotated[int, BeforeValidator(_integer_only)]
 MinorUnits = Annotated[Integer, Field(ge=0, le=MAX_UNIT_PRICE)]
 
