@@ -15,6 +15,8 @@ from opentelemetry.trace import SpanKind, StatusCode
 from starlette.requests import Request
 from starlette.responses import Response
 
+from .trace_headers import bounded
+
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
@@ -28,8 +30,8 @@ def traced(tracer: trace.Tracer | None, endpoint: Endpoint, route: str) -> Endpo
 
     async def traced_endpoint(request: Request) -> Response:
         scope = request.scope
-        carrier = {name.decode("latin-1"): value.decode("latin-1")
-                   for name, value in scope["headers"] if name in fields}  # fmt: skip
+        carrier = bounded((name.decode("latin-1"), value.decode("latin-1"))
+                          for name, value in scope["headers"] if name in fields)  # fmt: skip
         parent = propagate.extract(carrier) if carrier else None
         method = scope["method"]
         attributes = {"http.request.method": method, "http.route": route,

@@ -11,6 +11,7 @@ thread, and the services add no tracing to a call at all.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import Mapping
@@ -31,6 +32,7 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
 
 from .setup_errors import SetupError
+from .throttled_log import OncePerMinute
 
 EXPORTERS: Final = ("otlp", "console", "none")
 SCOPE: Final = "kugel-item-master"
@@ -59,6 +61,11 @@ def _one_line(span: ReadableSpan) -> str:
     return str(span.to_json(indent=None)) + "\n"
 
 
+# The loggers of OpenTelemetry's propagators, which warn per invalid header member.
+PROPAGATOR_LOGGERS = ("opentelemetry.baggage.propagation", "opentelemetry.propagators",
+                      "opentelemetry.trace.propagation", "opentelemetry.propagate")  # fmt: skip
+
+
 def _choice(environ: Mapping[str, str], name: str) -> str:
     value = environ.get(name, "").strip().lower()
     if value and value not in EXPORTERS:
@@ -85,6 +92,8 @@ def configure_telemetry(
         raise TelemetrySetupError(
             f"OTEL_EXPORTER_OTLP_PROTOCOL={protocol!r}: this build exports http/protobuf only"
         )
+    for propagator_log in PROPAGATOR_LOGGERS:  # checked before they parse; a stray line at most
+        logging.getLogger(propagator_log).addFilter(OncePerMinute())
     resource = Resource.create({"service.name": environ.get("OTEL_SERVICE_NAME") or service_name})
     tracing = TracerProvider(resource=resource)
     tracing.add_span_processor(BatchSpanProcessor(_span_exporter(traces)))

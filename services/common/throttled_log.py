@@ -20,3 +20,19 @@ class ThrottledLog:
         if now - self._at >= 60:
             self._at = now
             self._log.warning(self._message, *args)
+
+
+class OncePerMinute(logging.Filter):
+    """A logging filter that lets a logger's records through at most once a minute: for a
+    library that logs per request what a stranger can make it log (the propagators)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._at = -math.inf
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        now = time.monotonic()
+        if now - self._at < 60:
+            return False
+        self._at = now
+        return True

@@ -21,6 +21,7 @@ from grpclib.exceptions import GRPCError
 from opentelemetry import context, metrics, propagate, trace
 from opentelemetry.trace import SpanKind, StatusCode
 
+from services.common.trace_headers import bounded
 from services.wire.connect import Code
 
 from .call import CallInfo
@@ -61,7 +62,10 @@ class ServerTracing:
         )
 
     async def intercept(self, method: RpcMethod, call: CallInfo, proceed: Proceed) -> None:
-        parent = propagate.extract(call.headers)
+        fields = propagate.get_global_textmap().fields
+        parent = propagate.extract(
+            bounded((n, v) for n in fields if (v := call.headers.get(n)) is not None)
+        )
         name = method.path.lstrip("/")
         system = rpc_system(call.transport)
         attributes = {"rpc.system.name": system, "rpc.method": name}
