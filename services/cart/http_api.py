@@ -16,7 +16,7 @@ from typing import Any, Final
 
 from opentelemetry import trace
 from pydantic import BaseModel, TypeAdapter, ValidationError
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -57,6 +57,9 @@ RETRY_LATER: Final = {ErrorCode.RATE_LIMITED, ErrorCode.STORAGE_UNAVAILABLE}
 # of nothing, answered as such before any query.
 _ID: Final = re.compile(r"[\x21-\x7e]{1,64}")
 _LINE_NO: Final = re.compile(r"[0-9]{1,9}")
+
+
+CLIENT_CLOSED: Final = 499  # nginx's "client closed request": never sent, only logged by proxies
 
 
 def checked_id(value: str, missing: ErrorCode, what: str) -> str:
@@ -167,6 +170,9 @@ class CartApi:
                         "the cart store is unavailable: read the cart back, then try again",
                     )
                 )
+            except ClientDisconnect:  # it left mid-body: expected, and nobody to answer
+                log.info("client left during %s %s", request.method, request.url.path)
+                return Response(status_code=CLIENT_CLOSED)
             except Exception:
                 log.exception("unexpected error in %s %s", request.method, request.url.path)
                 return error_response(CartError(ErrorCode.INTERNAL, "internal error"))

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from typing import Any, Final
 
 from opentelemetry import trace
 from pydantic import ValidationError
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
@@ -34,6 +35,8 @@ _ENTRY_PATHS: Final[dict[str, type[MasterRecord]]] = {
     "/tenants/{tenant_id}/items/{item_code}": Item,
     "/tenants/{tenant_id}/stores/{store_code}/prices/{item_code}": StorePrice,
 }
+
+log = logging.getLogger(__name__)
 
 
 def error(code: ErrorCode, message: str, details: list[Any] | None = None) -> JSONResponse:
@@ -78,10 +81,14 @@ class AdminApi:
 
     async def _body(self, request: Request) -> bytes | Response:
         body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > self._limit:
-                return error(ErrorCode.BODY_TOO_LARGE, f"body exceeds {self._limit} bytes")
+        try:
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > self._limit:
+                    return error(ErrorCode.BODY_TOO_LARGE, f"body exceeds {self._limit} bytes")
+        except ClientDisconnect:  # it left mid-body: expected, nobody to answer, no error
+            log.info("admin client left during %s %s", request.method, request.url.path)
+            return Response(status_code=499)
         return bytes(body)
 
     def _entry_endpoint(self, kind: type[MasterRecord]) -> Any:

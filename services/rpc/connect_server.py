@@ -22,7 +22,7 @@ from google.protobuf.descriptor_pb2 import MethodOptions
 from google.protobuf.descriptor_pool import DescriptorPool
 from grpclib.const import Cardinality, Handler
 from grpclib.exceptions import GRPCError
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from services.common.secrets import BearerToken
@@ -208,6 +208,8 @@ class ConnectEndpoint:
             return error.to_response()
         except _Refused as refused:
             return refused.response
+        except ClientDisconnect:  # it left mid-body: expected, nobody to answer, no error
+            return Response(status_code=499)
 
     async def _serve(self, request: Request) -> Response:
         path: str = request.scope["path"]
