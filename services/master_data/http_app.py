@@ -16,7 +16,7 @@ from services.common.path_segments import WholeSegments
 from services.common.probes import probe_routes
 from services.common.storage_errors import StorageUnavailable
 from services.rpc.connect_server import ConnectEndpoint
-from services.rpc.cors import Cors
+from services.rpc.cors import Cors, rpc_path
 
 from .admin_api import AdminApi, error
 from .errors import ErrorCode
@@ -33,6 +33,9 @@ def build_http_app(
     repository: ItemRepository,
     registry: CollectorRegistry | None = None,  # what /metrics shows
     cors_origins: frozenset[str] = frozenset(),  # browser pages that may call (CORS)
+    *,
+    cors_admin_api: bool = False,  # ... the admin API too, not only the RPCs
+    cors_credentials: bool = False,  # Access-Control-Allow-Credentials: true
 ) -> Starlette:
     """The Starlette app; the Connect route matches any `/package.Service/Method` path."""
 
@@ -49,14 +52,21 @@ def build_http_app(
         *admin.routes(),
         Route("/metrics", metrics, methods=["GET"]),
     ]
+    cors = (
+        [Middleware(Cors, origins=cors_origins, credentials=cors_credentials,
+                    covers=_admin_too if cors_admin_api else rpc_path)]
+        if cors_origins
+        else []
+    )  # fmt: skip
     return Starlette(
         routes=routes,
-        middleware=[
-            *([Middleware(Cors, origins=cors_origins)] if cors_origins else []),
-            Middleware(WholeSegments, refusal=_encoded_slash),
-        ],
+        middleware=[*cors, Middleware(WholeSegments, refusal=_encoded_slash)],
         exception_handlers={StorageUnavailable: _store_unavailable},
     )
+
+
+def _admin_too(path: str) -> bool:
+    return rpc_path(path) or path.startswith("/admin/")
 
 
 async def _store_unavailable(_: Request, outage: Exception) -> Response:

@@ -121,7 +121,13 @@ def assemble(
         registry=registry,
     ).set_function(lambda: change_log.queries)
     http_app = build_http_app(
-        connect, admin, repository, registry, parse_origins(settings.cors_allowed_origins)
+        connect,
+        admin,
+        repository,
+        registry,
+        parse_origins(settings.cors_allowed_origins),
+        cors_admin_api=settings.cors_admin_api,
+        cors_credentials=settings.cors_allow_credentials,
     )
     flood = FloodRecord(registry)
     return MasterData(catalog, feed, gate, item_service, http_app, known, connect, flood)

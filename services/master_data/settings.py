@@ -56,6 +56,8 @@ class MasterDataSettings(ServerTlsSettings, HttpLimitSettings):
     reuse_port: bool = False  # set for the workers of a WORKERS > 1 master-data
     # Browser pages of these origins may call the HTTP port (Connect, gRPC-Web); empty: none
     cors_allowed_origins: str = ""
+    cors_admin_api: bool = False  # the admin API answers those origins too (not only the RPCs)
+    cors_allow_credentials: bool = False  # cookies with calls: bearer tokens need none
 
     @field_validator("cors_allowed_origins")
     @classmethod

@@ -2,14 +2,16 @@
 
 Pure ASGI, outside every route: a preflight (`OPTIONS` with `Access-Control-Request-Method`)
 from a listed origin is answered here, before any auth; every other request of a listed origin
-gets its `Access-Control-Allow-Origin` on the way out. A request of an origin not listed passes
-through untouched and gets no CORS header at all, so its browser refuses it. The headers are
-those each protocol needs (as connectrpc/cors-go lists them), plus `Authorization`.
+gets its `Access-Control-Allow-Origin` on the way out. A request of an origin not listed, or to
+a path CORS does not cover (`/metrics`, the probes, the admin API unless asked), passes through
+untouched and gets no CORS header at all, so its browser refuses it. The headers are those each
+protocol needs (as connectrpc/cors-go lists them), plus `Authorization`;
+`Access-Control-Allow-Credentials` only when asked (a bearer token needs no cookies).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Final
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -53,18 +55,32 @@ def parse_origins(value: str) -> frozenset[str]:
     for origin in origins:
         scheme, sep, host = origin.partition("://")
         if origin == "*" or "*" in origin:
-            raise ValueError("list exact origins: no wildcard (calls carry credentials)")
+            raise ValueError("list exact origins: no wildcard (calls carry a bearer token)")
         if scheme not in ("http", "https") or not sep or not host or "/" in host:
             raise ValueError(f"{origin!r} is not an origin (scheme://host[:port])")
     return origins
 
 
-class Cors:
-    """The CORS middleware over `app` for `origins`."""
+def rpc_path(path: str) -> bool:
+    """Whether a path is an RPC's, `/package.Service/Method`: what a browser page calls."""
+    service, sep, method = path[1:].partition("/")
+    return bool(sep) and "." in service and bool(method) and "/" not in method
 
-    def __init__(self, app: ASGIApp, origins: Iterable[str]) -> None:
+
+class Cors:
+    """The CORS middleware over `app` for `origins`, on the paths `covers` says."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        origins: Iterable[str],
+        covers: Callable[[str], bool] = rpc_path,
+        credentials: bool = False,
+    ) -> None:
         self._app = app
         self._origins = frozenset(origins)
+        self._covers = covers
+        self._credentials = credentials
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -72,7 +88,7 @@ class Cors:
             return
         headers = dict(scope["headers"])
         origin = headers.get(b"origin", b"").decode("latin-1")
-        if origin not in self._origins:
+        if origin not in self._origins or not self._covers(scope["path"]):
             await self._app(scope, receive, send)  # no CORS header for it
             return
         if scope["method"] == "OPTIONS" and b"access-control-request-method" in headers:
@@ -83,17 +99,22 @@ class Cors:
             if message["type"] == "http.response.start":
                 message["headers"] = [
                     *message.get("headers", []),
-                    *_allow(origin),
+                    *self._allow(origin),
                     (b"access-control-expose-headers", EXPOSED_HEADERS.encode()),
                 ]
             await send(message)
 
         await self._app(scope, receive, with_origin)
 
-    @staticmethod
-    async def _preflight(origin: str, send: Send) -> None:
+    def _allow(self, origin: str) -> list[tuple[bytes, bytes]]:
+        allowed = [(b"access-control-allow-origin", origin.encode("latin-1")), (b"vary", b"Origin")]
+        if self._credentials:
+            allowed.append((b"access-control-allow-credentials", b"true"))
+        return allowed
+
+    async def _preflight(self, origin: str, send: Send) -> None:
         headers = [
-            *_allow(origin),
+            *self._allow(origin),
             (b"access-control-allow-methods", ALLOWED_METHODS.encode()),
             (b"access-control-allow-headers", ALLOWED_HEADERS.encode()),
             (b"access-control-max-age", str(MAX_AGE_SECONDS).encode()),
@@ -101,11 +122,3 @@ class Cors:
         ]
         await send({"type": "http.response.start", "status": 204, "headers": headers})
         await send({"type": "http.response.body", "body": b""})
-
-
-def _allow(origin: str) -> list[tuple[bytes, bytes]]:
-    return [
-        (b"access-control-allow-origin", origin.encode("latin-1")),
-        (b"access-control-allow-credentials", b"true"),
-        (b"vary", b"Origin"),
-    ]

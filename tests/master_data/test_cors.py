@@ -40,7 +40,7 @@ def test_a_listed_origins_preflight_is_answered_without_a_token(cors_http: TestC
     answer = cors_http.options(LOOKUP, headers={"origin": PAGE, **PREFLIGHT})
     assert answer.status_code == 204
     assert answer.headers["access-control-allow-origin"] == PAGE
-    assert answer.headers["access-control-allow-credentials"] == "true"
+    assert "access-control-allow-credentials" not in answer.headers  # a bearer token: none
     assert answer.headers["access-control-allow-methods"] == "GET, POST"
     allowed = {h.strip().lower() for h in answer.headers["access-control-allow-headers"].split(",")}
     assert {"authorization", "content-type", "connect-protocol-version", "connect-timeout-ms",
@@ -83,3 +83,29 @@ def test_cors_is_off_by_default(http: TestClient) -> None:
 def test_a_wildcard_or_a_non_origin_is_refused_at_start(value: str) -> None:
     with pytest.raises(ValidationError):
         MasterDataSettings(cors_allowed_origins=value)
+
+
+def test_metrics_probes_and_the_admin_api_get_no_cors_header(cors_http: TestClient) -> None:
+    for path in ("/metrics", "/healthz", "/admin/v1/tenants/T0001"):
+        answer = cors_http.get(path, headers={"origin": PAGE})
+        assert "access-control-allow-origin" not in answer.headers, path
+        preflight = cors_http.options(path, headers={"origin": PAGE, **PREFLIGHT})
+        assert "access-control-allow-origin" not in preflight.headers, path
+
+
+def test_the_admin_api_and_credentials_only_when_a_setting_asks(
+    repository: ItemRepository, tmp_path: Path
+) -> None:
+    settings = MasterDataSettings(
+        master_data_db=str(tmp_path / "master.db"),
+        master_data_token=SecretStr(TOKEN),
+        cors_allowed_origins=PAGE,
+        cors_admin_api=True,
+        cors_allow_credentials=True,
+    )
+    with TestClient(assemble(repository, settings).http_app) as client:
+        admin = client.options("/admin/v1/tenants/T0001", headers={"origin": PAGE, **PREFLIGHT})
+        assert admin.headers["access-control-allow-origin"] == PAGE
+        assert admin.headers["access-control-allow-credentials"] == "true"
+        metrics = client.get("/metrics", headers={"origin": PAGE})
+        assert "access-control-allow-origin" not in metrics.headers
