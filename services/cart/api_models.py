@@ -23,6 +23,8 @@ from .discounts import MAX_DISCOUNTS, DiscountType
 from .transactions import MAX_PAGE_SIZE, TransactionType
 
 MAX_LINES_PER_REQUEST: Final = 100  # one batch lookup in master-data
+# A reason a person typed: shown in listings and on receipts, so no control characters.
+Reason = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")]
 MAX_INT64: Final = 2**63 - 1  # what both storage engines hold in an integer column
 MAX_LINE_NO: Final = 999_999_999  # far past a cart's 500 lines: a number, not a row to look up
 MAX_PRICE: Final = 10**12
@@ -98,10 +100,14 @@ class ReturnedLineInput(Body):
 
 
 class ReturnInput(Body):
-    """Lines of a sale coming back (each line once), refunded by one method."""
+    """Lines of a sale coming back (each line once), refunded by one method: by default the
+    sale's own (cash when it took cash); another only with a reason, recorded."""
 
     lines: Annotated[list[ReturnedLineInput], Field(min_length=1, max_length=500)]
-    refund_method: PaymentMethod
+    refund_method: PaymentMethod | None = None
+    refund_reason: (
+        Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")] | None
+    ) = None
 
     @model_validator(mode="after")
     def _each_line_once(self) -> Self:

@@ -595,6 +595,13 @@ class Cart(CamelModel):
         scanned at stays `originalUnitPrice`)."""
         self._require("change a unit price", CartState.ENTERING_ITEMS)
         line = self._line(line_no)
+        master_price = line.original_unit_price if line.price_overridden else line.unit_price
+        if line.discount_restricted and unit_price < (master_price or 0):
+            raise CartError(
+                ErrorCode.DISCOUNT_RESTRICTED,
+                f"line {line_no} may not be discounted: its unit price stays at least "
+                f"{master_price}",
+            )
         if not line.price_overridden:
             line.original_unit_price = line.unit_price
             line.price_overridden = True

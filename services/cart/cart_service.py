@@ -76,6 +76,13 @@ def _utcnow() -> datetime.datetime:
 
 def _line(request: LineRequest, item: ItemDetail, last_known: bool) -> LineItem:
     overridden = request.override_unit_price is not None
+    lowered = overridden and (request.override_unit_price or 0) < item.unit_price
+    if item.discount_restricted and lowered:  # a lower price is a discount by another name
+        raise CartError(
+            ErrorCode.DISCOUNT_RESTRICTED,
+            f"{item.item_code} may not be discounted: its unit price stays at least "
+            f"{item.unit_price}",
+        )
     unit_price = (
         item.unit_price if request.override_unit_price is None else request.override_unit_price
     )

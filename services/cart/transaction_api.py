@@ -81,6 +81,7 @@ class TransactionApi:
             {line.line_no: line.quantity for line in body.lines},
             body.refund_method,
             self._edge.idempotency_key(request, terminal),
+            refund_reason=body.refund_reason,
         )
         return _json(returned, 201)
 

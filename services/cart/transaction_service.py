@@ -106,18 +106,28 @@ class TransactionService:
         terminal: Terminal,
         transaction_id: str,
         asked: Mapping[int, int],
-        refund_method: PaymentMethod,
+        refund_method: PaymentMethod | None,
         idempotency: IdempotencyKey | None = None,
+        *,
+        refund_reason: str | None = None,
     ) -> Transaction:
         def reverse(sale: Transaction) -> Callable[[int], Transaction]:
             transactions.check_return(sale, asked)
+            tender = transactions.refund_tender(sale, refund_method, refund_reason)
             return_id = str(uuid.uuid4())
             original = sale.model_copy(deep=True)
             sale.returned_quantities = transactions.returned_after(sale, asked)
             stamp = self._closings.stamp
-            return lambda receipt_no: transactions.return_of(
-                original, asked, refund_method, stamp(terminal, receipt_no, return_id)
-            )
+            recorded = refund_reason if tender not in {p.method for p in sale.payments} else None
+
+            def made(receipt_no: int) -> Transaction:
+                returned = transactions.return_of(
+                    original, asked, tender, stamp(terminal, receipt_no, return_id)
+                )
+                returned.refund_reason = recorded
+                return returned
+
+            return made
 
         return await self._reverse(terminal, transaction_id, reverse, idempotency)
 

@@ -81,6 +81,8 @@ class Transaction(CamelModel):
     change: int = 0
     void_transaction_id: str | None = None
     returned_quantities: list[ReturnedQuantity] = Field(default_factory=list)
+    # A return refunded by a tender the sale did not take: why (the till policy asks for one).
+    refund_reason: str | None = None
 
     def returned(self) -> dict[int, int]:
         return {r.line_no: r.quantity for r in self.returned_quantities}
@@ -230,6 +232,23 @@ def _part(whole: int, before: int, after: int, of: int) -> int:
     """The part of `whole` that units before+1 .. after of `of` carry: the parts of every
     unit sum to `whole` exactly."""
     return whole * after // of - whole * before // of
+
+
+def refund_tender(
+    sale: Transaction, asked: PaymentMethod | None, reason: str | None
+) -> PaymentMethod:
+    """Who a return refunds: the tender asked for when the sale took it; by default the sale's
+    own (cash when it took cash, else its first tender); another tender only with a reason."""
+    taken = [payment.method for payment in sale.payments]
+    if asked is None:
+        return PaymentMethod.CASH if PaymentMethod.CASH in taken or not taken else taken[0]
+    if asked in taken or reason:
+        return asked
+    tenders = ", ".join(sorted({method.value for method in taken}))
+    raise CartError(
+        ErrorCode.VALIDATION_ERROR,
+        f"the sale was paid by {tenders}, not {asked.value}: give a refundReason to refund by it",
+    )
 
 
 def return_of(

@@ -493,3 +493,20 @@ def test_a_closed_cart_is_not_kept_in_process_but_still_read(
     assert http.post(f"/api/v1/carts/{cart_id}/cancel").status_code == 200
     assert len(cart.service.kept_carts) == 0
     assert http.get(f"/api/v1/carts/{cart_id}").json()["state"] == "cancelled"
+
+
+def test_a_restricted_items_price_is_never_lowered_below_its_master_price(
+    http: TestClient,
+) -> None:
+    cart_id = new_cart(http)  # ITEM0040: 880 at S001, discount-restricted in the demo data
+    lowered = add(http, cart_id, [{"itemCode": "ITEM0040", "unitPrice": 0, "priceOverride": True}])
+    assert (lowered.status_code, lowered.json()["code"]) == (400, "discount_restricted")
+    assert add(http, cart_id, [{"itemCode": "ITEM0040"}]).status_code == 200
+    to_zero = http.patch(f"/api/v1/carts/{cart_id}/lineItems/1/unitPrice", json={"unitPrice": 0})
+    assert (to_zero.status_code, to_zero.json()["code"]) == (400, "discount_restricted")
+    raised = http.patch(f"/api/v1/carts/{cart_id}/lineItems/1/unitPrice", json={"unitPrice": 900})
+    assert raised.status_code == 200, raised.text
+    back = http.patch(f"/api/v1/carts/{cart_id}/lineItems/1/unitPrice", json={"unitPrice": 880})
+    assert back.status_code == 200, back.text  # back to its master price: no discount
+    below = http.patch(f"/api/v1/carts/{cart_id}/lineItems/1/unitPrice", json={"unitPrice": 879})
+    assert below.status_code == 400

@@ -74,7 +74,7 @@ def test_returns_are_bounded_over_several_and_keyed(http: TestClient, keys: dict
     rest = http.post(
         path,
         json={"lines": [{"lineNo": 1, "quantity": 1}, {"lineNo": 2, "quantity": 1}],
-              "refundMethod": "card"},
+              "refundMethod": "card", "refundReason": "customer's cash drawer is closed"},
         headers={"X-API-KEY": keys["r2"]},  # another terminal of the store takes it back
     )  # fmt: skip
     assert rest.status_code == 201, rest.text
@@ -128,3 +128,22 @@ def test_a_cancel_takes_a_receipt_number_and_the_list_pages_and_filters(
                 {"type": "refund"}, {"colour": "red"}):  # fmt: skip
         refused = http.get(T, params=bad)
         assert (refused.status_code, refused.json()["code"]) == (400, "validation_error"), bad
+
+
+def test_a_refund_goes_to_the_sales_own_tender_unless_a_reason_is_given(http: TestClient) -> None:
+    billed = sell(http, [{"itemCode": "ITEM0005"}, {"itemCode": "ITEM0003"}])  # paid in cash
+    path = f"{T}/{billed['transactionId']}/return"
+    by_default = http.post(path, json={"lines": [{"lineNo": 1, "quantity": 1}]})
+    assert by_default.status_code == 201, by_default.text
+    assert [p["method"] for p in by_default.json()["payments"]] == ["cash"]
+    assert by_default.json()["refundReason"] is None
+    card = {"lines": [{"lineNo": 2, "quantity": 1}], "refundMethod": "card"}
+    to_card = http.post(path, json=card)
+    assert (to_card.status_code, to_card.json()["code"]) == (400, "validation_error")
+    assert "paid by cash, not card" in to_card.json()["message"]
+    reason = "cash drawer audit in progress"
+    given = http.post(path, json={**card, "refundReason": reason})
+    assert given.status_code == 201, given.text
+    assert given.json()["refundReason"] == reason
+    listed = http.get(f"{T}?type=return").json()["transactions"]
+    assert reason in [t["refundReason"] for t in listed]

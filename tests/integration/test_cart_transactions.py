@@ -93,7 +93,8 @@ async def test_returns_racing_from_two_processes_never_exceed_the_sale(
         call("POST", first + path, keys["r1"], body), call("POST", second + path, keys["r2"], body)
     )
     assert sorted(status for status, _ in outcomes) == [201, 400], outcomes
-    last = {"lines": [{"lineNo": 1, "quantity": 1}], "refundMethod": "card"}
+    last = {"lines": [{"lineNo": 1, "quantity": 1}], "refundMethod": "card",
+            "refundReason": "card refund at the customer's request"}  # fmt: skip
     status, rest = await call("POST", second + path, keys["r2"], last)
     assert status == 201, rest
     [returned] = [b for s, b in outcomes if s == 201]
