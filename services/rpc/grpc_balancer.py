@@ -81,6 +81,12 @@ class BalancedChannel:
     def ready_count(self) -> int:
         return sum(1 for s in self._subchannels if s.breaker.state is BreakerState.CLOSED)
 
+    def ready_besides(self, skip: Collection[Subchannel]) -> bool:
+        """Whether an address not in `skip` is ready: somewhere else to try a call."""
+        return any(
+            s.breaker.state is BreakerState.CLOSED and s not in skip for s in self._subchannels
+        )
+
     async def pick(self, skip: Collection[Subchannel] = ()) -> Subchannel | None:
         """The address for the next call: the ready one with the fewest calls out (round robin
         among equals), else one whose cool-down is over (a probe); None when there is none.

@@ -5,7 +5,12 @@ fewest calls out).
 A lookup has no side effects, so a call whose address fails before it answers (refused, reset,
 UNAVAILABLE) goes to the next ready address within the same deadline: one replica's loss costs
 no scan and no HTTP fallback. Only when no address is ready does the lookup fail UNAVAILABLE
-(and the cart falls back to HTTP)."""
+(and the cart falls back to HTTP).
+
+A replica that takes a call and never answers (a hung process, a half-dead node) costs one
+attempt, not the scan: while another address is ready an attempt has half the time left (then
+its address is taken out for its cool-down, and the next one tried at once); the last has three
+quarters, so the HTTP fallback still has time when no gRPC address answers."""
 
 from __future__ import annotations
 
@@ -21,6 +26,11 @@ from services.rpc.grpc_balancer import BalancedChannel, Subchannel
 
 from .model import BatchResult, ItemLookupError, LookupFailure
 from .transport import failure_of
+
+# Of the time a lookup has left, what one attempt may take: while another address is ready
+# (then that one is tried), and when none is (then the HTTP fallback has the rest).
+ANOTHER_READY_SHARE: Final = 0.5
+LAST_ATTEMPT_SHARE: Final = 0.75
 
 # What says an address is gone (or going): try the next one.
 UNREACHABLE: Final = (OSError, StreamTerminatedError, h2.exceptions.ProtocolError)
@@ -40,9 +50,11 @@ class GrpcTransport:
         tried: list[Subchannel] = []
         failure = "no gRPC address of master-data is ready"
         while (address := await self._channel.pick(tried)) is not None:
+            elsewhere = self._channel.ready_besides([*tried, address])
+            share = ANOTHER_READY_SHARE if elsewhere else LAST_ATTEMPT_SHARE
             try:
                 reply = await ItemServiceStub(address.channel).batch_get_item_details(
-                    request, timeout=max(deadline - time.monotonic(), 0.001),
+                    request, timeout=max((deadline - time.monotonic()) * share, 0.001),
                     metadata=self._metadata,
                 )  # fmt: skip
             except GRPCError as error:
@@ -50,10 +62,12 @@ class GrpcTransport:
                     raise _answer(error) from None
                 failure = f"gRPC {address.label}: {error.message or 'UNAVAILABLE'}"
             except TimeoutError:
-                self._channel.inconclusive(address)
-                raise ItemLookupError(
-                    LookupFailure.UNAVAILABLE, "gRPC deadline exceeded", timed_out=True
-                ) from None
+                if not elsewhere:
+                    self._channel.inconclusive(address)
+                    raise ItemLookupError(
+                        LookupFailure.UNAVAILABLE, "gRPC deadline exceeded", timed_out=True
+                    ) from None
+                failure = f"gRPC {address.label}: no answer within its share of the deadline"
             except UNREACHABLE as error:
                 failure = f"gRPC unreachable at {address.label}: {error}"
             else:
