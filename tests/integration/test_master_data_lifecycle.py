@@ -189,3 +189,26 @@ def test_init_makes_the_schema_and_migrate_finds_it_up_to_date(
     assert "schema migrations [1" in first.stderr  # every one, from 1
     assert "applied" not in second.stderr
     assert "is up to date" in second.stdout
+
+
+def test_a_master_data_that_serves_no_tenant_says_so(tmp_path: Path) -> None:
+    location = database(tmp_path, "empty")[0]
+    subprocess.run([str(BIN / "master-data"), "init"], env={**os.environ, "MASTER_DATA_DB":
+                   location}, check=True, capture_output=True, timeout=60)  # fmt: skip
+    service = start_master_data(tmp_path, MASTER_DATA_DB=location)
+    try:
+        assert "tenants=0" in service.log
+        warned = "master-data serves no tenant: every lookup answers tenant_not_found"
+        for _ in range(50):  # the warning follows the ready line the harness waited for
+            if warned in service.log:
+                break
+            time.sleep(0.1)
+        assert warned in service.log
+    finally:
+        service.stop()
+    seeded = start_master_data(tmp_path / "seeded")
+    try:
+        assert "tenants=0" not in seeded.log
+        assert "serves no tenant" not in seeded.log
+    finally:
+        seeded.stop()

@@ -316,3 +316,23 @@ def test_an_encoded_slash_never_crosses_a_path_segment(http: TestClient) -> None
     response = http.delete("/admin/v1/tenants/T0001%2Fstores%2FS002", headers=ADMIN_AUTH)
     assert response.status_code == 400
     assert lookup(http, "ITEM0001", "S002")["status"] == 200  # the store is still there
+
+
+def test_an_import_reports_format_and_reference_problems_in_one_pass(http: TestClient) -> None:
+    item = {"tenantId": "T0001", "itemCode": "OK1", "itemName": "Fine", "unitPrice": 1,
+            "taxCode": "TX10", "categoryCode": "FOOD"}  # fmt: skip
+    document = {
+        "items": [
+            item,
+            {**item, "itemCode": "BAD1", "unitPrice": 1.5},  # format
+            {**item, "itemCode": "BAD2", "taxCode": "TX99"},  # reference
+            {**item, "itemCode": "BAD3", "tenantId": "T9999"},  # reference
+        ]
+    }
+    response = http.post("/admin/v1/import", content=json.dumps(document), headers=ADMIN_AUTH)
+    assert response.status_code == 400
+    body = response.json()
+    assert body["message"] == "4 records checked, nothing written"
+    assert [(d["where"], d["field"]) for d in body["details"]] == [
+        ("items[1]", "unitPrice"), ("items[2]", "taxCode"), ("items[3]", "tenantId"),
+    ]  # fmt: skip
