@@ -206,6 +206,7 @@ def test_a_master_data_that_serves_no_tenant_says_so(tmp_path: Path) -> None:
         assert warned in service.log
     finally:
         service.stop()
+    (tmp_path / "seeded").mkdir()
     seeded = start_master_data(tmp_path / "seeded")
     try:
         assert "tenants=0" not in seeded.log
