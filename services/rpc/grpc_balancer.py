@@ -179,10 +179,19 @@ class BalancedChannel:
         self._update(found)
 
     def _update(self, found: list[Address]) -> None:
-        kept = {s.address: s for s in self._subchannels if s.address in set(found)}
-        fresh = [a for a in found if a not in kept]
+        """Keep a subset of at most `max_addresses`: the addresses kept that still answer, then
+        addresses not tried yet, then kept ones that failed (a long list with a few live
+        addresses is searched, not cut to the first failed ones)."""
+        named = set(found)
+        present = [s for s in self._subchannels if s.address in named]
+        answering = [s for s in present if s.breaker.state is not BreakerState.OPEN]
+        failing = [s for s in present if s.breaker.state is BreakerState.OPEN]
+        fresh = [a for a in found if a not in {s.address for s in present}]
         self._order.shuffle(fresh)
-        wanted = list(kept) + fresh[: max(0, self._max - len(kept))]
+        room = max(0, self._max - len(answering))
+        tried = fresh[:room]
+        kept = {s.address: s for s in [*answering, *failing[: max(0, room - len(tried))]]}
+        wanted = list(kept) + tried
         for subchannel in self._subchannels:
             if subchannel.address not in kept:
                 subchannel.retired = True

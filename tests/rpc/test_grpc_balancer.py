@@ -196,3 +196,23 @@ async def test_a_goaway_resolves_the_name_again() -> None:
     only.channel.on_goaway()  # type: ignore[attr-defined]  # the replica aged the connection
     await settle()
     assert {s.address for s in channel.subchannels} == {A, B}
+
+
+async def test_failed_addresses_make_room_for_untried_ones() -> None:
+    many = [(f"10.0.1.{n}", 1) for n in range(1, 101)]
+    channel = balanced(Name(*many), Clock(), max_addresses=8)
+    await channel.resolve()
+    first = channel.subchannels
+    for subchannel in first[:6]:  # six of the eight refuse
+        channel.failed(subchannel)
+    await channel.resolve()
+    now = channel.subchannels
+    assert len(now) == 8
+    assert set(first[6:]) <= set(now)  # the ones that answer stay
+    assert not set(first[:6]) & set(now)  # the failed ones gave way to untried addresses
+    few = balanced(Name(*many[:8]), Clock(), max_addresses=8)
+    await few.resolve()
+    for subchannel in few.subchannels[:6]:
+        few.failed(subchannel)
+    await few.resolve()
+    assert len(few.subchannels) == 8  # nothing untried: the failed ones stay, to be probed
