@@ -18,6 +18,12 @@ from loadlab.harness.processes import ServiceProcess
 Stack = tuple[Target, list[ServiceProcess]]
 
 
+@pytest.fixture(autouse=True)
+def _sqlite_pass_only(request: pytest.FixtureRequest) -> None:
+    if request.config.getoption("--database") == "postgres":
+        pytest.skip("the clients' wire, not the storage: once, in the SQLite pass")
+
+
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     with master_data_pair(Path(tmp_path_factory.mktemp("clients"))) as pair:

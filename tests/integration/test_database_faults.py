@@ -53,6 +53,12 @@ VARIABLE = {"master-data": "MASTER_DATA_DB", "cart": "CART_DB"}
 CREATING = {"init", "seed-demo", "import", "terminals add"}
 
 
+@pytest.fixture(autouse=True)
+def _sqlite_pass_only(request: pytest.FixtureRequest) -> None:
+    if request.config.getoption("--database") == "postgres":
+        pytest.skip("SQLite files: the PostgreSQL pass has nothing to add")
+
+
 def run(program: str, command: str, database: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, VARIABLE[program]: str(database), "HTTP_PORT": "0", "GRPC_PORT": "0",
            "BIND_HOST": "127.0.0.1"}  # fmt: skip
