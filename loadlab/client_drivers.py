@@ -242,15 +242,24 @@ async def ghz(target: Target, kind: str, in_flight: int, conns: int, secs: float
     except json.JSONDecodeError:
         tally.failed("GHZ", result.stderr or result.stdout)
         return tally
-    for detail in report.get("details") or []:
+    details = report.get("details") or []
+    # ghz ends the calls in flight at -z as "client connection is closing", and a call starting
+    # at that instant as "transport is closing" (its timestamps cannot tell when): at most one
+    # a worker. More than that means the connection was closed under the calls mid-run.
+    closing = [d for d in details if "transport is closing" in d.get("error", "")]
+    cancelled = [d for d in details if "client connection is closing" in d.get("error", "")]
+    run_end = len(closing) + len(cancelled) <= in_flight
+    for detail in details:
         error = detail.get("error", "")
         if not error:
             tally.calls += 1
             tally.latencies.append(detail["latency"] / 1e9)
-        elif "client connection is closing" in error or (
-            kind == "watch" and detail.get("status") in ("Canceled", "DeadlineExceeded")
+        elif (
+            detail in cancelled
+            or (run_end and detail in closing)
+            or (kind == "watch" and detail.get("status") in ("Canceled", "DeadlineExceeded"))
         ):
-            tally.calls += kind == "watch"  # ghz ends its own calls at -z: not a failure
+            tally.calls += kind == "watch"  # ended by ghz itself at -z: not a failure
         else:
             tally.failures[detail.get("status", "UNKNOWN")] += 1
             tally.first_error.setdefault(detail.get("status", "UNKNOWN"), error[:200])

@@ -35,7 +35,7 @@ def test_a_real_client_at_load_is_never_turned_away(stack: Stack, cell: Cell) ->
     target, services = stack
     result = asyncio.run(run_cell(cell, target, services))
     assert result.tally.calls > 0
-    assert dict(result.tally.failures) == {}, result.tally.first_error
+    assert dict(result.tally.failures) == {}, (result.tally.first_error, result.guard_lines)
     assert result.closes == 0
     if cell.kind == "watch" and result.tally.counts_messages:
         assert result.tally.messages > 0  # the price changes reached the streams

@@ -80,7 +80,9 @@ async def test_both_modes_return_identical_items(
     ("tenant", "store", "code", "failure"),
     [
         pytest.param("T0001", "S001", "NOPE", LookupFailure.NOT_FOUND, id="unknown item"),
-        pytest.param("T0001", "S999", "ITEM0001", LookupFailure.NOT_FOUND, id="unknown store"),
+        pytest.param(
+            "T0001", "S999", "ITEM0001", LookupFailure.STORE_NOT_FOUND, id="unknown store"
+        ),
         pytest.param("T0001", "S001", "bad code", LookupFailure.INVALID, id="malformed code"),
     ],
 )

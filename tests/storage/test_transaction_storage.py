@@ -135,8 +135,9 @@ async def test_returns_racing_on_two_replicas_never_return_more_than_was_sold(
     refused = [o for o in outcomes if isinstance(o, CartError)]
     assert (len(returned), len(refused)) == (1, 1), outcomes
     assert (refused[0].code, refused[0].http_status) == (ErrorCode.VALIDATION_ERROR, 400)
-    last = await services[1].return_lines(TERMINAL, sold.transaction_id, {1: 1, 2: 1},
-                                          PaymentMethod.CARD)  # fmt: skip
+    last = await services[1].return_lines(
+        TERMINAL, sold.transaction_id, {1: 1, 2: 1}, PaymentMethod.CARD, refund_reason="asked"
+    )
     assert returned[0].total + last.total == 3575
     sale = await services[0].get(TERMINAL, sold.transaction_id)
     assert sale.returned() == {1: 3, 2: 1}
