@@ -60,11 +60,13 @@ class ServerTracing:
         self._duration = _durations(
             meter, "rpc.server.call.duration", "RPCs served, their duration"
         )
+        # The propagators' headers, named once (not per call): set up before any server is.
+        self._fields = tuple(propagate.get_global_textmap().fields)
 
     async def intercept(self, method: RpcMethod, call: CallInfo, proceed: Proceed) -> None:
-        fields = propagate.get_global_textmap().fields
+        headers = call.headers
         parent = propagate.extract(
-            bounded((n, v) for n in fields if (v := call.headers.get(n)) is not None)
+            bounded((n, v) for n in self._fields if (v := headers.get(n)) is not None)
         )
         name = method.path.lstrip("/")
         system = rpc_system(call.transport)
