@@ -15,7 +15,7 @@ from grpclib.metadata import decode_timeout, encode_grpc_message
 
 from .compression import InflatesTooLarge, NotGzip, gzip_bytes, inflate_gzip, worth_compressing
 from .connect import JSON, PROTO, Code, ConnectError
-from .status_details import TYPE_URL_PREFIX, status_bin_of_packed
+from .status_details import TYPE_URL_PREFIX, detail_value, status_bin_of_packed
 
 TEXT_CONTENT_TYPES: Final = {
     "application/grpc-web-text": PROTO,
@@ -116,13 +116,7 @@ def trailers_frame(error: ConnectError | None, trailers: list[tuple[str, str]]) 
     if error is not None:
         lines.append(f"grpc-message: {encode_grpc_message(error.message)}")
         if error.details:
-            packed = [
-                (
-                    TYPE_URL_PREFIX + d["type"],
-                    base64.b64decode(d["value"] + "=" * (-len(d["value"]) % 4)),
-                )
-                for d in error.details
-            ]
+            packed = [(TYPE_URL_PREFIX + d["type"], detail_value(d)) for d in error.details]
             status = status_bin_of_packed(error.status.value, error.message, packed)
             encoded = base64.b64encode(status).decode().rstrip("=")
             lines.append(f"grpc-status-details-bin: {encoded}")

@@ -4,7 +4,7 @@ Connect's error `details`, from the messages a handler puts on `GRPCError.detail
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 import betterproto2
@@ -74,6 +74,13 @@ def connect_details(details: Sequence[Any]) -> list[dict[str, str]]:
             }
         )
     return encoded
+
+
+def detail_value(detail: Mapping[str, str]) -> bytes:
+    """A Connect error detail's binary value: base64 as `connect_details` writes it, unpadded.
+    Raises binascii.Error on a value that is not base64."""
+    value = detail.get("value", "")
+    return base64.b64decode(value + "=" * (-len(value) % 4))
 
 
 class StatusDetailsCodec(StatusDetailsCodecBase):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import binascii
 from collections.abc import Sequence
 from typing import Final, Protocol
@@ -10,6 +9,7 @@ from typing import Final, Protocol
 from grpclib.const import Status
 
 from gen.kugel.item.v1 import BatchGetItemDetailsRequest, NotFoundDetail, NotFoundReason
+from services.wire.status_details import detail_value
 
 from .model import BatchResult, LookupFailure
 
@@ -49,9 +49,8 @@ def failure_of(status: Status, details: Sequence[dict[str, str]]) -> LookupFailu
     for detail in details:
         if detail.get("type") != NOT_FOUND_DETAIL:
             continue
-        value = detail.get("value", "")
         try:
-            reason = NotFoundDetail.parse(base64.b64decode(value + "=" * (-len(value) % 4))).reason
+            reason = NotFoundDetail.parse(detail_value(detail)).reason
         except (binascii.Error, ValueError):
             continue  # a detail we cannot read says nothing
         return FAILURE_BY_REASON.get(reason, failure)
