@@ -12,6 +12,7 @@ tests/integration/test_grpc_edges.py.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import socket
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 import h2.events
+from grpclib.metadata import decode_timeout
 from grpclib.protocol import Connection, EventsProcessor, H2Protocol
 from h2.connection import H2Connection
 from h2.errors import ErrorCodes
@@ -125,6 +127,7 @@ class _GuardedEvents(EventsProcessor):
             return
         self._protocol.had_request = True
         headers = _ascii_headers(event.headers)
+        self._protocol.declared_deadline(event.stream_id, headers)
         stream = LeanStream(self.connection, event.stream_id)
         release_stream = self.register(stream)
         self.handler.accept(stream, headers, release_stream)  # type: ignore[arg-type] # None: refused
@@ -298,6 +301,14 @@ class GuardedProtocol(H2Protocol):
         self._watch = asyncio.get_running_loop().call_later(
             self.limits.idle_timeout_seconds / 2, self._check_idle
         )
+
+    def declared_deadline(self, stream: int, headers: list[tuple[str, str]] | None) -> None:
+        """A call's grpc-timeout, told to the flood guard: cancelling at it is no rapid reset."""
+        for name, value in headers or ():
+            if name == "grpc-timeout":
+                with contextlib.suppress(ValueError):  # a bad one is the call's error, later
+                    self._flood.deadline(stream, decode_timeout(value))
+                return
 
     def calm_down(self, rule: str) -> None:
         if self._closed:

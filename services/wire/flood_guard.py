@@ -46,7 +46,9 @@ class FloodRules:
     ping_strikes: int = 10  # pings in a row with nothing sent between, less than...
     ping_interval_seconds: float = 1.0  # ... this long apart
     resets_base: int = 10  # RST_STREAM frames beyond one per stream opened
-    premature_reset_seconds: float = 1.0  # a stream reset this soon, before any reply frame...
+    # A stream reset this soon (and before the deadline its client declared: a call cancelled
+    # at its deadline is no attack), before any reply frame...
+    premature_reset_seconds: float = 1.0
     premature_reset_min_streams: int = 100  # ... counts; half of this many streams or more: rapid
     outbound_control_frames: int = 1000  # acks owed to a client that is not reading
 
@@ -113,7 +115,8 @@ class FloodGuard:
         self._out = FrameReader()
         self.streams = 0  # streams the client opened
         self._highest = 0
-        self._unstarted: dict[int, float] = {}  # stream id: when opened, until a reply frame
+        # stream id: until when a reset of it is premature; kept until its first reply frame
+        self._unstarted: dict[int, float] = {}
         self._empty_in_a_row = 0
         self._priority = 0
         self._window_updates = 0
@@ -142,7 +145,7 @@ class FloodGuard:
             if kind == HEADERS and stream > self._highest:
                 self._highest = stream
                 self.streams += 1
-                self._unstarted[stream] = self._clock()
+                self._unstarted[stream] = self._clock() + self.rules.premature_reset_seconds
             if payload == 0 and not (kind != CONTINUATION and flags & END_STREAM):
                 self._empty_in_a_row += 1
                 if self._empty_in_a_row > rules.empty_frames_in_a_row:
@@ -195,8 +198,8 @@ class FloodGuard:
         self._resets += 1
         if self._resets > rules.resets_base + self.streams:
             return "rst-stream"
-        opened = self._unstarted.pop(stream, None)
-        if opened is not None and self._clock() - opened < rules.premature_reset_seconds:
+        until = self._unstarted.pop(stream, None)
+        if until is not None and self._clock() < until:
             self._premature += 1
             if (
                 self.streams >= rules.premature_reset_min_streams
@@ -204,6 +207,14 @@ class FloodGuard:
             ):
                 return "rapid-reset"
         return None
+
+    def deadline(self, stream: int, seconds: float) -> None:
+        """The deadline a stream's client declared (gRPC's grpc-timeout): a reset in its second
+        half is the call's own end (the client's clock ran from before the server read the
+        stream), never a premature one."""
+        until = self._unstarted.get(stream)
+        if until is not None:
+            self._unstarted[stream] = min(until, self._clock() + seconds / 2)
 
     def sent(self, data: bytes) -> None:
         for kind, flags, stream, _ in self._out.heads(data):

@@ -215,3 +215,24 @@ def test_a_close_is_counted_by_port_and_rule() -> None:
     record.closed("grpc", "ping", ("127.0.0.1", 5))
     labels = {"port": "grpc", "rule": "ping"}
     assert registry.get_sample_value("http2_flood_guard_closes_total", labels) == 1.0
+
+
+def test_calls_cancelled_at_their_declared_deadline_are_not_a_rapid_reset() -> None:
+    pair = Pair()
+    for _ in range(300):  # every call times out: the server is slower than its 20 ms
+        stream = pair.client.get_next_available_stream_id()
+        pair.client.send_headers(stream, [*REQUEST, ("grpc-timeout", "20m")])
+        pair.exchange()
+        pair.guard.deadline(stream, 0.020)  # what the gRPC port reads from the headers
+        pair.clock.now += 0.015  # reset by the client at its deadline, 5 ms of skew later
+        pair.client.reset_stream(stream)
+        pair.exchange()
+    assert pair.broken is None
+    for _ in range(300):  # the same resets before half the declared deadline: an attack
+        stream = pair.client.get_next_available_stream_id()
+        pair.client.send_headers(stream, [*REQUEST, ("grpc-timeout", "20m")])
+        pair.exchange()
+        pair.guard.deadline(stream, 0.020)
+        pair.client.reset_stream(stream)
+        pair.exchange()
+    assert pair.broken == "rapid-reset"
