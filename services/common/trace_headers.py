@@ -28,9 +28,14 @@ MAX_TRACESTATE_CHARS: Final = 512
 MAX_BAGGAGE_MEMBERS: Final = 180
 MAX_BAGGAGE_BYTES: Final = 8192
 
-_TRACEPARENT: Final = re.compile(r"[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}")
+# A later version may add fields after the fourth (W3C Trace Context, "versioning").
+_TRACEPARENT: Final = re.compile(
+    r"[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}(-[!-~]{0,200})?"
+)
 _TRACESTATE_MEMBER: Final = re.compile(
-    r"[ \t]*[a-z0-9][a-z0-9_\-*/@]{0,255}=[\x21-\x2b\x2d-\x3c\x3e-\x7e]{1,256}[ \t]*"
+    # W3C: a value of up to 256 printable characters but `,` and `=`, spaces inside, not last
+    r"[ \t]*[a-z0-9][a-z0-9_\-*/@]{0,255}="
+    r"[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e][ \t]*"
 )
 _NAME_CHARS: Final = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"  # RFC 9110's token
 _VALUE_CHARS: Final = r"[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*"  # W3C baggage-octet

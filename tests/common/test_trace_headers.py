@@ -7,7 +7,8 @@ from __future__ import annotations
 import logging
 
 import pytest
-from opentelemetry import baggage, propagate
+from opentelemetry import baggage, propagate, trace
+from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, TraceState
 
 from services.common.trace_headers import bounded
 
@@ -18,6 +19,7 @@ PARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
     ("name", "value"),
     [
         ("traceparent", PARENT),
+        ("traceparent", "cc-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-what-comes"),
         ("tracestate", "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7"),
         ("baggage", "userId=alice,serverNode=DF%2028,isProduction=false;ttl=3"),
         ("baggage", ",".join(f"k{n}=v" for n in range(180))),
@@ -55,3 +57,20 @@ def test_a_baggage_flood_costs_no_log(caplog: pytest.LogCaptureFixture) -> None:
         context = propagate.extract(bounded([("baggage", flood), ("traceparent", PARENT)]))
     assert caplog.records == []
     assert baggage.get_all(context) == {}
+
+
+def test_what_opentelemetrys_own_propagators_send_passes_whole() -> None:
+    """A real client's headers: the SDK's propagators inject a W3C tracestate with a space
+    inside a value and percent-encoded baggage; none of it is dropped."""
+    state = TraceState([("congo", "t61rcWkgMzE"), ("vendor@sys", "a b"), ("rojo", "00f067")])
+    span = SpanContext(trace_id=0x0AF7651916CD43DD8448EB211C80319C, span_id=0xB7AD6B7169203331,
+                       is_remote=False, trace_flags=TraceFlags(1), trace_state=state)  # fmt: skip
+    sent = trace.set_span_in_context(NonRecordingSpan(span))
+    sent = baggage.set_baggage("user id", "älice; x", context=sent)
+    sent = baggage.set_baggage("tenant", "T0001", context=sent)
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier, context=sent)
+    assert set(carrier) == {"traceparent", "tracestate", "baggage"}
+    assert bounded(carrier.items()) == carrier
+    got = propagate.extract(bounded(carrier.items()))
+    assert baggage.get_all(got) == {"user id": "älice; x", "tenant": "T0001"}
