@@ -174,20 +174,23 @@ def test_window_updates_earn_credit_from_the_data_the_server_sends() -> None:
 
 
 def test_acks_owed_to_a_client_that_does_not_read_are_bounded() -> None:
-    guard = FloodGuard()
-    client = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
-    client.initiate_connection()
-    guard.received(client.data_to_send())
-    for n in range(999):
-        client.ping(n.to_bytes(8, "big"))
-    guard.received(client.data_to_send())  # the pings' strikes aside: the queue rule alone
-    assert guard.outbound(all_written=True) is None
-    for n in range(2):
-        client.ping(n.to_bytes(8, "big"))
-    guard.received(client.data_to_send())
-    assert guard.outbound(all_written=False) is None  # 2 owed since all was written
-    guard._acks_owed = 1001
-    assert guard.outbound(all_written=False) == "outbound-control"
+    """A watch streaming to a client that pings after every message but reads nothing: its
+    pings are no strikes (data went out between them), but the acks pile up unsent."""
+    pair = Pair()
+    stream = pair.call()  # a stream to send on
+    for n in range(1001):
+        pair.guard.sent(_data_frame(stream))  # a message of the watch
+        pair.client.ping(n.to_bytes(8, "big"))
+        assert pair.guard.received(pair.client.data_to_send()) is None
+        assert pair.guard.outbound(all_written=n == 0) is None  # written once, then backed up
+    pair.client.ping(b"12345678")
+    pair.guard.sent(_data_frame(stream))
+    assert pair.guard.received(pair.client.data_to_send()) is None
+    assert pair.guard.outbound(all_written=False) == "outbound-control"
+
+
+def _data_frame(stream: int) -> bytes:
+    return (5).to_bytes(3, "big") + bytes([0, 0]) + stream.to_bytes(4, "big") + b"hello"
 
 
 def test_the_reader_finds_every_frame_head_in_any_cut_of_the_bytes() -> None:
