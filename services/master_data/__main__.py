@@ -17,8 +17,8 @@ from services.common.workers import run_workers
 
 from . import demo_data
 from .catalog import ItemCatalog
-from .master_files import InvalidMasterFile
-from .master_import import checked_entries, format_of, import_entries, parse_master_file
+from .master_files import InvalidMasterFile, read_master_file
+from .master_import import format_of, import_master_file
 from .server import serve
 from .settings import MasterDataSettings
 from .storage import open_repository
@@ -28,12 +28,14 @@ async def _import(settings: MasterDataSettings, path: Path, kind: str | None) ->
     repository = await open_repository(settings, create=True)
     try:
         catalog = ItemCatalog(repository, 0)
-        data = await asyncio.to_thread(path.read_bytes)
-        parsed = await asyncio.to_thread(parse_master_file, data, format_of(path), kind)
-        entries = await checked_entries(catalog, parsed)
-        print(f"{path}: {_records(parsed.records)} checked, writing ...", file=sys.stderr)
+        opened = (lambda: path.open("rb"), format_of(path), kind)
+        file = await asyncio.to_thread(read_master_file, *opened)
+
+        def progress(words: str) -> None:
+            print(f"{path}: {words}", file=sys.stderr)
+
         async with writing_database(settings.master_data_db, "MASTER_DATA_DB", "nothing written"):
-            return await import_entries(catalog, entries)
+            return await import_master_file(catalog, file, progress)
     finally:
         await repository.close()
 

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import logging
 from typing import Any, Final
@@ -22,8 +23,8 @@ from services.common.secrets import BearerToken
 
 from .catalog import ItemCatalog
 from .errors import HTTP_STATUS, CatalogError, ErrorCode
-from .master_files import InvalidMasterFile
-from .master_import import checked_entries, import_entries, parse_master_file
+from .master_files import InvalidMasterFile, read_master_file
+from .master_import import import_master_file
 from .records import Item, MasterRecord, Store, StorePrice, TaxRule, Tenant
 from .repository import ChangeRejected, Deletion, EntryNotFound
 
@@ -150,9 +151,9 @@ class AdminApi:
         file_format = request.query_params.get("format", "json")
         kind = request.query_params.get("kind")
         try:
-            parsed = await asyncio.to_thread(parse_master_file, body, file_format, kind)
-            entries = await checked_entries(self._catalog, parsed)
-            count = await import_entries(self._catalog, entries)
+            opened = (lambda: io.BytesIO(body), file_format, kind)
+            file = await asyncio.to_thread(read_master_file, *opened)  # JSON: parsed whole
+            count = await import_master_file(self._catalog, file)
         except InvalidMasterFile as invalid:
             details = [p.as_dict() for p in invalid.problems]
             more = f" ({invalid.more} more problems not listed)" if invalid.more else ""

@@ -20,7 +20,7 @@ from services.common.ttl_cache import TtlLruCache
 
 from .errors import CatalogError, ErrorCode
 from .records import MasterRecord
-from .repository import ItemRepository, MasterChange, PricedItem, StoreContext
+from .repository import Changes, ItemRepository, PricedItem, StoreContext
 
 MAX_BATCH_SIZE: Final = 100  # documented in the proto: BatchGetItemDetailsRequest.item_codes
 SNAPSHOT_PAGE: Final = 1_000  # documented in the proto: StreamStoreItemsResponse.items
@@ -192,11 +192,11 @@ class ItemCatalog:
             )
         return context
 
-    async def apply(self, changes: Sequence[MasterChange]) -> None:
-        """Write changes in one transaction; this process's readers (and its write listeners:
-        the change watches) see them at once."""
+    async def apply(self, changes: Changes) -> int:
+        """Write changes in one transaction (how many); this process's readers (and its write
+        listeners: the change watches) see them at once."""
         try:
-            await self._repository.apply(changes)
+            return await self._repository.apply(changes)
         finally:
             self.invalidate()
             for listener in self.write_listeners:

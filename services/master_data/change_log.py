@@ -9,7 +9,6 @@ is older gets a reset and drops its whole cache.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
 
@@ -65,20 +64,26 @@ def _scope(kind: type[MasterRecord], key: tuple[str, ...]) -> tuple[str, str, st
 Target = tuple[type[MasterRecord], tuple[str, ...]]  # what a change writes or deletes: kind, key
 
 
-def entries_of(targets: Iterable[Target]) -> list[ChangeEntry]:
-    """The log entries of one write, one per tenant and store, in first-touched order."""
-    codes: dict[tuple[str, str], dict[str, None] | None] = {}  # None: all items
-    for kind, key in targets:
-        tenant, store, item = _scope(kind, key)
+class WriteScopes:
+    """The log entries of one write, one per tenant and store, in first-touched order, gathered
+    as its changes are written (an import's rows are never all in hand at once)."""
+
+    def __init__(self) -> None:
+        self._codes: dict[tuple[str, str], dict[str, None] | None] = {}  # None: all items
+
+    def add(self, target: Target) -> None:
+        tenant, store, item = _scope(*target)
         scope = (tenant, store)
-        named = codes.setdefault(scope, {})
+        named = self._codes.setdefault(scope, {})
         if named is None:
-            continue
+            return
         if item is None or len(named) >= MAX_CODES:
-            codes[scope] = None
+            self._codes[scope] = None
         else:
             named[item] = None
-    return [
-        ChangeEntry(tenant, store, tuple(named or ()), named is None)
-        for (tenant, store), named in codes.items()
-    ]
+
+    def entries(self) -> list[ChangeEntry]:
+        return [
+            ChangeEntry(tenant, store, tuple(named or ()), named is None)
+            for (tenant, store), named in self._codes.items()
+        ]

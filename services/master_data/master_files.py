@@ -1,8 +1,9 @@
-"""Reading master files (JSON documents and CSV tables) into validated records.
+"""Reading master files (JSON documents and CSV tables) into validated records, a row at a time.
 
-Every problem is reported with where it is (`items[3].unitPrice`, `row 4, unit_price`), all of
-them at once (with the references master_references finds, in one pass: see master_import),
-and nothing is written unless the whole file is valid. Every check is linear in the file.
+Every problem is reported with where it is (`items[3].unitPrice`, `row 4, unit_price`). A file is
+read as a `MasterFile` whose rows can be read again (once to check everything, once to write:
+see master_import), so a CSV table of a million rows is never held as records. Every check is
+linear in the file.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import IO, Any, Final
 
 from pydantic import ValidationError
 
@@ -50,37 +51,39 @@ class InvalidMasterFile(Exception):
     """The file cannot be imported; `problems` says the first MAX_PROBLEMS reasons found,
     `more` how many others there were, `checked` how many records were read."""
 
-    def __init__(self, problems: list[Problem], *, checked: int = 0) -> None:
+    def __init__(self, problems: list[Problem], *, checked: int = 0, more: int = 0) -> None:
         super().__init__("; ".join(str(p) for p in problems[:5]))
         self.problems = problems[:MAX_PROBLEMS]
-        self.more = max(0, len(problems) - MAX_PROBLEMS)
+        self.more = more + max(0, len(problems) - MAX_PROBLEMS)
         self.checked = checked
 
 
-@dataclass(frozen=True, slots=True)
-class Parsed:
-    """A file read whole: its valid entries, the problems of the others, the records read."""
+# One row of a file: where it is, and its record or why it has none.
+Row = tuple[str, MasterRecord | list[Problem]]
+Opener = Callable[[], IO[bytes]]
 
-    entries: list[Entry]
+
+@dataclass(frozen=True, slots=True)
+class MasterFile:
+    """A file whose head is valid: the kinds its rows hold (in KINDS order), the problems of
+    its head that still let its rows be read (a JSON section it does not know), and its rows,
+    read afresh at each call."""
+
+    kinds: tuple[type[MasterRecord], ...]
     problems: list[Problem]
-    records: int
+    rows: Callable[[], Iterator[Row]]
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """A valid record and where it came from."""
-
-    where: str
-    record: MasterRecord
-
-
-def _csv_kind(kind: str) -> str:
-    if kind not in CSV_KINDS:
-        raise InvalidMasterFile(
-            [Problem("file", "kind", f"must be one of {', '.join(sorted(CSV_KINDS))}")]
-        )
-    head, *rest = kind.split("-")
-    return head + "".join(part.title() for part in rest)
+def read_master_file(open_file: Opener, file_format: str, kind: str | None) -> MasterFile:
+    """A file in `json` or `csv` format (CSV needs its kind, e.g. `items`)."""
+    if file_format == "json":
+        with open_file() as stream:
+            return read_json(stream.read())
+    if file_format == "csv":
+        if kind is None:
+            raise InvalidMasterFile([Problem("file", "kind", "a CSV file needs its kind")])
+        return read_csv(open_file, kind)
+    raise InvalidMasterFile([Problem("file", "format", "must be json or csv")])
 
 
 def _validate(
@@ -94,20 +97,6 @@ def _validate(
             loc = ".".join(str(p) for p in detail["loc"]) or "(record)"
             problems.append(Problem(where, field_names.get(loc, loc), detail["msg"]))
         return problems
-
-
-def _collect(
-    rows: Iterator[tuple[str, Any]], record_type: type[MasterRecord], names: dict[str, str]
-) -> tuple[list[Entry], list[Problem]]:
-    entries: list[Entry] = []
-    problems: list[Problem] = []
-    for where, raw in rows:
-        result = _validate(record_type, raw, where, names)
-        if isinstance(result, list):
-            problems.extend(result)
-        else:
-            entries.append(Entry(where, result))
-    return entries, problems
 
 
 class _DuplicateMember(ValueError):
@@ -125,8 +114,9 @@ def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return members
 
 
-def parse_json(data: bytes) -> Parsed:
-    """Records of a JSON document `{"tenants": [...], "stores": [...], "items": [...], ...}`."""
+def read_json(data: bytes) -> MasterFile:
+    """A JSON document `{"tenants": [...], "stores": [...], "items": [...], ...}` (held whole:
+    MAX_REQUEST_BYTES bounds it; its records are made a row at a time)."""
     try:
         document = json.loads(data, object_pairs_hook=_unique_members)
     except _DuplicateMember as twice:
@@ -143,34 +133,49 @@ def parse_json(data: bytes) -> Parsed:
     problems = [
         Problem("file", key, f"unknown section; use {', '.join(KINDS)}") for key in sorted(unknown)
     ]
-    entries: list[Entry] = []
-    records = 0
-    for section, record_type in KINDS.items():
-        rows = document.get(section, [])
-        if not isinstance(rows, list):
-            problems.append(Problem(section, "(section)", "must be a list"))
-            continue
-        records += len(rows)
-        found, bad = _collect(
-            ((f"{section}[{i}]", row) for i, row in enumerate(rows)), record_type, {}
+    sections = {name: document.get(name, []) for name in KINDS}
+    for name, section in sections.items():
+        if not isinstance(section, list):
+            problems.append(Problem(name, "(section)", "must be a list"))
+            sections[name] = []
+
+    def rows() -> Iterator[Row]:
+        for name, record_type in KINDS.items():
+            for n, raw in enumerate(sections[name]):
+                where = f"{name}[{n}]"
+                yield where, _validate(record_type, raw, where, {})
+
+    return MasterFile(tuple(KINDS.values()), problems, rows)
+
+
+def _csv_kind(kind: str) -> str:
+    if kind not in CSV_KINDS:
+        raise InvalidMasterFile(
+            [Problem("file", "kind", f"must be one of {', '.join(sorted(CSV_KINDS))}")]
         )
-        entries.extend(found)
-        problems.extend(bad)
-    return _checked(entries, problems, records)
+    head, *rest = kind.split("-")
+    return head + "".join(part.title() for part in rest)
 
 
-def parse_csv(data: bytes, kind: str) -> Parsed:
-    """Records of a CSV table of one kind; the header names the fields in snake_case."""
-    record_type = KINDS[_csv_kind(kind)]
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise InvalidMasterFile([Problem("file", "(encoding)", f"not UTF-8: {error}")]) from None
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    try:
-        columns = list(reader.fieldnames or [])
-    except csv.Error as error:
-        raise InvalidMasterFile([Problem("row 1", "(header)", f"not valid CSV: {error}")]) from None
+def _text(open_file: Opener) -> io.TextIOWrapper:
+    return io.TextIOWrapper(open_file(), encoding="utf-8-sig", newline="")
+
+
+def _header(open_file: Opener) -> list[str]:
+    with _text(open_file) as text:
+        try:
+            return next(csv.reader(text), [])
+        except UnicodeDecodeError as error:
+            raise InvalidMasterFile(
+                [Problem("file", "(encoding)", f"not UTF-8: {error}")]
+            ) from None
+        except csv.Error as error:
+            raise InvalidMasterFile(
+                [Problem("row 1", "(header)", f"not valid CSV: {error}")]
+            ) from None
+
+
+def _header_problems(record_type: type[MasterRecord], columns: list[str]) -> list[Problem]:
     known = set(record_type.model_fields)
     problems = [Problem("row 1", c, "unknown column") for c in columns if c not in known]
     first_at: dict[str, int] = {}
@@ -180,54 +185,54 @@ def parse_csv(data: bytes, kind: str) -> Parsed:
                 Problem("row 1", c, f"column given twice (columns {first + 1} and {n + 1})")
             )
     if len(problems) > MAX_PROBLEMS:
-        raise InvalidMasterFile(problems)
-    missing = [
-        name
+        return problems
+    return problems + [
+        Problem("row 1", name, "missing column")
         for name, f in record_type.model_fields.items()
-        if f.is_required() and name not in columns
+        if f.is_required() and name not in first_at
     ]
-    problems += [Problem("row 1", name, "missing column") for name in missing]
-    if problems:
+
+
+def read_csv(open_file: Opener, kind: str) -> MasterFile:
+    """A CSV table of one kind; the header names the fields in snake_case. The table is read
+    from `open_file()` at each reading of its rows, never held whole."""
+    record_type = KINDS[_csv_kind(kind)]
+    columns = _header(open_file)
+    if problems := _header_problems(record_type, columns):
         raise InvalidMasterFile(problems)
     # Pydantic reports fields by alias (camelCase); a CSV user knows them by their column.
     names = {f.alias or n: n for n, f in record_type.model_fields.items()}
 
-    shape_problems: list[Problem] = []
-    records = 0
-
-    def rows() -> Iterator[tuple[str, Any]]:
-        nonlocal records
-        numbered = enumerate(reader, start=2)
-        while True:
+    def rows() -> Iterator[Row]:
+        with _text(open_file) as text:
+            reader = csv.reader(text)
+            line_no = 1
             try:
-                line_no, row = next(numbered)
-            except StopIteration:
-                return
+                next(reader)  # the header, checked above
+                for line_no, cells in enumerate(filter(None, reader), start=2):  # no blank rows
+                    where = f"row {line_no}"
+                    yield where, _row_record(record_type, columns, cells, where, names)
+            except UnicodeDecodeError as error:
+                yield f"row {line_no + 1}", [Problem("file", "(encoding)", f"not UTF-8: {error}")]
             except csv.Error as error:  # e.g. a cell over the csv module's 128 KiB
-                where = f"row {records + 2}"
-                shape_problems.append(Problem(where, "(row)", f"not valid CSV: {error}"))
-                return
-            records += 1
-            extra = row.pop(None, None) or []  # DictReader's cells past the header
-            given = [v for v in row.values() if v is not None]  # None: a cell missing
-            if extra or len(given) < len(columns):
-                cells = len(given) + len(extra)
-                shape_problems.append(
-                    Problem(
-                        f"row {line_no}",
-                        "(row)",
-                        f"has {cells} cells; the header has {len(columns)}",
-                    )
-                )
-                continue
-            yield f"row {line_no}", {k: _cell(record_type, k, v) for k, v in row.items() if v != ""}
+                where = f"row {line_no + 1}"
+                yield where, [Problem(where, "(row)", f"not valid CSV: {error}")]
 
-    entries, bad = _collect(rows(), record_type, names)
-    return _checked(entries, sorted(bad + shape_problems, key=_row_order), records)
+    return MasterFile((record_type,), [], rows)
 
 
-def _row_order(problem: Problem) -> int:
-    return int(problem.where.removeprefix("row "))
+def _row_record(
+    record_type: type[MasterRecord],
+    columns: list[str],
+    cells: list[str],
+    where: str,
+    names: dict[str, str],
+) -> MasterRecord | list[Problem]:
+    if len(cells) != len(columns):
+        message = f"has {len(cells)} cells; the header has {len(columns)}"
+        return [Problem(where, "(row)", message)]
+    raw = {c: _cell(record_type, c, v) for c, v in zip(columns, cells, strict=True) if v != ""}
+    return _validate(record_type, raw, where, names)
 
 
 _DIGITS = re.compile(r"[0-9]{1,19}")  # longer is past any field's range (and Python's int limit)
@@ -244,23 +249,3 @@ def _cell(record_type: type[MasterRecord], column: str, text: str) -> Any:
     if annotation is bool:
         return _BOOLEANS.get(text.lower(), text)
     return text
-
-
-def _duplicates(entries: list[Entry]) -> list[Problem]:
-    """An entry named twice in one file: which one wins would be an accident."""
-    first: dict[tuple[str, tuple[str, ...]], str] = {}
-    problems = []
-    for entry in entries:
-        key = (type(entry.record).__name__, entry.record.key())
-        if key in first:
-            problems.append(Problem(entry.where, "(key)", f"the same entry as {first[key]}"))
-        else:
-            first[key] = entry.where
-    return problems
-
-
-def _checked(entries: list[Entry], problems: list[Problem], records: int) -> Parsed:
-    problems = problems + _duplicates(entries)
-    if not records and not problems:
-        raise InvalidMasterFile([Problem("file", "(document)", "has no records")])
-    return Parsed(entries, problems, records)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Final
 
-from .master_files import Entry, Problem
+from .master_files import Problem
 from .records import Item, MasterRecord, Store, StorePrice, TaxRule, Tenant
 
 Key = tuple[type[MasterRecord], tuple[str, ...]]
@@ -34,36 +34,54 @@ def _missing(kind: type[MasterRecord], key: tuple[str, ...]) -> str:
     return f"no {NAMES[kind]} {key[-1]} in tenant {key[0]}"
 
 
-def _field_name(entry: Entry, field: str) -> str:
+def _field_name(where: str, record: MasterRecord, field: str) -> str:
     """The field as the file names it: its column in a CSV row, its member in JSON."""
-    if entry.where.startswith("row "):
+    if where.startswith("row "):
         return field
-    return type(entry.record).model_fields[field].alias or field
+    return type(record).model_fields[field].alias or field
 
 
-async def missing_references(
-    entries: Sequence[Entry],
-    exists: Callable[[type[MasterRecord], tuple[str, ...]], Awaitable[bool]],
-    limit: int,
-) -> list[Problem]:
-    """Every reference of the entries to a record neither in the file nor stored (up to
-    `limit`); an entry whose tenant is missing is reported for its tenant alone."""
-    in_file: set[Key] = {(type(e.record), e.record.key()) for e in entries}
-    stored: dict[Key, bool] = {}
-    problems: list[Problem] = []
-    for entry in entries:
-        for field, kind, key_fields in REFERENCES.get(type(entry.record), []):
-            key = tuple(getattr(entry.record, name) for name in key_fields)
-            if (kind, key) in in_file:
+class References:
+    """Checks each entry of a file, in file order, for references to records neither before it
+    in the file nor stored. Keeps the keys of the file's own entries only of the kinds a later
+    kind of the same file refers to (a CSV table of items keeps none), and a bounded memo of
+    what storage holds."""
+
+    MEMO_SIZE: Final = 10_000
+
+    def __init__(
+        self,
+        kinds: Sequence[type[MasterRecord]],
+        exists: Callable[[type[MasterRecord], tuple[str, ...]], Awaitable[bool]],
+    ) -> None:
+        referred = {kind for k in kinds for _, kind, _ in REFERENCES.get(k, [])}
+        self._kept = referred & set(kinds)
+        self._in_file: set[Key] = set()
+        self._exists = exists
+        self._stored: dict[Key, bool] = {}
+
+    async def missing(self, where: str, record: MasterRecord) -> list[Problem]:
+        """The references of one entry that resolve nowhere; an entry whose tenant is missing
+        is reported for its tenant alone."""
+        problems: list[Problem] = []
+        for field, kind, key_fields in REFERENCES.get(type(record), []):
+            key = tuple(getattr(record, name) for name in key_fields)
+            if (kind, key) in self._in_file or await self._is_stored(kind, key):
                 continue
-            if (kind, key) not in stored:
-                stored[kind, key] = await exists(kind, key)
-            if not stored[kind, key]:
-                problems.append(
-                    Problem(entry.where, _field_name(entry, field), _missing(kind, key))
-                )
-                if len(problems) >= limit:
-                    return problems
-                if kind is Tenant:
-                    break  # its other references cannot exist either
-    return problems
+            problems.append(Problem(where, _field_name(where, record, field), _missing(kind, key)))
+            if kind is Tenant:
+                break  # its other references cannot exist either
+        self.add(record)
+        return problems
+
+    def add(self, record: MasterRecord) -> None:
+        """An entry of the file, which later entries may refer to."""
+        if type(record) in self._kept:
+            self._in_file.add((type(record), record.key()))
+
+    async def _is_stored(self, kind: type[MasterRecord], key: tuple[str, ...]) -> bool:
+        if (kind, key) not in self._stored:
+            if len(self._stored) >= self.MEMO_SIZE:
+                self._stored.clear()
+            self._stored[kind, key] = await self._exists(kind, key)
+        return self._stored[kind, key]

@@ -16,15 +16,17 @@ import asyncpg
 
 from services.common import postgres
 
-from .change_log import KEEP, ChangeEntry, LoggedChange, current_trace_parent, entries_of
+from .change_log import KEEP, ChangeEntry, LoggedChange, WriteScopes, current_trace_parent
 from .records import MasterRecord
 from .repository import (
     ChangeRejected,
+    Changes,
     Deletion,
     EntryNotFound,
     MasterChange,
     PricedItem,
     StoreContext,
+    reading,
 )
 from .repository_rows import priced_item, row_values, runs_of_one_kind, target
 from .schema import PG_MIGRATIONS, TABLES
@@ -141,27 +143,34 @@ class PostgresItemRepository:
         return [priced_item(r) for r in rows]
 
     @postgres.outages_reported
-    async def apply(self, changes: Sequence[MasterChange]) -> int:
+    async def apply(self, changes: Changes) -> int:
         now = postgres.now_us()
-        entries = entries_of(target(c) for c in changes)
+        read = reading(changes)
         traced = current_trace_parent()
         async with self._pool.acquire(timeout=postgres.ACQUIRE_TIMEOUT_SECONDS) as connection:
             try:
                 async with connection.transaction():
-                    for run in runs_of_one_kind(changes):
+                    scopes, count = WriteScopes(), 0
+                    for run in runs_of_one_kind(read()):
+                        for change in run:
+                            scopes.add(target(change))
                         await _execute(connection, run, now)
-                    await self._changed(connection, entries, now, traced)
+                        count += len(run)
+                    await self._changed(connection, scopes.entries(), now, traced)
             except asyncpg.IntegrityConstraintViolationError:
                 # A batch hides which change broke a reference: replay one by one (the failed
                 # transaction rolled back) to name it.
                 async with connection.transaction():
-                    for index, change in enumerate(changes):
+                    scopes, count = WriteScopes(), 0
+                    for index, change in enumerate(read()):
+                        scopes.add(target(change))
                         try:
                             await _execute(connection, [change], now)
                         except asyncpg.IntegrityConstraintViolationError as error:
                             raise ChangeRejected(index, change) from error
-                    await self._changed(connection, entries, now, traced)
-        return len(changes)
+                        count += 1
+                    await self._changed(connection, scopes.entries(), now, traced)
+        return count
 
     @staticmethod
     async def _changed(

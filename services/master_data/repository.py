@@ -7,7 +7,7 @@ The service layer sees only this; the engines are `sqlite_repository` and
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -52,6 +52,16 @@ class Deletion:
 
 
 MasterChange = MasterRecord | Deletion
+# A write's changes: a list, or a way to read them afresh each time (an import's rows, streamed).
+Changes = Sequence[MasterChange] | Callable[[], Iterable[MasterChange]]
+
+
+def reading(changes: Changes) -> Callable[[], Iterable[MasterChange]]:
+    """The changes as something to read afresh (an engine reads them again to name the one a
+    failed batch hid)."""
+    if callable(changes):
+        return changes
+    return lambda: changes
 
 
 class ChangeRejected(Exception):
@@ -97,8 +107,9 @@ class ItemRepository(Protocol):
         """Whether an entry of `kind` with `key` exists (an import names what it lacks)."""
         ...
 
-    async def apply(self, changes: Sequence[MasterChange]) -> int:
-        """Apply all changes in one transaction, or none (raises ChangeRejected, EntryNotFound)."""
+    async def apply(self, changes: Changes) -> int:
+        """Apply all changes in one transaction, or none (raises ChangeRejected, EntryNotFound);
+        how many there were."""
         ...
 
     async def version(self) -> int:

@@ -3,7 +3,7 @@ cut into runs of one kind, a change's target, a priced-items row as a `PricedIte
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator
 from typing import Any, Final
 
 from .change_log import Target
@@ -21,21 +21,21 @@ def row_values(record: MasterRecord, now: int) -> tuple[Any, ...]:
     return (*(values[c] for c in table.columns), *(now for _ in table.stamps))
 
 
-def runs_of_one_kind(changes: Sequence[MasterChange]) -> list[list[MasterChange]]:
+def runs_of_one_kind(changes: Iterable[MasterChange]) -> Iterator[list[MasterChange]]:
     """Consecutive upserts of one record type, in batches; every deletion alone."""
-    runs: list[list[MasterChange]] = []
+    run: list[MasterChange] = []
     for change in changes:
-        last = runs[-1] if runs else None
-        if (
-            last is not None
-            and not isinstance(change, Deletion)
-            and type(last[0]) is type(change)
-            and len(last) < _BATCH_SIZE
+        if run and (
+            isinstance(change, Deletion)
+            or isinstance(run[0], Deletion)
+            or type(run[0]) is not type(change)
+            or len(run) >= _BATCH_SIZE
         ):
-            last.append(change)
-        else:
-            runs.append([change])
-    return runs
+            yield run
+            run = []
+        run.append(change)
+    if run:
+        yield run
 
 
 def target(change: MasterChange) -> Target:

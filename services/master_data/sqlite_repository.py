@@ -16,15 +16,17 @@ from typing import Final
 from services.common.migrations import now_us
 from services.common.sqlite_threads import SqliteThreads
 
-from .change_log import KEEP, ChangeEntry, LoggedChange, current_trace_parent, entries_of
+from .change_log import KEEP, ChangeEntry, LoggedChange, WriteScopes, current_trace_parent
 from .records import MasterRecord
 from .repository import (
     ChangeRejected,
+    Changes,
     Deletion,
     EntryNotFound,
     MasterChange,
     PricedItem,
     StoreContext,
+    reading,
 )
 from .repository_rows import priced_item, row_values, runs_of_one_kind, target
 from .schema import SQLITE_MIGRATIONS, TABLES
@@ -200,31 +202,38 @@ class SqliteItemRepository:
                 seen = version
             await asyncio.sleep(check_seconds)
 
-    async def apply(self, changes: Sequence[MasterChange]) -> int:
+    async def apply(self, changes: Changes) -> int:
         now = now_us()
-
-        entries = entries_of(target(c) for c in changes)
+        read = reading(changes)
         traced = current_trace_parent()  # here: the writer thread has no trace context
 
-        def batched(connection: sqlite3.Connection) -> None:
-            for run in runs_of_one_kind(changes):
+        def batched(connection: sqlite3.Connection) -> int:
+            scopes, count = WriteScopes(), 0
+            for run in runs_of_one_kind(read()):  # read on this thread, a batch at a time
+                for change in run:
+                    scopes.add(target(change))
                 _execute(connection, run, now)
+                count += len(run)
             _bump_version(connection)
-            _log(connection, entries, now, traced)
+            _log(connection, scopes.entries(), now, traced)
+            return count
 
-        def one_by_one(connection: sqlite3.Connection) -> None:
-            for index, change in enumerate(changes):
+        def one_by_one(connection: sqlite3.Connection) -> int:
+            scopes, count = WriteScopes(), 0
+            for index, change in enumerate(read()):
+                scopes.add(target(change))
                 try:
                     _execute(connection, [change], now)
                 except sqlite3.IntegrityError as error:
                     raise ChangeRejected(index, change) from error
+                count += 1
             _bump_version(connection)
-            _log(connection, entries, now, traced)
+            _log(connection, scopes.entries(), now, traced)
+            return count
 
         try:
-            await self._db.write(batched)
+            return await self._db.write(batched)
         except sqlite3.IntegrityError:
             # A batch hides which change broke a reference: replay one by one (the failed
             # transaction rolled back) to name it.
-            await self._db.write(one_by_one)
-        return len(changes)
+            return await self._db.write(one_by_one)

@@ -5,12 +5,24 @@ never an exception."""
 
 from __future__ import annotations
 
+import io
 import json
 import time
 
 import pytest
 
-from services.master_data.master_files import InvalidMasterFile, parse_csv, parse_json
+from services.master_data.master_files import InvalidMasterFile, Problem, read_csv, read_json
+
+
+def problems_of(data: bytes, kind: str | None = None) -> list[Problem]:
+    """Every problem of every row of a file whose head is valid."""
+    file = read_csv(lambda: io.BytesIO(data), kind) if kind else read_json(data)
+    found = list(file.problems)
+    for _, record in file.rows():
+        if isinstance(record, list):
+            found += record
+    return found
+
 
 HEADER = "tenant_id,item_code,item_name,unit_price,tax_code,category_code\n"
 
@@ -19,7 +31,7 @@ def test_a_header_of_131072_distinct_columns_is_refused_at_once() -> None:
     header = ",".join(f"c{n}" for n in range(131_072)) + "\n"
     started = time.monotonic()
     with pytest.raises(InvalidMasterFile) as refused:
-        parse_csv(header.encode(), "items")
+        read_csv(lambda: io.BytesIO(header.encode()), "items")
     assert time.monotonic() - started < 5  # was 114 s: a guard against quadratic work only
     assert len(refused.value.problems) == 100
     assert refused.value.more > 0
@@ -28,14 +40,14 @@ def test_a_header_of_131072_distinct_columns_is_refused_at_once() -> None:
 def test_a_json_object_of_85000_members_is_read_at_once() -> None:
     document = "{" + ",".join(f'"m{n}": 1' for n in range(85_000)) + "}"
     started = time.monotonic()
-    parsed = parse_json(document.encode())
+    problems = problems_of(document.encode())
     assert time.monotonic() - started < 5  # was 98 s
-    assert len(parsed.problems) == 85_000  # unknown sections: capped where they are shown
+    assert len(problems) == 85_000  # unknown sections: capped where they are shown
 
 
 def test_a_member_given_twice_is_still_named() -> None:
     with pytest.raises(InvalidMasterFile) as refused:
-        parse_json(b'{"tenants": [], "tenants": []}')
+        read_json(b'{"tenants": [], "tenants": []}')
     assert "member given twice" in str(refused.value.problems[0])
 
 
@@ -49,15 +61,11 @@ def test_a_member_given_twice_is_still_named() -> None:
     ],
 )
 def test_a_hostile_cell_is_a_problem_of_its_row(row: str, field: str) -> None:
-    data = HEADER + row.replace("\n", "\r") + "\n"  # a bare CR inside a cell, unquoted
     data = HEADER + ('T0001,NL,"Two\nlines",1,TX10,FOOD\n' if "\n" in row else row + "\n")
-    parsed = parse_csv(data.encode(), "items")
-    assert [(p.where, p.field) for p in parsed.problems] == [("row 2", field)]
-    assert parsed.entries == []
+    assert [(p.where, p.field) for p in problems_of(data.encode(), "items")] == [("row 2", field)]
 
 
 def test_an_item_name_with_a_nul_is_refused_in_json_too() -> None:
     item = {"tenantId": "T0001", "itemCode": "X", "itemName": "a\u0000b", "unitPrice": 1,
             "taxCode": "TX10", "categoryCode": "FOOD"}  # fmt: skip
-    parsed = parse_json(json.dumps({"items": [item]}).encode())
-    assert [p.field for p in parsed.problems] == ["itemName"]
+    assert [p.field for p in problems_of(json.dumps({"items": [item]}).encode())] == ["itemName"]
