@@ -65,6 +65,7 @@ def grpc_channel(
         connect,
         resolve_every_seconds=settings.master_data_resolve_seconds,
         cooldown_seconds=settings.grpc_breaker_cooldown_seconds,
+        handshake_seconds=settings.grpc_timeout,
         max_addresses=settings.master_data_max_addresses,
     )
 

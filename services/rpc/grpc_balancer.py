@@ -2,8 +2,11 @@
 one channel (one HTTP/2 connection) per address, calls to the ready address with the fewest
 calls out, round robin among equals.
 
-An address that fails (refused, reset, UNAVAILABLE) is skipped for a cool-down, then probed by
-one call (a circuit breaker per address). The name is resolved again every
+An address is ready once its HTTP/2 handshake is done (the server's SETTINGS came); every address
+kept is connected in the background, so one that accepts and never speaks HTTP/2 is not ready
+and gets a call only when none is. An address that fails (refused, reset, UNAVAILABLE, no
+handshake within `handshake_seconds`) is skipped for a cool-down, then probed by one call (a
+circuit breaker per address). The name is resolved again every
 `resolve_every_seconds` and soon after a failure, so a replica added by a scale-out gets calls
 within one period and a removed one gets none; a removed address's channel closes once its calls
 are done. With more addresses than `max_addresses`, a process keeps a stable subset (each process
@@ -39,6 +42,12 @@ class Subchannel:
         self.breaker = breaker
         self.outstanding = 0
         self.retired = False  # the name no longer gives this address
+        self.connecting: asyncio.Task[None] | None = None
+
+    @property
+    def ready(self) -> bool:
+        """Not failing, and its connection up and handshaken."""
+        return self.breaker.state is BreakerState.CLOSED and self.channel.handshaken
 
     @property
     def label(self) -> str:
@@ -57,6 +66,7 @@ class BalancedChannel:
         *,
         resolve_every_seconds: float,
         cooldown_seconds: float,
+        handshake_seconds: float = 5.0,
         max_addresses: int = 16,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -64,6 +74,7 @@ class BalancedChannel:
         self._connect = connect
         self._resolve_every = resolve_every_seconds
         self._cooldown = cooldown_seconds
+        self._handshake_seconds = handshake_seconds
         self._max = max_addresses
         self._clock = clock
         self._subchannels: list[Subchannel] = []
@@ -79,10 +90,11 @@ class BalancedChannel:
         return list(self._subchannels)
 
     def ready_count(self) -> int:
-        return sum(1 for s in self._subchannels if s.breaker.state is BreakerState.CLOSED)
+        return sum(1 for s in self._subchannels if s.ready)
 
-    def ready_besides(self, skip: Collection[Subchannel]) -> bool:
-        """Whether an address not in `skip` is ready: somewhere else to try a call."""
+    def untried_besides(self, skip: Collection[Subchannel]) -> bool:
+        """Whether an address not in `skip` is not failing (ready or still connecting):
+        somewhere else to try a call."""
         return any(
             s.breaker.state is BreakerState.CLOSED and s not in skip for s in self._subchannels
         )
@@ -109,6 +121,8 @@ class BalancedChannel:
         await asyncio.shield(self._first)
 
     def _choose(self, skip: Collection[Subchannel]) -> Subchannel | None:
+        """The ready address with the fewest calls out; else one still connecting (the call
+        waits for its connection); else a probe."""
         subchannels = self._subchannels
         count = len(subchannels)
         best: Subchannel | None = None
@@ -117,7 +131,13 @@ class BalancedChannel:
             candidate = subchannels[(self._turn + offset) % count]
             if candidate.breaker.state is not BreakerState.CLOSED or candidate in skip:
                 continue
-            if best is None or candidate.outstanding < best.outstanding:
+            if not candidate.channel.handshaken:
+                self._connect_soon(candidate)
+            if (
+                best is None
+                or candidate.ready > best.ready
+                or (candidate.ready == best.ready and candidate.outstanding < best.outstanding)
+            ):
                 best = candidate
         if best is not None:
             return best
@@ -125,6 +145,20 @@ class BalancedChannel:
             if candidate not in skip and candidate.breaker.allow():
                 return candidate
         return None
+
+    def _connect_soon(self, subchannel: Subchannel) -> None:
+        """Connect an address in the background (gRPC's subchannels connect before a call
+        needs them); no handshake within `handshake_seconds` counts as a failure."""
+        if subchannel.connecting is None or subchannel.connecting.done():
+            subchannel.connecting = asyncio.create_task(self._handshake(subchannel))
+
+    async def _handshake(self, subchannel: Subchannel) -> None:
+        try:
+            async with asyncio.timeout(self._handshake_seconds):
+                await subchannel.channel.handshake()
+        except (OSError, TimeoutError):
+            if not subchannel.retired:
+                self.failed(subchannel)
 
     def release(self, subchannel: Subchannel) -> None:
         subchannel.outstanding -= 1
@@ -195,6 +229,8 @@ class BalancedChannel:
         for subchannel in self._subchannels:
             if subchannel.address not in kept:
                 subchannel.retired = True
+                if subchannel.connecting is not None:
+                    subchannel.connecting.cancel()
                 if subchannel.outstanding == 0:
                     subchannel.channel.close()
         before = [s.address for s in self._subchannels]
@@ -212,7 +248,9 @@ class BalancedChannel:
         channel = self._connect(address)
         # A GOAWAY (a replica ageing its connections, or leaving): resolve the name again soon
         channel.on_goaway = lambda: self._resolve_soon(after_failure=True)
-        return Subchannel(address, channel, breaker)
+        subchannel = Subchannel(address, channel, breaker)
+        self._connect_soon(subchannel)
+        return subchannel
 
     def status(self) -> dict[str, object]:
         return {
@@ -226,6 +264,8 @@ class BalancedChannel:
             self._resolving.cancel()
             self._resolving = None
         for subchannel in self._subchannels:
+            if subchannel.connecting is not None:
+                subchannel.connecting.cancel()
             subchannel.channel.close()
         self._subchannels = []
         self._resolved_at = None

@@ -26,7 +26,7 @@ from grpclib.metadata import Deadline, _Metadata, _MetadataLike, decode_bin_valu
 from grpclib.protocol import EventsProcessor, H2Protocol
 from h2.connection import ConnectionState
 from h2.errors import ErrorCodes
-from h2.events import ConnectionTerminated
+from h2.events import ConnectionTerminated, RemoteSettingsChanged
 from multidict import MultiDict
 
 from services.wire.connect import Code, ConnectError
@@ -77,11 +77,27 @@ class InterceptedChannel(Channel):
         )
         self._interceptors = tuple(interceptors)
         self.on_goaway: Callable[[], None] | None = None  # told of every GOAWAY received
+        self._settled = asyncio.Event()  # the server's first SETTINGS came on this connection
+
+    @property
+    def handshaken(self) -> bool:
+        """Whether the connection is up and its HTTP/2 handshake done (the server's SETTINGS
+        received): a port that accepts and never speaks HTTP/2 is connected, never handshaken."""
+        return self._connected and self._settled.is_set()
+
+    async def handshake(self) -> None:
+        """Connect now (not at the first call) and wait for the server's SETTINGS (OSError
+        when the connection fails; the caller bounds the wait)."""
+        await self.__connect__()
+        await self._settled.wait()
 
     async def _create_connection(self) -> H2Protocol:
+        self._settled = asyncio.Event()
         protocol = await super()._create_connection()
         processor = protocol.processor
         processor.processors[ConnectionTerminated] = partial(self._goaway, processor)  # type: ignore[assignment]  # grpclib's table of handlers
+        settings = processor.processors[RemoteSettingsChanged]
+        processor.processors[RemoteSettingsChanged] = partial(_settled, self._settled, settings)  # type: ignore[assignment, arg-type]  # as above
         return protocol
 
     def _goaway(self, processor: EventsProcessor, event: ConnectionTerminated) -> None:
@@ -220,6 +236,15 @@ _STATUS_HEADERS: Final = frozenset({"grpc-status", "grpc-message", "grpc-status-
 
 def _compressed() -> GRPCError:
     return GRPCError(Status.INTERNAL, "a compressed message: none was asked for")
+
+
+def _settled(
+    settled: asyncio.Event,
+    handle: Callable[[RemoteSettingsChanged], None],
+    event: RemoteSettingsChanged,
+) -> None:
+    settled.set()
+    handle(event)
 
 
 def _drain(processor: EventsProcessor, event: ConnectionTerminated) -> None:

@@ -5,6 +5,7 @@ its cool-down ended a scan waited out its whole deadline there and failed.)"""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket
 import threading
@@ -74,6 +75,41 @@ async def test_a_silent_replica_costs_no_scan_and_no_fallback(
         assert statuses == [200] * 60
         assert lookups_over(cart, "connect") == 0
         assert lookups_over(cart, "grpc") >= 60
+    finally:
+        cart.stop()
+        master_data.stop()
+
+
+async def test_an_address_that_never_handshakes_is_not_ready(
+    tmp_path: Path, blackhole: int
+) -> None:
+    """Its TCP connection is up, its HTTP/2 never is: /readyz counts it failed, not ready, and
+    the lookups after the first go straight to the HTTP fallback."""
+    master_data: ServiceProcess = start_master_data(tmp_path)
+    key = add_terminal(tmp_path, "T0001", "S001", "R01")
+    cart = start_cart(tmp_path, master_data, MASTER_DATA_GRPC_URL=f"ipv4:127.0.0.1:{blackhole}",
+                      GRPC_TIMEOUT="1", USE_ITEM_CACHE="false",
+                      GRPC_BREAKER_COOLDOWN_SECONDS="30")  # fmt: skip
+    try:
+        async with aiohttp.ClientSession(headers={"X-API-KEY": key}) as http:
+            async with http.post(cart.url() + "/api/v1/carts") as made:
+                cart_id = (await made.json())["cartId"]
+            url = f"{cart.url()}/api/v1/carts/{cart_id}/lineItems"
+            async with http.post(url, json=[{"itemCode": "ITEM0001"}]) as first:
+                assert first.status == 200  # over HTTP, once its gRPC attempt ran out
+            ready = None
+            for _ in range(50):
+                async with http.get(cart.url() + "/readyz") as said:
+                    ready = (await said.json())["masterData"]["grpcAddresses"]["ready"]
+                if ready == 0:
+                    break
+                await asyncio.sleep(0.1)
+            assert ready == 0
+            for n in range(5):
+                async with http.post(url, json=[{"itemCode": f"ITEM{n + 2:04d}"}]) as done:
+                    assert done.status == 200
+        assert lookups_over(cart, "grpc") <= 1
+        assert lookups_over(cart, "connect") >= 5
     finally:
         cart.stop()
         master_data.stop()

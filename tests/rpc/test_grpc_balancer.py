@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Collection
 from typing import Any
 
+from services.common.circuit_breaker import BreakerState
 from services.rpc.grpc_balancer import BalancedChannel, Subchannel
 from services.rpc.grpc_target import Address, GrpcTarget
 
@@ -28,9 +30,18 @@ class Name(GrpcTarget):
 
 
 class FakeChannel:
-    def __init__(self, address: Address) -> None:
+    """Handshakes at once, unless `silent` (a port that accepts and never speaks HTTP/2)."""
+
+    def __init__(self, address: Address, *, silent: bool = False) -> None:
         self.address = address
         self.closed = False
+        self.handshaken = False
+        self.silent = silent
+
+    async def handshake(self) -> None:
+        if self.silent:
+            await asyncio.Event().wait()
+        self.handshaken = True
 
     def close(self) -> None:
         self.closed = True
@@ -44,9 +55,15 @@ class Clock:
         return self.now
 
 
-def balanced(target: GrpcTarget, clock: Clock, **kwargs: Any) -> BalancedChannel:
+def balanced(
+    target: GrpcTarget, clock: Clock, silent: Collection[Address] = (), **kwargs: Any
+) -> BalancedChannel:
     options: dict[str, Any] = {"resolve_every_seconds": 30, "cooldown_seconds": 5, **kwargs}
-    return BalancedChannel(target, FakeChannel, clock=clock, **options)  # type: ignore[arg-type]
+
+    def connect(address: Address) -> FakeChannel:
+        return FakeChannel(address, silent=address in silent)
+
+    return BalancedChannel(target, connect, clock=clock, **options)  # type: ignore[arg-type]
 
 
 async def settle() -> None:
@@ -216,3 +233,32 @@ async def test_failed_addresses_make_room_for_untried_ones() -> None:
         few.failed(subchannel)
     await few.resolve()
     assert len(few.subchannels) == 8  # nothing untried: the failed ones stay, to be probed
+
+
+async def test_an_address_that_never_handshakes_is_not_ready_nor_picked() -> None:
+    channel = balanced(Name(A, B), Clock(), silent={A}, handshake_seconds=60)
+    await channel.resolve()
+    await settle()  # both connect in the background; only B's server speaks HTTP/2
+    assert channel.ready_count() == 1
+    assert await picks(channel, 30) == {B: 30}
+
+
+async def test_no_handshake_within_its_time_is_a_failure() -> None:
+    channel = balanced(Name(A, B), Clock(), silent={A}, handshake_seconds=0.01)
+    await channel.resolve()
+    await asyncio.sleep(0.05)
+    silent = next(s for s in channel.subchannels if s.address == A)
+    assert silent.breaker.state is BreakerState.OPEN
+    assert not channel.untried_besides([s for s in channel.subchannels if s is not silent])
+
+
+async def test_an_address_added_by_a_scale_out_connects_before_its_first_call() -> None:
+    clock = Clock()
+    name = Name(A)
+    channel = balanced(name, clock)
+    await picks(channel, 2)
+    name.now.append(B)  # type: ignore[attr-defined]
+    await channel.resolve()
+    await settle()
+    assert channel.ready_count() == 2  # B handshook with no call of its own
+    assert await picks(channel, 20) == {A: 10, B: 10}

@@ -10,7 +10,9 @@ no scan and no HTTP fallback. Only when no address is ready does the lookup fail
 A replica that takes a call and never answers (a hung process, a half-dead node) costs one
 attempt, not the scan: while another address is ready an attempt has half the time left (then
 its address is taken out for its cool-down, and the next one tried at once); the last has three
-quarters, so the HTTP fallback still has time when no gRPC address answers."""
+quarters, so the HTTP fallback still has time when no gRPC address answers. An address that
+accepts and never completes its HTTP/2 handshake is not ready (grpc_balancer), so it gets a
+call only when no address is."""
 
 from __future__ import annotations
 
@@ -50,7 +52,7 @@ class GrpcTransport:
         tried: list[Subchannel] = []
         failure = "no gRPC address of master-data is ready"
         while (address := await self._channel.pick(tried)) is not None:
-            elsewhere = self._channel.ready_besides([*tried, address])
+            elsewhere = self._channel.untried_besides([*tried, address])
             share = ANOTHER_READY_SHARE if elsewhere else LAST_ATTEMPT_SHARE
             try:
                 reply = await ItemServiceStub(address.channel).batch_get_item_details(
