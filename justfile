@@ -8,11 +8,14 @@ export PATH := justfile_directory() / ".venv/bin" + ":" + env_var("PATH")
 default:
     @just --list
 
-# Regenerate the betterproto2 stubs in gen/ from proto/ (and the conformance suite's protos)
-# Regenerate gen/ from proto/
+# Regenerate the betterproto2 stubs in gen/ from proto/ (and the conformance suite's protos), and
+# the OpenAPI documents in contracts/openapi/ from the code that serves them
+# Regenerate gen/ and contracts/openapi/
 gen:
     buf generate
     cd tests/conformance && buf generate
+    python -m services.cart.openapi contracts/openapi/cart.json
+    python -m services.master_data.admin_openapi contracts/openapi/master-data-admin.json
 
 # Lint the contract (buf) and the Python code (ruff, mypy, the import order by import-linter)
 # Lint: buf, ruff, mypy --strict, import order
@@ -24,23 +27,36 @@ lint:
     mypy
     lint-imports
 
-# Fail on any FILE-level break of proto/ against the released contract
-# Fail on a break of the released contract
+# Fail on any FILE-level break of proto/ against the released contract, and on any break of the
+# OpenAPI documents against the released ones (oasdiff: a removed route or field, a narrowed
+# type, a new required input; warnings fail too)
+# Fail on a break of the released contracts
 breaking:
     buf breaking --against contracts/released
+    @command -v oasdiff >/dev/null || just contract-tools
+    oasdiff breaking contracts/released/openapi/cart.json contracts/openapi/cart.json --fail-on WARN
+    oasdiff breaking contracts/released/openapi/master-data-admin.json contracts/openapi/master-data-admin.json --fail-on WARN
 
-# Record proto/ as the released contract (only after `just breaking` passes)
-# Record proto/ as the released contract
+# Record proto/ and the OpenAPI documents as the released contracts (only after `just breaking`
+# passes)
+# Record the contracts as released
 release-contract: breaking
     rm -rf contracts/released/kugel
     cp -r proto/kugel contracts/released/kugel
+    mkdir -p contracts/released/openapi
+    cp contracts/openapi/*.json contracts/released/openapi/
+
+# oasdiff, pinned (Go module proxy), into the venv
+# Install oasdiff
+contract-tools:
+    GOBIN="{{justfile_directory()}}/.venv/bin" go install github.com/oasdiff/oasdiff@v1.39.0
 
 # Fail when gen/ differs from what `just gen` makes of proto/
 # Fail when gen/ is not what `just gen` makes
 check-gen: gen
-    @git diff --quiet -- gen tests/conformance/gen \
-        && test -z "$(git ls-files --others --exclude-standard -- gen tests/conformance/gen)" \
-        || { git status --short -- gen tests/conformance/gen; echo "generated code is stale or hand-edited: run 'just gen' and commit" >&2; exit 1; }
+    @git diff --quiet -- gen tests/conformance/gen contracts/openapi \
+        && test -z "$(git ls-files --others --exclude-standard -- gen tests/conformance/gen contracts/openapi)" \
+        || { git status --short -- gen tests/conformance/gen contracts/openapi; echo "generated code or an OpenAPI document is stale or hand-edited: run 'just gen' and commit" >&2; exit 1; }
 
 # Run the test suite (pytest's exit 5, "no tests ran", fails too)
 # Run the test suite (pytest)
@@ -85,6 +101,12 @@ clients *args: interop-deps
 # master-data's CPU per call beside its peers
 peers *args: client-tools
     python -m loadlab.peer_servers {{args}}
+
+# Schemathesis over the cart API and the admin API from their committed OpenAPI documents, every
+# check and phase, --max-examples an operation (200: ten times the suite's bound)
+# Fuzz both HTTP APIs (Schemathesis)
+fuzz-api *args:
+    python -m loadlab.api_fuzz {{args}}
 
 # gRPC lookups alone and while the admin API imports a CSV of --rows items; master-data's RSS
 # peak during the import

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime
-from typing import Annotated, Final, Self
+import re
+from collections import Counter
+from typing import Annotated, Any, Final, Self
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
@@ -34,8 +37,23 @@ class Body(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
 
 
+# The rules of a model validator, in JSON Schema, for the OpenAPI document (a client generator
+# and the fuzzer read them there): an override names its price, a price is only an override.
+_OVERRIDE_RULES: Final[dict[str, Any]] = {
+    "allOf": [
+        {"if": {"required": ["priceOverride"], "properties": {"priceOverride": {"const": True}}},
+         "then": {"required": ["unitPrice"], "properties": {"unitPrice": {"type": "integer"}}}},
+        {"if": {"required": ["unitPrice"], "properties": {"unitPrice": {"type": "integer"}}},
+         "then": {"required": ["priceOverride"],
+                  "properties": {"priceOverride": {"const": True}}}},
+    ]
+}  # fmt: skip
+
+
 class LineItemInput(Body):
     """An item to add. `unitPrice` overrides the store price only with `priceOverride: true`."""
+
+    model_config = ConfigDict(json_schema_extra=_OVERRIDE_RULES)
 
     item_code: Code
     quantity: Annotated[StrictInt, Field(ge=1, le=MAX_QUANTITY)] = 1
@@ -70,6 +88,13 @@ class DiscountInput(Body):
     """A discount: `percent` takes floor(base x value / 100), value 0 to 100; `amount` takes
     its value, at most the base."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {"properties": {"type": {"const": "percent"}}},
+            "then": {"properties": {"value": {"maximum": 100}}},
+        }
+    )
+
     type: DiscountType
     value: Annotated[StrictInt, Field(ge=0, le=MAX_PRICE)]
     reason: Annotated[str, Field(min_length=1, max_length=100)] | None = None
@@ -100,8 +125,9 @@ class ReturnedLineInput(Body):
 
 
 class ReturnInput(Body):
-    """Lines of a sale coming back (each line once), refunded by one method: by default the
-    sale's own (cash when it took cash); another only with a reason, recorded."""
+    """Lines of a sale coming back (a line named twice: its quantities added), refunded by one
+    method: by default the sale's own (cash when it took cash); another only with a reason,
+    recorded."""
 
     lines: Annotated[list[ReturnedLineInput], Field(min_length=1, max_length=500)]
     refund_method: PaymentMethod | None = None
@@ -109,20 +135,40 @@ class ReturnInput(Body):
         Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")] | None
     ) = None
 
-    @model_validator(mode="after")
-    def _each_line_once(self) -> Self:
-        numbers = [line.line_no for line in self.lines]
-        if len(set(numbers)) != len(numbers):
-            raise ValueError("name each line once")
-        return self
+    def quantities(self) -> dict[int, int]:
+        """How many of each line come back."""
+        counted: Counter[int] = Counter()
+        for line in self.lines:
+            counted[line.line_no] += line.quantity
+        return dict(counted)
+
+
+_DIGITS: Final = re.compile(r"[0-9]{1,19}")
+_ISO_DATE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _written_as(pattern: re.Pattern[str], what: str) -> Any:
+    """A query value read only as OpenAPI writes it (no sign, `_`, spaces, `.0`, no number of
+    seconds for a date), not as pydantic's lax parsing would."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, str) and not pattern.fullmatch(value):
+            raise ValueError(f"must be {what}")
+        return value
+
+    return BeforeValidator(check)
+
+
+PLAIN_DIGITS: Final = _written_as(_DIGITS, "an integer in plain digits")
+QueryDate = Annotated[datetime.date, _written_as(_ISO_DATE, "a date as YYYY-MM-DD")]
 
 
 class TransactionListInput(Body):
     """The query of GET /transactions (strings, as a query has them)."""
 
-    business_date: datetime.date | None = None
-    receipt_no: Annotated[int, Field(ge=1, le=MAX_INT64)] | None = None
+    business_date: QueryDate | None = None
+    receipt_no: Annotated[int, Field(ge=1, le=MAX_INT64), PLAIN_DIGITS] | None = None
     type: TransactionType | None = None
     terminal_id: Code | None = None
-    page: Annotated[int, Field(ge=1, le=100_000)] = 1
-    limit: Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)] = 20
+    page: Annotated[int, Field(ge=1, le=100_000), PLAIN_DIGITS] = 1
+    limit: Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE), PLAIN_DIGITS] = 20

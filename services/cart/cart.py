@@ -53,7 +53,12 @@ class CamelModel(BaseModel):
     """camelCase in JSON, snake_case in Python."""
 
     model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, validate_assignment=False
+        alias_generator=to_camel,
+        populate_by_name=True,
+        validate_assignment=False,
+        # Every field is in every answer: the OpenAPI document says so (a field dropped from
+        # an answer is then a breaking change `just breaking` sees).
+        json_schema_serialization_defaults_required=True,
     )
 
 

@@ -99,10 +99,10 @@ def _field(loc: tuple[int | str, ...]) -> str:
     return text or "(body)"
 
 
-def validation_error(invalid: ValidationError) -> CartError:
+def validation_error(invalid: ValidationError, part: str = "request body") -> CartError:
     details = [{"field": _field(e["loc"]), "message": e["msg"]} for e in invalid.errors()]
     fields = ", ".join(dict.fromkeys(d["field"] for d in details))
-    return CartError(ErrorCode.VALIDATION_ERROR, f"invalid request body: {fields}", details)
+    return CartError(ErrorCode.VALIDATION_ERROR, f"invalid {part}: {fields}", details)
 
 
 class CartApi:

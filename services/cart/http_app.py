@@ -44,6 +44,7 @@ def build_http_app(
         code = ErrorCode.METHOD_NOT_ALLOWED if status == 405 else ErrorCode.NOT_FOUND
         response = error_response(CartError(code, str(getattr(exc, "detail", "not found")).lower()))
         response.status_code = status
+        response.headers.update(getattr(exc, "headers", None) or {})  # a 405's Allow
         return response
 
     api_routes = api.routes()

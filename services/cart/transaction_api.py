@@ -49,7 +49,7 @@ class TransactionApi:
         try:
             asked = TransactionListInput.model_validate(dict(request.query_params))
         except ValidationError as invalid:
-            raise validation_error(invalid) from None
+            raise validation_error(invalid, "query") from None
         query = TransactionQuery(
             terminal.tenant_id,
             terminal.store_code,
@@ -78,7 +78,7 @@ class TransactionApi:
         returned = await self._service.return_lines(
             terminal,
             _transaction_id(request),
-            {line.line_no: line.quantity for line in body.lines},
+            body.quantities(),
             body.refund_method,
             self._edge.idempotency_key(request, terminal),
             refund_reason=body.refund_reason,

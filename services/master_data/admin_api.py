@@ -29,7 +29,7 @@ from .records import Item, MasterRecord, Store, StorePrice, TaxRule, Tenant
 from .repository import ChangeRejected, Deletion, EntryNotFound
 
 PREFIX: Final = "/admin/v1"
-_ENTRY_PATHS: Final[dict[str, type[MasterRecord]]] = {
+ENTRY_PATHS: Final[dict[str, type[MasterRecord]]] = {
     "/tenants/{tenant_id}": Tenant,
     "/tenants/{tenant_id}/stores/{store_code}": Store,
     "/tenants/{tenant_id}/tax-rules/{tax_code}": TaxRule,
@@ -65,7 +65,7 @@ class AdminApi:
             Route(f"{PREFIX}{path}",
                   traced(self._tracer, self._entry_endpoint(kind), f"{PREFIX}{path}"),
                   methods=["PUT", "DELETE"])
-            for path, kind in _ENTRY_PATHS.items()
+            for path, kind in ENTRY_PATHS.items()
         ]  # fmt: skip
         imports = f"{PREFIX}/import"
         routes.append(Route(imports, traced(self._tracer, self._import, imports), methods=["POST"]))

@@ -26,8 +26,9 @@ def _integer_only(value: Any) -> Any:
 # A name is shown on receipts and stored by both engines: no control characters (a NUL is
 # refused by PostgreSQL, a newline breaks a receipt line).
 Name = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
-Integer = Annotated[int, BeforeValidator(_integer_only)]
-MinorUnits = Annotated[Integer, Field(ge=0, le=MAX_UNIT_PRICE)]
+INTEGER_ONLY = BeforeValidator(_integer_only)
+# Bounds before the validator: so the JSON schema (the admin API's OpenAPI document) has them.
+MinorUnits = Annotated[int, Field(ge=0, le=MAX_UNIT_PRICE), INTEGER_ONLY]
 
 
 class TaxType(StrEnum):
@@ -87,7 +88,7 @@ class TaxRule(Record):
     tax_code: Code
     name: Name
     tax_type: TaxType
-    rate_basis_points: Annotated[Integer, Field(ge=0, le=10_000)]  # 0 to 100 %
+    rate_basis_points: Annotated[int, Field(ge=0, le=10_000), INTEGER_ONLY]  # 0 to 100 %
     rounding_method: RoundingMethod
 
 

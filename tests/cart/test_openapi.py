@@ -1,10 +1,14 @@
-"""The OpenAPI document names exactly the routes the cart serves, with their methods."""
+"""The OpenAPI document names exactly the routes the cart serves, with their methods, and is
+the one committed in contracts/openapi/."""
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 from starlette.routing import Route
+from starlette.testclient import TestClient
 
 from services.cart.openapi import openapi_document
 from services.cart.server import CartParts
@@ -32,3 +36,8 @@ def documented() -> set[tuple[str, str]]:
 
 def test_the_document_lists_exactly_the_routes_served(cart: CartParts) -> None:
     assert documented() == served(cart)
+
+
+def test_the_cart_serves_the_committed_document(http: TestClient) -> None:
+    committed = Path(__file__).resolve().parents[2] / "contracts/openapi/cart.json"
+    assert http.get("/openapi.json").json() == json.loads(committed.read_text())
