@@ -26,7 +26,7 @@ from .http_api import CartApi
 from .http_app import build_http_app
 from .item_master import ItemMasterClient
 from .item_master.change_watch import ItemChangeWatch
-from .item_master_wiring import build_change_watch, build_item_master_client
+from .item_master_wiring import build_item_master
 from .rate_limit import RateLimiter
 from .repository import CartRepository
 from .settings import CartSettings
@@ -59,9 +59,9 @@ def assemble(
     """Build every part of the cart; tests may bring their own item client and its registry.
     With `telemetry`, every request, lookup and call to master-data is traced."""
     registry = registry or CollectorRegistry()
-    built = items is None
-    items = items or build_item_master_client(settings, registry, telemetry)
-    watch = build_change_watch(settings, items, registry, repository, telemetry) if built else None
+    watch = None
+    if items is None:
+        items, watch = build_item_master(settings, registry, repository, telemetry)
     closings = Closings(zoneinfo.ZoneInfo(settings.business_timezone))
     service = CartService(
         repository,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -19,7 +19,7 @@ from gen.kugel.item.v1 import (
 )
 from services.cart.item_master.change_watch import ItemChangeWatch, WatchedTenants, WatchMetrics
 from services.cart.item_master.client import ItemMasterClient
-from services.cart.item_master.item_cache import NOT_FOUND, ItemCache
+from services.cart.item_master.item_cache import NOT_FOUND, CacheKey, ItemCache
 from services.cart.item_master.metrics import LookupMetrics
 from services.cart.item_master.model import ItemLookupError, LookupFailure
 from services.cart.item_master.outage import Outage
@@ -77,7 +77,9 @@ def test_a_last_known_copy_lives_max_stale_and_never_after_a_change_named_it() -
     assert items.last_known(KEY) is None  # older than MAX_STALE_SECONDS
 
 
-def make_client(clock: Clock) -> tuple[ItemMasterClient, ScriptedTransport, ScriptedTransport]:
+def make_client(
+    clock: Clock, fetch_again: Callable[[list[CacheKey]], None] | None = None
+) -> tuple[ItemMasterClient, ScriptedTransport, ScriptedTransport]:
     grpc = ScriptedTransport("grpc", dict(CATALOGUE))
     http = ScriptedTransport("connect", dict(CATALOGUE))
     registry = CollectorRegistry()
@@ -89,6 +91,7 @@ def make_client(clock: Clock) -> tuple[ItemMasterClient, ScriptedTransport, Scri
         cache=cache(clock, ttl=1),
         metrics=LookupMetrics(registry),
         outage=Outage(5.0, registry, clock=clock),
+        fetch_again=fetch_again,
     )
     return client, grpc, http
 
@@ -243,9 +246,8 @@ def test_a_fetch_keeps_its_answer_unless_a_change_named_its_key_meanwhile() -> N
 
 async def test_a_lookup_a_change_overtook_is_fetched_again_so_the_item_keeps_a_copy() -> None:
     clock = Clock()
-    client, grpc, http = make_client(clock)
     again: list[tuple[str, str, str]] = []
-    client.fetch_again = again.extend
+    client, grpc, http = make_client(clock, again.extend)
     assert client.cache is not None
     grpc.delay = http.delay = 0.05
     lookup = asyncio.create_task(client.get_items("T0001", "S001", ["A"]))

@@ -62,16 +62,19 @@ class ItemMasterClient:
         metrics: LookupMetrics,
         outage: Outage | None = None,
         tracer: trace.Tracer | None = None,
+        preloaded: PreloadedItems | None = None,
+        fetch_again: Callable[[list[CacheKey]], None] | None = None,
     ) -> None:
+        """`preloaded`: the stores PRELOAD_STORES names, kept whole; `fetch_again`: where an
+        answer a change overtook goes to be fetched again (the change watch's refetch queue)."""
         self._transports = FallbackTransports(
             grpc=grpc, http=http, breaker=breaker, metrics=metrics
         )
         self._timeout = timeout_seconds
         self._cache = cache
         self._outage = outage  # stale-if-error from the cache's last known copies
-        self.preloaded: PreloadedItems | None = None  # PRELOAD_STORES, set by the wiring
-        # Where an answer a change overtook goes to be fetched again (the watch's refresh).
-        self.fetch_again: Callable[[list[CacheKey]], None] | None = None
+        self._preloaded = preloaded
+        self._fetch_again = fetch_again
         self._in_flight: dict[CacheKey, _Flight] = {}
         self.tenants = WatchedTenants()  # every tenant looked up: what the change watch covers
         self._cache_hits = metrics.cache.labels("hit")
@@ -204,8 +207,8 @@ class ItemMasterClient:
         for code in codes:
             key = (tenant_id, store_code, code)
             cached = cache.get(key)
-            if cached is None and self.preloaded is not None:
-                cached = self.preloaded.get(key)  # a preloaded store: no hop while current
+            if cached is None and self._preloaded is not None:
+                cached = self._preloaded.get(key)  # a preloaded store: no hop while current
             if cached is not None:
                 answers[code] = cached
             elif key in self._in_flight:
@@ -238,8 +241,8 @@ class ItemMasterClient:
                 continue
             key = (tenant_id, store_code, code)
             copy = self._cache.last_known(key)
-            if copy is None and self.preloaded is not None:
-                copy = self.preloaded.last_known(key)
+            if copy is None and self._preloaded is not None:
+                copy = self._preloaded.last_known(key)
             if copy is None:
                 return None
             copies[code] = copy
@@ -255,7 +258,7 @@ class ItemMasterClient:
         if cache is not None:
             for code in item_codes:
                 cache.put_fetched(ask.key(code), result.found.get(code, NOT_FOUND), generation)
-        if self.preloaded is not None:
+        if self._preloaded is not None:
             unchanged = [
                 c
                 for c in item_codes
@@ -263,7 +266,7 @@ class ItemMasterClient:
             ]
             found = {c: i for c, i in result.found.items() if c in unchanged}
             gone = [c for c in result.not_found if c in unchanged]
-            await self.preloaded.update(tenant_id, store_code, found, gone)
+            await self._preloaded.update(tenant_id, store_code, found, gone)
 
     def _start_flight(self, cache: ItemCache, ask: _Ask) -> _Flight:
         """Fetch the misses once, in a task of their own that callers wanting the same keys
@@ -303,8 +306,8 @@ class ItemMasterClient:
             if not cache.put_fetched(ask.key(code), answer, generation):
                 overtaken.append(ask.key(code))  # a change came meanwhile: may be stale
             answers[code] = answer
-        if overtaken and self.fetch_again is not None:
-            self.fetch_again(overtaken)  # so a known item keeps a copy for an outage
+        if overtaken and self._fetch_again is not None:
+            self._fetch_again(overtaken)  # so a known item keeps a copy for an outage
         return answers
 
     def master_data_status(self) -> dict[str, object]:

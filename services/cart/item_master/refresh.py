@@ -32,9 +32,11 @@ class ChangedItems:
     """A queue of keys to fetch again (and of preloaded stores to take anew), drained by `run`
     (a task of the cart process)."""
 
-    def __init__(self, fetch: Fetch) -> None:
+    def __init__(self, fetch: Fetch, snapshot: Snapshot | None = None) -> None:
+        """`snapshot`: how a preloaded store's snapshot is taken anew (the watch's sources
+        know); without it, only items are fetched again."""
         self._fetch = fetch
-        self._snapshot: Snapshot | None = None
+        self._snapshot = snapshot
         self._stores: dict[tuple[str, str], None] = {}  # stores to take a snapshot of
         self._pending: dict[tuple[str, str], dict[str, None]] = {}  # insertion-ordered sets
         self._wake = asyncio.Event()
@@ -48,10 +50,6 @@ class ChangedItems:
         if self._pending:
             self.idle.clear()
             self._wake.set()
-
-    def resnapshot_with(self, snapshot: Snapshot) -> None:
-        """How a preloaded store's snapshot is taken anew (the watch's sources know)."""
-        self._snapshot = snapshot
 
     def resnapshot(self, stores: Iterable[tuple[str, str]]) -> None:
         if self._snapshot is None:
