@@ -1,10 +1,10 @@
 """grpclib's server-side HTTP/2 stream, with its waiters made only when something waits.
 
 grpclib's `Stream` gives every stream three `asyncio.Event`s and a `Buffer` holding a `Queue`
-(three deques and one more Event) and a deque: eight deques of some 600 bytes each, about
-6 KB a stream before anything is sent or awaited. A watch open for hours awaits none of them,
-and 10,000 watches paid 60 MB for it. These classes keep grpclib's behaviour and interface
-(grpclib is pinned below 0.5, its edges tested by tests/integration/test_grpc_edges.py).
+(three deques and one more Event) and a deque: eight deques, kilobytes a stream before anything
+is sent or awaited (docs/measurements.md). A watch open for hours awaits none of them. These
+classes keep grpclib's behaviour and interface (grpclib is pinned below 0.5, its edges tested
+by tests/integration/test_grpc_edges.py).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The proto3 JSON mapping for betterproto2 messages, strict on input and fast on output.
 
-betterproto2's `to_dict` costs ~630 us for one Item response here and `from_dict` checks no
-types, so this module walks the message descriptor itself
+betterproto2's `to_dict` is slow (docs/measurements.md) and `from_dict` checks no types, so
+this module walks the message descriptor itself
 (https://protobuf.dev/programming-guides/json/): camelCase names out, either name in,
 64-bit integers as strings, enums by name, Timestamps as RFC 3339, default values omitted,
 unknown fields ignored, anything of the wrong type refused with the field's path.

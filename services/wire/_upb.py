@@ -1,9 +1,9 @@
 """Moves betterproto2 messages to and from the official protobuf runtime (upb, in C).
 
-betterproto2's own codec is pure Python and spends most of its time in per-field bookkeeping:
-measured here, `bytes()` of one Item response takes ~240 us and `parse` ~220 us. Copying the
-fields into a upb message and letting C do the wire work takes ~8 us and ~15 us, and upb's
-parser is strict where `Message.parse` silently accepts malformed input. The generated
+betterproto2's own codec is pure Python and spends most of its time in per-field bookkeeping;
+copying the fields into a upb message and letting C do the wire work is many times cheaper
+(docs/measurements.md), and upb's parser is strict where `Message.parse` silently accepts
+malformed input. The generated
 dataclasses stay the types every handler and stub sees.
 """
 
