@@ -33,7 +33,7 @@ from .item_master.item_cache import CacheKey, ItemCache
 from .item_master.metrics import LookupMetrics
 from .item_master.outage import Outage
 from .item_master.preload import PreloadedItems
-from .item_master.refresh import ChangedItems
+from .item_master.refetch_queue import RefetchQueue
 from .item_master.transport import MAX_REPLY_BYTES
 from .repository import CartRepository
 from .settings import CartSettings
@@ -163,7 +163,7 @@ def build_item_master(
             ttl=settings.item_cache_ttl_seconds,
             max_stale=settings.max_stale_seconds,
         )
-    changed = ChangedItems(
+    changed = RefetchQueue(
         lambda tenant, store, codes: client.refetch(tenant, store, codes),  # noqa: PLW0108 - made below
         lambda tenant, store: watch.snapshot(tenant, store),  # noqa: PLW0108 - made below
     )

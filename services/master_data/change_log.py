@@ -1,89 +1,87 @@
-"""What a write changes for lookups: the entries of the change log that WatchItemChanges streams.
+"""One reader of the change log per process, whose result every watch shares: a write costs
+one log query, not one per open watch (10,000 watches each querying on every write took an
+admin write seconds to reach them all, and lookups with them).
 
-Every admin write and import records, in its own transaction, one entry per tenant and store it
-touched, naming the items whose answer may have changed: an item or a store price names that
-item; a tax rule, a tenant (its currency) or a store names all items (of the tenant, or of the
-store). The log keeps the last KEEP entries (docs/push-coherence.md); a client whose position
-is older gets a reset and drops its whole cache.
+Each wake-up of the feed gets one refresh (the log's bounds and what is new, for every tenant)
+that every watch woken by it awaits; the newest entries stay in memory, and a watch takes its
+own from there. A watch too far behind for memory (a resume from an old position) reads the
+log itself, as before.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+import bisect
+import itertools
+from collections import deque
+from collections.abc import Sequence
 from typing import Final
 
-from opentelemetry import propagate
+from .change_entries import LoggedChange
+from .repository import ItemRepository
 
-from .records import Item, MasterRecord, Store, StorePrice, TaxRule, Tenant
-
-KEEP: Final = 10_000  # entries kept: the resume window
-MAX_CODES: Final = 1_000  # more items in one entry are sent as "all items"
-
-
-@dataclass(frozen=True, slots=True)
-class ChangeEntry:
-    """One entry: `store_code` empty for every store; `item_codes` empty with `all_items`."""
-
-    tenant_id: str
-    store_code: str
-    item_codes: tuple[str, ...]
-    all_items: bool
+KEPT: Final = 4_096  # the newest entries kept in memory for the watches
+READ_BATCH: Final = 1_000
 
 
-@dataclass(frozen=True, slots=True)
-class LoggedChange:
-    """An entry as the log keeps it, with its sequence and commit time."""
+class SharedChangeLog:
+    """The log as every watch of the process sees it: bounds and the newest entries."""
 
-    sequence: int
-    entry: ChangeEntry
-    committed_at_us: int
-    trace_parent: str = ""  # the W3C traceparent of the write, when it was traced
+    def __init__(self, repository: ItemRepository) -> None:
+        self._repository = repository
+        self._entries: deque[LoggedChange] = deque(maxlen=KEPT)
+        self._sequences: deque[int] = deque(maxlen=KEPT)  # the entries' sequences, for bisect
+        self.oldest = 0
+        self.latest = 0
+        self._read_up_to = -1  # the log is read up to here (-1: not at all yet)
+        self._refresh: asyncio.Task[None] | None = None
+        self._done_wake = -1  # ... and when the last completed one did
+        self.queries = 0  # log queries made (the lab reads it)
 
+    async def refresh(self, wake: int) -> None:
+        """Return once a refresh that started at the feed's wake count `wake` or later is
+        done: every write that woke the feed before the caller took its token is in it."""
+        while self._done_wake < wake:
+            if self._refresh is None:
+                self._refresh = asyncio.create_task(self._read(wake))
+            task = self._refresh
+            await asyncio.shield(task)
 
-def current_trace_parent() -> str:
-    """The traceparent of the span current now ('' outside one: a write not traced), kept with
-    the write's changes so a client can link their application to it."""
-    carrier: dict[str, str] = {}
-    propagate.inject(carrier)
-    return carrier.get("traceparent", "")
+    async def _read(self, wake: int) -> None:
+        try:
+            self.oldest, self.latest = await self._repository.log_bounds()
+            self.queries += 1
+            if self._read_up_to < 0:
+                self._read_up_to = self.latest  # from now on: watches start at the end
+            while self._read_up_to < self.latest:
+                batch = await self._repository.all_changes_after(self._read_up_to, READ_BATCH)
+                self.queries += 1
+                if not batch:  # trimmed meanwhile: nothing more to read up to `latest`
+                    self._read_up_to = self.latest
+                    break
+                for logged in batch:
+                    self._entries.append(logged)
+                    self._sequences.append(logged.sequence)
+                self._read_up_to = batch[-1].sequence
+            self._done_wake = max(self._done_wake, wake)
+        finally:
+            self._refresh = None
 
-
-def _scope(kind: type[MasterRecord], key: tuple[str, ...]) -> tuple[str, str, str | None]:
-    """(tenant, store or '', item code or None for all items) of one change."""
-    if kind is Item:
-        return key[0], "", key[1]
-    if kind is StorePrice:
-        return key[0], key[1], key[2]
-    if kind is Store:
-        return key[0], key[1], None
-    if kind in (TaxRule, Tenant):
-        return key[0], "", None
-    raise TypeError(f"no change scope for {kind.__name__}")
-
-
-Target = tuple[type[MasterRecord], tuple[str, ...]]  # what a change writes or deletes: kind, key
-
-
-class WriteScopes:
-    """The log entries of one write, one per tenant and store, in first-touched order, gathered
-    as its changes are written (an import's rows are never all in hand at once)."""
-
-    def __init__(self) -> None:
-        self._codes: dict[tuple[str, str], dict[str, None] | None] = {}  # None: all items
-
-    def add(self, target: Target) -> None:
-        tenant, store, item = _scope(*target)
-        scope = (tenant, store)
-        named = self._codes.setdefault(scope, {})
-        if named is None:
-            return
-        if item is None or len(named) >= MAX_CODES:
-            self._codes[scope] = None
-        else:
-            named[item] = None
-
-    def entries(self) -> list[ChangeEntry]:
-        return [
-            ChangeEntry(tenant, store, tuple(named or ()), named is None)
-            for (tenant, store), named in self._codes.items()
-        ]
+    def after(
+        self, position: int, tenant_ids: Sequence[str], limit: int
+    ) -> list[LoggedChange] | None:
+        """The kept changes of the tenants after `position`, oldest first, at most `limit`;
+        None when memory does not reach back to `position` (read the log instead)."""
+        if position >= self._read_up_to:
+            return []
+        if not self._sequences or self._sequences[0] > position + 1:
+            return None
+        start = bisect.bisect_right(self._sequences, position)
+        wanted = set(tenant_ids)
+        found = []
+        for logged in itertools.islice(self._entries, start, None):
+            if logged.entry.tenant_id in wanted:
+                found.append(logged)
+                if len(found) == limit:
+                    break
+        return found

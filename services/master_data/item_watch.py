@@ -1,6 +1,6 @@
 """WatchItemChanges: the events of one watch, read from the change log as it grows.
 
-`ChangeFeed` wakes every watch of this process when the log may have grown: at once after a
+`WatchWakeup` wakes every watch of this process when the log may have grown: at once after a
 write made here, on PostgreSQL's NOTIFY for a write by another replica, and at SQLite's poll for
 a write by another process. Each watch then reads what is new for its tenants. A watch sends
 nothing it has not read, one message at a time, so a client that reads slowly holds back only
@@ -23,8 +23,8 @@ from gen.kugel.item.v1 import ItemChange, WatchHeartbeat, WatchItemChangesRespon
 from services.common.codes import RULE, is_code
 from services.common.loop_turns import LoopTurns
 
-from .change_log import LoggedChange
-from .change_reader import SharedChangeLog
+from .change_entries import LoggedChange
+from .change_log import SharedChangeLog
 from .errors import CatalogError, ErrorCode
 from .repository import ItemRepository
 
@@ -34,7 +34,7 @@ MAX_STORES: Final = 100
 WATCHES_PER_TURN: Final = 100  # watches that send in one turn of the loop (docs/reliability.md)
 
 
-class ChangeFeed:
+class WatchWakeup:
     """A wake-up for every watch of this process. Take a `token` before reading the log and
     `wait` on it after: a write in between is not slept through."""
 
@@ -96,7 +96,7 @@ class ItemWatch:
     """One client's watch: its tenants, optional stores, and how far it has read."""
 
     repository: ItemRepository
-    feed: ChangeFeed
+    feed: WatchWakeup
     log: SharedChangeLog
     tenant_ids: Sequence[str]
     store_codes: Sequence[str]
@@ -164,7 +164,7 @@ class Watches:
     """What ItemService opens watches with, and how many each connection and token holds."""
 
     repository: ItemRepository
-    feed: ChangeFeed
+    feed: WatchWakeup
     heartbeat_seconds: float
     log: SharedChangeLog
     max_per_connection: int = 100

@@ -16,7 +16,7 @@ import asyncpg
 
 from services.common import postgres
 
-from .change_log import KEEP, ChangeEntry, LoggedChange, WriteScopes, current_trace_parent
+from .change_entries import KEEP, ChangeEntry, LoggedChange, WriteScopes, current_trace_parent
 from .records import MasterRecord
 from .repository import (
     ChangeRejected,

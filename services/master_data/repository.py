@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from .change_log import LoggedChange
+from .change_entries import LoggedChange
 from .records import MasterRecord
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any, Final
 
-from .change_log import Target
+from .change_entries import Target
 from .records import MasterRecord
 from .repository import Deletion, MasterChange, PricedItem
 from .schema import TABLES

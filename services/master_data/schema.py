@@ -66,7 +66,7 @@ CREATE TABLE IF NOT EXISTS catalog_version (
 );
 INSERT OR IGNORE INTO catalog_version VALUES (1, 0);
 """
-# Migration 2: the change log WatchItemChanges streams (services/master_data/change_log.py).
+# Migration 2: the change log WatchItemChanges streams (services/master_data/change_entries.py).
 CHANGE_LOG_V2: Final = """
 CREATE TABLE item_changes (
     sequence        INTEGER PRIMARY KEY AUTOINCREMENT,

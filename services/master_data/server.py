@@ -40,11 +40,11 @@ from services.wire.uvicorn_server import EmbeddedUvicorn, http_server, wait_star
 
 from .admin_api import AdminApi
 from .catalog import ItemCatalog
-from .change_reader import SharedChangeLog
+from .change_log import SharedChangeLog
 from .grpc_server import build_grpc_server
 from .http_app import build_http_app
 from .item_service import ItemService
-from .item_watch import ChangeFeed, Watches
+from .item_watch import Watches, WatchWakeup
 from .repository import ItemRepository
 from .settings import MasterDataSettings
 from .storage import open_repository
@@ -57,7 +57,7 @@ class MasterData:
     """master-data's parts, wired: what `serve` runs and what in-process tests drive."""
 
     catalog: ItemCatalog
-    feed: ChangeFeed  # wakes the WatchItemChanges streams
+    feed: WatchWakeup  # wakes the WatchItemChanges streams
     gate: CallGate
     item_service: HandlerTable
     http_app: Starlette
@@ -72,7 +72,7 @@ def assemble(
     """Build every part of master-data over one repository; with `telemetry`, every rpc traced
     (and timed as OpenTelemetry metrics, when those are configured)."""
     catalog = ItemCatalog(repository, settings.catalog_cache_size)
-    feed = ChangeFeed()
+    feed = WatchWakeup()
     catalog.write_listeners.append(feed.wake)
     change_log = SharedChangeLog(repository)
     watches = Watches(

@@ -16,7 +16,7 @@ from typing import Final
 from services.common.migrations import now_us
 from services.common.sqlite_threads import SqliteThreads
 
-from .change_log import KEEP, ChangeEntry, LoggedChange, WriteScopes, current_trace_parent
+from .change_entries import KEEP, ChangeEntry, LoggedChange, WriteScopes, current_trace_parent
 from .records import MasterRecord
 from .repository import (
     ChangeRejected,

@@ -23,7 +23,7 @@ from services.cart.item_master.item_cache import NOT_FOUND, CacheKey, ItemCache
 from services.cart.item_master.metrics import LookupMetrics
 from services.cart.item_master.model import ItemLookupError, LookupFailure
 from services.cart.item_master.outage import Outage
-from services.cart.item_master.refresh import ChangedItems
+from services.cart.item_master.refetch_queue import RefetchQueue
 from services.common.circuit_breaker import CircuitBreaker
 
 from .test_item_master_client import CATALOGUE, Clock, ScriptedTransport, detail
@@ -140,7 +140,7 @@ async def test_answers_that_are_not_outages_never_sell_a_last_known_copy(
 
 
 def watch_with(
-    items: ItemCache, changed: ChangedItems | None = None
+    items: ItemCache, changed: RefetchQueue | None = None
 ) -> tuple[ItemChangeWatch, WatchedTenants]:
     tenants = WatchedTenants()
     tenants.add("T0001")
@@ -155,7 +155,7 @@ async def test_a_changed_cached_item_is_fetched_again_at_once() -> None:
     client, grpc, http = make_client(clock)
     await client.get_items("T0001", "S001", ["A", "B"])
     assert client.cache is not None
-    changed = ChangedItems(client.get_items)
+    changed = RefetchQueue(client.get_items)
     watch, _ = watch_with(client.cache, changed)
     refresher = asyncio.create_task(changed.run())
     grpc.catalogue["A"] = http.catalogue["A"] = detail("A", price=250)  # the new price
@@ -173,7 +173,7 @@ async def test_a_change_to_every_item_is_fetched_again_in_bounded_batches() -> N
     async def fetch(tenant: str, store: str, codes: list[str]) -> None:
         asked.append((tenant, store, codes))
 
-    changed = ChangedItems(fetch)
+    changed = RefetchQueue(fetch)
     changed.add(("T0001", "S001", f"I{n:04d}") for n in range(250))
     changed.add(("T0001", "S002", "I0001") for _ in range(1))
     refresher = asyncio.create_task(changed.run())

@@ -29,7 +29,7 @@ from .change_sources import ChangeSource, WatchFailed
 from .item_cache import ItemCache
 from .model import ItemLookupError, LookupFailure
 from .preload import PreloadedItems
-from .refresh import ChangedItems
+from .refetch_queue import RefetchQueue
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ class ItemChangeWatch:
         metrics: WatchMetrics,
         *,
         idle_timeout: float,
-        changed: ChangedItems | None = None,
+        changed: RefetchQueue | None = None,
         preloaded: PreloadedItems | None = None,
         clock: Callable[[], float] = time.time,
         tracer: trace.Tracer | None = None,

@@ -28,7 +28,7 @@ Fetch = Callable[[str, str, list[str]], Awaitable[object]]
 Snapshot = Callable[[str, str], Awaitable[object]]
 
 
-class ChangedItems:
+class RefetchQueue:
     """A queue of keys to fetch again (and of preloaded stores to take anew), drained by `run`
     (a task of the cart process)."""
 
