@@ -1,4 +1,5 @@
-"""ItemService over grpclib, in process (ChannelFor): answers, statuses, auth, limits."""
+"""ItemService on our own gRPC engine, in process (WireChannelFor: WireServer, its dispatch,
+streams and guards): answers, statuses, auth, limits."""
 
 from __future__ import annotations
 
@@ -6,11 +7,11 @@ import base64
 from collections.abc import AsyncIterator
 
 import pytest
+from grpclib.client import Channel
 from grpclib.const import Status
 from grpclib.exceptions import GRPCError
 from grpclib.health.v1.health_grpc import HealthStub
 from grpclib.health.v1.health_pb2 import HealthCheckRequest, HealthCheckResponse
-from grpclib.testing import ChannelFor
 
 from gen.kugel.item.v1 import (
     BatchGetItemDetailsRequest,
@@ -22,8 +23,7 @@ from gen.kugel.item.v1 import (
 from services.master_data.grpc_server import build_grpc_server
 from services.master_data.server import MasterData
 from services.rpc.grpc_connection import GrpcLimits
-from services.wire.grpc import StrictProtoCodec
-from services.wire.status_details import StatusDetailsCodec
+from tests.support.wire_channel import WireChannelFor
 
 from .conftest import TOKEN
 
@@ -31,9 +31,9 @@ AUTH = {"authorization": f"Bearer {TOKEN}"}
 
 
 @pytest.fixture
-async def channel(master_data: MasterData) -> AsyncIterator[ChannelFor]:
+async def channel(master_data: MasterData) -> AsyncIterator[Channel]:
     grpc = build_grpc_server(master_data.item_service, limits=GrpcLimits(max_message_bytes=4096))
-    async with ChannelFor(grpc.services, codec=StrictProtoCodec(4096)) as channel:
+    async with WireChannelFor(grpc.services, GrpcLimits(max_message_bytes=4096)) as channel:
         yield channel
 
 
@@ -41,14 +41,14 @@ def request(code: str = "ITEM0005") -> GetItemDetailRequest:
     return GetItemDetailRequest(tenant_id="T0001", store_code="S001", item_code=code)
 
 
-async def test_lookup_returns_store_price(channel: ChannelFor) -> None:
+async def test_lookup_returns_store_price(channel: Channel) -> None:
     response = await ItemServiceStub(channel).get_item_detail(request(), metadata=AUTH, timeout=5)
     assert response.item is not None
     assert response.item.item_code == "ITEM0005"
     assert response.item.store_price_applied is True
 
 
-async def test_batch_lists_missing_codes(channel: ChannelFor) -> None:
+async def test_batch_lists_missing_codes(channel: Channel) -> None:
     response = await ItemServiceStub(channel).batch_get_item_details(
         BatchGetItemDetailsRequest(
             tenant_id="T0001", store_code="S001", item_codes=["ITEM0001", "NOPE"]
@@ -95,7 +95,7 @@ async def test_batch_lists_missing_codes(channel: ChannelFor) -> None:
     ],
 )
 async def test_bad_calls_get_the_right_status(
-    channel: ChannelFor,
+    channel: Channel,
     message: GetItemDetailRequest,
     metadata: dict[str, str],
     status: Status,
@@ -108,7 +108,7 @@ async def test_bad_calls_get_the_right_status(
 
 
 async def test_unexpected_error_is_internal_with_generic_message(
-    channel: ChannelFor, master_data: MasterData, caplog: pytest.LogCaptureFixture
+    channel: Channel, master_data: MasterData, caplog: pytest.LogCaptureFixture
 ) -> None:
     async def broken(*_: object) -> None:
         raise RuntimeError("secret database detail")
@@ -123,22 +123,20 @@ async def test_unexpected_error_is_internal_with_generic_message(
     assert "secret database detail" in caplog.text
 
 
-async def test_draining_server_refuses_new_calls(
-    channel: ChannelFor, master_data: MasterData
-) -> None:
+async def test_draining_server_refuses_new_calls(channel: Channel, master_data: MasterData) -> None:
     assert await master_data.gate.drain(0.1) is True
     with pytest.raises(GRPCError) as raised:
         await ItemServiceStub(channel).get_item_detail(request(), metadata=AUTH, timeout=5)
     assert raised.value.status == Status.UNAVAILABLE
 
 
-async def test_health_reports_serving(channel: ChannelFor) -> None:
+async def test_health_reports_serving(channel: Channel) -> None:
     reply = await HealthStub(channel).Check(HealthCheckRequest(), timeout=5)
     assert reply.status == HealthCheckResponse.SERVING
 
 
 async def test_an_unexpected_error_is_internal_with_its_stack_trace_in_the_log(
-    channel: ChannelFor,
+    channel: Channel,
     master_data: MasterData,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
@@ -170,9 +168,7 @@ async def test_a_not_found_says_what_was_not_found(
     subject: str,
 ) -> None:  # fmt: skip
     grpc = build_grpc_server(master_data.item_service, limits=GrpcLimits(max_message_bytes=4096))
-    async with ChannelFor(
-        grpc.services, codec=StrictProtoCodec(4096), status_details_codec=StatusDetailsCodec()
-    ) as channel:
+    async with WireChannelFor(grpc.services, GrpcLimits(max_message_bytes=4096)) as channel:
         with pytest.raises(GRPCError) as raised:
             await ItemServiceStub(channel).get_item_detail(
                 GetItemDetailRequest(tenant_id=tenant, store_code=store, item_code=code),

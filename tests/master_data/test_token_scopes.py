@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from grpclib.const import Status
 from grpclib.exceptions import GRPCError
-from grpclib.testing import ChannelFor
 from pydantic import SecretStr
 from starlette.testclient import TestClient
 
@@ -18,7 +17,7 @@ from services.master_data.server import MasterData, assemble
 from services.master_data.settings import MasterDataSettings
 from services.master_data.sqlite_repository import SqliteItemRepository
 from services.rpc.grpc_connection import GrpcLimits
-from services.wire.grpc import StrictProtoCodec
+from tests.support.wire_channel import WireChannelFor
 
 from .conftest import TOKEN
 
@@ -34,7 +33,7 @@ def scoped(repository: SqliteItemRepository, settings: MasterDataSettings) -> Ma
 @pytest.fixture
 async def stub(scoped: MasterData) -> AsyncIterator[ItemServiceStub]:
     grpc = build_grpc_server(scoped.item_service, limits=GrpcLimits(max_message_bytes=4096))
-    async with ChannelFor(grpc.services, codec=StrictProtoCodec(4096)) as channel:
+    async with WireChannelFor(grpc.services, GrpcLimits(max_message_bytes=4096)) as channel:
         yield ItemServiceStub(channel)
 
 
