@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from services.common.fast_lane import FastLaneApp
+from services.cart.fast_lane import FastLaneApp
 from services.common.path_segments import WholeSegments
 from services.common.probes import probe_routes
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 
-from services.common.gc_tuning import tune_for_serving
+from services.cart.gc_tuning import tune_for_serving
 from services.common.postgres import redacted
 from services.common.process_limits import connection_cap, raise_open_file_limit
 from services.common.sockets import listening_socket

@@ -21,11 +21,11 @@ from typing import Final
 
 from gen.kugel.item.v1 import ItemChange, WatchHeartbeat, WatchItemChangesResponse, WatchReset
 from services.common.codes import RULE, is_code
-from services.common.loop_turns import LoopTurns
 
 from .change_entries import LoggedChange
 from .change_log import SharedChangeLog
 from .errors import CatalogError, ErrorCode
+from .loop_turns import LoopTurns
 from .repository import ItemRepository
 
 BATCH: Final = 500  # changes read from the log at a time

@@ -1,4 +1,4 @@
-"""The cart's hot routes take the fast lane (services.common.fast_lane) and answer every
+"""The cart's hot routes take the fast lane (services.cart.fast_lane) and answer every
 request exactly as the router would: the same status, headers and body, the path checks of
 the middleware included, for a table of requests (escaped paths, HEAD, unknown paths, wrong
 methods, a header sent twice)."""
@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import pytest
 from starlette.testclient import TestClient
 
+from services.cart.fast_lane import FastLaneApp
 from services.cart.server import CartParts
-from services.common.fast_lane import FastLaneApp
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from services.common.gc_tuning import YOUNG_THRESHOLD, tune_for_serving
+from services.cart.gc_tuning import YOUNG_THRESHOLD, tune_for_serving
 
 
 @pytest.fixture

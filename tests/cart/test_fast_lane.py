@@ -10,7 +10,7 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from services.common.fast_lane import FastLaneApp
+from services.cart.fast_lane import FastLaneApp
 from services.common.path_segments import WholeSegments
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from services.common.loop_turns import LoopTurns
+from services.master_data.loop_turns import LoopTurns
 
 
 async def _turn_of_each(tasks: int, per_turn: int) -> list[int]:
