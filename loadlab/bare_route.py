@@ -31,8 +31,8 @@ from services.common.sockets import listening_socket
 from services.common.sqlite_threads import SqliteThreads
 from services.common.stop_signal import until_stop_signal
 from services.common.telemetry import configure_telemetry
-from services.wire.http1 import HttpLimits
-from services.wire.uvicorn_server import http_server, wait_started
+from services.http_servers.http1 import HttpLimits
+from services.http_servers.uvicorn_server import http_server, wait_started
 
 # About the size of a cart with a few lines, as the cart API answers it.
 DOCUMENT = json.dumps(

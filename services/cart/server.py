@@ -17,8 +17,8 @@ from services.common.process_limits import connection_cap, raise_open_file_limit
 from services.common.sockets import listening_socket
 from services.common.stop_signal import until_stop_signal
 from services.common.telemetry import Telemetry, configure_telemetry
-from services.wire.http1 import HttpLimits
-from services.wire.uvicorn_server import http_server, wait_started
+from services.http_servers.http1 import HttpLimits
+from services.http_servers.uvicorn_server import http_server, wait_started
 
 from .auth import TerminalAuthenticator
 from .cart_service import CartService

@@ -24,6 +24,9 @@ from services.common.sockets import BACKLOG, listening_socket
 from services.common.stop_signal import until_stop_signal
 from services.common.telemetry import Telemetry, configure_telemetry
 from services.common.tls import server_context
+from services.http_servers.http1 import HttpLimits
+from services.http_servers.hypercorn_server import EmbeddedHypercorn, hypercorn_server
+from services.http_servers.uvicorn_server import EmbeddedUvicorn, http_server, wait_started
 from services.rpc.call_gate import CallGate
 from services.rpc.connect_server import ConnectEndpoint, method_table
 from services.rpc.cors import parse_origins
@@ -34,9 +37,6 @@ from services.rpc.rpc_tracing import ServerTracing
 from services.rpc.servable import HandlerTable
 from services.wire.codec import EncodedForms
 from services.wire.flood_guard import FloodRecord
-from services.wire.http1 import HttpLimits
-from services.wire.hypercorn_server import EmbeddedHypercorn, hypercorn_server
-from services.wire.uvicorn_server import EmbeddedUvicorn, http_server, wait_started
 
 from .admin_api import AdminApi
 from .catalog import ItemCatalog

@@ -32,6 +32,9 @@ from services.common.secrets import BearerToken
 from services.common.sockets import listening_socket
 from services.common.telemetry import configure_telemetry
 from services.common.tls import server_context
+from services.http_servers.http1 import HttpLimits
+from services.http_servers.hypercorn_server import hypercorn_server
+from services.http_servers.uvicorn_server import http_server, wait_started
 from services.rpc.call import current_call
 from services.rpc.call_gate import CallGate
 from services.rpc.connect_server import ConnectEndpoint, method_table
@@ -39,10 +42,7 @@ from services.rpc.grpc_connection import GrpcLimits
 from services.rpc.grpc_server import WireServer
 from services.rpc.interceptors import intercepted
 from services.rpc.rpc_tracing import ServerTracing
-from services.wire.http1 import HttpLimits
-from services.wire.hypercorn_server import hypercorn_server
 from services.wire.status_details import TYPE_URL_PREFIX, type_name
-from services.wire.uvicorn_server import http_server, wait_started
 from tests.conformance.gen.connectrpc.conformance.v1 import (
     ConformancePayload,
     ConformancePayloadConnectGetInfo,

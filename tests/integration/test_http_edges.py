@@ -160,8 +160,8 @@ def test_hypercorn_keeps_the_limits_too(tmp_path: Path) -> None:
 def test_hypercorn_h2_survives_data_after_an_early_reply(tmp_path: Path) -> None:
     """HTTP/2 on Hypercorn: a call answered before its body was read (405 for DELETE), whose
     client then sends that body, must not take the connection down: the next call on the same
-    connection is answered (Hypercorn 0.18 raised KeyError there; services.wire.hypercorn_server
-    drops such frames)."""
+    connection is answered (Hypercorn 0.18 raised KeyError there;
+    services.http_servers.hypercorn_server drops such frames)."""
     service = start_master_data(tmp_path, HTTP_SERVER="hypercorn")
     try:
         config = h2.config.H2Configuration(client_side=True)

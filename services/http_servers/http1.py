@@ -19,8 +19,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from services.common.settings_fields import HttpLimitSettings
 from services.common.throttled_log import ThrottledLog
-
-from .headers import ascii_digits
+from services.wire.headers import ascii_digits
 
 log = logging.getLogger(__name__)
 

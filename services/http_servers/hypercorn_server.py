@@ -24,8 +24,8 @@ from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.common.sockets import BACKLOG
+from services.wire.flood_guard import FloodGuard, FloodRecord, FloodRules
 
-from .flood_guard import FloodGuard, FloodRecord, FloodRules
 from .http1 import HttpLimits
 
 log = logging.getLogger(__name__)
