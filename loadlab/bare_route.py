@@ -31,7 +31,7 @@ from services.common.sockets import listening_socket
 from services.common.sqlite_threads import SqliteThreads
 from services.common.stop_signal import until_stop_signal
 from services.common.telemetry import configure_telemetry
-from services.http_servers.http1 import HttpLimits
+from services.http_servers.http_limits import HttpLimits
 from services.http_servers.uvicorn_server import http_server, wait_started
 
 # About the size of a cart with a few lines, as the cart API answers it.

@@ -101,6 +101,6 @@ class _IndexedHeaders(Headers):
 class _LaneRequest(Request):
     @property
     def headers(self) -> Headers:
-        if not hasattr(self, "_headers"):
-            self._headers = _IndexedHeaders(self.scope)
-        return self._headers
+        if not hasattr(self, "_indexed"):  # our own attribute, not Starlette's `_headers`
+            self._indexed = _IndexedHeaders(self.scope)
+        return self._indexed

@@ -17,7 +17,7 @@ from services.common.process_limits import connection_cap, raise_open_file_limit
 from services.common.sockets import listening_socket
 from services.common.stop_signal import until_stop_signal
 from services.common.telemetry import Telemetry, configure_telemetry
-from services.http_servers.http1 import HttpLimits
+from services.http_servers.http_limits import HttpLimits
 from services.http_servers.uvicorn_server import http_server, wait_started
 
 from .auth import TerminalAuthenticator

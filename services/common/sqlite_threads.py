@@ -51,7 +51,7 @@ class SqliteThreads:
         self._queued_lock = threading.Lock()
         self._readers = ThreadPoolExecutor(readers, thread_name_prefix="sqlite-reader")
 
-    def _connection(self) -> sqlite3.Connection:
+    def _thread_connection(self) -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
         if connection is None:
             # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE in `write`).
@@ -102,7 +102,7 @@ class SqliteThreads:
     async def read(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Run `work` on a reader thread's connection."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._readers, lambda: work(self._connection()))
+        return await loop.run_in_executor(self._readers, lambda: work(self._thread_connection()))
 
     async def write(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Run `work` in a transaction on the writer thread; an exception rolls it back. The
@@ -128,7 +128,7 @@ class SqliteThreads:
         try:
             # Inside the try: a file that is no database (or no file) fails here, and every
             # write waiting on this commit must hear so, not wait forever.
-            connection = self._connection()
+            connection = self._thread_connection()
             connection.execute("BEGIN IMMEDIATE")
             for write in batch:
                 connection.execute("SAVEPOINT one_write")

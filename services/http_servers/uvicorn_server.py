@@ -14,7 +14,8 @@ from starlette.types import ASGIApp
 
 from services.common.sockets import BACKLOG
 
-from .http1 import GuardedHttpToolsProtocol, HttpLimits
+from .http_limits import HttpLimits
+from .uvicorn_seams import GuardedHttpToolsProtocol
 
 
 class EmbeddedUvicorn(uvicorn.Server):

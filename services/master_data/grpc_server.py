@@ -31,7 +31,7 @@ class GrpcServer:
     serving: ServiceStatus
 
 
-def _service_names(services: list[Any]) -> list[str]:
+def _names_of_services(services: list[Any]) -> list[str]:
     return sorted({path.split("/")[1] for s in services for path in s.__mapping__()})
 
 
@@ -88,7 +88,7 @@ def build_grpc_server(
     services: list[Any] = ServerReflection.extend(
         [item_service, health], pool=_with_standard_files()
     )
-    names = _service_names(services)
+    names = _names_of_services(services)
     for reflection in services[2:]:  # extend() lists only the services it was given
         reflection._service_names = names
     return GrpcServer(WireServer(services, limits, known, flood), services, serving)

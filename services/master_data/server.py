@@ -24,7 +24,7 @@ from services.common.sockets import BACKLOG, listening_socket
 from services.common.stop_signal import until_stop_signal
 from services.common.telemetry import Telemetry, configure_telemetry
 from services.common.tls import server_context
-from services.http_servers.http1 import HttpLimits
+from services.http_servers.http_limits import HttpLimits
 from services.http_servers.hypercorn_server import EmbeddedHypercorn, hypercorn_server
 from services.http_servers.uvicorn_server import EmbeddedUvicorn, http_server, wait_started
 from services.rpc.call_gate import CallGate

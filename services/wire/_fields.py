@@ -11,6 +11,8 @@ from typing import Any
 import betterproto2
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
+from .betterproto2_seams import field_classes
+
 TIMESTAMP = "google.protobuf.Timestamp"
 ANY = "google.protobuf.Any"
 
@@ -71,7 +73,7 @@ def _kind(fd: FieldDescriptor) -> Kind:
 def fields_of(message_type: type[betterproto2.Message]) -> tuple[FieldInfo, ...]:
     """The fields of a message class; UnsupportedField for shapes the codecs don't handle."""
     descriptor: Descriptor = message_type.DESCRIPTOR  # type: ignore[attr-defined]
-    classes: dict[str, Any] = message_type._betterproto.cls_by_field  # type: ignore[arg-type]
+    classes = field_classes(message_type)
     fields = []
     for fd in descriptor.fields:
         if fd.containing_oneof is not None and not fd.has_presence:

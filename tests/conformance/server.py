@@ -32,7 +32,7 @@ from services.common.secrets import BearerToken
 from services.common.sockets import listening_socket
 from services.common.telemetry import configure_telemetry
 from services.common.tls import server_context
-from services.http_servers.http1 import HttpLimits
+from services.http_servers.http_limits import HttpLimits
 from services.http_servers.hypercorn_server import hypercorn_server
 from services.http_servers.uvicorn_server import http_server, wait_started
 from services.rpc.call import current_call

@@ -1,25 +1,29 @@
-"""uvicorn's httptools protocol with the bounds it lacks, checked before any application code:
-the size of a request head (431), the time to send a whole request (408), the open connections
-of the port (503), and an `Upgrade` we do not speak (h2c) served as plain HTTP/1.1 with its body.
+"""The one module that touches uvicorn's private names: its httptools protocol (an internal
+module, `uvicorn.protocols.http.httptools_impl`) subclassed with the bounds it lacks, checked
+before any application code: the size of a request head (431), the time to send a whole request
+(408), the open connections of the port (503), and an `Upgrade` we do not speak (h2c) served as
+plain HTTP/1.1 with its body.
 
 httptools keeps no limit on header size and buffers a header until it ends; llhttp ends a
 message at the head of an Upgrade request and hands the body back as "upgraded" bytes, which
 uvicorn drops. Both are fixed here by counting and routing bytes before the parser sees them.
+uvicorn has no public hook for a protocol's bytes; tests/http_servers/test_uvicorn_seams.py
+fails first, naming the seam, when an upgrade moves what this uses.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from services.common.settings_fields import HttpLimitSettings
 from services.common.throttled_log import ThrottledLog
 from services.wire.headers import ascii_digits
+
+from .http_limits import HttpLimits
 
 log = logging.getLogger(__name__)
 
@@ -29,23 +33,6 @@ _REASONS = {
     431: b"Request Header Fields Too Large",
     503: b"Service Unavailable",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class HttpLimits:
-    """What one client may cost an HTTP port (docs/operations.md: configuration)."""
-
-    max_header_bytes: int = 16_384
-    request_read_timeout_seconds: float = 10.0
-    max_connections: int = 4096
-
-    @classmethod
-    def from_settings(cls, settings: HttpLimitSettings) -> HttpLimits:
-        return cls(
-            max_header_bytes=settings.max_header_bytes,
-            request_read_timeout_seconds=settings.request_read_timeout_seconds,
-            max_connections=settings.max_connections,
-        )
 
 
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
