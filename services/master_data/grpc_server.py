@@ -15,6 +15,7 @@ from grpclib.reflection.v1alpha import reflection_pb2 as reflection_v1alpha_pb2
 from gen.google_proto_descriptor_pool import default_google_proto_descriptor_pool as pool
 from services.rpc.grpc_connection import GrpcLimits
 from services.rpc.grpc_server import WireServer
+from services.rpc.grpclib_seams import set_reflected_services
 from services.wire.codec import EncodedForms
 from services.wire.flood_guard import FloodRecord
 
@@ -90,5 +91,5 @@ def build_grpc_server(
     )
     names = _names_of_services(services)
     for reflection in services[2:]:  # extend() lists only the services it was given
-        reflection._service_names = names
+        set_reflected_services(reflection, names)
     return GrpcServer(WireServer(services, limits, known, flood), services, serving)

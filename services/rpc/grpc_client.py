@@ -17,12 +17,12 @@ from types import TracebackType
 from typing import Any, Final, cast
 
 import h2.exceptions
-from grpclib.client import Channel, Stream
+from grpclib.client import Stream
 from grpclib.config import Configuration
 from grpclib.const import Cardinality, Status
 from grpclib.encoding.base import CodecBase
 from grpclib.exceptions import GRPCError, StreamTerminatedError
-from grpclib.metadata import Deadline, _Metadata, _MetadataLike, decode_bin_value, encode_bin_value
+from grpclib.metadata import Deadline, decode_bin_value, encode_bin_value
 from grpclib.protocol import EventsProcessor, H2Protocol
 from h2.connection import ConnectionState
 from h2.errors import ErrorCodes
@@ -33,6 +33,14 @@ from services.wire.connect import Code, ConnectError
 from services.wire.status_details import StatusDetailsCodec
 
 from .client_interceptors import ClientCall, ClientInterceptor
+from .grpclib_seams import (
+    HookedChannel,
+    HookedClientStream,
+    Metadata,
+    MetadataLike,
+    ended_with_headers,
+    h2_connection,
+)
 
 
 def connect_error_of(error: BaseException) -> ConnectError:
@@ -51,7 +59,7 @@ def connect_error_of(error: BaseException) -> ConnectError:
     return ConnectError(Code.UNKNOWN, f"{type(error).__name__}: {error}")
 
 
-class InterceptedChannel(Channel):
+class InterceptedChannel(HookedChannel):
     """A grpclib Channel whose calls are `CheckedStream`s, through `interceptors`."""
 
     def __init__(
@@ -83,7 +91,7 @@ class InterceptedChannel(Channel):
     def handshaken(self) -> bool:
         """Whether the connection is up and its HTTP/2 handshake done (the server's SETTINGS
         received): a port that accepts and never speaks HTTP/2 is connected, never handshaken."""
-        return self._connected and self._settled.is_set()
+        return self.connected and self._settled.is_set()
 
     async def handshake(self) -> None:
         """Connect now (not at the first call) and wait for the server's SETTINGS (OSError
@@ -91,14 +99,12 @@ class InterceptedChannel(Channel):
         await self.__connect__()
         await self._settled.wait()
 
-    async def _create_connection(self) -> H2Protocol:
-        self._settled = asyncio.Event()
-        protocol = await super()._create_connection()
+    def connection_opened(self, protocol: H2Protocol) -> None:
+        self._settled = asyncio.Event()  # a new connection: its SETTINGS have not come yet
         processor = protocol.processor
         processor.processors[ConnectionTerminated] = partial(self._goaway, processor)  # type: ignore[assignment]  # grpclib's table of handlers
         settings = processor.processors[RemoteSettingsChanged]
         processor.processors[RemoteSettingsChanged] = partial(_settled, self._settled, settings)  # type: ignore[assignment, arg-type]  # as above
-        return protocol
 
     def _goaway(self, processor: EventsProcessor, event: ConnectionTerminated) -> None:
         _drain(processor, event)
@@ -114,7 +120,7 @@ class InterceptedChannel(Channel):
         *,
         timeout: float | None = None,
         deadline: Deadline | None = None,
-        metadata: _MetadataLike | None = None,
+        metadata: MetadataLike | None = None,
     ) -> Stream[Any, Any]:
         if timeout is not None:
             by_timeout = Deadline.from_timeout(timeout)
@@ -124,7 +130,7 @@ class InterceptedChannel(Channel):
             seconds = deadline.time_remaining() if deadline is not None else None
             sent = _text_pairs(MultiDict(metadata or ()).items())
             call = ClientCall(name, "grpc", cardinality.server_streaming, dict(sent), seconds,
-                              server=f"{self._host}:{self._port}")  # fmt: skip
+                              server=self.address)  # fmt: skip
             for interceptor in self._interceptors:
                 try:
                     interceptor.before(call)
@@ -134,12 +140,12 @@ class InterceptedChannel(Channel):
         return CheckedStream(
             self,
             name,
-            cast("_Metadata", MultiDict(metadata or ())),
+            cast("Metadata", MultiDict(metadata or ())),
             cardinality,
             request_type,
             reply_type,
-            codec=self._codec,
-            status_details_codec=self._status_details_codec,
+            codec=self.message_codec,
+            status_details_codec=self.details_codec,
             dispatch=self.__dispatch__,
             deadline=deadline,
             call=call,
@@ -147,7 +153,7 @@ class InterceptedChannel(Channel):
         )
 
 
-class CheckedStream(Stream[Any, Any]):
+class CheckedStream(HookedClientStream):
     """grpclib's client Stream, holding the reply to gRPC's rules where grpclib does not:
     a status in headers followed by a body is no trailers-only reply (the trailers' status
     counts); a reply that ends without a status is INTERNAL (grpclib would wait for one
@@ -165,22 +171,20 @@ class CheckedStream(Stream[Any, Any]):
         super().__init__(*args, **kwargs)
         self._call = call
         self._interceptors = interceptors
-        self._unary_reply = not self._cardinality.server_streaming
+        self._unary_reply = not self.call_cardinality.server_streaming
         self._replied = False
 
     async def recv_initial_metadata(self) -> None:
-        with self._wrapper:
-            headers = await self._stream.recv_headers()
+        with self.deadline_wrapper:
+            headers = await self.h2_stream.recv_headers()
         if any(name == "grpc-status" for name, _ in headers) and not self._trailers_only_reply():
-            self._stream.headers = [(k, v) for k, v in headers if k not in _STATUS_HEADERS]
+            self.h2_stream.headers = [(k, v) for k, v in headers if k not in _STATUS_HEADERS]
         await super().recv_initial_metadata()
 
     def _trailers_only_reply(self) -> bool:
         """Whether the headers were the reply's one frame: the stream ended with them, no data,
         no trailers (true as soon as they are read: that frame carries the stream's end)."""
-        buffer = self._stream.buffer
-        ended_empty = buffer._eof and buffer._unacked.qsize() == 1 and not buffer._acked
-        return bool(ended_empty and self._stream.trailers is None)
+        return ended_with_headers(self.h2_stream) and self.h2_stream.trailers is None
 
     async def recv_message(self) -> Any:
         if not self._unary_reply or self._replied:
@@ -196,7 +200,7 @@ class CheckedStream(Stream[Any, Any]):
 
     async def _next_message(self) -> Any:
         message = await super().recv_message()
-        if message is None and not self._trailers_only and self._stream.trailers is None:
+        if message is None and not self.trailers_only and self.h2_stream.trailers is None:
             raise GRPCError(Status.INTERNAL, "the reply ended without a status")
         return message
 
@@ -257,7 +261,7 @@ def _drain(processor: EventsProcessor, event: ConnectionTerminated) -> None:
     processor.handler.close()  # the channel connects anew for the next call
     last = event.last_stream_id if event.last_stream_id is not None else 0
     # h2 closes its state on a GOAWAY and would refuse the frames still owed to those calls
-    processor.connection._connection.state_machine.state = ConnectionState.CLIENT_OPEN
+    h2_connection(processor.connection).state_machine.state = ConnectionState.CLIENT_OPEN
     for stream_id, stream in list(processor.streams.items()):
         if stream_id > last:
             stream.__terminated__("refused by the server's GOAWAY")

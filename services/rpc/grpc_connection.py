@@ -33,7 +33,7 @@ from services.common.throttled_log import ThrottledLog
 from services.wire.flood_guard import FloodGuard, FloodRecord, FloodRules
 from services.wire.grpc import PartialBudget
 
-from .lean_stream import LeanStream
+from .grpclib_seams import LeanStream, h2_connection
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +122,7 @@ class _GuardedEvents(EventsProcessor):
 
     def process_request_received(self, event: h2.events.RequestReceived) -> None:
         if event.stream_id > self._protocol.last_stream_taken:  # after our GOAWAY: not taken
-            self.connection._connection.reset_stream(event.stream_id, ErrorCodes.REFUSED_STREAM)
+            h2_connection(self.connection).reset_stream(event.stream_id, ErrorCodes.REFUSED_STREAM)
             self.connection.flush()
             return
         self._protocol.had_request = True
@@ -191,7 +191,7 @@ class GuardedProtocol(H2Protocol):
             return
         self.connection.flush()
         goaway = GoAwayFrame(0)
-        goaway.last_stream_id = self.connection._connection.highest_inbound_stream_id
+        goaway.last_stream_id = h2_connection(self.connection).highest_inbound_stream_id
         goaway.error_code = ErrorCodes.NO_ERROR
         self._transport.write(goaway.serialize())
         self.last_stream_taken = goaway.last_stream_id
@@ -232,7 +232,7 @@ class GuardedProtocol(H2Protocol):
             return False
         if not self._started:
             return True
-        return not any(s.open for s in self.connection._connection.streams.values())
+        return not any(s.open for s in h2_connection(self.connection).streams.values())
 
     def _start_h2(self) -> None:
         """grpclib's `H2Protocol.connection_made`, with the HTTP/2 settings made before the
@@ -294,7 +294,7 @@ class GuardedProtocol(H2Protocol):
             log.debug("gRPC connection closed: no request within its first seconds")
             self._go_away(ErrorCodes.NO_ERROR)
             return
-        busy = any(s.open for s in self.connection._connection.streams.values())
+        busy = any(s.open for s in h2_connection(self.connection).streams.values())
         if not busy and time.monotonic() - self.last_activity >= self.limits.idle_timeout_seconds:
             self._go_away(ErrorCodes.NO_ERROR)
             return
@@ -325,7 +325,7 @@ class GuardedProtocol(H2Protocol):
             self._transport.close()
             return
         try:
-            self.connection._connection.close_connection(error_code=code)
+            h2_connection(self.connection).close_connection(error_code=code)
             self.connection.flush()
         finally:
             self.processor.close("connection closed by the server")

@@ -13,13 +13,14 @@ from grpclib.const import Handler as MethodHandler
 from grpclib.const import Status
 from grpclib.encoding.base import GRPC_CONTENT_TYPE, CodecBase
 from grpclib.exceptions import GRPCError
-from grpclib.server import Handler, request_handler
+from grpclib.server import request_handler
 
 from services.wire.grpc import ACCEPT_ENCODING, ENCODINGS, GZIP, IDENTITY, Compression
 
 from .call import CallInfo, opened
 from .grpc_connection import GrpcLimits
 from .grpc_stream import WireStream
+from .grpclib_seams import HookedHandler, cardinality, h2_stream
 from .servable import HandlerFunc
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ async def _framed(
     call = CallInfo(
         headers=stream.metadata,
         timeout_seconds=remaining,
-        peer=stream._stream.connection,
+        peer=h2_stream(stream).connection,
         transport="grpc",
     )
     wire = WireStream(
@@ -68,7 +69,7 @@ async def _framed(
         send_timeout=limits.stream_send_timeout_seconds,
         read_timeout=limits.first_request_timeout_seconds,
     )
-    if stream._cardinality.server_streaming:
+    if cardinality(stream).server_streaming:
         call.send_headers = wire.headers_now
     with opened(call):
         try:
@@ -102,7 +103,7 @@ class FramedCalls:
         return table
 
 
-class CallRouter(Handler):
+class CallRouter(HookedHandler):
     """Per connection: checks each request's headers, then runs its handler on a WireStream
     with the call's codec (proto or JSON) and compression."""
 
@@ -118,11 +119,7 @@ class CallRouter(Handler):
         self._codecs = codecs
         self._framed = framed
 
-    def accept(self, stream: Any, headers: Any, release_stream: Callable[[], Any]) -> None:
-        self.__gc_step__()
-        self._tasks[stream] = self.loop.create_task(self._route(stream, headers, release_stream))
-
-    def _route(self, stream: Any, headers: list[tuple[str, str]] | None, release: Any) -> Any:
+    def route(self, stream: Any, headers: list[tuple[str, str]] | None, release: Any) -> Any:
         if headers is None:
             log.warning("gRPC request refused: a header is not ASCII")
             return _refuse(stream, release, Status.INVALID_ARGUMENT, "headers must be ASCII")

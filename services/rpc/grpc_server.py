@@ -2,9 +2,9 @@
 limits at the length prefix; `grpc_dispatch`), header checks before any handler runs, and bounds
 on what one connection may cost (`grpc_connection`).
 
-Everything here hooks grpclib at its documented seams (`Server._protocol_factory`, the
-`Handler.accept` of each connection, the `EventsProcessor` of each protocol): grpclib is pinned
-below 0.5 and tested at every edge by tests/integration/test_grpc_edges.py.
+grpclib is hooked where it has no public hook through `grpclib_seams` (the handler and protocol
+of each connection, the tasks of its calls); its `EventsProcessor` is extended by subclassing.
+grpclib is pinned below 0.5 and tested at every edge by tests/integration/test_grpc_edges.py.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from typing import Any
 import h2.config
 from grpclib.encoding.base import CodecBase
 from grpclib.protocol import H2Protocol
-from grpclib.server import Server
 
 from services.wire.encoded_forms import EncodedForms
 from services.wire.flood_guard import FloodRecord
@@ -24,9 +23,10 @@ from services.wire.status_details import StatusDetailsCodec
 
 from .grpc_connection import ConnectionCount, GrpcLimits, GuardedProtocol
 from .grpc_dispatch import CallRouter, FramedCalls
+from .grpclib_seams import HookedServer
 
 
-class WireServer(Server):
+class WireServer(HookedServer):
     """A grpclib Server whose connections are guarded and whose calls are framed by us."""
 
     def __init__(
@@ -47,7 +47,7 @@ class WireServer(Server):
         self._framed = FramedCalls(limits)
         # Headers arrive as bytes: _GuardedEvents decodes them, so one bad value is one call's
         # INVALID_ARGUMENT instead of an exception in the protocol.
-        self._h2_config = h2.config.H2Configuration(
+        self.h2_settings = h2.config.H2Configuration(
             client_side=False,
             header_encoding=None,
             validate_inbound_headers=False,
@@ -56,10 +56,10 @@ class WireServer(Server):
             normalize_outbound_headers=False,
         )
 
-    def _protocol_factory(self) -> H2Protocol:
-        self.__gc_step__()
-        handler = CallRouter(
-            self._mapping, self.codecs, self._status_details_codec, self.__dispatch__, self._framed
-        )
-        self._handlers.add(handler)
-        return GuardedProtocol(self.connections, handler, self._config, self._h2_config)
+    def connection_handler(
+        self, mapping: dict[str, Any], status_details_codec: Any, dispatch: Any
+    ) -> CallRouter:
+        return CallRouter(mapping, self.codecs, status_details_codec, dispatch, self._framed)
+
+    def connection_protocol(self, handler: Any, config: Any) -> H2Protocol:
+        return GuardedProtocol(self.connections, handler, config, self.h2_settings)

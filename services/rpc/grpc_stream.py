@@ -24,6 +24,22 @@ from services.wire.grpc import (
 )
 
 from .call import CallInfo
+from .grpclib_seams import (
+    cardinality,
+    content_type,
+    count_message_received,
+    h2_stream,
+    initial_metadata_sent,
+    mark_initial_metadata_sent,
+    mark_message_sent,
+    message_codec,
+    message_sent,
+    messages_received,
+    reply_type,
+    request_type,
+    trailing_metadata_sent,
+    transport_of,
+)
 
 log = logging.getLogger(__name__)
 
@@ -48,27 +64,28 @@ class WireStream:
         self._call = call
         self._send_timeout = send_timeout  # server streaming: how long one message may wait
         self._read_timeout = read_timeout  # how long the request may take to arrive whole
-        self._budget: PartialBudget | None = getattr(stream._stream.connection, "budget", None)
+        self._budget: PartialBudget | None = getattr(h2_stream(stream).connection, "budget", None)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
 
-    # grpclib's Stream keeps its protocol stream, codec, types and send state private; these
-    # three methods do what its own do, with our framing (grpclib is pinned below 0.5).
+    # These three methods do what grpclib's own do, with our framing; what its Stream keeps
+    # private is read through grpclib_seams.
 
     async def recv_message(self) -> Any:
         s = self._stream
-        if s._cardinality.client_streaming and s._messages_received:
+        if cardinality(s).client_streaming and messages_received(s):
             data = await self._read()  # a stream of requests: the client sends at its pace
         else:
             data = await self._within_read_timeout(s)
         if data is None:
             return None
-        s._messages_received += 1
-        return s._codec.decode(data, s._recv_type)
+        count_message_received(s)
+        return message_codec(s).decode(data, request_type(s))
 
     async def _read(self) -> bytes | None:
-        return await read_frame(self._stream._stream, self._limit, self._compression, self._budget)
+        stream = h2_stream(self._stream)
+        return await read_frame(stream, self._limit, self._compression, self._budget)
 
     async def _within_read_timeout(self, s: Any) -> bytes | None:
         """The request (or a client stream's first message) within the read timeout: a client
@@ -84,7 +101,7 @@ class WireStream:
             )
         try:
             data = await self._read()
-            if not s._cardinality.client_streaming:
+            if not cardinality(s).client_streaming:
                 # One request message, then the end of the stream (as grpc-go checks it).
                 if data is None:
                     raise GRPCError(Status.UNIMPLEMENTED, "a unary rpc needs one request message")
@@ -105,45 +122,46 @@ class WireStream:
 
     async def send_initial_metadata(self, *, metadata: Any = None) -> None:
         s = self._stream
-        if s._send_initial_metadata_done:
+        if initial_metadata_sent(s):
             raise ProtocolError("Initial metadata was already sent")
-        headers = [(":status", "200"), ("content-type", s._content_type)]
+        headers = [(":status", "200"), ("content-type", content_type(s))]
         if self._compression.reply_gzip:
             headers.append(("grpc-encoding", GZIP))
         headers.append(("grpc-accept-encoding", ACCEPT_ENCODING))
         headers.extend(encode_metadata(metadata or ()))
         if self._call is not None:
             headers.extend(encode_metadata(self._call.response_headers))
-        await s._stream.send_headers(headers)
-        s._send_initial_metadata_done = True
+        await h2_stream(s).send_headers(headers)
+        mark_initial_metadata_sent(s)
 
     async def send_message(self, message: Any) -> None:
         s = self._stream
-        if not s._send_initial_metadata_done:
+        if not initial_metadata_sent(s):
             await self.send_initial_metadata()
-        if not s._cardinality.server_streaming and s._send_message_done:
+        streaming = cardinality(s).server_streaming
+        if not streaming and message_sent(s):
             raise ProtocolError("Message was already sent")
         gzip = self._compression.reply_gzip
-        if s._cardinality.server_streaming and self._send_timeout is not None:
-            data = _SHARED.frame(message, gzip, lambda: s._codec.encode(message, s._send_type))
+        codec, kind = message_codec(s), reply_type(s)
+        if streaming and self._send_timeout is not None:
+            data = _SHARED.frame(message, gzip, lambda: codec.encode(message, kind))
             await self._send_within_timeout(s, data, self._send_timeout)
         else:
-            await s._stream.send_data(frame(s._codec.encode(message, s._send_type), gzip))
-        s._send_message_done = True
-        s._messages_sent += 1
+            await h2_stream(s).send_data(frame(codec.encode(message, kind), gzip))
+        mark_message_sent(s)
 
     async def _send_within_timeout(self, s: Any, data: bytes, seconds: float) -> None:
         """A streamed message, sent within the send timeout (no task per send, as wait_for)."""
         try:
             async with asyncio.timeout(seconds):
-                await s._stream.send_data(data)
+                await h2_stream(s).send_data(data)
         except TimeoutError:
-            connection = s._stream.connection
+            connection = h2_stream(s).connection
             if not connection.write_ready.is_set():
                 # The peer reads nothing at all (its window may be huge, the socket is full):
                 # not even the error could be written. The connection goes.
                 log.warning("gRPC connection closed: its client took nothing for a while")
-                connection._transport.abort()
+                transport_of(connection).abort()
             raise GRPCError(
                 Status.RESOURCE_EXHAUSTED,
                 f"the client took no message for {seconds:g} s: resume later",
@@ -151,7 +169,7 @@ class WireStream:
 
     async def headers_now(self) -> None:
         """Send the initial metadata now, unless it went already."""
-        if not self._stream._send_initial_metadata_done:
+        if not initial_metadata_sent(self._stream):
             await self.send_initial_metadata()
 
     async def finish(self, error: GRPCError | None) -> None:
@@ -160,11 +178,11 @@ class WireStream:
         s = self._stream
         trailers = self._call.response_trailers if self._call is not None else []
         if error is None:
-            sent = s._send_message_done or s._cardinality.server_streaming  # zero is a stream
-            if trailers and sent and not s._send_trailing_metadata_done:
+            sent = message_sent(s) or cardinality(s).server_streaming  # zero is a stream
+            if trailers and sent and not trailing_metadata_sent(s):
                 await s.send_trailing_metadata(metadata=trailers)
             return
-        if not s._send_initial_metadata_done and self._call and self._call.response_headers:
+        if not initial_metadata_sent(s) and self._call and self._call.response_headers:
             await self.send_initial_metadata()
         await s.send_trailing_metadata(
             status=error.status,

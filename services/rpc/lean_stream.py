@@ -1,4 +1,5 @@
-"""grpclib's server-side HTTP/2 stream, with its waiters made only when something waits.
+"""The lean containers of grpclib's server-side HTTP/2 stream: waiters made only when something
+waits (`grpclib_seams.LeanStream` and `LeanBuffer` are made of them).
 
 grpclib's `Stream` gives every stream three `asyncio.Event`s and a `Buffer` holding a `Queue`
 (three deques and one more Event) and a deque: eight deques, kilobytes a stream before anything
@@ -10,11 +11,7 @@ by tests/integration/test_grpc_edges.py).
 from __future__ import annotations
 
 import asyncio
-import time
-from functools import partial
 from typing import Any, Generic, TypeVar
-
-from grpclib.protocol import Buffer, Connection, Stream
 
 T = TypeVar("T")
 
@@ -91,39 +88,8 @@ class LeanQueue(Generic[T]):
         return len(self._items)
 
 
-class _Chunks(list[Any]):
+class LeanChunks(list[Any]):
     """The deque of read chunks grpclib's Buffer keeps, as a list (it holds one or two)."""
 
     def popleft(self) -> Any:
         return self.pop(0)
-
-
-class LeanBuffer(Buffer):
-    def __init__(self, ack_callback: Any) -> None:  # grpclib's, with lean containers
-        self._ack_callback = ack_callback
-        self._eof = False
-        self._unacked = LeanQueue()  # type: ignore[assignment]
-        self._acked = _Chunks()  # type: ignore[assignment]
-        self._acked_size = 0
-
-
-class LeanStream(Stream):
-    """A server stream as grpclib makes it, with lazy events and a lean buffer."""
-
-    def __init__(self, connection: Connection, stream_id: int) -> None:
-        self.connection = connection
-        self._h2_connection = connection._connection
-        self._transport = connection._transport
-        self.wrapper = None
-        self.init_stream(stream_id, connection)
-        self.window_updated = LazyEvent()  # type: ignore[assignment]
-        self.headers = None
-        self.headers_received = LazyEvent()  # type: ignore[assignment]
-        self.trailers = None
-        self.trailers_received = LazyEvent()  # type: ignore[assignment]
-
-    def init_stream(self, stream_id: int, connection: Connection) -> None:  # grpclib's
-        self.id = stream_id
-        self.buffer = LeanBuffer(partial(connection.ack, stream_id))
-        connection.streams_started += 1
-        self.created = connection.last_stream_created = time.monotonic()

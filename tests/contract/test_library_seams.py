@@ -8,9 +8,6 @@ What counts, read from the code and the libraries' own sources:
   private name that class (or a library class above it) has;
 - reading a private attribute of another object whose name is private in a library the module
   imports and is not a name of ours.
-
-grpclib's private names are still used beyond one module (the gRPC engine's stream, connection,
-dispatch and client): GRPCLIB_NOT_YET lists them, and may only shrink (issue 38).
 """
 
 from __future__ import annotations
@@ -28,15 +25,6 @@ NAMEDTUPLE_API = frozenset({"_replace", "_asdict", "_make", "_fields"})  # publi
 LIBRARIES = frozenset({"grpclib", "h2", "hpack", "hyperframe", "hypercorn", "uvicorn",
                        "httptools", "betterproto2", "starlette", "aiohttp", "asyncpg", "pydantic",
                        "connectrpc"})  # fmt: skip
-GRPCLIB_NOT_YET = {
-    "services/rpc/grpc_client.py",
-    "services/rpc/grpc_connection.py",
-    "services/rpc/grpc_dispatch.py",
-    "services/rpc/grpc_server.py",
-    "services/rpc/grpc_stream.py",
-    "services/rpc/lean_stream.py",
-    "services/master_data/grpc_server.py",
-}
 
 
 def third_party(module: str) -> bool:
@@ -87,6 +75,8 @@ def names_of_ours() -> frozenset[str]:
     """Private names our own code defines: attributes set on self, slots, methods, fields."""
     names: set[str] = set()
     for path in SERVICES.rglob("*.py"):
+        if path.name.endswith("_seams.py"):  # what a seam names is the library's
+            continue
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
                 names.add(node.name)
@@ -153,22 +143,18 @@ def test_private_names_of_libraries_stay_behind_their_seams() -> None:
     outside = {}
     for path in sorted(SERVICES.rglob("*.py")):
         where = str(path.relative_to(ROOT))
-        if path.name.endswith("_seams.py") or where in GRPCLIB_NOT_YET:
+        if path.name.endswith("_seams.py"):
             continue
         if uses := uses_in(path):
             outside[where] = uses
     assert not outside, f"private names of a library outside its seam module: {outside}"
 
 
-def test_the_grpclib_list_only_shrinks() -> None:
-    """A module that no longer needs grpclib's private names leaves the list."""
-    still = {where for where in GRPCLIB_NOT_YET if uses_in(ROOT / where)}
-    assert still == GRPCLIB_NOT_YET
-
-
 def test_each_seam_module_holds_private_names() -> None:
     """The check sees them where they are (a seam that no longer needs any should go)."""
     seams = sorted(p.name for p in SERVICES.rglob("*_seams.py"))
-    assert seams == ["betterproto2_seams.py", "hypercorn_seams.py", "uvicorn_seams.py"]
+    assert seams == [
+        "betterproto2_seams.py", "grpclib_seams.py", "hypercorn_seams.py", "uvicorn_seams.py"
+    ]  # fmt: skip
     for path in SERVICES.rglob("*_seams.py"):
         assert uses_in(path), path
