@@ -10,9 +10,9 @@ hook for what the gRPC engine does with it:
   reset, GOAWAY and close through them;
 - its `Buffer` and `Stream` have no constructor that takes lean containers (`LeanBuffer`,
   `LeanStream` below);
-- its `Channel` makes a connection in `_create_connection` and keeps its address and codecs
-  private, its client `Stream` its HTTP/2 stream and deadline wrapper: `grpc_client` checks
-  replies and drains a GOAWAY with them;
+- its `Channel` makes each connection's protocol in `_protocol_factory` and keeps its address
+  and codecs private, its client `Stream` its HTTP/2 stream and deadline wrapper: `grpc_client`
+  hears of each connection as it is made, checks replies and drains a GOAWAY with them;
 - `ServerReflection` names the services it lists in `_service_names`.
 
 Each is a small named function or class here; tests/rpc/test_grpclib_seams.py checks every one
@@ -27,6 +27,7 @@ from functools import partial
 from typing import Any, TypeAlias
 
 from grpclib.client import Channel
+from grpclib.client import Handler as ClientHandler
 from grpclib.client import Stream as ClientStream
 from grpclib.const import Cardinality
 from grpclib.metadata import _Metadata, _MetadataLike
@@ -183,17 +184,29 @@ class HookedHandler(Handler):
 # -- the client ----------------------------------------------------------------------------------
 
 
+class _MadeProtocol(H2Protocol):
+    """grpclib's client protocol telling its channel of its connection the moment it is made,
+    before a byte of the server's is read (after `create_connection` returns, the server's
+    first SETTINGS may have been read already)."""
+
+    def __init__(self, made: Callable[[H2Protocol], None], *args: Any) -> None:
+        super().__init__(*args)
+        self._tell_made = made
+
+    def connection_made(self, transport: Any) -> None:
+        super().connection_made(transport)
+        self._tell_made(self)
+
+
 class HookedChannel(Channel):
     """grpclib's Channel telling `connection_opened` of each connection it makes, and showing
     what it keeps private: whether it is connected, its address, its codecs."""
 
     def connection_opened(self, protocol: H2Protocol) -> None:
-        """Each new connection's protocol, before any call uses it."""
+        """Each new connection's protocol, as it is made: before any frame is read on it."""
 
-    async def _create_connection(self) -> H2Protocol:
-        protocol = await super()._create_connection()
-        self.connection_opened(protocol)
-        return protocol
+    def _protocol_factory(self) -> H2Protocol:  # grpclib's, telling connection_opened
+        return _MadeProtocol(self.connection_opened, ClientHandler(), self._config, self._h2_config)
 
     @property
     def connected(self) -> bool:

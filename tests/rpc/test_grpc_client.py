@@ -8,6 +8,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import h2.config
+import h2.connection
 import pytest
 from grpclib.const import Cardinality, Handler, Status
 from grpclib.exceptions import GRPCError
@@ -157,3 +159,27 @@ async def test_an_interceptor_may_refuse_a_call() -> None:
         Status.PERMISSION_DENIED,
         "not from here",
     )
+
+
+class _Transport:
+    def write(self, data: bytes) -> None:
+        pass
+
+    def is_closing(self) -> bool:
+        return False
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return default
+
+
+async def test_the_servers_settings_read_at_once_still_count_as_its_handshake() -> None:
+    """The server's first SETTINGS may be read before `create_connection` returns (uvloop
+    reads in the same turn): the channel hears of the connection as it is made, so they are
+    never missed (they were, and a live replica never counted as ready)."""
+    channel = InterceptedChannel("127.0.0.1", 1)
+    protocol = channel._protocol_factory()
+    protocol.connection_made(_Transport())  # type: ignore[arg-type]
+    server = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False))
+    server.initiate_connection()
+    protocol.data_received(server.data_to_send())  # in the same turn, nothing awaited between
+    assert channel._settled.is_set()
