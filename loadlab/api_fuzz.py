@@ -20,7 +20,13 @@ import tempfile
 from pathlib import Path
 from typing import Final, NamedTuple
 
-from .harness.processes import BIN, ServiceProcess, add_terminal, start_cart, start_master_data
+from tests.support.harness.processes import (
+    BIN,
+    ServiceProcess,
+    add_terminal,
+    start_cart,
+    start_master_data,
+)
 
 ROOT: Final = Path(__file__).resolve().parents[1]
 ADMIN_TOKEN: Final = "api-fuzz-admin"  # noqa: S105 - the run's own throwaway master-data

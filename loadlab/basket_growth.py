@@ -17,8 +17,14 @@ from pathlib import Path
 
 import aiohttp
 
-from .harness.proc_stats import cpu_ns
-from .harness.processes import ServiceProcess, add_terminal, start_cart, start_master_data
+from tests.support.harness.proc_stats import cpu_ns
+from tests.support.harness.processes import (
+    ServiceProcess,
+    add_terminal,
+    start_cart,
+    start_master_data,
+)
+
 from .progress import Progress
 from .scenario import SCANNABLE
 

@@ -23,8 +23,14 @@ from pathlib import Path
 
 import aiohttp
 
-from .harness.proc_stats import rss_kib
-from .harness.processes import ServiceProcess, add_terminal, start_cart, start_master_data
+from tests.support.harness.proc_stats import rss_kib
+from tests.support.harness.processes import (
+    ServiceProcess,
+    add_terminal,
+    start_cart,
+    start_master_data,
+)
+
 from .progress import Progress
 from .stats import percentile
 

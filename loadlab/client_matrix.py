@@ -24,6 +24,8 @@ from pathlib import Path
 
 from connectrpc.protocol import ProtocolType
 
+from tests.support.harness.processes import ServiceProcess, database, start_master_data
+
 from .client_drivers import (
     BIN,
     ROOT,
@@ -39,7 +41,6 @@ from .client_drivers import (
     grpcurl,
     node,
 )
-from .harness.processes import ServiceProcess, database, start_master_data
 
 TOKEN = "client-matrix-token"  # noqa: S105 - the lab's own throwaway master-data
 ADMIN = "client-matrix-admin"

@@ -44,12 +44,12 @@ import aiohttp
 import asyncpg
 import uvloop
 
-from loadlab.harness.postgres import local_postgres
-from loadlab.harness.processes import ServiceProcess, cart_env, run_cli, start
-from loadlab.harness.replicas import ReplicaPool, can_name_replicas
 from services.cart.settings import CartSettings
 from services.cart.storage import open_repository
 from services.cart.terminals import issue_key
+from tests.support.harness.postgres import local_postgres
+from tests.support.harness.processes import ServiceProcess, cart_env, run_cli, start
+from tests.support.harness.replicas import ReplicaPool, can_name_replicas
 
 from .progress import Progress
 from .scenario import API, SCANNABLE, Step, checkout

@@ -27,8 +27,8 @@ from pathlib import Path
 import aiohttp
 import uvloop
 
-from loadlab.harness.proc_stats import cpu_seconds
-from loadlab.harness.processes import (
+from tests.support.harness.proc_stats import cpu_seconds
+from tests.support.harness.processes import (
     ServiceProcess,
     add_terminal,
     start,

@@ -18,7 +18,12 @@ from pathlib import Path
 
 import uvloop
 
-from loadlab.harness.processes import ServiceProcess, add_terminal, start_cart, start_master_data
+from tests.support.harness.processes import (
+    ServiceProcess,
+    add_terminal,
+    start_cart,
+    start_master_data,
+)
 
 from .checkout import Recorder, run_checkouts
 from .progress import Progress

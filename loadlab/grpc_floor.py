@@ -23,8 +23,7 @@ from grpclib.health.v1.health_pb2 import HealthCheckRequest
 
 from gen.kugel.item.v1 import GetItemDetailRequest, ItemServiceStub
 from services.wire.grpc import StrictProtoCodec
-
-from .harness.processes import start_master_data
+from tests.support.harness.processes import start_master_data
 
 REQUEST = GetItemDetailRequest(tenant_id="T0001", store_code="S001", item_code="ITEM0005")
 

@@ -20,9 +20,8 @@ from pathlib import Path
 from grpclib.client import Channel
 
 from gen.kugel.item.v1 import GetItemDetailRequest, ItemServiceStub
-
-from .harness.proc_stats import rss_kib
-from .harness.processes import ServiceProcess, start_master_data
+from tests.support.harness.proc_stats import rss_kib
+from tests.support.harness.processes import ServiceProcess, start_master_data
 
 ADMIN = "import-load-admin"
 REQUEST = GetItemDetailRequest(tenant_id="T0001", store_code="S001", item_code="ITEM0005")

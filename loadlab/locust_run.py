@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from loadlab.harness.processes import BIN
+from tests.support.harness.processes import BIN
 
 from .progress import Progress
 

@@ -22,7 +22,13 @@ from pathlib import Path
 
 import aiohttp
 
-from .harness.processes import ServiceProcess, add_terminal, start_cart, start_master_data
+from tests.support.harness.processes import (
+    ServiceProcess,
+    add_terminal,
+    start_cart,
+    start_master_data,
+)
+
 from .progress import Progress
 from .scenario import SCANNABLE
 

@@ -27,10 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from gen.kugel.item.v1 import GetItemDetailRequest, GetItemDetailResponse
+from tests.support.harness.proc_stats import cpu_ns
+from tests.support.harness.processes import start_master_data
 
 from .client_drivers import BIN, LOOKUP, LOOKUP_JSON, SERVICE, connectrpc
-from .harness.proc_stats import cpu_ns
-from .harness.processes import start_master_data
 
 SERVER_CORE, CLIENT_CORE = "1", "0"
 IN_FLIGHT = 16

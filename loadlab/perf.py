@@ -17,8 +17,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-from loadlab.harness.proc_stats import cpu_seconds
-from loadlab.harness.processes import ServiceProcess, add_terminal, start_cart, start_master_data
+from tests.support.harness.proc_stats import cpu_seconds
+from tests.support.harness.processes import (
+    ServiceProcess,
+    add_terminal,
+    start_cart,
+    start_master_data,
+)
 
 from . import basket_growth, cpu_per_scan, storage_engines
 from .locust_run import run_locust

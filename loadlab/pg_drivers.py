@@ -14,7 +14,7 @@ from pathlib import Path
 import asyncpg
 import psycopg_pool
 
-from loadlab.harness.postgres import local_postgres
+from tests.support.harness.postgres import local_postgres
 
 TASKS = 40
 ROUNDS = 100

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import aiohttp
 
-from .harness.proc_stats import rss_kib
-from .harness.processes import (
+from tests.support.harness.proc_stats import rss_kib
+from tests.support.harness.processes import (
     ServiceProcess,
     add_terminal,
     database,
@@ -28,6 +28,7 @@ from .harness.processes import (
     start_cart,
     start_master_data,
 )
+
 from .progress import Progress
 
 TENANT, STORE = "T0001", "S001"

@@ -12,8 +12,13 @@ from pathlib import Path
 
 import uvloop
 
-from loadlab.harness.proc_stats import rss_kib
-from loadlab.harness.processes import ServiceProcess, add_terminal, start_cart, start_master_data
+from tests.support.harness.proc_stats import rss_kib
+from tests.support.harness.processes import (
+    ServiceProcess,
+    add_terminal,
+    start_cart,
+    start_master_data,
+)
 
 from .checkout import Recorder, run_checkouts
 from .progress import Progress

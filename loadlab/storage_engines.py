@@ -19,9 +19,9 @@ from pathlib import Path
 
 import psutil
 
-from loadlab.harness.postgres import local_postgres
-from loadlab.harness.proc_stats import cpu_seconds
-from loadlab.harness.processes import add_terminal, run_cli, start_cart, start_master_data
+from tests.support.harness.postgres import local_postgres
+from tests.support.harness.proc_stats import cpu_seconds
+from tests.support.harness.processes import add_terminal, run_cli, start_cart, start_master_data
 
 from .locust_run import LoadRun, run_locust
 

@@ -21,7 +21,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from loadlab.harness.processes import BIN, add_terminal, start, start_cart, start_master_data
+from tests.support.harness.processes import BIN, add_terminal, start, start_cart, start_master_data
 
 JAEGER_CONFIG = """\
 service:

@@ -27,10 +27,10 @@ import uvloop
 from grpclib.client import Channel
 
 from gen.kugel.item.v1 import GetItemDetailRequest, ItemServiceStub, WatchItemChangesRequest
-from loadlab.harness.proc_stats import rss_kib
-from loadlab.harness.processes import ServiceProcess, start_master_data
 from services.common.process_limits import raise_open_file_limit
 from services.wire.grpc import StrictProtoCodec
+from tests.support.harness.proc_stats import rss_kib
+from tests.support.harness.processes import ServiceProcess, start_master_data
 
 from .progress import Progress
 from .stats import percentile

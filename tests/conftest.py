@@ -6,7 +6,7 @@ from collections.abc import Iterator
 import pytest
 from hypothesis import HealthCheck, settings
 
-from loadlab.harness.postgres import SERVER_URL_ENV, LocalPostgres, local_postgres
+from tests.support.harness.postgres import SERVER_URL_ENV, LocalPostgres, local_postgres
 
 # Property tests are bounded and repeatable: CI explores the same examples every run. Search
 # further locally with e.g. `pytest --hypothesis-seed=$RANDOM -p no:randomly`.

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import uvloop
 
-from loadlab.harness.processes import ServiceProcess, start_master_data
+from tests.support.harness.processes import ServiceProcess, start_master_data
 
 
 @pytest.fixture(scope="module")

@@ -10,10 +10,10 @@ import pytest
 from prometheus_client import CollectorRegistry
 from pytest_benchmark.fixture import BenchmarkFixture
 
-from loadlab.harness.processes import ServiceProcess
 from services.cart.item_master import ItemMasterClient
 from services.cart.item_master_wiring import build_item_master_client
 from services.cart.settings import CartSettings
+from tests.support.harness.processes import ServiceProcess
 
 CODES_20 = [f"ITEM{n:04d}" for n in range(1, 21)]
 

@@ -23,7 +23,6 @@ from gen.kugel.item.v1 import (
     GetItemDetailResponse,
     ItemServiceStub,
 )
-from loadlab.harness.processes import ServiceProcess
 from services.wire.codec import (
     decode_binary,
     decode_json,
@@ -31,6 +30,7 @@ from services.wire.codec import (
     encode_json,
 )
 from services.wire.grpc import StrictProtoCodec
+from tests.support.harness.processes import ServiceProcess
 
 SINGLE = GetItemDetailRequest(tenant_id="T0001", store_code="S001", item_code="ITEM0005")
 BATCH = BatchGetItemDetailsRequest(

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import trustme
 
-from loadlab.harness.processes import ServiceProcess, start_master_data
+from tests.support.harness.processes import ServiceProcess, start_master_data
 
 TOKEN = "integration-token"
 AUTH = {"authorization": f"Bearer {TOKEN}"}

@@ -25,7 +25,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from loadlab.harness.processes import ServiceProcess, start_master_data
+from tests.support.harness.processes import ServiceProcess, start_master_data
 
 from .conftest import TOKEN
 

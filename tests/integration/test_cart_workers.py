@@ -13,7 +13,12 @@ from typing import Any
 import aiohttp
 import pytest
 
-from loadlab.harness.processes import ServiceProcess, add_terminal, start_cart, start_master_data
+from tests.support.harness.processes import (
+    ServiceProcess,
+    add_terminal,
+    start_cart,
+    start_master_data,
+)
 
 TIMEOUT = aiohttp.ClientTimeout(total=15)
 

@@ -13,7 +13,7 @@ import pytest
 
 from loadlab.client_drivers import Target
 from loadlab.client_matrix import CLIENTS, Cell, master_data_pair, run_cell, short_cells
-from loadlab.harness.processes import ServiceProcess
+from tests.support.harness.processes import ServiceProcess
 
 Stack = tuple[Target, list[ServiceProcess]]
 

@@ -8,7 +8,7 @@ of asserts)."""
 from __future__ import annotations
 
 from loadlab.cluster import run, table
-from loadlab.harness.replicas import can_name_replicas
+from tests.support.harness.replicas import can_name_replicas
 
 
 def test_a_short_cluster_run_survives_the_kills() -> None:

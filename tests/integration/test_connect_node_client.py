@@ -19,8 +19,8 @@ import pytest
 from grpclib.client import Channel
 
 from gen.kugel.item.v1 import BatchGetItemDetailsRequest, ItemServiceStub
-from loadlab.harness.processes import ServiceProcess, start_master_data
 from services.wire.codec import encode_json
+from tests.support.harness.processes import ServiceProcess, start_master_data
 
 from .conftest import AUTH, TOKEN, tls_env
 from .test_master_data_clients import BUF, ROOT

@@ -28,8 +28,8 @@ from gen.kugel.item.v1 import (
     StreamStoreItemsRequest,
     StreamStoreItemsResponse,
 )
-from loadlab.harness.processes import ServiceProcess
 from services.wire.codec import decode_binary, decode_json, encode_binary, encode_json
+from tests.support.harness.processes import ServiceProcess
 
 from .conftest import AUTH
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from loadlab.harness.processes import BIN
+from tests.support.harness.processes import BIN
 
 ROOT = Path(__file__).resolve().parents[2]
 MASTER_FILE = ROOT / "docs" / "examples" / "master.json"  # whole: imports into an empty database

@@ -11,8 +11,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from loadlab.harness.postgres import LocalPostgres, local_postgres
-from loadlab.harness.processes import (
+from tests.support.harness.postgres import LocalPostgres, local_postgres
+from tests.support.harness.processes import (
     ServiceProcess,
     add_terminal,
     run_cli,

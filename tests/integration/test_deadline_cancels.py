@@ -12,7 +12,7 @@ from pathlib import Path
 import grpc
 
 from gen.kugel.item.v1 import GetItemDetailRequest, GetItemDetailResponse
-from loadlab.harness.processes import start_master_data
+from tests.support.harness.processes import start_master_data
 
 REQUEST = GetItemDetailRequest(tenant_id="T0001", store_code="S001", item_code="ITEM0005")
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import aiohttp
 
 from loadlab.checkout import run_checkouts
-from loadlab.harness.proc_stats import rss_kib
-from loadlab.harness.processes import add_terminal, start_cart, start_master_data
+from tests.support.harness.proc_stats import rss_kib
+from tests.support.harness.processes import add_terminal, start_cart, start_master_data
 from tests.support.sockets import free_port
 
 TIMEOUT = aiohttp.ClientTimeout(total=15)

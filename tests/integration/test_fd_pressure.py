@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from loadlab.harness.processes import ServiceProcess, start_master_data
 from services.common.process_limits import raise_open_file_limit
 from tests.support.h2_client import call, frame
+from tests.support.harness.processes import ServiceProcess, start_master_data
 from tests.support.raw_http import exchange
 
 HEALTH = "/grpc.health.v1.Health/Check"

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from loadlab.harness.processes import (
+from tests.support.harness.processes import (
     BIN,
     ServiceProcess,
     add_terminal,

@@ -23,15 +23,15 @@ from gen.kugel.item.v1 import (
     BatchGetItemDetailsResponse,
     ItemServiceStub,
 )
-from loadlab.harness.processes import (
+from services.rpc.grpc_client import InterceptedChannel
+from tests.support.harness.processes import (
     ServiceProcess,
     add_terminal,
     cart_env,
     start,
     start_master_data,
 )
-from loadlab.harness.replicas import ReplicaPool, can_name_replicas
-from services.rpc.grpc_client import InterceptedChannel
+from tests.support.harness.replicas import ReplicaPool, can_name_replicas
 
 from .conftest import AUTH, TOKEN
 

@@ -19,9 +19,9 @@ from gen.kugel.item.v1 import (
     GetItemDetailResponse,
     ItemServiceStub,
 )
-from loadlab.harness.processes import ServiceProcess
 from services.wire.codec import decode_binary, encode_binary
 from tests.support.h2_client import call, frame, gzip, messages
+from tests.support.harness.processes import ServiceProcess
 
 from .conftest import AUTH, TOKEN
 from .test_master_data_clients import BUF

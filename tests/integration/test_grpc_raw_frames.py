@@ -16,9 +16,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gen.kugel.item.v1 import GetItemDetailRequest
-from loadlab.harness.processes import ServiceProcess, start_master_data
 from services.wire.codec import encode_binary
 from tests.support.h2_client import call, frame
+from tests.support.harness.processes import ServiceProcess, start_master_data
 
 PATH = "/kugel.item.v1.ItemService/GetItemDetail"
 GOOD = encode_binary(

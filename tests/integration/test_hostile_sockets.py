@@ -18,10 +18,15 @@ import h2.events
 import h2.settings
 import pytest
 
-from loadlab.harness.proc_stats import rss_kib
-from loadlab.harness.processes import ServiceProcess, add_terminal, start_cart, start_master_data
 from services.common.process_limits import raise_open_file_limit
 from tests.support.h2_client import call, frame
+from tests.support.harness.proc_stats import rss_kib
+from tests.support.harness.processes import (
+    ServiceProcess,
+    add_terminal,
+    start_cart,
+    start_master_data,
+)
 from tests.support.raw_http import exchange
 
 HEALTH = "/grpc.health.v1.Health/Check"

@@ -18,8 +18,13 @@ import h2.events
 import pytest
 
 from gen.kugel.item.v1 import GetItemDetailRequest, GetItemDetailResponse
-from loadlab.harness.processes import ServiceProcess, add_terminal, start_cart, start_master_data
 from services.wire.codec import decode_binary, encode_binary
+from tests.support.harness.processes import (
+    ServiceProcess,
+    add_terminal,
+    start_cart,
+    start_master_data,
+)
 from tests.support.raw_http import exchange, post, read_reply, status_and_json
 
 ITEM = "/kugel.item.v1.ItemService/GetItemDetail"

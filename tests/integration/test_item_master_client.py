@@ -13,11 +13,11 @@ import pytest
 from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 
-from loadlab.harness.processes import ServiceProcess, start_master_data
 from services.cart.item_master import ItemLookupError, ItemMasterClient, LookupFailure
 from services.cart.item_master_wiring import build_item_master_client
 from services.cart.settings import CartSettings
 from services.master_data import demo_data
+from tests.support.harness.processes import ServiceProcess, start_master_data
 from tests.support.sockets import accepted_connections, free_port
 
 from .conftest import TOKEN

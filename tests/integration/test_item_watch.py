@@ -21,8 +21,10 @@ import aiohttp
 import pytest
 
 from gen.kugel.item.v1 import WatchItemChangesRequest
-from loadlab.harness.postgres import SERVER_URL_ENV
-from loadlab.harness.processes import (
+from tests.support.h2_client import call as h2_call
+from tests.support.h2_client import frame
+from tests.support.harness.postgres import SERVER_URL_ENV
+from tests.support.harness.processes import (
     ServiceProcess,
     add_terminal,
     database,
@@ -30,8 +32,6 @@ from loadlab.harness.processes import (
     start_cart,
     start_master_data,
 )
-from tests.support.h2_client import call as h2_call
-from tests.support.h2_client import frame
 
 CHANGES = 100
 WATCH_PATH = "/kugel.item.v1.ItemService/WatchItemChanges"

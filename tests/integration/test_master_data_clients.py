@@ -16,7 +16,7 @@ from grpclib.health.v1.health_grpc import HealthStub
 from grpclib.health.v1.health_pb2 import HealthCheckRequest, HealthCheckResponse
 
 from gen.kugel.item.v1 import GetItemDetailRequest, GetItemDetailResponse, ItemServiceStub
-from loadlab.harness.processes import ServiceProcess
+from tests.support.harness.processes import ServiceProcess
 
 from .conftest import AUTH, TOKEN
 

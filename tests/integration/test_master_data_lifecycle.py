@@ -14,7 +14,7 @@ import pytest
 from grpclib.client import Channel
 
 from gen.kugel.item.v1 import GetItemDetailRequest, ItemServiceStub
-from loadlab.harness.processes import BIN, database, run_cli, start_master_data
+from tests.support.harness.processes import BIN, database, run_cli, start_master_data
 
 REQUEST = GetItemDetailRequest(tenant_id="T0001", store_code="S001", item_code="ITEM0001")
 CONNECT = "/kugel.item.v1.ItemService/GetItemDetail"

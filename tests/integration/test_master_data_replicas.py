@@ -15,8 +15,8 @@ import aiohttp
 import asyncpg
 import pytest
 
-from loadlab.harness.postgres import SERVER_URL_ENV
-from loadlab.harness.processes import ServiceProcess, database, start_master_data
+from tests.support.harness.postgres import SERVER_URL_ENV
+from tests.support.harness.processes import ServiceProcess, database, start_master_data
 
 CONNECT = "/kugel.item.v1.ItemService/GetItemDetail"
 REQUEST = {"tenantId": "T0001", "storeCode": "S001", "itemCode": "ITEM0001"}

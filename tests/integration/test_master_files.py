@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from loadlab.harness.processes import BIN
+from tests.support.harness.processes import BIN
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "docs" / "examples"

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from loadlab.harness.processes import (
+from tests.support.harness.processes import (
     ServiceProcess,
     add_terminal,
     start_cart,

@@ -17,9 +17,9 @@ import h2.connection
 import h2.events
 import pytest
 
-from loadlab.harness.proc_stats import rss_kib
-from loadlab.harness.processes import ServiceProcess, start_master_data
 from tests.support.h2_client import call, frame
+from tests.support.harness.proc_stats import rss_kib
+from tests.support.harness.processes import ServiceProcess, start_master_data
 
 HEALTH = "/grpc.health.v1.Health/Check"
 READ_TIMEOUT = 2.0

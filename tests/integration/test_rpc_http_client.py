@@ -21,11 +21,11 @@ from gen.kugel.item.v1 import (
     StreamStoreItemsRequest,
     StreamStoreItemsResponse,
 )
-from loadlab.harness.processes import ServiceProcess
 from services.rpc.client_interceptors import ClientCall
 from services.rpc.grpc_client import InterceptedChannel
 from services.rpc.http_client import RpcHttpClient, RpcProtocol
 from services.wire.connect import Code, ConnectError
+from tests.support.harness.processes import ServiceProcess
 
 from .conftest import AUTH, TOKEN
 

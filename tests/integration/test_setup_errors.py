@@ -11,7 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from loadlab.harness.processes import ServiceProcess, add_terminal, start_cart, start_master_data
+from tests.support.harness.processes import (
+    ServiceProcess,
+    add_terminal,
+    start_cart,
+    start_master_data,
+)
 
 pytestmark = pytest.mark.integration
 

@@ -19,9 +19,9 @@ import h2.connection
 import h2.settings
 
 from gen.kugel.item.v1 import WatchItemChangesRequest
-from loadlab.harness.proc_stats import rss_kib
-from loadlab.harness.processes import start_master_data
 from tests.support.h2_client import call, frame
+from tests.support.harness.proc_stats import rss_kib
+from tests.support.harness.processes import start_master_data
 
 WATCH = "/kugel.item.v1.ItemService/WatchItemChanges"
 HEALTH = "/grpc.health.v1.Health/Check"

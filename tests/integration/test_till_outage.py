@@ -18,7 +18,12 @@ from typing import Any
 import aiohttp
 import pytest
 
-from loadlab.harness.processes import ServiceProcess, add_terminal, start_cart, start_master_data
+from tests.support.harness.processes import (
+    ServiceProcess,
+    add_terminal,
+    start_cart,
+    start_master_data,
+)
 
 PRICE_PATH = "/admin/v1/tenants/T0001/stores/S001/prices/{item}"
 KNOWN = ["ITEM0001", "ITEM0002", "ITEM0003"]

@@ -11,8 +11,13 @@ import grpc
 import pytest
 
 from gen.kugel.item.v1 import GetItemDetailRequest, GetItemDetailResponse
-from loadlab.harness.processes import ServiceProcess, add_terminal, start_cart, start_master_data
 from services.wire.codec import encode_binary
+from tests.support.harness.processes import (
+    ServiceProcess,
+    add_terminal,
+    start_cart,
+    start_master_data,
+)
 
 from .conftest import tls_env
 

@@ -18,8 +18,13 @@ from typing import Any
 import aiohttp
 import pytest
 
-from loadlab.harness.postgres import SERVER_URL_ENV
-from loadlab.harness.processes import ServiceProcess, add_terminal, start_cart, start_master_data
+from tests.support.harness.postgres import SERVER_URL_ENV
+from tests.support.harness.processes import (
+    ServiceProcess,
+    add_terminal,
+    start_cart,
+    start_master_data,
+)
 
 from .conftest import TOKEN
 

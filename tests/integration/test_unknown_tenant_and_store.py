@@ -10,7 +10,12 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from loadlab.harness.processes import ServiceProcess, add_terminal, start_cart, start_master_data
+from tests.support.harness.processes import (
+    ServiceProcess,
+    add_terminal,
+    start_cart,
+    start_master_data,
+)
 
 
 @pytest.fixture(scope="module")

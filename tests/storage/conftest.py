@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from loadlab.harness.postgres import LocalPostgres
+from tests.support.harness.postgres import LocalPostgres
 
 _names = itertools.count(1)
 

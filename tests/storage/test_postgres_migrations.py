@@ -11,7 +11,6 @@ import time
 import asyncpg
 import pytest
 
-from loadlab.harness.postgres import LocalPostgres
 from services.cart.postgres_repository import PostgresCartRepository
 from services.cart.schema import PG_MIGRATIONS as CART_MIGRATIONS
 from services.common import postgres
@@ -19,6 +18,7 @@ from services.common.migrations import Migration, SchemaTooNew
 from services.common.storage_errors import StorageUnavailable
 from services.master_data.postgres_repository import PostgresItemRepository
 from services.master_data.schema import PG_MIGRATIONS as MASTER_MIGRATIONS
+from tests.support.harness.postgres import LocalPostgres
 
 _names = itertools.count(1)
 

@@ -152,7 +152,7 @@ def local_postgres(folder: Path) -> Iterator[LocalPostgres]:
         server.stop()
 
 
-# The integration harness (loadlab/harness/processes.py) puts each service's database on this
+# The integration harness (tests/support/harness/processes.py) puts each service's database on this
 # server when the variable holds its URL (pytest --database=postgres sets it).
 SERVER_URL_ENV = "TEST_POSTGRES_URL"
 
