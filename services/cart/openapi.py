@@ -16,6 +16,7 @@ from typing import Any, Final
 from pydantic.json_schema import models_json_schema
 
 from services.common.openapi_parts import (
+    document,
     error_responses,
     error_schema,
     json_body,
@@ -278,33 +279,20 @@ def openapi_document() -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for op in OPERATIONS:
         paths.setdefault(op.path, {})[op.method] = _operation(op)
-    return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "kugel cart API",
-            "version": "1.0.0",
-            "description": "The till's API: carts, their lines, payments and transactions"
-            " (docs/cart.md). Money is integer minor units of the tenant's currency.",
+    return document(
+        "kugel cart API",
+        "The till's API: carts, their lines, payments and transactions (docs/cart.md). Money"
+        " is integer minor units of the tenant's currency.",
+        {
+            "carts": "a cart from creation to its bill or cancel",
+            "line-items": "the lines of a cart",
+            "transactions": "completed sales, voids and returns",
         },
-        "tags": [
-            {"name": "carts", "description": "a cart from creation to its bill or cancel"},
-            {"name": "line-items", "description": "the lines of a cart"},
-            {"name": "transactions", "description": "completed sales, voids and returns"},
-        ],
-        "security": [{"terminalKey": []}],
-        "paths": paths,
-        "components": {
-            "schemas": _schemas(),
-            "securitySchemes": {
-                "terminalKey": {
-                    "type": "apiKey",
-                    "in": "header",
-                    "name": "X-API-KEY",
-                    "description": "the terminal's key (`cart terminals add`)",
-                }
-            },
-        },
-    }
+        ("terminalKey", {"type": "apiKey", "in": "header", "name": "X-API-KEY",
+                         "description": "the terminal's key (`cart terminals add`)"}),
+        paths=paths,
+        schemas=_schemas(),
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -58,6 +58,28 @@ def error_schema(codes: Iterable[StrEnum]) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def document(
+    title: str,
+    description: str,
+    tags: dict[str, str],
+    scheme: tuple[str, dict[str, str]],
+    *,
+    paths: dict[str, Any],
+    schemas: dict[str, Any],
+) -> dict[str, Any]:
+    """An OpenAPI 3.1 document: its title and description, tags (name -> description), one
+    security scheme that every operation needs, its paths and schemas."""
+    name, security = scheme
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": "1.0.0", "description": description},
+        "tags": [{"name": n, "description": d} for n, d in tags.items()],
+        "security": [{name: []}],
+        "paths": paths,
+        "components": {"schemas": schemas, "securitySchemes": {name: security}},
+    }
+
+
 def write_document(document: dict[str, Any], path: str) -> None:
     """The document as committed: indented, keys in the order built, a newline at the end."""
     text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"

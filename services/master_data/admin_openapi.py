@@ -15,6 +15,7 @@ from pydantic.alias_generators import to_camel
 from pydantic.json_schema import models_json_schema
 
 from services.common.openapi_parts import (
+    document,
     error_responses,
     error_schema,
     json_body,
@@ -172,31 +173,16 @@ def admin_openapi_document() -> dict[str, Any]:
         },
     }
     schemas["Error"] = error_schema(code for code in ErrorCode if code in HTTP_STATUS)
-    return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "kugel master-data admin API",
-            "version": "1.0.0",
-            "description": "Writes master entries and imports master files; on only with"
-            " ADMIN_TOKEN set (403 admin_disabled otherwise). Money is integer minor units.",
-        },
-        "tags": [
-            {"name": "entries", "description": "one master entry at a time"},
-            {"name": "import", "description": "a whole master file"},
-        ],
-        "security": [{"adminToken": []}],
-        "paths": paths,
-        "components": {
-            "schemas": schemas,
-            "securitySchemes": {
-                "adminToken": {
-                    "type": "http",
-                    "scheme": "bearer",
-                    "description": "ADMIN_TOKEN (docs/master-data.md)",
-                }
-            },
-        },
-    }
+    return document(
+        "kugel master-data admin API",
+        "Writes master entries and imports master files; on only with ADMIN_TOKEN set (403"
+        " admin_disabled otherwise). Money is integer minor units.",
+        {"entries": "one master entry at a time", "import": "a whole master file"},
+        ("adminToken", {"type": "http", "scheme": "bearer",
+                        "description": "ADMIN_TOKEN (docs/master-data.md)"}),
+        paths=paths,
+        schemas=schemas,
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

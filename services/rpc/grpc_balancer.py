@@ -126,19 +126,17 @@ class BalancedChannel:
         subchannels = self._subchannels
         count = len(subchannels)
         best: Subchannel | None = None
+        best_ready = False
         self._turn = (self._turn + 1) % max(count, 1)
         for offset in range(count):
             candidate = subchannels[(self._turn + offset) % count]
             if candidate.breaker.state is not BreakerState.CLOSED or candidate in skip:
                 continue
-            if not candidate.channel.handshaken:
+            ready = candidate.channel.handshaken  # CLOSED already
+            if not ready:
                 self._connect_soon(candidate)
-            if (
-                best is None
-                or candidate.ready > best.ready
-                or (candidate.ready == best.ready and candidate.outstanding < best.outstanding)
-            ):
-                best = candidate
+            if best is None or (ready, -candidate.outstanding) > (best_ready, -best.outstanding):
+                best, best_ready = candidate, ready
         if best is not None:
             return best
         for candidate in subchannels:  # none ready: one whose cool-down is over may probe

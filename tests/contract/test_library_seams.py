@@ -31,6 +31,21 @@ def third_party(module: str) -> bool:
     return module.split(".", maxsplit=1)[0] in LIBRARIES
 
 
+def _named_in(tree: ast.AST) -> set[str]:
+    """Every attribute a tree reads or sets and every function it defines."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute):
+            names.add(node.attr)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            names.add(node.name)
+    return names
+
+
+def _private(names: set[str]) -> frozenset[str]:
+    return frozenset(n for n in names if n.startswith("_") and not n.startswith("__"))
+
+
 @cache
 def private_names_of_library(top: str) -> frozenset[str]:
     """Every `_name` a library's own code defines or reads on an object."""
@@ -38,15 +53,10 @@ def private_names_of_library(top: str) -> frozenset[str]:
     names: set[str] = set()
     for path in root.rglob("*.py"):
         try:
-            tree = ast.parse(path.read_text(encoding="utf-8"))
+            names |= _named_in(ast.parse(path.read_text(encoding="utf-8")))
         except (SyntaxError, UnicodeDecodeError):
             continue
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Attribute):
-                names.add(node.attr)
-            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                names.add(node.name)
-    return frozenset(n for n in names if n.startswith("_") and not n.startswith("__"))
+    return _private(names)
 
 
 @cache
@@ -57,17 +67,12 @@ def private_names_of_class(cls: type) -> frozenset[str]:
         if not third_party(klass.__module__) or klass is object:
             continue
         try:
-            tree = ast.parse(inspect.getsource(klass).lstrip())  # a nested class is indented
+            names |= _named_in(ast.parse(inspect.getsource(klass).lstrip()))  # nested: indented
         except (OSError, TypeError, SyntaxError):
             names |= private_names_of_library(klass.__module__.split(".")[0])
             continue
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Attribute):
-                names.add(node.attr)
-            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                names.add(node.name)
         names |= set(vars(klass))
-    return frozenset(n for n in names if n.startswith("_") and not n.startswith("__"))
+    return _private(names)
 
 
 @cache
