@@ -21,7 +21,7 @@ from pydantic.alias_generators import to_camel
 
 from services.common.codes import Code
 
-from .cart import MAX_QUANTITY, Discount, PaymentMethod
+from .cart_values import MAX_QUANTITY, Discount, PaymentMethod
 from .discounts import MAX_DISCOUNTS, DiscountType
 from .transactions import MAX_PAGE_SIZE, TransactionType
 

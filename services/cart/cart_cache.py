@@ -12,6 +12,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
+from . import cart_json
 from .cart import Cart
 
 
@@ -46,7 +47,7 @@ class CartCache:
     def put(self, cart: Cart) -> None:
         """Keep the cart (again: its size is measured anew, as a change may have grown it)."""
         self.discard(cart.cart_id)
-        size = len(cart.document())
+        size = len(cart_json.document(cart))
         if self._max_carts == 0 or size > self._max_bytes:
             return
         self._entries[cart.cart_id] = (self._clock() + self._ttl, size, cart)

@@ -20,20 +20,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
-from .cart import (
-    MAX_QUANTITY,
-    Cart,
-    CartState,
-    Discount,
-    LineItem,
-    PaymentMethod,
-    PriceSource,
-    Receipt,
-)
+from .cart import Cart
 from .cart_cache import CartCache
+from .cart_values import MAX_QUANTITY, CartState, Discount, LineItem, PaymentMethod, PriceSource
 from .errors import CartError, ErrorCode
 from .item_master import ItemDetail, ItemLookupError, ItemMasterClient, LookupFailure
 from .keyed_locks import KeyedLocks
+from .receipt import Receipt
 from .repository import (
     CartRepository,
     Closing,
@@ -96,7 +89,7 @@ def _line(request: LineRequest, item: ItemDetail, last_known: bool) -> LineItem:
         tax_code=item.tax_code,
         tax_type=item.tax_rule.tax_type,
         tax_rate_basis_points=item.tax_rule.rate_basis_points,
-        tax_rounding=item.tax_rule.rounding_method,
+        tax_rounding=item.tax_rule.rounding,
         price_overridden=overridden,
         original_unit_price=item.unit_price if overridden else None,
         price_source=PriceSource.LAST_KNOWN if last_known else PriceSource.MASTER_DATA,

@@ -24,6 +24,7 @@ from services.common.http_tracing import Endpoint, traced
 from services.common.storage_errors import StorageUnavailable
 from services.wire.headers import ascii_digits
 
+from . import cart_json
 from .api_models import (
     DISCOUNTS,
     LINE_ITEMS,
@@ -88,7 +89,7 @@ def cart_response(request: Request, cart: Cart, status_code: int = 200) -> Respo
     if view not in {"full", "summary"}:
         raise CartError(ErrorCode.VALIDATION_ERROR, "view must be full or summary",
                         [{"field": "view"}])  # fmt: skip
-    body = cart.summary_document() if view == "summary" else cart.document()
+    body = cart_json.summary(cart) if view == "summary" else cart_json.document(cart)
     return Response(body, status_code=status_code, media_type="application/json")
 
 

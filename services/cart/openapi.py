@@ -35,8 +35,9 @@ from .api_models import (
     TransactionListInput,
     UnitPriceInput,
 )
-from .cart import Cart, Receipt
+from .cart import Cart
 from .errors import HTTP_STATUS, ErrorCode
+from .receipt import Receipt
 from .transactions import Transaction
 
 E = ErrorCode

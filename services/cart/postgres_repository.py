@@ -15,7 +15,7 @@ from typing import Final
 
 from services.common import postgres
 
-from . import transaction_rows
+from . import cart_json, cart_saving, transaction_rows
 from .cart import Cart
 from .repository import (
     OPEN_STATES,
@@ -130,16 +130,16 @@ class PostgresCartRepository:
         self, cart: Cart, idempotency: IdempotencyKey | None = None, *, max_open: int = 0
     ) -> None:
         cart.version = 1
-        cart.forget_document()
+        cart_json.forget(cart)
         if cart.line_items:
             raise ValueError("a new cart has no lines")
         now = postgres.now_us()
         values = (cart.cart_id, cart.tenant_id, cart.store_code, cart.terminal_id,
-                  cart.state.value, cart.version, cart.header_document(), now)  # fmt: skip
+                  cart.state.value, cart.version, cart_json.header(cart), now)  # fmt: skip
         insert = "INSERT INTO carts VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
         if idempotency is None and not max_open:
             await self._pool.execute(insert, *values)
-            cart.saved()
+            cart_saving.saved(cart)
             return
         async with (
             self._pool.acquire(timeout=postgres.ACQUIRE_TIMEOUT_SECONDS) as connection,
@@ -157,8 +157,8 @@ class PostgresCartRepository:
                     raise TooManyOpenCarts(cart.terminal_id)
             await connection.execute(insert, *values)
             if idempotency is not None:
-                await self._keep_answer(connection, idempotency, cart.document(), now)
-        cart.saved()
+                await self._keep_answer(connection, idempotency, cart_json.document(cart), now)
+        cart_saving.saved(cart)
 
     @postgres.outages_reported
     async def kept_answer(self, key: IdempotencyKey) -> KeptAnswer | None:
@@ -190,7 +190,7 @@ class PostgresCartRepository:
     @postgres.outages_reported
     async def load(self, cart_id: str) -> Cart | None:
         row = await self._pool.fetchrow(_LOAD, cart_id)  # header and lines: one snapshot
-        return None if row is None else Cart.from_rows(row[0], row[1])
+        return None if row is None else cart_saving.from_rows(row[0], row[1])
 
     @postgres.outages_reported
     async def version(self, cart_id: str) -> int | None:
@@ -217,9 +217,9 @@ class PostgresCartRepository:
             cart.version = expected_version
             if takes_receipt:
                 cart.receipt_no = cart.transaction_id = None
-            cart.forget_document()
+            cart_json.forget(cart)
             raise
-        cart.saved()
+        cart_saving.saved(cart)
 
     async def _save_in_transaction(
         self,
@@ -253,13 +253,13 @@ class PostgresCartRepository:
     ) -> str:
         """Write the cart's header at its next version and its changed lines; the cart's JSON."""
         cart.version = expected_version + 1
-        cart.forget_document()
-        lines = cart.lines_to_save()
+        cart_json.forget(cart)
+        lines = cart_saving.lines_to_save(cart)
         updated = await on.fetchval(
             _SAVE,
             cart.state.value,
             cart.version,
-            cart.header_document(),
+            cart_json.header(cart),
             postgres.now_us(),
             cart.cart_id,
             expected_version,
@@ -268,7 +268,7 @@ class PostgresCartRepository:
         )
         if updated != 1:
             raise VersionConflict(cart.cart_id)
-        return cart.document()
+        return cart_json.document(cart)
 
     @postgres.outages_reported
     async def load_transaction(self, transaction_id: str) -> tuple[Transaction, int] | None:

@@ -13,7 +13,7 @@ from typing import Final
 from services.common.migrations import now_us
 from services.common.sqlite_threads import SqliteThreads
 
-from . import transaction_rows
+from . import cart_json, cart_saving, transaction_rows
 from .cart import Cart
 from .repository import (
     OPEN_STATES,
@@ -84,7 +84,7 @@ class SqliteCartRepository:
         self, cart: Cart, idempotency: IdempotencyKey | None = None, *, max_open: int = 0
     ) -> None:
         cart.version = 1
-        cart.forget_document()
+        cart_json.forget(cart)
 
         def transaction(c: sqlite3.Connection) -> None:
             if max_open and _open_carts(c, cart) >= max_open:
@@ -93,14 +93,14 @@ class SqliteCartRepository:
             c.execute(
                 "INSERT INTO carts VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (cart.cart_id, cart.tenant_id, cart.store_code, cart.terminal_id,
-                 cart.state.value, cart.version, cart.header_document(), now),
+                 cart.state.value, cart.version, cart_json.header(cart), now),
             )  # fmt: skip
             _write_lines(c, cart)
             if idempotency is not None:
-                self._keep_answer(c, idempotency, cart.document(), now)
+                self._keep_answer(c, idempotency, cart_json.document(cart), now)
 
         await self._db.write(transaction)
-        cart.saved()
+        cart_saving.saved(cart)
 
     async def kept_answer(self, key: IdempotencyKey) -> KeptAnswer | None:
         row = await self._db.read(
@@ -142,7 +142,7 @@ class SqliteCartRepository:
                 ).fetchall()
             finally:
                 c.execute("COMMIT")
-            return Cart.from_rows(row["document"], [line[0] for line in lines])
+            return cart_saving.from_rows(row["document"], [line[0] for line in lines])
 
         return await self._db.read(read)
 
@@ -172,19 +172,19 @@ class SqliteCartRepository:
                     cart.transaction_id = closed.transaction_id
                     _insert_transaction(c, closed)
             cart.version = expected_version + 1
-            cart.forget_document()
+            cart_json.forget(cart)
             now = now_us()
             updated = c.execute(
                 "UPDATE carts SET state = ?, version = ?, document = ?, updated_at_us = ?"
                 " WHERE cart_id = ? AND version = ?",
-                (cart.state.value, cart.version, cart.header_document(), now, cart.cart_id,
+                (cart.state.value, cart.version, cart_json.header(cart), now, cart.cart_id,
                  expected_version),
             )  # fmt: skip
             if updated.rowcount != 1:
                 raise VersionConflict(cart.cart_id)
             _write_lines(c, cart)
             if idempotency is not None:
-                self._keep_answer(c, idempotency, cart.document(), now)
+                self._keep_answer(c, idempotency, cart_json.document(cart), now)
 
         try:
             await self._db.write(transaction)
@@ -192,9 +192,9 @@ class SqliteCartRepository:
             cart.version = expected_version
             if takes_receipt:
                 cart.receipt_no = cart.transaction_id = None
-            cart.forget_document()
+            cart_json.forget(cart)
             raise
-        cart.saved()
+        cart_saving.saved(cart)
 
     async def load_transaction(self, transaction_id: str) -> tuple[Transaction, int] | None:
         row = await self._db.read(
@@ -305,7 +305,10 @@ def _write_lines(c: sqlite3.Connection, cart: Cart) -> None:
     c.executemany(
         "INSERT INTO cart_lines VALUES (?, ?, ?)"
         " ON CONFLICT (cart_id, line_no) DO UPDATE SET document = excluded.document",
-        [(cart.cart_id, line_no, document) for line_no, document in cart.lines_to_save()],
+        [
+            (cart.cart_id, line_no, document)
+            for line_no, document in cart_saving.lines_to_save(cart)
+        ],
     )
 
 

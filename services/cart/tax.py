@@ -42,8 +42,9 @@ def divide(numerator: int, denominator: int, rounding: Rounding) -> int:
 
 
 @dataclass(frozen=True, slots=True)
-class TaxRuleSnapshot:
-    """The rule of a line as it was when the item was scanned."""
+class TaxRule:
+    """How to tax an item: master-data's rule as the cart received it, and a line's rule as it
+    was when the item was scanned (the cart's one tax rule)."""
 
     tax_code: str
     tax_type: TaxType
@@ -55,7 +56,7 @@ class TaxRuleSnapshot:
         return (self.tax_code, self.tax_type, self.rate_basis_points, self.rounding)
 
 
-def tax_of(amount: int, rule: TaxRuleSnapshot) -> int:
+def tax_of(amount: int, rule: TaxRule) -> int:
     """The tax in `amount` (internal) or on top of it (external)."""
     if rule.tax_type is TaxType.EXEMPT or rule.rate_basis_points == 0:
         return 0

@@ -16,7 +16,8 @@ from collections.abc import Callable, Mapping
 from typing import Final
 
 from . import transactions
-from .cart import Cart, PaymentMethod
+from .cart import Cart
+from .cart_values import PaymentMethod
 from .errors import CartError, ErrorCode
 from .keyed_locks import KeyedLocks
 from .repository import (

@@ -17,7 +17,8 @@ from typing import Final
 
 from pydantic import Field
 
-from .cart import CamelModel, Cart, CartState, Payment, PaymentMethod, TaxSummary
+from .cart import Cart
+from .cart_values import CamelModel, CartState, Payment, PaymentMethod, TaxSummary
 from .errors import CartError, ErrorCode
 from .tax import Rounding, TaxType
 

@@ -2,55 +2,24 @@
 
 from __future__ import annotations
 
-import datetime
-import json
 from typing import Any
 
 import pytest
 from hypothesis import given
-from hypothesis import strategies as st
 
-from services.cart.cart import (
+from services.cart import cart_json, cart_saving
+from services.cart.cart import Cart
+from services.cart.cart_values import (
     MAX_LINES,
     MAX_PAYMENTS,
-    Cart,
     CartState,
-    Discount,
-    LineItem,
     PaymentMethod,
-    PriceSource,
-    Receipt,
 )
-from services.cart.discounts import DiscountType
 from services.cart.errors import CartError, ErrorCode
+from services.cart.receipt import Receipt
 from services.cart.tax import Rounding, TaxType
 
-NOW = datetime.datetime(2026, 11, 28, 12, 0, tzinfo=datetime.UTC)
-
-
-def new_cart() -> Cart:
-    return Cart(
-        cart_id="c1", tenant_id="T", store_code="S", terminal_id="R", created_at=NOW, updated_at=NOW
-    )
-
-
-def line(
-    code: str, price: int, qty: int = 1, tax: tuple[str, TaxType, int, Rounding] | None = None
-) -> LineItem:
-    tax_code, tax_type, rate, rounding = tax or ("TX10", TaxType.EXTERNAL, 1000, Rounding.FLOOR)
-    return LineItem(
-        line_no=0,
-        item_code=code,
-        item_name=code,
-        category_code="C",
-        unit_price=price,
-        quantity=qty,
-        tax_code=tax_code,
-        tax_type=tax_type,
-        tax_rate_basis_points=rate,
-        tax_rounding=rounding,
-    )
-
+from .cart_operations import NOW, OPERATIONS, apply, line, new_cart
 
 INTERNAL_8 = ("TX08", TaxType.INTERNAL, 800, Rounding.HALF_UP)
 EXEMPT = ("TX00", TaxType.EXEMPT, 0, Rounding.FLOOR)
@@ -249,72 +218,17 @@ def test_a_cart_takes_a_bounded_number_of_payments() -> None:
     assert len(cart.payments) == MAX_PAYMENTS
 
 
-RULES = [
-    ("TX10", TaxType.EXTERNAL, 1000, Rounding.FLOOR),
-    ("TX10", TaxType.INTERNAL, 800, Rounding.HALF_UP),
-    ("TX08", TaxType.INTERNAL, 800, Rounding.CEILING),
-    ("EX", TaxType.EXEMPT, 0, Rounding.FLOOR),
-]
-DISCOUNT_LISTS = st.lists(
-    st.one_of(
-        st.tuples(st.just(DiscountType.PERCENT), st.integers(0, 100)),
-        st.tuples(st.just(DiscountType.AMOUNT), st.integers(0, 5_000)),
-    ),
-    max_size=2,
-)
-OPERATIONS = st.lists(
-    st.one_of(
-        st.tuples(
-            st.just("add"),
-            st.lists(
-                st.tuples(st.integers(0, 99_999), st.integers(1, 50), st.sampled_from(RULES)),
-                min_size=1,
-                max_size=3,
-            ),
-        ),
-        st.tuples(st.just("cancel"), st.integers(1, 12)),
-        st.tuples(st.just("quantity"), st.tuples(st.integers(1, 12), st.integers(1, 99))),
-        st.tuples(st.just("price"), st.tuples(st.integers(1, 12), st.integers(0, 99_999))),
-        st.tuples(st.just("restricted"), st.integers(1, 12)),
-        st.tuples(st.just("line discount"), st.tuples(st.integers(1, 12), DISCOUNT_LISTS)),
-        st.tuples(st.just("cart discount"), DISCOUNT_LISTS),
-    ),
-    max_size=25,
-)
-
-
-def _apply(cart: Cart, kind: str, argument: Any) -> None:
-    """One of OPERATIONS on the cart."""
-    if kind == "add":
-        cart.add_lines([line("I", p, q, rule) for p, q, rule in argument], "JPY")
-    elif kind == "cancel":
-        cart.cancel_line(argument)
-    elif kind == "quantity":
-        cart.change_quantity(*argument)
-    elif kind == "price":
-        cart.change_unit_price(*argument)
-    elif kind == "restricted":  # as if its item had been scanned restricted
-        restricted = line("R", 1000)
-        restricted.discount_restricted = True
-        cart.add_lines([restricted] * (argument % 2), "JPY")
-    elif kind == "line discount":
-        line_no, discounts = argument
-        cart.discount_line(line_no, [Discount(type=t, value=v) for t, v in discounts])
-    else:
-        cart.discount_cart([Discount(type=t, value=v) for t, v in argument])
-
-
 @given(OPERATIONS)
 def test_totals_kept_across_changes_equal_a_fresh_count(operations: list[tuple[str, Any]]) -> None:
     cart = new_cart()
     for kind, argument in operations:
-        before = cart.document()
+        before = cart_json.document(cart)
         try:
-            _apply(cart, kind, argument)
+            apply(cart, kind, argument)
         except CartError:
             cart = Cart.model_validate_json(before)  # a refused change is dropped
             continue
-        fresh = Cart.model_validate_json(cart.document())  # counts everything anew
+        fresh = Cart.model_validate_json(cart_json.document(cart))  # counts everything anew
         assert (cart.subtotal, cart.taxes, cart.total) == (fresh.subtotal, fresh.taxes, fresh.total)
         active = cart.active_lines()
         assert cart.subtotal + cart.discount_total == sum(li.amount for li in active)
@@ -323,33 +237,6 @@ def test_totals_kept_across_changes_equal_a_fresh_count(operations: list[tuple[s
         for li in active:
             assert 0 <= shares.get(li.line_no, 0) <= li.net_amount
             assert not (li.discount_restricted and (li.discounts or li.line_no in shares))
-
-
-@given(OPERATIONS)
-def test_the_joined_document_and_the_saved_rows_equal_a_whole_dump(
-    operations: list[tuple[str, Any]],
-) -> None:
-    """The cart's JSON, joined from each line's kept JSON, is the bytes pydantic makes of the
-    whole cart; what a save writes (the header, the changed lines) reads back as the same cart;
-    the summary holds exactly the lines the save wrote."""
-    cart = new_cart()
-    header, rows = cart.header_document(), dict[int, str]()
-    for kind, argument in operations:
-        try:
-            _apply(cart, kind, argument)
-        except CartError:
-            cart = Cart.from_rows(header, [rows[n] for n in sorted(rows)])
-            continue  # a refused change is dropped, the cart read back as the store has it
-        written = cart.lines_to_save()
-        rows.update(written)
-        header = cart.header_document()
-        cart.saved()
-        assert cart.document() == cart.model_dump_json(by_alias=True)
-        read_back = Cart.from_rows(cart.header_document(), [rows[n] for n in sorted(rows)])
-        assert read_back.document() == cart.document()
-        summary = json.loads(cart.summary_document())
-        assert [li["lineNo"] for li in summary["lineItems"]] == [n for n, _ in written]
-        assert summary["lineCount"] == len(cart.line_items)
 
 
 def test_a_unit_price_change_is_an_override_that_keeps_the_scanned_price() -> None:
@@ -365,10 +252,10 @@ def test_a_unit_price_change_is_an_override_that_keeps_the_scanned_price() -> No
     assert (cart.subtotal, cart.total) == (2100, 2310)  # 1,600 + 500, tax 210
     cart.change_unit_price(1, 700)  # again: the scanned price stays the original
     assert (cart.line_items[0].unit_price, cart.line_items[0].original_unit_price) == (700, 1000)
-    assert [n for n, _ in cart.lines_to_save()] == [1, 2]  # never saved yet: every line
-    cart.saved()
+    assert [n for n, _ in cart_saving.lines_to_save(cart)] == [1, 2]  # never saved yet: every line
+    cart_saving.saved(cart)
     cart.change_unit_price(2, 0)
-    assert [n for n, _ in cart.lines_to_save()] == [2]
+    assert [n for n, _ in cart_saving.lines_to_save(cart)] == [2]
     assert cart.subtotal == 1400
     cart.cancel_line(2)
     with pytest.raises(CartError) as cancelled:
@@ -392,32 +279,3 @@ def test_resuming_item_entry_drops_the_payments() -> None:
     with pytest.raises(CartError) as not_paying:
         cart.resume_item_entry()
     assert not_paying.value.code is ErrorCode.INVALID_STATE
-
-
-LINES = st.builds(
-    LineItem,
-    line_no=st.integers(1, 500),
-    item_code=st.text(max_size=20),
-    item_name=st.text(max_size=40),  # quotes, backslashes, control characters, any plane
-    category_code=st.text(max_size=8),
-    unit_price=st.integers(0, 10**12),
-    quantity=st.integers(1, 9_999),
-    tax_code=st.text(max_size=8),
-    tax_type=st.sampled_from(TaxType),
-    tax_rate_basis_points=st.integers(0, 10_000),
-    tax_rounding=st.sampled_from(Rounding),
-    price_overridden=st.booleans(),
-    original_unit_price=st.none() | st.integers(0, 10**12),
-    cancelled=st.booleans(),
-    price_source=st.sampled_from(PriceSource),
-    discount_restricted=st.booleans(),
-    discounts=st.lists(
-        st.builds(Discount, type=st.sampled_from(DiscountType), value=st.integers(0, 100)),
-        max_size=1,
-    ),
-)
-
-
-@given(LINES)
-def test_a_lines_json_is_pydantics(item: LineItem) -> None:
-    assert item.document() == item.model_dump_json(by_alias=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from services.cart import cart_json
 from services.cart.cart_cache import CartCache
 from tests.cart.test_cart import line
 from tests.cart.test_item_master_client import Clock
@@ -10,7 +11,7 @@ from tests.storage.test_cart_storage import a_cart
 
 def test_the_bytes_of_the_carts_kept_stay_within_the_bound() -> None:
     small = a_cart("small")
-    size = len(small.document())
+    size = len(cart_json.document(small))
     cache = CartCache(max_carts=100, max_bytes=size * 3, ttl=60)
     for n in range(5):
         cache.put(a_cart(f"c{n}"))
@@ -26,7 +27,7 @@ def test_a_cart_that_grew_is_measured_again_when_kept_again() -> None:
     cache.put(cart)
     before = cache.bytes
     cart.add_lines([line(f"I{n}", 100) for n in range(50)], "JPY")
-    cart.forget_document()
+    cart_json.forget(cart)
     cache.put(cart)
     assert cache.bytes > before
     huge = CartCache(max_carts=100, max_bytes=before, ttl=60)

@@ -21,11 +21,11 @@ from services.cart.item_master.model import (
     ItemDetail,
     ItemLookupError,
     LookupFailure,
-    TaxRule,
 )
+from services.cart.tax import Rounding, TaxRule, TaxType
 from services.common.circuit_breaker import CircuitBreaker
 
-RULE = TaxRule("TX10", "EXTERNAL", 1000, "FLOOR", "Standard")
+RULE = TaxRule("TX10", TaxType.EXTERNAL, 1000, Rounding.FLOOR)
 
 
 def detail(code: str, price: int = 100) -> ItemDetail:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.cart.tax import Rounding, TaxRuleSnapshot, TaxType, divide, tax_of
+from services.cart.tax import Rounding, TaxRule, TaxType, divide, tax_of
 
 
 @pytest.mark.parametrize(
@@ -26,8 +26,8 @@ def test_divide_rounds_as_asked(
     assert divide(numerator, denominator, Rounding.CEILING) == ceiling
 
 
-def rule(tax_type: TaxType, rate: int, rounding: Rounding) -> TaxRuleSnapshot:
-    return TaxRuleSnapshot("TX", tax_type, rate, rounding)
+def rule(tax_type: TaxType, rate: int, rounding: Rounding) -> TaxRule:
+    return TaxRule("TX", tax_type, rate, rounding)
 
 
 @pytest.mark.parametrize(
@@ -71,7 +71,7 @@ def rule(tax_type: TaxType, rate: int, rounding: Rounding) -> TaxRuleSnapshot:
         ),
     ],
 )
-def test_tax_of(amount: int, tax_rule: TaxRuleSnapshot, expected: int) -> None:
+def test_tax_of(amount: int, tax_rule: TaxRule, expected: int) -> None:
     assert tax_of(amount, tax_rule) == expected
 
 

@@ -9,7 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.cart import transactions
-from services.cart.cart import Cart, Discount, PaymentMethod
+from services.cart.cart import Cart
+from services.cart.cart_values import Discount, PaymentMethod
 from services.cart.discounts import DiscountType
 from services.cart.errors import CartError, ErrorCode
 from services.cart.transactions import Stamp, Transaction, TransactionType

@@ -1,6 +1,6 @@
 """The cart's link to master-data: one client, two transports (gRPC and Connect over HTTP)."""
 
 from .client import ItemMasterClient
-from .model import ItemDetail, ItemLookupError, LookupFailure, TaxRule
+from .model import ItemDetail, ItemLookupError, LookupFailure
 
-__all__ = ["ItemDetail", "ItemLookupError", "ItemMasterClient", "LookupFailure", "TaxRule"]
+__all__ = ["ItemDetail", "ItemLookupError", "ItemMasterClient", "LookupFailure"]

@@ -9,7 +9,7 @@ from gen.kugel.item.v1 import BatchGetItemDetailsResponse, Item
 from gen.kugel.item.v1 import RoundingMethod as WireRounding
 from gen.kugel.item.v1 import TaxType as WireTaxType
 
-from ..tax import BASIS_POINTS, Rounding, TaxType
+from ..tax import BASIS_POINTS, Rounding, TaxRule, TaxType
 
 _TAX_TYPES = {
     WireTaxType.EXTERNAL: TaxType.EXTERNAL,
@@ -21,17 +21,6 @@ _ROUNDINGS = {
     WireRounding.HALF_UP: Rounding.HALF_UP,
     WireRounding.CEILING: Rounding.CEILING,
 }
-
-
-@dataclass(frozen=True, slots=True)
-class TaxRule:
-    """How to tax a line of the item: type, rate in basis points, rounding."""
-
-    tax_code: str
-    tax_type: TaxType
-    rate_basis_points: int
-    rounding_method: Rounding
-    name: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,8 +71,7 @@ class ItemDetail:
                 tax_code=rule.tax_code,
                 tax_type=tax_type,
                 rate_basis_points=rule.rate_basis_points,
-                rounding_method=rounding,
-                name=rule.name,
+                rounding=rounding,
             ),
         )
 

@@ -23,9 +23,9 @@ from typing import Any, Protocol
 from gen.kugel.item.v1 import StreamStoreItemsRequest, StreamStoreItemsResponse
 
 from ..repository import CartRepository
-from ..tax import Rounding, TaxType
+from ..tax import Rounding, TaxRule, TaxType
 from .item_cache import CacheKey, ItemCache
-from .model import ItemDetail, ItemLookupError, TaxRule
+from .model import ItemDetail, ItemLookupError
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +48,11 @@ def document(item: ItemDetail) -> str:
 def from_document(text: str) -> ItemDetail:
     fields: dict[str, Any] = json.loads(text)
     rule = fields.pop("tax_rule")
-    rule["tax_type"] = TaxType(rule["tax_type"])
-    rule["rounding_method"] = Rounding(rule["rounding_method"])
-    return ItemDetail(**fields, tax_rule=TaxRule(**rule))
+    # Copies kept before the cart had one tax rule say "rounding_method" and hold the name.
+    rounding = rule.get("rounding", rule.get("rounding_method"))
+    kept = TaxRule(rule["tax_code"], TaxType(rule["tax_type"]), rule["rate_basis_points"],
+                   Rounding(rounding))  # fmt: skip
+    return ItemDetail(**fields, tax_rule=kept)
 
 
 class _Shared:
