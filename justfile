@@ -102,6 +102,13 @@ clients *args: interop-deps
 peers *args: client-tools
     python -m loadlab.peer_servers {{args}}
 
+# master-data's HTTP app over HTTP/2 under Hypercorn (as it runs), Granian and pyvoy, pinned to
+# one core: server CPU per call, Connect and gRPC-Web (installs the `http2-lab` extra)
+# Hypercorn, Granian and pyvoy on the same app: CPU per call
+http2-servers *args:
+    pip install -q -e ".[http2-lab]"
+    python -m loadlab.http2_servers {{args}}
+
 # Schemathesis over the cart API and the admin API from their committed OpenAPI documents, every
 # check and phase, --max-examples an operation (200: ten times the suite's bound)
 # Fuzz both HTTP APIs (Schemathesis)
