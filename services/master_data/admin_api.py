@@ -18,6 +18,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from services.common.gtin import BadCode, gtin14
 from services.common.http_tracing import traced
 from services.common.secrets import BearerToken
 
@@ -25,7 +26,7 @@ from .catalog import ItemCatalog
 from .errors import HTTP_STATUS, CatalogError, ErrorCode
 from .master_files import InvalidMasterFile, read_master_file
 from .master_import import import_master_file
-from .records import Item, MasterRecord, Store, StorePrice, TaxRule, Tenant
+from .records import Barcode, Item, MasterRecord, Store, StorePrice, TaxRule, Tenant
 from .repository import ChangeRejected, Deletion, EntryNotFound
 
 PREFIX: Final = "/admin/v1"
@@ -35,6 +36,7 @@ ENTRY_PATHS: Final[dict[str, type[MasterRecord]]] = {
     "/tenants/{tenant_id}/tax-rules/{tax_code}": TaxRule,
     "/tenants/{tenant_id}/items/{item_code}": Item,
     "/tenants/{tenant_id}/stores/{store_code}/prices/{item_code}": StorePrice,
+    "/tenants/{tenant_id}/barcodes/{barcode}": Barcode,
 }
 
 log = logging.getLogger(__name__)
@@ -98,6 +100,14 @@ class AdminApi:
                 return denied
             key = dict(request.path_params)
             if request.method == "DELETE":
+                if kind is Barcode:  # named in any GTIN form, kept as its GTIN-14
+                    try:
+                        key["barcode"] = gtin14(key["barcode"])
+                    except BadCode as bad:
+                        details = [{"field": "barcode", "message": str(bad)}]
+                        return error(
+                            ErrorCode.VALIDATION_ERROR, "the barcode is not valid", details
+                        )
                 return await self._delete(kind, key)
             body = await self._body(request)
             if isinstance(body, Response):
@@ -127,11 +137,24 @@ class AdminApi:
         try:
             await self._catalog.apply([record])
         except ChangeRejected:
-            return error(
-                ErrorCode.UNKNOWN_REFERENCE,
-                "refers to a tenant, store, item or tax rule that does not exist",
-            )
+            return await self._rejected(record)
         return JSONResponse(record.model_dump(mode="json", by_alias=True))
+
+    async def _rejected(self, record: MasterRecord) -> Response:
+        """Why a write was refused: a barcode another item has (both named), or a reference."""
+        if isinstance(record, Barcode):
+            owner = await self._catalog.barcode_item(record.tenant_id, record.barcode)
+            if owner is not None and owner != record.item_code:
+                return error(
+                    ErrorCode.IN_USE,
+                    f"barcode {record.barcode} belongs to item {owner}, not {record.item_code}:"
+                    " delete it there first",
+                    [{"field": "barcode", "itemCode": owner}],
+                )
+        return error(
+            ErrorCode.UNKNOWN_REFERENCE,
+            "refers to a tenant, store, item or tax rule that does not exist",
+        )
 
     async def _delete(self, kind: type[MasterRecord], key: dict[str, str]) -> Response:
         try:

@@ -26,7 +26,7 @@ from services.common.openapi_parts import (
 from .admin_api import ENTRY_PATHS, PREFIX
 from .errors import HTTP_STATUS, ErrorCode
 from .master_files import CSV_KINDS
-from .records import Item, MasterRecord, Store, StorePrice, TaxRule, Tenant
+from .records import Barcode, Item, MasterRecord, Store, StorePrice, TaxRule, Tenant
 
 E = ErrorCode
 EVERY_ROUTE: Final = (E.UNAUTHENTICATED, E.ADMIN_DISABLED, E.UNAVAILABLE)
@@ -38,9 +38,10 @@ EXAMPLES: Final[dict[type[MasterRecord], dict[str, Any]]] = {
     Item: {"itemName": "Green tea 500 ml", "unitPrice": 150, "taxCode": "TX10",
            "categoryCode": "DRINK"},
     StorePrice: {"unitPrice": 140},
+    Barcode: {"itemCode": "ITEM0005"},
 }  # fmt: skip
 NAMES: Final[dict[type[MasterRecord], str]] = {
-    kind: kind.__name__ for kind in (Tenant, Store, TaxRule, Item, StorePrice)
+    kind: kind.__name__ for kind in (Tenant, Store, TaxRule, Item, StorePrice, Barcode)
 }
 
 
@@ -81,6 +82,7 @@ def _entry_operations(kind: type[MasterRecord], schema: dict[str, Any]) -> dict[
                         E.INVALID_FIELD,
                         E.VALIDATION_ERROR,
                         E.UNKNOWN_REFERENCE,
+                        *((E.IN_USE,) if kind is Barcode else ()),  # another item's barcode
                         E.BODY_TOO_LARGE,
                     ),
                     HTTP_STATUS,
@@ -93,7 +95,15 @@ def _entry_operations(kind: type[MasterRecord], schema: dict[str, Any]) -> dict[
             "summary": f"Delete a {name} (409 in_use while other entries name it)",
             "responses": {
                 "204": {"description": "deleted"},
-                **error_responses((*EVERY_ROUTE, E.NOT_FOUND, E.IN_USE), HTTP_STATUS),
+                **error_responses(
+                    (
+                        *EVERY_ROUTE,
+                        *((E.VALIDATION_ERROR,) if kind is Barcode else ()),  # not a GTIN
+                        E.NOT_FOUND,
+                        E.IN_USE,
+                    ),
+                    HTTP_STATUS,
+                ),
             },
         },
     }
@@ -169,6 +179,7 @@ def admin_openapi_document() -> dict[str, Any]:
                 ("taxRules", TaxRule),
                 ("items", Item),
                 ("storePrices", StorePrice),
+                ("barcodes", Barcode),
             )
         },
     }

@@ -206,6 +206,10 @@ class ItemCatalog:
         """Whether the entry exists in storage (an import names the references it lacks)."""
         return await self._repository.has(kind, key)
 
+    async def barcode_item(self, tenant_id: str, barcode: str) -> str | None:
+        """The item a barcode (GTIN-14) belongs to in the tenant, if any."""
+        return await self._repository.barcode_item(tenant_id, barcode)
+
     def invalidate(self) -> None:
         self._generation += 1
         self._stores.clear()

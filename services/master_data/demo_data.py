@@ -1,4 +1,5 @@
-"""The demo data set: 2 tenants, 3 stores, 300 items per tenant, store overrides, 3 tax rules.
+"""The demo data set: 2 tenants, 3 stores, 300 items per tenant, store overrides, 3 tax rules,
+a JAN barcode per item (two for every tenth).
 
 Deterministic, so the docs' examples and tests can name codes and prices.
 """
@@ -7,7 +8,10 @@ from __future__ import annotations
 
 from typing import Final
 
+from services.common.gtin import with_check_digit
+
 from .records import (
+    Barcode,
     Item,
     MasterRecord,
     RoundingMethod,
@@ -73,6 +77,17 @@ def tax_code(n: int) -> str:
     return "TX08" if n % 3 == 0 else "TX10"
 
 
+def jan(n: int) -> str:
+    """The JAN (EAN-13) on demo item n's pack: prefix 45 (GS1 Japan), a made-up company 69951,
+    the item's number, its check digit: ITEM0005 is 4569951000058."""
+    return with_check_digit(f"4569951{n:05d}")
+
+
+def old_jan(n: int) -> str:
+    """Every tenth item also still has the label of its previous pack size."""
+    return with_check_digit(f"4569952{n:05d}")
+
+
 def records() -> list[MasterRecord]:
     """Every demo record in write order."""
     out: list[MasterRecord] = []
@@ -118,6 +133,9 @@ def records() -> list[MasterRecord]:
                     discount_restricted=n % 40 == 0,  # ITEM0040, ITEM0080, ...: never discounted
                 )
             )
+            labels = [jan(n), old_jan(n)] if n % 10 == 0 else [jan(n)]
+            out += [Barcode(tenant_id=tenant_id, barcode=code, item_code=item_code(n))
+                    for code in labels]  # fmt: skip
     for (tenant_id, store_code), name in STORES.items():
         out.append(Store(tenant_id=tenant_id, store_code=store_code, name=name))
         step = 5 if store_code == "S001" else 7

@@ -24,7 +24,7 @@ class ErrorCode(StrEnum):
     VALIDATION_ERROR = "validation_error"
     INVALID_MASTER_FILE = "invalid_master_file"
     UNKNOWN_REFERENCE = "unknown_reference"
-    IN_USE = "in_use"
+    IN_USE = "in_use"  # still named by other entries; or a barcode another item has
     UNAVAILABLE = "unavailable"  # the item store cannot be reached: try again later
     TOO_MANY_WATCHES = "too_many_watches"  # a connection's or a token's watches, at the cap
 

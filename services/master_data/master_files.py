@@ -18,7 +18,7 @@ from typing import IO, Any, Final
 
 from pydantic import ValidationError
 
-from .records import Item, MasterRecord, Store, StorePrice, TaxRule, Tenant
+from .records import Barcode, Item, MasterRecord, Store, StorePrice, TaxRule, Tenant
 
 # In the order they must be written: a record only refers to kinds before it.
 KINDS: Final[dict[str, type[MasterRecord]]] = {
@@ -27,8 +27,9 @@ KINDS: Final[dict[str, type[MasterRecord]]] = {
     "taxRules": TaxRule,
     "items": Item,
     "storePrices": StorePrice,
+    "barcodes": Barcode,
 }
-CSV_KINDS: Final = {"tenants", "stores", "tax-rules", "items", "store-prices"}
+CSV_KINDS: Final = {"tenants", "stores", "tax-rules", "items", "store-prices", "barcodes"}
 MAX_PROBLEMS: Final = 100
 
 

@@ -20,7 +20,7 @@ from typing import Final
 from .catalog import ItemCatalog
 from .master_files import KINDS, MAX_PROBLEMS, InvalidMasterFile, MasterFile, Problem
 from .master_references import References
-from .records import MasterRecord
+from .records import Barcode, MasterRecord
 from .repository import ChangeRejected
 
 SLICE_SECONDS: Final = 0.002  # of checking, between two turns of the event loop
@@ -145,8 +145,19 @@ async def import_master_file(
         return await catalog.apply(records)
     except ChangeRejected as rejected:  # e.g. an entry before the one it names
         where = next(islice(file.rows(), rejected.index, None))[0]
-        problem = Problem(where, "(reference)", "refers to an entry that does not exist (yet)")
-        raise InvalidMasterFile([problem], checked=count) from None
+        raise InvalidMasterFile(
+            [await _rejected(catalog, where, rejected)], checked=count
+        ) from None
+
+
+async def _rejected(catalog: ItemCatalog, where: str, rejected: ChangeRejected) -> Problem:
+    change = rejected.change
+    if isinstance(change, Barcode):
+        owner = await catalog.barcode_item(change.tenant_id, change.barcode)
+        if owner is not None and owner != change.item_code:
+            said = f"barcode {change.barcode} belongs to item {owner}, not {change.item_code}"
+            return Problem(where, "barcode", said)
+    return Problem(where, "(reference)", "refers to an entry that does not exist (yet)")
 
 
 def _records(count: int) -> str:

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Final
 
 from .master_files import Problem
-from .records import Item, MasterRecord, Store, StorePrice, TaxRule, Tenant
+from .records import Barcode, Item, MasterRecord, Store, StorePrice, TaxRule, Tenant
 
 Key = tuple[type[MasterRecord], tuple[str, ...]]
 Reference = tuple[str, type[MasterRecord], tuple[str, ...]]
@@ -22,6 +22,10 @@ REFERENCES: Final[
     StorePrice: [
         ("tenant_id", Tenant, ("tenant_id",)),
         ("store_code", Store, ("tenant_id", "store_code")),
+        ("item_code", Item, ("tenant_id", "item_code")),
+    ],
+    Barcode: [
+        ("tenant_id", Tenant, ("tenant_id",)),
         ("item_code", Item, ("tenant_id", "item_code")),
     ],
 }

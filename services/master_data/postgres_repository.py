@@ -143,6 +143,15 @@ class PostgresItemRepository:
         return [priced_item(r) for r in rows]
 
     @postgres.outages_reported
+    @postgres.outages_reported
+    async def barcode_item(self, tenant_id: str, barcode: str) -> str | None:
+        found = await self._pool.fetchval(
+            "SELECT item_code FROM barcodes WHERE tenant_id = $1 AND barcode = $2",
+            tenant_id,
+            barcode,
+        )
+        return None if found is None else str(found)
+
     async def apply(self, changes: Changes) -> int:
         now = postgres.now_us()
         read = reading(changes)

@@ -12,6 +12,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 from pydantic.alias_generators import to_camel
 
 from services.common.codes import Code
+from services.common.gtin import BadCode, gtin14
 
 MAX_UNIT_PRICE = 10**12
 
@@ -45,6 +46,20 @@ class RoundingMethod(StrEnum):
     FLOOR = "FLOOR"
     HALF_UP = "HALF_UP"
     CEILING = "CEILING"
+
+
+def _gtin14(value: Any) -> Any:
+    # Any GTIN form (EAN-8, UPC-A, EAN-13/JAN, GTIN-14), its check digit verified; kept as GTIN-14.
+    if not isinstance(value, str):
+        raise ValueError("must be a string of digits")
+    try:
+        return gtin14(value)
+    except BadCode as bad:
+        raise ValueError(str(bad)) from None
+
+
+# The lengths a GTIN comes in (the check digit is checked by the validator, kept as GTIN-14).
+Gtin = Annotated[str, Field(pattern=r"^([0-9]{8}|[0-9]{12,14})$"), BeforeValidator(_gtin14)]
 
 
 class Record(BaseModel):
@@ -118,4 +133,15 @@ class StorePrice(Record):
     unit_price: MinorUnits
 
 
-MasterRecord = Tenant | Store | TaxRule | Item | StorePrice
+class Barcode(Record):
+    """A barcode of an item: an item may have many (pack sizes, old and new labels), a barcode
+    belongs to one item of a tenant. Written in any GTIN form, kept as its GTIN-14."""
+
+    KEY = ("tenant_id", "barcode")
+
+    tenant_id: Code
+    barcode: Gtin
+    item_code: Code
+
+
+MasterRecord = Tenant | Store | TaxRule | Item | StorePrice | Barcode

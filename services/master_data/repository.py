@@ -65,7 +65,8 @@ def reading(changes: Changes) -> Callable[[], Iterable[MasterChange]]:
 
 
 class ChangeRejected(Exception):
-    """A change broke a reference (an unknown tenant, store, item or tax rule, or one in use)."""
+    """A change broke a reference (an unknown tenant, store, item or tax rule, or one in use), or
+    gave a barcode to an item while another has it."""
 
     def __init__(self, index: int, change: MasterChange) -> None:
         super().__init__(f"change {index} breaks a reference: {change!r}")
@@ -105,6 +106,10 @@ class ItemRepository(Protocol):
 
     async def has(self, kind: type[MasterRecord], key: tuple[str, ...]) -> bool:
         """Whether an entry of `kind` with `key` exists (an import names what it lacks)."""
+        ...
+
+    async def barcode_item(self, tenant_id: str, barcode: str) -> str | None:
+        """The item a barcode (GTIN-14) belongs to in the tenant, if any."""
         ...
 
     async def apply(self, changes: Changes) -> int:

@@ -10,7 +10,7 @@ from typing import Final
 
 from services.common.migrations import Migration
 
-from .records import Item, MasterRecord, Store, StorePrice, TaxRule, Tenant
+from .records import Barcode, Item, MasterRecord, Store, StorePrice, TaxRule, Tenant
 
 # Migration 1: the schema as it was before migrations were recorded
 # (docs/operations.md: schema changes).
@@ -86,11 +86,24 @@ ALTER TABLE items ADD COLUMN discount_restricted INTEGER NOT NULL DEFAULT 0
 TRACE_PARENT_V4: Final = """
 ALTER TABLE item_changes ADD COLUMN trace_parent TEXT NOT NULL DEFAULT ''
 """
+# Migration 5: barcodes (GTIN-14), one item each in a tenant; gone with their item.
+BARCODES_V5: Final = """
+CREATE TABLE barcodes (
+    tenant_id TEXT NOT NULL,
+    barcode   TEXT NOT NULL,
+    item_code TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, barcode),
+    FOREIGN KEY (tenant_id, item_code) REFERENCES items ON DELETE CASCADE
+);
+CREATE UNIQUE INDEX barcodes_with_item ON barcodes (tenant_id, barcode, item_code);
+CREATE INDEX barcodes_by_item ON barcodes (tenant_id, item_code)
+"""
 SQLITE_MIGRATIONS: Final = (
     Migration(1, "tenants, stores, tax rules, items, store prices", DDL_V1),
     Migration(2, "item change log", CHANGE_LOG_V2),
     Migration(3, "items a store may not discount", DISCOUNT_RESTRICTED_V3),
     Migration(4, "the trace context of each change", TRACE_PARENT_V4),
+    Migration(5, "barcodes", BARCODES_V5),
 )
 
 # The same schema on PostgreSQL: 64-bit integers for money and times, a real boolean.
@@ -165,6 +178,7 @@ PG_MIGRATIONS: Final = (
     Migration(2, "item change log", PG_CHANGE_LOG_V2),
     Migration(3, "items a store may not discount", PG_DISCOUNT_RESTRICTED_V3),
     Migration(4, "the trace context of each change", TRACE_PARENT_V4),
+    Migration(5, "barcodes", BARCODES_V5),
 )
 
 
@@ -176,17 +190,23 @@ class TableOf:
     key: tuple[str, ...]
     columns: tuple[str, ...]
     stamps: tuple[str, ...] = ()  # written with the time of the write
+    # Written once, never moved: the same row again is no change, the key with other values a
+    # constraint violation (a barcode is not taken from one item by giving it to another).
+    write_once: bool = False
 
     def upsert(self, numbered: bool = False) -> str:
         """INSERT ... ON CONFLICT DO UPDATE: every column but the key and created_at_us.
         Parameters are `?` (SQLite), or `$1, $2, ...` when numbered (PostgreSQL)."""
         names = (*self.columns, *self.stamps)
-        updates = [n for n in names if n not in self.key and n != "created_at_us"]
-        return (
+        insert = (
             f"INSERT INTO {self.table} ({', '.join(names)})"  # noqa: S608 - names are constants
             f" VALUES ({', '.join(_parameters(len(names), numbered))})"
-            f" ON CONFLICT ({', '.join(self.key)}) DO UPDATE SET "
-            + ", ".join(f"{n} = excluded.{n}" for n in updates)
+        )
+        if self.write_once:  # the conflict target is every column: a unique index of its own
+            return f"{insert} ON CONFLICT ({', '.join(self.columns)}) DO NOTHING"
+        updates = [n for n in names if n not in self.key and n != "created_at_us"]
+        return f"{insert} ON CONFLICT ({', '.join(self.key)}) DO UPDATE SET " + ", ".join(
+            f"{n} = excluded.{n}" for n in updates
         )
 
     def exists(self, numbered: bool = False) -> str:
@@ -232,5 +252,11 @@ TABLES: Final[dict[type[MasterRecord], TableOf]] = {
         ("tenant_id", "store_code", "item_code"),
         ("tenant_id", "store_code", "item_code", "unit_price"),
         stamps=("updated_at_us",),
+    ),
+    Barcode: TableOf(
+        "barcodes",
+        ("tenant_id", "barcode"),
+        ("tenant_id", "barcode", "item_code"),
+        write_once=True,
     ),
 }

@@ -202,6 +202,15 @@ class SqliteItemRepository:
                 seen = version
             await asyncio.sleep(check_seconds)
 
+    async def barcode_item(self, tenant_id: str, barcode: str) -> str | None:
+        rows = await self._db.read(
+            lambda c: c.execute(
+                "SELECT item_code FROM barcodes WHERE tenant_id = ? AND barcode = ?",
+                (tenant_id, barcode),
+            ).fetchall()
+        )
+        return str(rows[0][0]) if rows else None
+
     async def apply(self, changes: Changes) -> int:
         now = now_us()
         read = reading(changes)

@@ -336,3 +336,50 @@ def test_an_import_reports_format_and_reference_problems_in_one_pass(http: TestC
     assert [(d["where"], d["field"]) for d in body["details"]] == [
         ("items[1]", "unitPrice"), ("items[2]", "taxCode"), ("items[3]", "tenantId"),
     ]  # fmt: skip
+
+
+BARCODES = "/admin/v1/tenants/T0001/barcodes"
+
+
+def test_a_barcode_in_any_gtin_form_is_kept_as_its_gtin14(http: TestClient) -> None:
+    response = http.put(f"{BARCODES}/4901234567894", json={"itemCode": "ITEM0003"},
+                        headers=ADMIN_AUTH)  # fmt: skip
+    assert response.status_code == 200, response.text
+    assert response.json() == {"tenantId": "T0001", "barcode": "04901234567894",
+                               "itemCode": "ITEM0003"}  # fmt: skip
+    # UPC-A of the same digits names the same barcode: deleting it so deletes the JAN's
+    assert http.delete(f"{BARCODES}/04901234567894", headers=ADMIN_AUTH).status_code == 204
+    assert http.delete(f"{BARCODES}/4901234567894", headers=ADMIN_AUTH).status_code == 404
+
+
+def test_a_barcode_with_a_wrong_check_digit_is_refused_naming_the_field(http: TestClient) -> None:
+    response = http.put(f"{BARCODES}/4901234567895", json={"itemCode": "ITEM0003"},
+                        headers=ADMIN_AUTH)  # fmt: skip
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "validation_error"
+    assert body["details"][0]["field"] == "barcode"
+    assert "check digit" in body["details"][0]["message"]
+    assert http.delete(f"{BARCODES}/4901234567895", headers=ADMIN_AUTH).status_code == 400
+
+
+def test_a_barcode_another_item_has_is_refused_naming_both(http: TestClient) -> None:
+    response = http.put(f"{BARCODES}/4569951000058", json={"itemCode": "ITEM0006"},
+                        headers=ADMIN_AUTH)  # fmt: skip
+    assert response.status_code == 409
+    body = response.json()
+    assert body["code"] == "in_use"
+    assert "belongs to item ITEM0005, not ITEM0006" in body["message"]
+    assert body["details"] == [{"field": "barcode", "itemCode": "ITEM0005"}]
+
+
+def test_barcodes_import_from_csv_and_a_clash_names_its_row(http: TestClient) -> None:
+    body = "tenant_id,barcode,item_code\nT0001,4901234567894,ITEM0003\nT0001,96385074,ITEM0003\n"
+    url = "/admin/v1/import?format=csv&kind=barcodes"
+    assert http.post(url, content=body, headers=ADMIN_AUTH).status_code == 200
+    clash = "tenant_id,barcode,item_code\nT0001,4569951000058,ITEM0009\n"
+    response = http.post(url, content=clash, headers=ADMIN_AUTH)
+    assert response.status_code == 400
+    [problem] = response.json()["details"]
+    assert problem["where"] == "row 2"
+    assert "belongs to item ITEM0005, not ITEM0009" in problem["message"]
