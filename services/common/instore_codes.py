@@ -42,11 +42,11 @@ class Layout:
     price_check_digit: bool = False  # a check digit over a 4- or 5-digit price
 
     def problems(self) -> list[str]:
-        """What makes the layout unusable (empty when it is sound)."""
+        """What makes the layout unusable (empty when it is sound); `2` alone is 20-29."""
         found = []
         if not self.prefix.isascii() or not self.prefix.isdigit():
             found.append(f"prefix {self.prefix!r} is not digits")
-        elif not self.prefix.startswith(IN_STORE_PREFIXES):
+        elif self.prefix != "2" and not self.prefix.startswith(IN_STORE_PREFIXES):
             found.append(f"prefix {self.prefix} is not for in-store use (02, 20-29)")
         length = len(self.prefix) + self.item_digits + self.value_digits + 1
         length += 1 if self.price_check_digit else 0

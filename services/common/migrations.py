@@ -23,13 +23,16 @@ LEDGER = """CREATE TABLE IF NOT EXISTS schema_migrations (
 
 @dataclass(frozen=True, slots=True)
 class Migration:
-    """One step of a schema: `sql` is `;`-separated statements."""
+    """One step of a schema: `sql` is `;`-separated statements, or a tuple of statements (one
+    that holds a `;` of its own: a trigger's body)."""
 
     version: int
     name: str
-    sql: str
+    sql: str | tuple[str, ...]
 
     def statements(self) -> list[str]:
+        if isinstance(self.sql, tuple):
+            return list(self.sql)
         return [statement for statement in self.sql.split(";") if statement.strip()]
 
 

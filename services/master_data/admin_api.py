@@ -26,7 +26,7 @@ from .catalog import ItemCatalog
 from .errors import HTTP_STATUS, CatalogError, ErrorCode
 from .master_files import InvalidMasterFile, read_master_file
 from .master_import import import_master_file
-from .records import Barcode, Item, MasterRecord, Store, StorePrice, TaxRule, Tenant
+from .records import Barcode, Item, MasterRecord, ScanLayout, Store, StorePrice, TaxRule, Tenant
 from .repository import ChangeRejected, Deletion, EntryNotFound
 
 PREFIX: Final = "/admin/v1"
@@ -37,6 +37,7 @@ ENTRY_PATHS: Final[dict[str, type[MasterRecord]]] = {
     "/tenants/{tenant_id}/items/{item_code}": Item,
     "/tenants/{tenant_id}/stores/{store_code}/prices/{item_code}": StorePrice,
     "/tenants/{tenant_id}/barcodes/{barcode}": Barcode,
+    "/tenants/{tenant_id}/scan-layouts/{layout_id}": ScanLayout,
 }
 
 log = logging.getLogger(__name__)
@@ -151,6 +152,15 @@ class AdminApi:
                     " delete it there first",
                     [{"field": "barcode", "itemCode": owner}],
                 )
+        if isinstance(record, ScanLayout):
+            for other in await self._catalog.scan_layouts(record.tenant_id):
+                if other.layout_id != record.layout_id and other.layout().overlaps(record.layout()):
+                    return error(
+                        ErrorCode.IN_USE,
+                        f"prefix {record.prefix} overlaps layout {other.layout_id} (prefix"
+                        f" {other.prefix}): a code could fall under both",
+                        [{"field": "prefix", "layoutId": other.layout_id}],
+                    )
         return error(
             ErrorCode.UNKNOWN_REFERENCE,
             "refers to a tenant, store, item or tax rule that does not exist",

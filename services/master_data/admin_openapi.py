@@ -26,7 +26,7 @@ from services.common.openapi_parts import (
 from .admin_api import ENTRY_PATHS, PREFIX
 from .errors import HTTP_STATUS, ErrorCode
 from .master_files import CSV_KINDS
-from .records import Barcode, Item, MasterRecord, Store, StorePrice, TaxRule, Tenant
+from .records import Barcode, Item, MasterRecord, ScanLayout, Store, StorePrice, TaxRule, Tenant
 
 E = ErrorCode
 EVERY_ROUTE: Final = (E.UNAUTHENTICATED, E.ADMIN_DISABLED, E.UNAVAILABLE)
@@ -39,9 +39,10 @@ EXAMPLES: Final[dict[type[MasterRecord], dict[str, Any]]] = {
            "categoryCode": "DRINK"},
     StorePrice: {"unitPrice": 140},
     Barcode: {"itemCode": "ITEM0005"},
+    ScanLayout: {"prefix": "02", "itemDigits": 5, "embedded": "price", "valueDigits": 5},
 }  # fmt: skip
 NAMES: Final[dict[type[MasterRecord], str]] = {
-    kind: kind.__name__ for kind in (Tenant, Store, TaxRule, Item, StorePrice, Barcode)
+    kind: kind.__name__ for kind in (Tenant, Store, TaxRule, Item, StorePrice, Barcode, ScanLayout)
 }
 
 
@@ -82,7 +83,8 @@ def _entry_operations(kind: type[MasterRecord], schema: dict[str, Any]) -> dict[
                         E.INVALID_FIELD,
                         E.VALIDATION_ERROR,
                         E.UNKNOWN_REFERENCE,
-                        *((E.IN_USE,) if kind is Barcode else ()),  # another item's barcode
+                        # another item's barcode, a prefix that overlaps another layout's
+                        *((E.IN_USE,) if kind in (Barcode, ScanLayout) else ()),
                         E.BODY_TOO_LARGE,
                     ),
                     HTTP_STATUS,
@@ -180,6 +182,7 @@ def admin_openapi_document() -> dict[str, Any]:
                 ("items", Item),
                 ("storePrices", StorePrice),
                 ("barcodes", Barcode),
+                ("scanLayouts", ScanLayout),
             )
         },
     }

@@ -19,7 +19,7 @@ from services.common.codes import RULE, is_code
 from services.common.ttl_cache import TtlLruCache
 
 from .errors import CatalogError, ErrorCode
-from .records import MasterRecord
+from .records import MasterRecord, ScanLayout
 from .repository import Changes, ItemRepository, PricedItem, StoreContext
 
 MAX_BATCH_SIZE: Final = 100  # documented in the proto: BatchGetItemDetailsRequest.item_codes
@@ -209,6 +209,10 @@ class ItemCatalog:
     async def barcode_item(self, tenant_id: str, barcode: str) -> str | None:
         """The item a barcode (GTIN-14) belongs to in the tenant, if any."""
         return await self._repository.barcode_item(tenant_id, barcode)
+
+    async def scan_layouts(self, tenant_id: str) -> list[ScanLayout]:
+        """The tenant's in-store code layouts."""
+        return await self._repository.scan_layouts(tenant_id)
 
     def invalidate(self) -> None:
         self._generation += 1

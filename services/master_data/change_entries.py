@@ -3,10 +3,10 @@
 Every admin write and import records, in its own transaction, one entry per tenant and store it
 touched, naming the items whose answer may have changed: an item or a store price names that
 item; a tax rule, a tenant (its currency) or a store names all items (of the tenant, or of the
-store), and so does a barcode (a scan that found nothing may now find an item: a client keeps
-what scans found by the scan, not by the item). The log keeps the last KEEP entries
-(docs/push-coherence.md); a client whose position is older gets a reset and drops its whole
-cache.
+store), and so does a barcode or an in-store layout (a scan that found nothing may now find an
+item: a client keeps what scans found by the scan, not by the item). The log keeps the last KEEP
+entries (docs/push-coherence.md); a client whose position is older gets a reset and drops its
+whole cache.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Final
 
 from opentelemetry import propagate
 
-from .records import Barcode, Item, MasterRecord, Store, StorePrice, TaxRule, Tenant
+from .records import Barcode, Item, MasterRecord, ScanLayout, Store, StorePrice, TaxRule, Tenant
 
 KEEP: Final = 10_000  # entries kept: the resume window
 MAX_CODES: Final = 1_000  # more items in one entry are sent as "all items"
@@ -54,7 +54,7 @@ def _scope(kind: type[MasterRecord], key: tuple[str, ...]) -> tuple[str, str, st
     """(tenant, store or '', item code or None for all items) of one change."""
     if kind is Item:
         return key[0], "", key[1]
-    if kind is Barcode:  # a scan of it may now find its item, or none
+    if kind in (Barcode, ScanLayout):  # a scan may now find another item, or none
         return key[0], "", None
     if kind is StorePrice:
         return key[0], key[1], key[2]

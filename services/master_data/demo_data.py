@@ -1,20 +1,23 @@
 """The demo data set: 2 tenants, 3 stores, 300 items per tenant, store overrides, 3 tax rules,
-a JAN barcode per item (two for every tenth).
+a JAN barcode per item (two for every tenth), the in-store price and weight layouts and an
+item sold under each.
 
 Deterministic, so the docs' examples and tests can name codes and prices.
 """
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 from services.common.gtin import with_check_digit
+from services.common.instore_codes import Embedded, WeightUnit
 
 from .records import (
     Barcode,
     Item,
     MasterRecord,
     RoundingMethod,
+    ScanLayout,
     Store,
     StorePrice,
     TaxRule,
@@ -88,6 +91,39 @@ def old_jan(n: int) -> str:
     return with_check_digit(f"4569952{n:05d}")
 
 
+# Items sold by the label the store's scale prints (`LAYOUTS`): a deli item priced on its label,
+# and meat at a price per kg, weighed. Their item digits (00001, 00002) are in their barcodes.
+IN_STORE_ITEMS: Final = {
+    "DELI0001": ("Croquette (deli, label price)", 100, "02", "00001"),
+    "MEAT0001": ("Beef, per kg", 3980, "21", "00002"),
+}
+LAYOUTS: Final[list[dict[str, Any]]] = [
+    # Japan's in-store price marking: 02 + 5-digit item + 5-digit price in yen + check digit
+    {"layout_id": "JP-PRICE", "prefix": "02", "item_digits": 5, "embedded": Embedded.PRICE,
+     "value_digits": 5},
+    # A scale's weight label: 21 + 5-digit item + weight in grams (5 digits) + check digit
+    {"layout_id": "WEIGHT-G", "prefix": "21", "item_digits": 5, "embedded": Embedded.WEIGHT,
+     "value_digits": 5, "unit": WeightUnit.GRAM},
+]  # fmt: skip
+
+
+def in_store_barcode(prefix: str, item_digits: str) -> str:
+    """The barcode an in-store item is registered under: its label with the value zeroed."""
+    return with_check_digit(f"{prefix}{item_digits}".ljust(12, "0"))
+
+
+def _in_store(tenant_id: str) -> list[MasterRecord]:
+    out: list[MasterRecord] = [
+        ScanLayout.model_validate({"tenant_id": tenant_id, **fields}) for fields in LAYOUTS
+    ]
+    for code, (name, price, prefix, digits) in IN_STORE_ITEMS.items():
+        out.append(Item(tenant_id=tenant_id, item_code=code, item_name=name, unit_price=price,
+                        tax_code="TX08", category_code="DELI"))  # fmt: skip
+        out.append(Barcode(tenant_id=tenant_id, barcode=in_store_barcode(prefix, digits),
+                           item_code=code))  # fmt: skip
+    return out
+
+
 def records() -> list[MasterRecord]:
     """Every demo record in write order."""
     out: list[MasterRecord] = []
@@ -136,6 +172,7 @@ def records() -> list[MasterRecord]:
             labels = [jan(n), old_jan(n)] if n % 10 == 0 else [jan(n)]
             out += [Barcode(tenant_id=tenant_id, barcode=code, item_code=item_code(n))
                     for code in labels]  # fmt: skip
+        out += _in_store(tenant_id)
     for (tenant_id, store_code), name in STORES.items():
         out.append(Store(tenant_id=tenant_id, store_code=store_code, name=name))
         step = 5 if store_code == "S001" else 7

@@ -18,7 +18,7 @@ from typing import IO, Any, Final
 
 from pydantic import ValidationError
 
-from .records import Barcode, Item, MasterRecord, Store, StorePrice, TaxRule, Tenant
+from .records import Barcode, Item, MasterRecord, ScanLayout, Store, StorePrice, TaxRule, Tenant
 
 # In the order they must be written: a record only refers to kinds before it.
 KINDS: Final[dict[str, type[MasterRecord]]] = {
@@ -28,8 +28,17 @@ KINDS: Final[dict[str, type[MasterRecord]]] = {
     "items": Item,
     "storePrices": StorePrice,
     "barcodes": Barcode,
+    "scanLayouts": ScanLayout,
 }
-CSV_KINDS: Final = {"tenants", "stores", "tax-rules", "items", "store-prices", "barcodes"}
+CSV_KINDS: Final = {
+    "tenants",
+    "stores",
+    "tax-rules",
+    "items",
+    "store-prices",
+    "barcodes",
+    "scan-layouts",
+}
 MAX_PROBLEMS: Final = 100
 
 

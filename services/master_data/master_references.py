@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Final
 
 from .master_files import Problem
-from .records import Barcode, Item, MasterRecord, Store, StorePrice, TaxRule, Tenant
+from .records import Barcode, Item, MasterRecord, ScanLayout, Store, StorePrice, TaxRule, Tenant
 
 Key = tuple[type[MasterRecord], tuple[str, ...]]
 Reference = tuple[str, type[MasterRecord], tuple[str, ...]]
@@ -24,6 +24,7 @@ REFERENCES: Final[
         ("store_code", Store, ("tenant_id", "store_code")),
         ("item_code", Item, ("tenant_id", "item_code")),
     ],
+    ScanLayout: [("tenant_id", Tenant, ("tenant_id",))],
     Barcode: [
         ("tenant_id", Tenant, ("tenant_id",)),
         ("item_code", Item, ("tenant_id", "item_code")),

@@ -17,7 +17,7 @@ import asyncpg
 from services.common import postgres
 
 from .change_entries import KEEP, ChangeEntry, LoggedChange, WriteScopes, current_trace_parent
-from .records import MasterRecord
+from .records import MasterRecord, ScanLayout
 from .repository import (
     ChangeRejected,
     Changes,
@@ -28,7 +28,16 @@ from .repository import (
     StoreContext,
     reading,
 )
-from .repository_rows import priced_item, row_values, runs_of_one_kind, target
+from .repository_rows import (
+    LAYOUTS as _LAYOUTS,
+)
+from .repository_rows import (
+    layout_of,
+    priced_item,
+    row_values,
+    runs_of_one_kind,
+    target,
+)
 from .schema import PG_MIGRATIONS, TABLES
 
 log = logging.getLogger(__name__)
@@ -151,6 +160,11 @@ class PostgresItemRepository:
             barcode,
         )
         return None if found is None else str(found)
+
+    @postgres.outages_reported
+    async def scan_layouts(self, tenant_id: str) -> list[ScanLayout]:
+        rows = await self._pool.fetch(_LAYOUTS.replace("?", "$1"), tenant_id)
+        return [layout_of(dict(row)) for row in rows]
 
     async def apply(self, changes: Changes) -> int:
         now = postgres.now_us()

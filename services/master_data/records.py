@@ -8,11 +8,12 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, model_validator
 from pydantic.alias_generators import to_camel
 
 from services.common.codes import Code
 from services.common.gtin import BadCode, gtin14
+from services.common.instore_codes import Embedded, Layout, WeightUnit
 
 MAX_UNIT_PRICE = 10**12
 
@@ -144,4 +145,38 @@ class Barcode(Record):
     item_code: Code
 
 
-MasterRecord = Tenant | Store | TaxRule | Item | StorePrice | Barcode
+Digits = Annotated[int, Field(ge=1, le=10), INTEGER_ONLY]
+
+
+class ScanLayout(Record):
+    """A tenant's layout of in-store codes (GS1 prefixes 02, 20-29): the prefix, the item's
+    digits, an embedded price (minor units x 10**-decimals) or weight (in `unit`), an optional
+    price check digit, the EAN-13 check digit; the parts come to 13 digits. A scan under it is
+    the item whose barcode is the code with everything after the item's digits zeroed (and its
+    check digit made anew). Prefixes of one tenant never overlap (the store refuses it)."""
+
+    KEY = ("tenant_id", "layout_id")
+
+    tenant_id: Code
+    layout_id: Code
+    prefix: Annotated[str, Field(pattern=r"^(02[0-9]{0,4}|2[0-9]{0,5})$")]
+    item_digits: Digits
+    embedded: Embedded
+    value_digits: Digits
+    decimals: Annotated[int, Field(ge=0, le=5), INTEGER_ONLY] = 0
+    unit: WeightUnit | None = None  # a weight's: g or kg
+    price_check_digit: StrictBool = False
+
+    @model_validator(mode="after")
+    def _sound(self) -> ScanLayout:
+        if problems := self.layout().problems():
+            raise ValueError("; ".join(problems))
+        return self
+
+    def layout(self) -> Layout:
+        return Layout(self.layout_id, self.prefix, self.item_digits, self.embedded,
+                      self.value_digits, self.decimals, self.unit,
+                      self.price_check_digit)  # fmt: skip
+
+
+MasterRecord = Tenant | Store | TaxRule | Item | StorePrice | Barcode | ScanLayout

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from .change_entries import LoggedChange
-from .records import MasterRecord
+from .records import MasterRecord, ScanLayout
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +110,10 @@ class ItemRepository(Protocol):
 
     async def barcode_item(self, tenant_id: str, barcode: str) -> str | None:
         """The item a barcode (GTIN-14) belongs to in the tenant, if any."""
+        ...
+
+    async def scan_layouts(self, tenant_id: str) -> list[ScanLayout]:
+        """The tenant's in-store code layouts, by layout id."""
         ...
 
     async def apply(self, changes: Changes) -> int:

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any, Final
 
 from .change_entries import Target
-from .records import MasterRecord
+from .records import MasterRecord, ScanLayout
 from .repository import Deletion, MasterChange, PricedItem
 from .schema import TABLES
 
@@ -19,6 +19,18 @@ def row_values(record: MasterRecord, now: int) -> tuple[Any, ...]:
     table = TABLES[type(record)]
     values = record.model_dump(mode="json")  # enums as their names
     return (*(values[c] for c in table.columns), *(now for _ in table.stamps))
+
+
+_LAYOUT_COLUMNS: Final = TABLES[ScanLayout].columns
+LAYOUTS: Final = (
+    f"SELECT {', '.join(_LAYOUT_COLUMNS)} FROM scan_layouts"  # noqa: S608 - names are constants
+    " WHERE tenant_id = ? ORDER BY layout_id"
+)
+
+
+def layout_of(row: dict[str, Any]) -> ScanLayout:
+    """A layout as either engine keeps it (SQLite's 0 and 1 for the check digit's flag)."""
+    return ScanLayout.model_validate({**row, "price_check_digit": bool(row["price_check_digit"])})
 
 
 def runs_of_one_kind(changes: Iterable[MasterChange]) -> Iterator[list[MasterChange]]:

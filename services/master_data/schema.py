@@ -10,7 +10,16 @@ from typing import Final
 
 from services.common.migrations import Migration
 
-from .records import Barcode, Item, MasterRecord, Store, StorePrice, TaxRule, Tenant
+from .records import (
+    Barcode,
+    Item,
+    MasterRecord,
+    ScanLayout,
+    Store,
+    StorePrice,
+    TaxRule,
+    Tenant,
+)
 
 # Migration 1: the schema as it was before migrations were recorded
 # (docs/operations.md: schema changes).
@@ -98,12 +107,39 @@ CREATE TABLE barcodes (
 CREATE UNIQUE INDEX barcodes_with_item ON barcodes (tenant_id, barcode, item_code);
 CREATE INDEX barcodes_by_item ON barcodes (tenant_id, item_code)
 """
+# Migration 6: in-store code layouts; a prefix that overlaps another of the tenant is refused.
+_LAYOUTS_TABLE: Final = """
+CREATE TABLE scan_layouts (
+    tenant_id         TEXT NOT NULL REFERENCES tenants ON DELETE CASCADE,
+    layout_id         TEXT NOT NULL,
+    prefix            TEXT NOT NULL,
+    item_digits       INTEGER NOT NULL,
+    embedded          TEXT NOT NULL,
+    value_digits      INTEGER NOT NULL,
+    decimals          INTEGER NOT NULL,
+    unit              TEXT,
+    price_check_digit {flag} NOT NULL,
+    PRIMARY KEY (tenant_id, layout_id)
+)"""
+_OVERLAPPING: Final = """EXISTS (SELECT 1 FROM scan_layouts o WHERE o.tenant_id = NEW.tenant_id
+    AND o.layout_id <> NEW.layout_id AND (substr(o.prefix, 1, length(NEW.prefix)) = NEW.prefix
+    OR substr(NEW.prefix, 1, length(o.prefix)) = o.prefix))"""
+SCAN_LAYOUTS_V6: Final = (
+    _LAYOUTS_TABLE.format(flag="INTEGER"),
+    *(
+        f"CREATE TRIGGER scan_layouts_{event.lower()} BEFORE {event} ON scan_layouts"
+        f" WHEN {_OVERLAPPING} BEGIN"
+        " SELECT RAISE(ABORT, 'the prefix overlaps another layout of the tenant'); END"
+        for event in ("INSERT", "UPDATE")
+    ),
+)
 SQLITE_MIGRATIONS: Final = (
     Migration(1, "tenants, stores, tax rules, items, store prices", DDL_V1),
     Migration(2, "item change log", CHANGE_LOG_V2),
     Migration(3, "items a store may not discount", DISCOUNT_RESTRICTED_V3),
     Migration(4, "the trace context of each change", TRACE_PARENT_V4),
     Migration(5, "barcodes", BARCODES_V5),
+    Migration(6, "in-store code layouts", SCAN_LAYOUTS_V6),
 )
 
 # The same schema on PostgreSQL: 64-bit integers for money and times, a real boolean.
@@ -173,12 +209,28 @@ CREATE INDEX item_changes_by_tenant ON item_changes (tenant_id, sequence)
 PG_DISCOUNT_RESTRICTED_V3: Final = """
 ALTER TABLE items ADD COLUMN discount_restricted BOOLEAN NOT NULL DEFAULT false
 """
+# Writers of layouts take the table's lock first, so two overlapping ones never both commit.
+PG_SCAN_LAYOUTS_V6: Final = (
+    _LAYOUTS_TABLE.format(flag="BOOLEAN"),
+    f"""CREATE FUNCTION scan_layouts_apart() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    LOCK TABLE scan_layouts IN SHARE ROW EXCLUSIVE MODE;
+    IF {_OVERLAPPING} THEN
+        RAISE EXCEPTION 'the prefix overlaps another layout of the tenant'
+            USING ERRCODE = 'exclusion_violation';
+    END IF;
+    RETURN NEW;
+END $$""",
+    "CREATE TRIGGER scan_layouts_apart BEFORE INSERT OR UPDATE ON scan_layouts"
+    " FOR EACH ROW EXECUTE FUNCTION scan_layouts_apart()",
+)
 PG_MIGRATIONS: Final = (
     Migration(1, "tenants, stores, tax rules, items, store prices", PG_DDL_V1),
     Migration(2, "item change log", PG_CHANGE_LOG_V2),
     Migration(3, "items a store may not discount", PG_DISCOUNT_RESTRICTED_V3),
     Migration(4, "the trace context of each change", TRACE_PARENT_V4),
     Migration(5, "barcodes", BARCODES_V5),
+    Migration(6, "in-store code layouts", PG_SCAN_LAYOUTS_V6),
 )
 
 
@@ -258,5 +310,20 @@ TABLES: Final[dict[type[MasterRecord], TableOf]] = {
         ("tenant_id", "barcode"),
         ("tenant_id", "barcode", "item_code"),
         write_once=True,
+    ),
+    ScanLayout: TableOf(
+        "scan_layouts",
+        ("tenant_id", "layout_id"),
+        (
+            "tenant_id",
+            "layout_id",
+            "prefix",
+            "item_digits",
+            "embedded",
+            "value_digits",
+            "decimals",
+            "unit",
+            "price_check_digit",
+        ),
     ),
 }

@@ -17,7 +17,7 @@ from services.common.migrations import now_us
 from services.common.sqlite_threads import SqliteThreads
 
 from .change_entries import KEEP, ChangeEntry, LoggedChange, WriteScopes, current_trace_parent
-from .records import MasterRecord
+from .records import MasterRecord, ScanLayout
 from .repository import (
     ChangeRejected,
     Changes,
@@ -28,7 +28,16 @@ from .repository import (
     StoreContext,
     reading,
 )
-from .repository_rows import priced_item, row_values, runs_of_one_kind, target
+from .repository_rows import (
+    LAYOUTS as _LAYOUTS,
+)
+from .repository_rows import (
+    layout_of,
+    priced_item,
+    row_values,
+    runs_of_one_kind,
+    target,
+)
 from .schema import SQLITE_MIGRATIONS, TABLES
 
 log = logging.getLogger(__name__)
@@ -210,6 +219,10 @@ class SqliteItemRepository:
             ).fetchall()
         )
         return str(rows[0][0]) if rows else None
+
+    async def scan_layouts(self, tenant_id: str) -> list[ScanLayout]:
+        rows = await self._db.read(lambda c: c.execute(_LAYOUTS, (tenant_id,)).fetchall())
+        return [layout_of(dict(row)) for row in rows]
 
     async def apply(self, changes: Changes) -> int:
         now = now_us()

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "docs" / "examples"
 ORDER = [("tenants.csv", "tenants"), ("stores.csv", "stores"), ("tax-rules.csv", "tax-rules"),
          ("items-T0100.csv", "items"), ("store-prices.csv", "store-prices"),
-         ("barcodes.csv", "barcodes")]  # fmt: skip
+         ("barcodes.csv", "barcodes"), ("scan-layouts.csv", "scan-layouts")]  # fmt: skip
 
 
 @pytest.fixture(autouse=True)

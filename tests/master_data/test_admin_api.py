@@ -383,3 +383,36 @@ def test_barcodes_import_from_csv_and_a_clash_names_its_row(http: TestClient) ->
     [problem] = response.json()["details"]
     assert problem["where"] == "row 2"
     assert "belongs to item ITEM0005, not ITEM0009" in problem["message"]
+
+
+LAYOUTS = "/admin/v1/tenants/T0001/scan-layouts"
+UK_PRICE = {"prefix": "20", "itemDigits": 5, "embedded": "price", "valueDigits": 4,
+            "decimals": 2, "priceCheckDigit": True}  # fmt: skip
+
+
+def test_a_layout_is_written_and_an_overlapping_one_refused_naming_the_other(
+    http: TestClient,
+) -> None:
+    response = http.put(f"{LAYOUTS}/UK-PRICE", json=UK_PRICE, headers=ADMIN_AUTH)
+    assert response.status_code == 200, response.text
+    assert response.json()["unit"] is None
+    wide = {**UK_PRICE, "prefix": "2", "itemDigits": 6}
+    refused = http.put(f"{LAYOUTS}/WIDE", json=wide, headers=ADMIN_AUTH)
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "in_use"
+    assert refused.json()["details"][0] == {"field": "prefix", "layoutId": "UK-PRICE"}  # 20 in 2
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        ({"valueDigits": 5}, "14 digits"),
+        ({"prefix": "45"}, "String should match pattern"),
+        ({"embedded": "weight", "priceCheckDigit": False}, "a weight needs its unit"),
+        ({"unit": "g"}, "a price has no weight unit"),
+    ],
+)
+def test_an_unsound_layout_is_refused_saying_why(http: TestClient, change: dict, said: str) -> None:
+    response = http.put(f"{LAYOUTS}/BAD", json={**UK_PRICE, **change}, headers=ADMIN_AUTH)
+    assert response.status_code == 400
+    assert said in json.dumps(response.json())

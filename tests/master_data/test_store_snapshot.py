@@ -36,7 +36,11 @@ async def test_every_active_item_of_the_store_once_in_code_order(stub: ItemServi
     request = StreamStoreItemsRequest(tenant_id="T0001", store_code="S001")
     pages = [page async for page in stub.stream_store_items(request, metadata=AUTH, timeout=10)]
     codes = [item.item_code for page in pages for item in page.items]
-    active = demo_data.ITEMS_PER_TENANT - demo_data.ITEMS_PER_TENANT // 50
+    active = (
+        demo_data.ITEMS_PER_TENANT
+        - demo_data.ITEMS_PER_TENANT // 50
+        + len(demo_data.IN_STORE_ITEMS)
+    )
     assert len(codes) == active == len(set(codes))
     assert codes == sorted(codes)
     assert "ITEM0050" not in codes  # withdrawn

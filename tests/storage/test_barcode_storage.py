@@ -1,5 +1,5 @@
-"""Barcodes on both engines: one item each in a tenant, never moved by a write, gone with their
-item, and what a change to them tells the watchers."""
+"""Barcodes and in-store layouts on both engines: a barcode one item's in a tenant, never moved
+by a write, gone with its item; layouts that never overlap; what a change tells the watchers."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from services.common.instore_codes import Embedded, WeightUnit
 from services.master_data import demo_data
-from services.master_data.records import Barcode, Item
+from services.master_data.records import Barcode, Item, ScanLayout
 from services.master_data.repository import ChangeRejected, Deletion, ItemRepository
 from services.master_data.settings import MasterDataSettings
 from services.master_data.storage import open_repository
@@ -73,3 +74,25 @@ async def test_a_barcode_change_is_logged_for_every_item_of_the_tenant(
     )
     [change] = await repository.changes_after(before, ["T0001"], 10)
     assert (change.entry.store_code, change.entry.all_items) == ("", True)
+
+
+def layout(layout_id: str, prefix: str, item_digits: int = 5) -> ScanLayout:
+    return ScanLayout(tenant_id="T0001", layout_id=layout_id, prefix=prefix,
+                      item_digits=item_digits, embedded=Embedded.PRICE,
+                      value_digits=10 - len(prefix) - item_digits + 2)  # fmt: skip
+
+
+async def test_layouts_read_back_and_never_overlap(repository: ItemRepository) -> None:
+    kept = await repository.scan_layouts("T0001")
+    assert [(k.layout_id, k.prefix, k.unit) for k in kept] == [
+        ("JP-PRICE", "02", None),
+        ("WEIGHT-G", "21", WeightUnit.GRAM),
+    ]
+    await repository.apply([layout("UK-PRICE", "20")])  # apart from 02 and 21
+    for overlapping in (layout("WIDE", "2", 6), layout("NARROW", "021", 4)):
+        with pytest.raises(ChangeRejected):
+            await repository.apply([overlapping])
+    # a layout may change its own prefix (it overlaps only others)
+    await repository.apply([layout("UK-PRICE", "201", 4)])
+    assert [k.prefix for k in await repository.scan_layouts("T0001")] == ["02", "201", "21"]
+    assert [k.layout_id for k in await repository.scan_layouts("T0002")] == ["JP-PRICE", "WEIGHT-G"]
