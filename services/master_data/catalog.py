@@ -85,6 +85,8 @@ class ItemCatalog:
             cache_size
         )
         self._items: TtlLruCache[tuple[str, str, str], Item | _NotFound] = TtlLruCache(cache_size)
+        self._barcodes: TtlLruCache[tuple[str, str], str | _NotFound] = TtlLruCache(cache_size)
+        self._layouts: TtlLruCache[str, list[ScanLayout]] = TtlLruCache(1_000)
         self.write_listeners: list[Callable[[], None]] = []  # called after each write here
         # Bumped by every invalidation: a read that started before one must not refill the cache.
         self._generation = 0
@@ -208,13 +210,48 @@ class ItemCatalog:
 
     async def barcode_item(self, tenant_id: str, barcode: str) -> str | None:
         """The item a barcode (GTIN-14) belongs to in the tenant, if any."""
-        return await self._repository.barcode_item(tenant_id, barcode)
+        return (await self.barcode_items(tenant_id, [barcode])).get(barcode)
+
+    async def barcode_items(self, tenant_id: str, barcodes: Sequence[str]) -> dict[str, str]:
+        """The item of each barcode (GTIN-14) that has one, from the read cache where it can."""
+        found: dict[str, str] = {}
+        misses = []
+        for barcode in barcodes:
+            cached = self._barcodes.get((tenant_id, barcode))
+            if cached is None:
+                misses.append(barcode)
+            elif isinstance(cached, str):
+                found[barcode] = cached
+        if misses:
+            generation = self._generation
+            with self._query("barcode_items"):
+                loaded = await self._repository.barcode_items(tenant_id, misses)
+            for barcode in misses:
+                answer = loaded.get(barcode, _NOT_FOUND)
+                if generation == self._generation:
+                    self._barcodes.put((tenant_id, barcode), answer)
+                if isinstance(answer, str):
+                    found[barcode] = answer
+        return found
 
     async def scan_layouts(self, tenant_id: str) -> list[ScanLayout]:
-        """The tenant's in-store code layouts."""
-        return await self._repository.scan_layouts(tenant_id)
+        """The tenant's in-store code layouts, from the read cache where it can."""
+        cached = self._layouts.get(tenant_id)
+        if cached is None:
+            generation = self._generation
+            with self._query("scan_layouts"):
+                cached = await self._repository.scan_layouts(tenant_id)
+            if generation == self._generation:
+                self._layouts.put(tenant_id, cached)
+        return cached
+
+    async def store_context(self, tenant_id: str, store_code: str) -> StoreContext:
+        """The tenant's currency and rounding; NOT_FOUND for an unknown tenant or store."""
+        return await self._store_context(tenant_id, store_code)
 
     def invalidate(self) -> None:
         self._generation += 1
         self._stores.clear()
         self._items.clear()
+        self._barcodes.clear()
+        self._layouts.clear()

@@ -11,12 +11,16 @@ from grpclib.exceptions import GRPCError
 from gen.kugel.item.v1 import (
     BatchGetItemDetailsRequest,
     BatchGetItemDetailsResponse,
+    BatchResolveScansRequest,
+    BatchResolveScansResponse,
     GetItemDetailRequest,
     GetItemDetailResponse,
     Item,
     ItemServiceBase,
     NotFoundDetail,
     NotFoundReason,
+    ResolveScanRequest,
+    ResolveScanResponse,
     StreamStoreItemsRequest,
     StreamStoreItemsResponse,
     WatchItemChangesRequest,
@@ -28,6 +32,7 @@ from services.wire.codec import EncodedForms
 from .catalog import ItemCatalog
 from .errors import GRPC_STATUS, CatalogError, ErrorCode
 from .item_watch import Watches
+from .scan_resolution import ScanResolver
 
 
 def _allowed(tenant_ids: Iterable[str]) -> None:
@@ -72,6 +77,7 @@ class ItemService(ItemServiceBase):
         watches: Watches | None = None,
     ) -> None:
         self._catalog = catalog
+        self._scans = ScanResolver(catalog)
         self._known = known
         self._watches = watches
 
@@ -99,6 +105,29 @@ class ItemService(ItemServiceBase):
             )
         self._remember(items)
         return BatchGetItemDetailsResponse(items=items, not_found_item_codes=missing)
+
+    async def resolve_scan(self, message: ResolveScanRequest) -> ResolveScanResponse:
+        _allowed([message.tenant_id])
+        with _as_grpc_status():
+            [result] = await self._scans.resolve(
+                message.tenant_id, message.store_code, [message.scan]
+            )
+        if result.rejected is not None:
+            raise GRPCError(Status.INVALID_ARGUMENT, result.rejected.description, [result.rejected])
+        if result.not_found is not None:
+            code = result.not_found.code
+            raise GRPCError(Status.NOT_FOUND, f"no item has barcode {code}", [result.not_found])
+        return ResolveScanResponse(scanned=result.scanned)
+
+    async def batch_resolve_scans(
+        self, message: BatchResolveScansRequest
+    ) -> BatchResolveScansResponse:
+        _allowed([message.tenant_id])
+        with _as_grpc_status():
+            results = await self._scans.resolve(
+                message.tenant_id, message.store_code, message.scans
+            )
+        return BatchResolveScansResponse(results=results)
 
     async def watch_item_changes(
         self, message: WatchItemChangesRequest

@@ -63,7 +63,7 @@ _PAGE: Final = _PRICED_ITEMS.format(
     where="i.is_active AND i.item_code > $3 ORDER BY i.item_code LIMIT $4"
 )
 _STORE_CONTEXT: Final = """
-SELECT t.currency_code, s.store_code
+SELECT t.currency_code, s.store_code, t.weighed_rounding
 FROM tenants t LEFT JOIN stores s ON s.tenant_id = t.tenant_id AND s.store_code = $1
 WHERE t.tenant_id = $2
 """
@@ -130,7 +130,9 @@ class PostgresItemRepository:
         if row is None:
             return None
         return StoreContext(
-            currency_code=row["currency_code"], store_known=row["store_code"] is not None
+            currency_code=row["currency_code"],
+            store_known=row["store_code"] is not None,
+            weighed_rounding=row["weighed_rounding"],
         )
 
     @postgres.outages_reported
@@ -153,13 +155,13 @@ class PostgresItemRepository:
 
     @postgres.outages_reported
     @postgres.outages_reported
-    async def barcode_item(self, tenant_id: str, barcode: str) -> str | None:
-        found = await self._pool.fetchval(
-            "SELECT item_code FROM barcodes WHERE tenant_id = $1 AND barcode = $2",
+    async def barcode_items(self, tenant_id: str, barcodes: Sequence[str]) -> dict[str, str]:
+        rows = await self._pool.fetch(
+            "SELECT barcode, item_code FROM barcodes WHERE tenant_id = $1 AND barcode = ANY($2)",
             tenant_id,
-            barcode,
+            list(barcodes),
         )
-        return None if found is None else str(found)
+        return {str(row[0]): str(row[1]) for row in rows}
 
     @postgres.outages_reported
     async def scan_layouts(self, tenant_id: str) -> list[ScanLayout]:

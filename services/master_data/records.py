@@ -83,6 +83,8 @@ class Tenant(Record):
     tenant_id: Code
     name: Name
     currency_code: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "JPY"
+    # How a weighed line's amount (price per kg x weight) is rounded to a minor unit.
+    weighed_rounding: RoundingMethod = RoundingMethod.HALF_UP
 
 
 class Store(Record):

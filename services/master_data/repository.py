@@ -21,6 +21,7 @@ class StoreContext:
 
     currency_code: str
     store_known: bool
+    weighed_rounding: str = "HALF_UP"  # the tenant's: RoundingMethod's name
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,8 +109,8 @@ class ItemRepository(Protocol):
         """Whether an entry of `kind` with `key` exists (an import names what it lacks)."""
         ...
 
-    async def barcode_item(self, tenant_id: str, barcode: str) -> str | None:
-        """The item a barcode (GTIN-14) belongs to in the tenant, if any."""
+    async def barcode_items(self, tenant_id: str, barcodes: Sequence[str]) -> dict[str, str]:
+        """The item each barcode (GTIN-14) that one has belongs to in the tenant."""
         ...
 
     async def scan_layouts(self, tenant_id: str) -> list[ScanLayout]:

@@ -133,6 +133,10 @@ SCAN_LAYOUTS_V6: Final = (
         for event in ("INSERT", "UPDATE")
     ),
 )
+# Migration 7: how each tenant rounds a weighed line's amount.
+WEIGHED_ROUNDING_V7: Final = """
+ALTER TABLE tenants ADD COLUMN weighed_rounding TEXT NOT NULL DEFAULT 'HALF_UP'
+"""
 SQLITE_MIGRATIONS: Final = (
     Migration(1, "tenants, stores, tax rules, items, store prices", DDL_V1),
     Migration(2, "item change log", CHANGE_LOG_V2),
@@ -140,6 +144,7 @@ SQLITE_MIGRATIONS: Final = (
     Migration(4, "the trace context of each change", TRACE_PARENT_V4),
     Migration(5, "barcodes", BARCODES_V5),
     Migration(6, "in-store code layouts", SCAN_LAYOUTS_V6),
+    Migration(7, "how a tenant rounds a weighed line", WEIGHED_ROUNDING_V7),
 )
 
 # The same schema on PostgreSQL: 64-bit integers for money and times, a real boolean.
@@ -231,6 +236,7 @@ PG_MIGRATIONS: Final = (
     Migration(4, "the trace context of each change", TRACE_PARENT_V4),
     Migration(5, "barcodes", BARCODES_V5),
     Migration(6, "in-store code layouts", PG_SCAN_LAYOUTS_V6),
+    Migration(7, "how a tenant rounds a weighed line", WEIGHED_ROUNDING_V7),
 )
 
 
@@ -277,7 +283,9 @@ def _parameters(count: int, numbered: bool) -> list[str]:
 
 
 TABLES: Final[dict[type[MasterRecord], TableOf]] = {
-    Tenant: TableOf("tenants", ("tenant_id",), ("tenant_id", "name", "currency_code")),
+    Tenant: TableOf(
+        "tenants", ("tenant_id",), ("tenant_id", "name", "currency_code", "weighed_rounding")
+    ),
     Store: TableOf("stores", ("tenant_id", "store_code"), ("tenant_id", "store_code", "name")),
     TaxRule: TableOf(
         "tax_rules",

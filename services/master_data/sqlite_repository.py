@@ -58,7 +58,7 @@ WHERE i.tenant_id = ? AND {where}
 _BY_CODES: Final = "i.item_code IN ({placeholders})"
 _PAGE: Final = "i.is_active AND i.item_code > ? ORDER BY i.item_code LIMIT ?"
 _STORE_CONTEXT: Final = """
-SELECT t.currency_code, s.store_code
+SELECT t.currency_code, s.store_code, t.weighed_rounding
 FROM tenants t LEFT JOIN stores s ON s.tenant_id = t.tenant_id AND s.store_code = ?
 WHERE t.tenant_id = ?
 """
@@ -142,7 +142,9 @@ class SqliteItemRepository:
         if row is None:
             return None
         return StoreContext(
-            currency_code=row["currency_code"], store_known=row["store_code"] is not None
+            currency_code=row["currency_code"],
+            store_known=row["store_code"] is not None,
+            weighed_rounding=row["weighed_rounding"],
         )
 
     async def has(self, kind: type[MasterRecord], key: tuple[str, ...]) -> bool:
@@ -211,14 +213,14 @@ class SqliteItemRepository:
                 seen = version
             await asyncio.sleep(check_seconds)
 
-    async def barcode_item(self, tenant_id: str, barcode: str) -> str | None:
-        rows = await self._db.read(
-            lambda c: c.execute(
-                "SELECT item_code FROM barcodes WHERE tenant_id = ? AND barcode = ?",
-                (tenant_id, barcode),
-            ).fetchall()
+    async def barcode_items(self, tenant_id: str, barcodes: Sequence[str]) -> dict[str, str]:
+        marks = ", ".join("?" for _ in barcodes)
+        query = (
+            "SELECT barcode, item_code FROM barcodes"  # noqa: S608 - only placeholders joined
+            f" WHERE tenant_id = ? AND barcode IN ({marks})"
         )
-        return str(rows[0][0]) if rows else None
+        rows = await self._db.read(lambda c: c.execute(query, (tenant_id, *barcodes)).fetchall())
+        return {str(row[0]): str(row[1]) for row in rows}
 
     async def scan_layouts(self, tenant_id: str) -> list[ScanLayout]:
         rows = await self._db.read(lambda c: c.execute(_LAYOUTS, (tenant_id,)).fetchall())

@@ -69,8 +69,9 @@ async def test_a_master_database_from_before_migrations_keeps_its_data(tmp_path:
         assert context.currency_code == "JPY"
     finally:
         await repository.close()
-    assert ledger(path) == [1, 2, 3, 4, 5, 6]  # the change log came with 2, discount_restricted
-    # with 3, the changes' trace context with 4, barcodes with 5, in-store layouts with 6
+    assert ledger(path) == [1, 2, 3, 4, 5, 6, 7]  # the change log came with 2, discount_restricted
+    # with 3, the changes' trace context with 4, barcodes with 5, in-store layouts
+    # with 6, the tenant's weighed rounding with 7
 
 
 def test_an_upgrade_applies_only_the_new_migration_and_keeps_the_data(tmp_path: Path) -> None:
@@ -112,7 +113,7 @@ async def test_a_master_database_of_schema_1_gains_the_change_log(tmp_path: Path
         assert context is not None
     finally:
         await repository.close()
-    assert ledger(path) == [1, 2, 3, 4, 5, 6]
+    assert ledger(path) == [1, 2, 3, 4, 5, 6, 7]
 
 
 async def test_an_item_of_schema_2_may_be_discounted(tmp_path: Path) -> None:

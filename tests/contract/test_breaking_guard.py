@@ -15,7 +15,9 @@ CONTRACT = Path("proto/kugel/item/v1/item_service.proto")
 JUST = Path(sys.executable).parent / "just"
 
 LAST_RPC = (
-    "  rpc StreamStoreItems(StreamStoreItemsRequest) returns (stream StreamStoreItemsResponse);\n"
+    "  rpc BatchResolveScans(BatchResolveScansRequest) returns (BatchResolveScansResponse) {\n"
+    "    option idempotency_level = NO_SIDE_EFFECTS;\n"
+    "  }\n"
 )
 NEW_RPC = """
   // ListTaxRules lists the tenant's tax rules.

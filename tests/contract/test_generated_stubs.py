@@ -77,6 +77,8 @@ def test_service_mapping_names_every_rpc() -> None:
         "/kugel.item.v1.ItemService/BatchGetItemDetails",
         "/kugel.item.v1.ItemService/WatchItemChanges",
         "/kugel.item.v1.ItemService/StreamStoreItems",
+        "/kugel.item.v1.ItemService/ResolveScan",
+        "/kugel.item.v1.ItemService/BatchResolveScans",
     }
     assert hasattr(ItemServiceStub, "batch_get_item_details")
     assert hasattr(ItemServiceStub, "watch_item_changes")
@@ -94,7 +96,9 @@ def test_buf_curl_lists_every_rpc_from_the_schema_alone() -> None:
     )
     assert result.stdout.split() == [
         "kugel.item.v1.ItemService/BatchGetItemDetails",
+        "kugel.item.v1.ItemService/BatchResolveScans",
         "kugel.item.v1.ItemService/GetItemDetail",
+        "kugel.item.v1.ItemService/ResolveScan",
         "kugel.item.v1.ItemService/StreamStoreItems",
         "kugel.item.v1.ItemService/WatchItemChanges",
     ]

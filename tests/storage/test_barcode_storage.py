@@ -19,6 +19,10 @@ from .conftest import Location
 JAN_5 = "04569951000058"  # demo item 5's JAN as GTIN-14
 
 
+async def owner(repository: ItemRepository, tenant_id: str, barcode: str) -> str | None:
+    return (await repository.barcode_items(tenant_id, [barcode])).get(barcode)
+
+
 @pytest.fixture
 async def repository(new_database: Location) -> AsyncIterator[ItemRepository]:
     settings = MasterDataSettings(master_data_db=new_database(), db_pool_size=2)
@@ -30,12 +34,10 @@ async def repository(new_database: Location) -> AsyncIterator[ItemRepository]:
 
 async def test_the_demo_jans_are_kept_as_gtin14(repository: ItemRepository) -> None:
     assert demo_data.jan(5) == "4569951000058"
-    assert await repository.barcode_item("T0001", JAN_5) == "ITEM0005"
-    assert await repository.barcode_item("T0002", JAN_5) == "ITEM0005"  # each tenant its own
-    assert (
-        await repository.barcode_item("T0001", "0" + demo_data.old_jan(10)) == "ITEM0010"
-    )  # old label
-    assert await repository.barcode_item("T0001", "04901234567894") is None
+    assert await owner(repository, "T0001", JAN_5) == "ITEM0005"
+    assert await owner(repository, "T0002", JAN_5) == "ITEM0005"  # each tenant its own
+    assert await owner(repository, "T0001", "0" + demo_data.old_jan(10)) == "ITEM0010"  # old label
+    assert await owner(repository, "T0001", "04901234567894") is None
 
 
 async def test_a_barcode_is_never_moved_to_another_item(repository: ItemRepository) -> None:
@@ -45,17 +47,17 @@ async def test_a_barcode_is_never_moved_to_another_item(repository: ItemReposito
     with pytest.raises(ChangeRejected) as refused:
         await repository.apply([moved])
     assert refused.value.change == moved
-    assert await repository.barcode_item("T0001", JAN_5) == "ITEM0005"
+    assert await owner(repository, "T0001", JAN_5) == "ITEM0005"
 
 
 async def test_an_item_may_have_many_and_they_go_with_it(repository: ItemRepository) -> None:
     second = Barcode(tenant_id="T0001", barcode="4901234567894", item_code="ITEM0005")
     await repository.apply([second])
-    assert await repository.barcode_item("T0001", "04901234567894") == "ITEM0005"
+    assert await owner(repository, "T0001", "04901234567894") == "ITEM0005"
     await repository.apply([Deletion(Barcode, ("T0001", "04901234567894"))])
-    assert await repository.barcode_item("T0001", "04901234567894") is None
+    assert await owner(repository, "T0001", "04901234567894") is None
     await repository.apply([Deletion(Item, ("T0001", "ITEM0005"))])
-    assert await repository.barcode_item("T0001", JAN_5) is None
+    assert await owner(repository, "T0001", JAN_5) is None
 
 
 async def test_a_barcode_of_an_unknown_item_is_refused(repository: ItemRepository) -> None:

@@ -73,7 +73,7 @@ async def test_replicas_starting_together_migrate_once(postgres_server: LocalPos
     opened = await asyncio.gather(*(PostgresItemRepository.open(url, 1) for _ in range(4)))
     for repository in opened:
         await repository.close()
-    assert await ledger(url) == [1, 2, 3, 4, 5, 6]
+    assert await ledger(url) == [1, 2, 3, 4, 5, 6, 7]
 
 
 async def test_an_upgrade_applies_only_the_new_migration_and_keeps_the_data(
@@ -127,7 +127,7 @@ async def test_an_item_of_master_schema_2_may_be_discounted(
         assert (item.unit_price, item.discount_restricted) == (150, False)
     finally:
         await repository.close()
-    assert await ledger(url) == [1, 2, 3, 4, 5, 6]
+    assert await ledger(url) == [1, 2, 3, 4, 5, 6, 7]
 
 
 async def test_a_read_waits_for_a_pooled_connection_no_longer_than_the_acquire_timeout(

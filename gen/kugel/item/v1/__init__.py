@@ -6,15 +6,25 @@
 __all__ = (
     "BatchGetItemDetailsRequest",
     "BatchGetItemDetailsResponse",
+    "BatchResolveScansRequest",
+    "BatchResolveScansResponse",
     "GetItemDetailRequest",
     "GetItemDetailResponse",
     "Item",
     "ItemChange",
     "ItemServiceBase",
     "ItemServiceStub",
+    "Measure",
     "NotFoundDetail",
     "NotFoundReason",
+    "ResolveScanRequest",
+    "ResolveScanResponse",
     "RoundingMethod",
+    "ScanProblem",
+    "ScanRejectedDetail",
+    "ScanResult",
+    "ScanSource",
+    "ScannedItem",
     "StreamStoreItemsRequest",
     "StreamStoreItemsResponse",
     "TaxRule",
@@ -23,6 +33,7 @@ __all__ = (
     "WatchItemChangesRequest",
     "WatchItemChangesResponse",
     "WatchReset",
+    "WeightUnit",
 )
 
 import datetime
@@ -77,6 +88,12 @@ class NotFoundReason(betterproto2.Enum):
     NOT_FOUND_REASON_ITEM: the tenant has no item of the request's item_code.
     """
 
+    BARCODE = 4
+    """
+    NOT_FOUND_REASON_BARCODE: no item of the tenant has the scanned barcode
+    (code is its GTIN-14: for an in-store code, the item's registered barcode).
+    """
+
     @classmethod
     def betterproto_value_to_renamed_proto_names(cls) -> dict[int, str]:
         return {
@@ -84,6 +101,7 @@ class NotFoundReason(betterproto2.Enum):
             1: "NOT_FOUND_REASON_TENANT",
             2: "NOT_FOUND_REASON_STORE",
             3: "NOT_FOUND_REASON_ITEM",
+            4: "NOT_FOUND_REASON_BARCODE",
         }
 
     @classmethod
@@ -93,6 +111,7 @@ class NotFoundReason(betterproto2.Enum):
             "NOT_FOUND_REASON_TENANT": 1,
             "NOT_FOUND_REASON_STORE": 2,
             "NOT_FOUND_REASON_ITEM": 3,
+            "NOT_FOUND_REASON_BARCODE": 4,
         }
 
 
@@ -145,6 +164,104 @@ class RoundingMethod(betterproto2.Enum):
         }
 
 
+class ScanProblem(betterproto2.Enum):
+    """
+    ScanProblem says why a scan was refused.
+    """
+
+    @betterproto2.staticproperty
+    @staticmethod
+    def DESCRIPTOR() -> EnumDescriptor:
+        return KUGEL_ITEM_V1_ITEM_SERVICE_PROTO_DESCRIPTOR.enum_types_by_name["ScanProblem"]
+
+    UNSPECIFIED = 0
+    """
+    SCAN_PROBLEM_UNSPECIFIED is never sent by master-data.
+    """
+
+    FORMAT = 1
+    """
+    SCAN_PROBLEM_FORMAT: not a GTIN, in-store code or element string a till reads.
+    """
+
+    CHECK_DIGIT = 2
+    """
+    SCAN_PROBLEM_CHECK_DIGIT: a check digit (the code's or a price's) is wrong: a misread.
+    """
+
+    VALUE = 3
+    """
+    SCAN_PROBLEM_VALUE: the scan carries an impossible value (a weight of zero, no such date).
+    """
+
+    @classmethod
+    def betterproto_value_to_renamed_proto_names(cls) -> dict[int, str]:
+        return {
+            0: "SCAN_PROBLEM_UNSPECIFIED",
+            1: "SCAN_PROBLEM_FORMAT",
+            2: "SCAN_PROBLEM_CHECK_DIGIT",
+            3: "SCAN_PROBLEM_VALUE",
+        }
+
+    @classmethod
+    def betterproto_renamed_proto_names_to_value(cls) -> dict[str, int]:
+        return {
+            "SCAN_PROBLEM_UNSPECIFIED": 0,
+            "SCAN_PROBLEM_FORMAT": 1,
+            "SCAN_PROBLEM_CHECK_DIGIT": 2,
+            "SCAN_PROBLEM_VALUE": 3,
+        }
+
+
+class ScanSource(betterproto2.Enum):
+    """
+    ScanSource says which kind of scan named the item.
+    """
+
+    @betterproto2.staticproperty
+    @staticmethod
+    def DESCRIPTOR() -> EnumDescriptor:
+        return KUGEL_ITEM_V1_ITEM_SERVICE_PROTO_DESCRIPTOR.enum_types_by_name["ScanSource"]
+
+    UNSPECIFIED = 0
+    """
+    SCAN_SOURCE_UNSPECIFIED is never sent by master-data.
+    """
+
+    GTIN = 1
+    """
+    SCAN_SOURCE_GTIN: a GTIN printed on the pack.
+    """
+
+    IN_STORE = 2
+    """
+    SCAN_SOURCE_IN_STORE: an in-store code with a price or a weight in it.
+    """
+
+    ELEMENT_STRING = 3
+    """
+    SCAN_SOURCE_ELEMENT_STRING: a GS1 element string (DataBar, DataMatrix, QR).
+    """
+
+    @classmethod
+    def betterproto_value_to_renamed_proto_names(cls) -> dict[int, str]:
+        return {
+            0: "SCAN_SOURCE_UNSPECIFIED",
+            1: "SCAN_SOURCE_GTIN",
+            2: "SCAN_SOURCE_IN_STORE",
+            3: "SCAN_SOURCE_ELEMENT_STRING",
+        }
+
+    @classmethod
+    def betterproto_renamed_proto_names_to_value(cls) -> dict[str, int]:
+        return {
+            "SCAN_SOURCE_UNSPECIFIED": 0,
+            "SCAN_SOURCE_GTIN": 1,
+            "SCAN_SOURCE_IN_STORE": 2,
+            "SCAN_SOURCE_ELEMENT_STRING": 3,
+        }
+
+
 class TaxType(betterproto2.Enum):
     """
     TaxType says how tax relates to the price.
@@ -191,6 +308,48 @@ class TaxType(betterproto2.Enum):
             "TAX_TYPE_EXTERNAL": 1,
             "TAX_TYPE_INTERNAL": 2,
             "TAX_TYPE_EXEMPT": 3,
+        }
+
+
+class WeightUnit(betterproto2.Enum):
+    """
+    WeightUnit is the unit of a Measure.
+    """
+
+    @betterproto2.staticproperty
+    @staticmethod
+    def DESCRIPTOR() -> EnumDescriptor:
+        return KUGEL_ITEM_V1_ITEM_SERVICE_PROTO_DESCRIPTOR.enum_types_by_name["WeightUnit"]
+
+    UNSPECIFIED = 0
+    """
+    WEIGHT_UNIT_UNSPECIFIED is never sent by master-data.
+    """
+
+    GRAM = 1
+    """
+    WEIGHT_UNIT_GRAM is grams.
+    """
+
+    KILOGRAM = 2
+    """
+    WEIGHT_UNIT_KILOGRAM is kilograms.
+    """
+
+    @classmethod
+    def betterproto_value_to_renamed_proto_names(cls) -> dict[int, str]:
+        return {
+            0: "WEIGHT_UNIT_UNSPECIFIED",
+            1: "WEIGHT_UNIT_GRAM",
+            2: "WEIGHT_UNIT_KILOGRAM",
+        }
+
+    @classmethod
+    def betterproto_renamed_proto_names_to_value(cls) -> dict[str, int]:
+        return {
+            "WEIGHT_UNIT_UNSPECIFIED": 0,
+            "WEIGHT_UNIT_GRAM": 1,
+            "WEIGHT_UNIT_KILOGRAM": 2,
         }
 
 
@@ -262,6 +421,69 @@ class BatchGetItemDetailsResponse(betterproto2.Message):
 
 default_message_pool.register_message(
     "kugel.item.v1", "BatchGetItemDetailsResponse", BatchGetItemDetailsResponse
+)
+
+
+@dataclass(eq=False, repr=False)
+class BatchResolveScansRequest(betterproto2.Message):
+    """
+    BatchResolveScansRequest carries up to 100 scans of one store.
+    """
+
+    @betterproto2.staticproperty
+    @staticmethod
+    def DESCRIPTOR() -> Descriptor:
+        return KUGEL_ITEM_V1_ITEM_SERVICE_PROTO_DESCRIPTOR.message_types_by_name[
+            "BatchResolveScansRequest"
+        ]
+
+    tenant_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    tenant_id is the tenant that owns the item master.
+    """
+
+    store_code: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    store_code is the store whose prices apply.
+    """
+
+    scans: "list[str]" = betterproto2.field(3, betterproto2.TYPE_STRING, repeated=True)
+    """
+    scans are 1 to 100 scans, each as ResolveScanRequest.scan.
+    """
+
+    terminal_id: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
+    """
+    terminal_id is the asking terminal, for tracing only.
+    """
+
+
+default_message_pool.register_message(
+    "kugel.item.v1", "BatchResolveScansRequest", BatchResolveScansRequest
+)
+
+
+@dataclass(eq=False, repr=False)
+class BatchResolveScansResponse(betterproto2.Message):
+    """
+    BatchResolveScansResponse answers each scan, in the order asked.
+    """
+
+    @betterproto2.staticproperty
+    @staticmethod
+    def DESCRIPTOR() -> Descriptor:
+        return KUGEL_ITEM_V1_ITEM_SERVICE_PROTO_DESCRIPTOR.message_types_by_name[
+            "BatchResolveScansResponse"
+        ]
+
+    results: "list[ScanResult]" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, repeated=True)
+    """
+    results has one entry per scan of the request.
+    """
+
+
+default_message_pool.register_message(
+    "kugel.item.v1", "BatchResolveScansResponse", BatchResolveScansResponse
 )
 
 
@@ -464,6 +686,38 @@ default_message_pool.register_message("kugel.item.v1", "ItemChange", ItemChange)
 
 
 @dataclass(eq=False, repr=False)
+class Measure(betterproto2.Message):
+    """
+    Measure is an exact quantity: value x 10^-decimals of unit (never a float).
+    """
+
+    @betterproto2.staticproperty
+    @staticmethod
+    def DESCRIPTOR() -> Descriptor:
+        return KUGEL_ITEM_V1_ITEM_SERVICE_PROTO_DESCRIPTOR.message_types_by_name["Measure"]
+
+    value: "int" = betterproto2.field(1, betterproto2.TYPE_INT64)
+    """
+    value is the quantity's digits.
+    """
+
+    decimals: "int" = betterproto2.field(2, betterproto2.TYPE_INT32)
+    """
+    decimals is how many of value's digits are decimals.
+    """
+
+    unit: "WeightUnit" = betterproto2.field(
+        3, betterproto2.TYPE_ENUM, default_factory=lambda: WeightUnit(0)
+    )
+    """
+    unit is the quantity's unit.
+    """
+
+
+default_message_pool.register_message("kugel.item.v1", "Measure", Measure)
+
+
+@dataclass(eq=False, repr=False)
 class NotFoundDetail(betterproto2.Message):
     """
     NotFoundDetail is the error detail of every NOT_FOUND that ItemService
@@ -491,6 +745,221 @@ class NotFoundDetail(betterproto2.Message):
 
 
 default_message_pool.register_message("kugel.item.v1", "NotFoundDetail", NotFoundDetail)
+
+
+@dataclass(eq=False, repr=False)
+class ResolveScanRequest(betterproto2.Message):
+    """
+    ResolveScanRequest names the store and carries what the scanner read.
+    """
+
+    @betterproto2.staticproperty
+    @staticmethod
+    def DESCRIPTOR() -> Descriptor:
+        return KUGEL_ITEM_V1_ITEM_SERVICE_PROTO_DESCRIPTOR.message_types_by_name[
+            "ResolveScanRequest"
+        ]
+
+    tenant_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    tenant_id is the tenant that owns the item master.
+    """
+
+    store_code: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    store_code is the store whose prices apply.
+    """
+
+    scan: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    scan is what the scanner sent: digits of a GTIN (EAN-8, UPC-A, EAN-13,
+    GTIN-14) or of an in-store code, or a GS1 element string (Application
+    Identifiers, variable fields ended by the group separator 0x1D, with or
+    without a symbology identifier such as "]e0").
+    """
+
+    terminal_id: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
+    """
+    terminal_id is the asking terminal, for tracing only.
+    """
+
+
+default_message_pool.register_message("kugel.item.v1", "ResolveScanRequest", ResolveScanRequest)
+
+
+@dataclass(eq=False, repr=False)
+class ResolveScanResponse(betterproto2.Message):
+    """
+    ResolveScanResponse carries the item the scan named.
+    """
+
+    @betterproto2.staticproperty
+    @staticmethod
+    def DESCRIPTOR() -> Descriptor:
+        return KUGEL_ITEM_V1_ITEM_SERVICE_PROTO_DESCRIPTOR.message_types_by_name[
+            "ResolveScanResponse"
+        ]
+
+    scanned: "ScannedItem | None" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, optional=True)
+    """
+    scanned is the item, priced for the store, and what the scan carried.
+    """
+
+
+default_message_pool.register_message("kugel.item.v1", "ResolveScanResponse", ResolveScanResponse)
+
+
+@dataclass(eq=False, repr=False)
+class ScannedItem(betterproto2.Message):
+    """
+    ScannedItem is an item found by a scan, and what the scan carried with it.
+    """
+
+    @betterproto2.staticproperty
+    @staticmethod
+    def DESCRIPTOR() -> Descriptor:
+        return KUGEL_ITEM_V1_ITEM_SERVICE_PROTO_DESCRIPTOR.message_types_by_name["ScannedItem"]
+
+    item: "Item | None" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, optional=True)
+    """
+    item is the item with the store's price applied, as GetItemDetail answers it.
+    """
+
+    barcode: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    barcode is the GTIN-14 the item was found by (for an in-store code, the
+    item's registered barcode: the code with its value zeroed).
+    """
+
+    source: "ScanSource" = betterproto2.field(
+        3, betterproto2.TYPE_ENUM, default_factory=lambda: ScanSource(0)
+    )
+    """
+    source says which kind of scan it was.
+    """
+
+    layout_id: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
+    """
+    layout_id is the tenant's in-store layout the code fell under (IN_STORE only).
+    """
+
+    application_identifiers: "list[str]" = betterproto2.field(
+        5, betterproto2.TYPE_STRING, repeated=True
+    )
+    """
+    application_identifiers are the AIs read, in order (ELEMENT_STRING only).
+    """
+
+    label_price: "int | None" = betterproto2.field(6, betterproto2.TYPE_INT64, optional=True)
+    """
+    label_price is the price the label carried, in minor units of the item's
+    currency; the till charges it instead of unit_price. Absent without one.
+    """
+
+    net_weight: "Measure | None" = betterproto2.field(7, betterproto2.TYPE_MESSAGE, optional=True)
+    """
+    net_weight is the weight the label carried; the till prices the line by it.
+    """
+
+    lot: "str" = betterproto2.field(8, betterproto2.TYPE_STRING)
+    """
+    lot is the batch or lot number (AI 10), empty without one.
+    """
+
+    expiry_date: "str" = betterproto2.field(9, betterproto2.TYPE_STRING)
+    """
+    expiry_date is the expiry date (AI 17) as YYYY-MM-DD, empty without one.
+    """
+
+    weighed_rounding: "RoundingMethod" = betterproto2.field(
+        10, betterproto2.TYPE_ENUM, default_factory=lambda: RoundingMethod(0)
+    )
+    """
+    weighed_rounding is how the tenant rounds a weighed line's amount to a
+    minor unit (unit_price per kg times the weight).
+    """
+
+
+default_message_pool.register_message("kugel.item.v1", "ScannedItem", ScannedItem)
+
+
+@dataclass(eq=False, repr=False)
+class ScanRejectedDetail(betterproto2.Message):
+    """
+    ScanRejectedDetail is the error detail of a scan refused as INVALID_ARGUMENT:
+    the field at fault and why, in words a till can show.
+    """
+
+    @betterproto2.staticproperty
+    @staticmethod
+    def DESCRIPTOR() -> Descriptor:
+        return KUGEL_ITEM_V1_ITEM_SERVICE_PROTO_DESCRIPTOR.message_types_by_name[
+            "ScanRejectedDetail"
+        ]
+
+    field: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    field is the request field at fault: "scan".
+    """
+
+    description: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    description says what is wrong with it.
+    """
+
+    problem: "ScanProblem" = betterproto2.field(
+        3, betterproto2.TYPE_ENUM, default_factory=lambda: ScanProblem(0)
+    )
+    """
+    problem says which rule the scan broke.
+    """
+
+
+default_message_pool.register_message("kugel.item.v1", "ScanRejectedDetail", ScanRejectedDetail)
+
+
+@dataclass(eq=False, repr=False)
+class ScanResult(betterproto2.Message):
+    """
+    ScanResult is one scan's answer: its item, or why it found none.
+
+    Oneofs:
+        - outcome: outcome is the item found, or the refusal.
+    """
+
+    @betterproto2.staticproperty
+    @staticmethod
+    def DESCRIPTOR() -> Descriptor:
+        return KUGEL_ITEM_V1_ITEM_SERVICE_PROTO_DESCRIPTOR.message_types_by_name["ScanResult"]
+
+    scan: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    scan is the scan as asked.
+    """
+
+    scanned: "ScannedItem | None" = betterproto2.field(
+        2, betterproto2.TYPE_MESSAGE, optional=True, group="outcome"
+    )
+    """
+    scanned is the item the scan named.
+    """
+
+    rejected: "ScanRejectedDetail | None" = betterproto2.field(
+        3, betterproto2.TYPE_MESSAGE, optional=True, group="outcome"
+    )
+    """
+    rejected says why the scan was refused (INVALID_ARGUMENT in ResolveScan).
+    """
+
+    not_found: "NotFoundDetail | None" = betterproto2.field(
+        4, betterproto2.TYPE_MESSAGE, optional=True, group="outcome"
+    )
+    """
+    not_found names the code no item has (NOT_FOUND in ResolveScan).
+    """
+
+
+default_message_pool.register_message("kugel.item.v1", "ScanResult", ScanResult)
 
 
 @dataclass(eq=False, repr=False)
@@ -827,11 +1296,60 @@ class ItemServiceStub(betterproto2_grpclib.ServiceStub):
         ):
             yield response
 
+    async def resolve_scan(
+        self,
+        message: "ResolveScanRequest",
+        *,
+        timeout: "float | None" = None,
+        deadline: "Deadline | None" = None,
+        metadata: "MetadataLike | None" = None,
+    ) -> "ResolveScanResponse":
+        """
+        ResolveScan resolves what a till's scanner read (a GTIN, an in-store code
+        carrying a price or a weight, or a GS1 element string) to the item it names,
+        priced for the store, and what the scan carried. A scan that fails its check
+        digit, or carries an impossible value, fails with INVALID_ARGUMENT and a
+        ScanRejectedDetail; one that names no item with NOT_FOUND and a
+        NotFoundDetail (reason BARCODE) naming the normalised code. Never guessed.
+        """
+
+        return await self._unary_unary(
+            "/kugel.item.v1.ItemService/ResolveScan",
+            message,
+            ResolveScanResponse,
+            timeout=timeout,
+            deadline=deadline,
+            metadata=metadata,
+        )
+
+    async def batch_resolve_scans(
+        self,
+        message: "BatchResolveScansRequest",
+        *,
+        timeout: "float | None" = None,
+        deadline: "Deadline | None" = None,
+        metadata: "MetadataLike | None" = None,
+    ) -> "BatchResolveScansResponse":
+        """
+        BatchResolveScans resolves up to 100 scans of one store in one round trip;
+        each gets its item or why it was refused, in the order asked. More than 100
+        scans, or an unknown tenant or store, fail the call as in ResolveScan.
+        """
+
+        return await self._unary_unary(
+            "/kugel.item.v1.ItemService/BatchResolveScans",
+            message,
+            BatchResolveScansResponse,
+            timeout=timeout,
+            deadline=deadline,
+            metadata=metadata,
+        )
+
 
 from ....google import protobuf as ___google__protobuf__
 
 KUGEL_ITEM_V1_ITEM_SERVICE_PROTO_DESCRIPTOR = default_google_proto_descriptor_pool.AddSerializedFile(
-    b'\n kugel/item/v1/item_service.proto\x12\rkugel.item.v1\x1a\x1fgoogle/protobuf/timestamp.proto"U\n\x17StreamStoreItemsRequest\x12\x1b\n\ttenant_id\x18\x01 \x01(\tR\x08tenantId\x12\x1d\n\nstore_code\x18\x02 \x01(\tR\tstoreCode"a\n\x18StreamStoreItemsResponse\x12)\n\x05items\x18\x01 \x03(\x0b2\x13.kugel.item.v1.ItemR\x05items\x12\x1a\n\x08sequence\x18\x02 \x01(\x03R\x08sequence"\x80\x01\n\x17WatchItemChangesRequest\x12\x1d\n\ntenant_ids\x18\x01 \x03(\tR\ttenantIds\x12\x1f\n\x0bstore_codes\x18\x02 \x03(\tR\nstoreCodes\x12%\n\x0eafter_sequence\x18\x03 \x01(\x03R\rafterSequence"\xca\x01\n\x18WatchItemChangesResponse\x123\n\x06change\x18\x01 \x01(\x0b2\x19.kugel.item.v1.ItemChangeH\x00R\x06change\x121\n\x05reset\x18\x02 \x01(\x0b2\x19.kugel.item.v1.WatchResetH\x00R\x05reset\x12=\n\theartbeat\x18\x03 \x01(\x0b2\x1d.kugel.item.v1.WatchHeartbeatH\x00R\theartbeatB\x07\n\x05event"\x82\x02\n\nItemChange\x12\x1a\n\x08sequence\x18\x01 \x01(\x03R\x08sequence\x12\x1b\n\ttenant_id\x18\x02 \x01(\tR\x08tenantId\x12\x1d\n\nstore_code\x18\x03 \x01(\tR\tstoreCode\x12\x1d\n\nitem_codes\x18\x04 \x03(\tR\titemCodes\x12\x1b\n\tall_items\x18\x05 \x01(\x08R\x08allItems\x12=\n\x0ccommitted_at\x18\x06 \x01(\x0b2\x1a.google.protobuf.TimestampR\x0bcommittedAt\x12!\n\x0ctrace_parent\x18\x07 \x01(\tR\x0btraceParent"@\n\nWatchReset\x12\x1a\n\x08sequence\x18\x01 \x01(\x03R\x08sequence\x12\x16\n\x06reason\x18\x02 \x01(\tR\x06reason",\n\x0eWatchHeartbeat\x12\x1a\n\x08sequence\x18\x01 \x01(\x03R\x08sequence"\x90\x01\n\x14GetItemDetailRequest\x12\x1b\n\ttenant_id\x18\x01 \x01(\tR\x08tenantId\x12\x1d\n\nstore_code\x18\x02 \x01(\tR\tstoreCode\x12\x1b\n\titem_code\x18\x03 \x01(\tR\x08itemCode\x12\x1f\n\x0bterminal_id\x18\x04 \x01(\tR\nterminalId"@\n\x15GetItemDetailResponse\x12\'\n\x04item\x18\x01 \x01(\x0b2\x13.kugel.item.v1.ItemR\x04item"\x98\x01\n\x1aBatchGetItemDetailsRequest\x12\x1b\n\ttenant_id\x18\x01 \x01(\tR\x08tenantId\x12\x1d\n\nstore_code\x18\x02 \x01(\tR\tstoreCode\x12\x1d\n\nitem_codes\x18\x03 \x03(\tR\titemCodes\x12\x1f\n\x0bterminal_id\x18\x04 \x01(\tR\nterminalId"y\n\x1bBatchGetItemDetailsResponse\x12)\n\x05items\x18\x01 \x03(\x0b2\x13.kugel.item.v1.ItemR\x05items\x12/\n\x14not_found_item_codes\x18\x02 \x03(\tR\x11notFoundItemCodes"\xeb\x03\n\x04Item\x12\x1b\n\titem_code\x18\x01 \x01(\tR\x08itemCode\x12\x1b\n\titem_name\x18\x02 \x01(\tR\x08itemName\x12\x1d\n\nunit_price\x18\x03 \x01(\x03R\tunitPrice\x12#\n\rcurrency_code\x18\x04 \x01(\tR\x0ccurrencyCode\x12\x19\n\x08tax_code\x18\x05 \x01(\tR\x07taxCode\x12#\n\rcategory_code\x18\x06 \x01(\tR\x0ccategoryCode\x12\x1b\n\tis_active\x18\x07 \x01(\x08R\x08isActive\x129\n\ncreated_at\x18\x08 \x01(\x0b2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n\nupdated_at\x18\t \x01(\x0b2\x1a.google.protobuf.TimestampR\tupdatedAt\x121\n\x08tax_rule\x18\n \x01(\x0b2\x16.kugel.item.v1.TaxRuleR\x07taxRule\x12.\n\x13store_price_applied\x18\x0b \x01(\x08R\x11storePriceApplied\x12/\n\x13discount_restricted\x18\x0c \x01(\x08R\x12discountRestricted"\xdf\x01\n\x07TaxRule\x12\x19\n\x08tax_code\x18\x01 \x01(\tR\x07taxCode\x121\n\x08tax_type\x18\x02 \x01(\x0e2\x16.kugel.item.v1.TaxTypeR\x07taxType\x12*\n\x11rate_basis_points\x18\x03 \x01(\x05R\x0frateBasisPoints\x12F\n\x0frounding_method\x18\x04 \x01(\x0e2\x1d.kugel.item.v1.RoundingMethodR\x0eroundingMethod\x12\x12\n\x04name\x18\x05 \x01(\tR\x04name"[\n\x0eNotFoundDetail\x125\n\x06reason\x18\x01 \x01(\x0e2\x1d.kugel.item.v1.NotFoundReasonR\x06reason\x12\x12\n\x04code\x18\x02 \x01(\tR\x04code*d\n\x07TaxType\x12\x16\n\x14TAX_TYPE_UNSPECIFIED\x12\x15\n\x11TAX_TYPE_EXTERNAL\x10\x01\x12\x15\n\x11TAX_TYPE_INTERNAL\x10\x02\x12\x13\n\x0fTAX_TYPE_EXEMPT\x10\x03*\x84\x01\n\x0eRoundingMethod\x12\x1d\n\x1bROUNDING_METHOD_UNSPECIFIED\x12\x19\n\x15ROUNDING_METHOD_FLOOR\x10\x01\x12\x1b\n\x17ROUNDING_METHOD_HALF_UP\x10\x02\x12\x1b\n\x17ROUNDING_METHOD_CEILING\x10\x03*\x84\x01\n\x0eNotFoundReason\x12\x1e\n\x1cNOT_FOUND_REASON_UNSPECIFIED\x12\x1b\n\x17NOT_FOUND_REASON_TENANT\x10\x01\x12\x1a\n\x16NOT_FOUND_REASON_STORE\x10\x02\x12\x19\n\x15NOT_FOUND_REASON_ITEM\x10\x032\xaf\x03\n\x0bItemService\x12_\n\rGetItemDetail\x12#.kugel.item.v1.GetItemDetailRequest\x1a$.kugel.item.v1.GetItemDetailResponse"\x03\x90\x02\x01\x12q\n\x13BatchGetItemDetails\x12).kugel.item.v1.BatchGetItemDetailsRequest\x1a*.kugel.item.v1.BatchGetItemDetailsResponse"\x03\x90\x02\x01\x12e\n\x10WatchItemChanges\x12&.kugel.item.v1.WatchItemChangesRequest\x1a\'.kugel.item.v1.WatchItemChangesResponse0\x01\x12e\n\x10StreamStoreItems\x12&.kugel.item.v1.StreamStoreItemsRequest\x1a\'.kugel.item.v1.StreamStoreItemsResponse0\x01b\x06proto3'
+    b'\n kugel/item/v1/item_service.proto\x12\rkugel.item.v1\x1a\x1fgoogle/protobuf/timestamp.proto"U\n\x17StreamStoreItemsRequest\x12\x1b\n\ttenant_id\x18\x01 \x01(\tR\x08tenantId\x12\x1d\n\nstore_code\x18\x02 \x01(\tR\tstoreCode"a\n\x18StreamStoreItemsResponse\x12)\n\x05items\x18\x01 \x03(\x0b2\x13.kugel.item.v1.ItemR\x05items\x12\x1a\n\x08sequence\x18\x02 \x01(\x03R\x08sequence"\x80\x01\n\x17WatchItemChangesRequest\x12\x1d\n\ntenant_ids\x18\x01 \x03(\tR\ttenantIds\x12\x1f\n\x0bstore_codes\x18\x02 \x03(\tR\nstoreCodes\x12%\n\x0eafter_sequence\x18\x03 \x01(\x03R\rafterSequence"\xca\x01\n\x18WatchItemChangesResponse\x123\n\x06change\x18\x01 \x01(\x0b2\x19.kugel.item.v1.ItemChangeH\x00R\x06change\x121\n\x05reset\x18\x02 \x01(\x0b2\x19.kugel.item.v1.WatchResetH\x00R\x05reset\x12=\n\theartbeat\x18\x03 \x01(\x0b2\x1d.kugel.item.v1.WatchHeartbeatH\x00R\theartbeatB\x07\n\x05event"\x82\x02\n\nItemChange\x12\x1a\n\x08sequence\x18\x01 \x01(\x03R\x08sequence\x12\x1b\n\ttenant_id\x18\x02 \x01(\tR\x08tenantId\x12\x1d\n\nstore_code\x18\x03 \x01(\tR\tstoreCode\x12\x1d\n\nitem_codes\x18\x04 \x03(\tR\titemCodes\x12\x1b\n\tall_items\x18\x05 \x01(\x08R\x08allItems\x12=\n\x0ccommitted_at\x18\x06 \x01(\x0b2\x1a.google.protobuf.TimestampR\x0bcommittedAt\x12!\n\x0ctrace_parent\x18\x07 \x01(\tR\x0btraceParent"@\n\nWatchReset\x12\x1a\n\x08sequence\x18\x01 \x01(\x03R\x08sequence\x12\x16\n\x06reason\x18\x02 \x01(\tR\x06reason",\n\x0eWatchHeartbeat\x12\x1a\n\x08sequence\x18\x01 \x01(\x03R\x08sequence"\x90\x01\n\x14GetItemDetailRequest\x12\x1b\n\ttenant_id\x18\x01 \x01(\tR\x08tenantId\x12\x1d\n\nstore_code\x18\x02 \x01(\tR\tstoreCode\x12\x1b\n\titem_code\x18\x03 \x01(\tR\x08itemCode\x12\x1f\n\x0bterminal_id\x18\x04 \x01(\tR\nterminalId"@\n\x15GetItemDetailResponse\x12\'\n\x04item\x18\x01 \x01(\x0b2\x13.kugel.item.v1.ItemR\x04item"\x98\x01\n\x1aBatchGetItemDetailsRequest\x12\x1b\n\ttenant_id\x18\x01 \x01(\tR\x08tenantId\x12\x1d\n\nstore_code\x18\x02 \x01(\tR\tstoreCode\x12\x1d\n\nitem_codes\x18\x03 \x03(\tR\titemCodes\x12\x1f\n\x0bterminal_id\x18\x04 \x01(\tR\nterminalId"y\n\x1bBatchGetItemDetailsResponse\x12)\n\x05items\x18\x01 \x03(\x0b2\x13.kugel.item.v1.ItemR\x05items\x12/\n\x14not_found_item_codes\x18\x02 \x03(\tR\x11notFoundItemCodes"\xeb\x03\n\x04Item\x12\x1b\n\titem_code\x18\x01 \x01(\tR\x08itemCode\x12\x1b\n\titem_name\x18\x02 \x01(\tR\x08itemName\x12\x1d\n\nunit_price\x18\x03 \x01(\x03R\tunitPrice\x12#\n\rcurrency_code\x18\x04 \x01(\tR\x0ccurrencyCode\x12\x19\n\x08tax_code\x18\x05 \x01(\tR\x07taxCode\x12#\n\rcategory_code\x18\x06 \x01(\tR\x0ccategoryCode\x12\x1b\n\tis_active\x18\x07 \x01(\x08R\x08isActive\x129\n\ncreated_at\x18\x08 \x01(\x0b2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n\nupdated_at\x18\t \x01(\x0b2\x1a.google.protobuf.TimestampR\tupdatedAt\x121\n\x08tax_rule\x18\n \x01(\x0b2\x16.kugel.item.v1.TaxRuleR\x07taxRule\x12.\n\x13store_price_applied\x18\x0b \x01(\x08R\x11storePriceApplied\x12/\n\x13discount_restricted\x18\x0c \x01(\x08R\x12discountRestricted"\xdf\x01\n\x07TaxRule\x12\x19\n\x08tax_code\x18\x01 \x01(\tR\x07taxCode\x121\n\x08tax_type\x18\x02 \x01(\x0e2\x16.kugel.item.v1.TaxTypeR\x07taxType\x12*\n\x11rate_basis_points\x18\x03 \x01(\x05R\x0frateBasisPoints\x12F\n\x0frounding_method\x18\x04 \x01(\x0e2\x1d.kugel.item.v1.RoundingMethodR\x0eroundingMethod\x12\x12\n\x04name\x18\x05 \x01(\tR\x04name"[\n\x0eNotFoundDetail\x125\n\x06reason\x18\x01 \x01(\x0e2\x1d.kugel.item.v1.NotFoundReasonR\x06reason\x12\x12\n\x04code\x18\x02 \x01(\tR\x04code"\x85\x01\n\x12ResolveScanRequest\x12\x1b\n\ttenant_id\x18\x01 \x01(\tR\x08tenantId\x12\x1d\n\nstore_code\x18\x02 \x01(\tR\tstoreCode\x12\x12\n\x04scan\x18\x03 \x01(\tR\x04scan\x12\x1f\n\x0bterminal_id\x18\x04 \x01(\tR\nterminalId"K\n\x13ResolveScanResponse\x124\n\x07scanned\x18\x01 \x01(\x0b2\x1a.kugel.item.v1.ScannedItemR\x07scanned"\xc3\x03\n\x0bScannedItem\x12\'\n\x04item\x18\x01 \x01(\x0b2\x13.kugel.item.v1.ItemR\x04item\x12\x18\n\x07barcode\x18\x02 \x01(\tR\x07barcode\x121\n\x06source\x18\x03 \x01(\x0e2\x19.kugel.item.v1.ScanSourceR\x06source\x12\x1b\n\tlayout_id\x18\x04 \x01(\tR\x08layoutId\x127\n\x17application_identifiers\x18\x05 \x03(\tR\x16applicationIdentifiers\x12$\n\x0blabel_price\x18\x06 \x01(\x03H\x00R\nlabelPrice\x88\x01\x01\x125\n\nnet_weight\x18\x07 \x01(\x0b2\x16.kugel.item.v1.MeasureR\tnetWeight\x12\x10\n\x03lot\x18\x08 \x01(\tR\x03lot\x12\x1f\n\x0bexpiry_date\x18\t \x01(\tR\nexpiryDate\x12H\n\x10weighed_rounding\x18\n \x01(\x0e2\x1d.kugel.item.v1.RoundingMethodR\x0fweighedRoundingB\x0e\n\x0c_label_price"j\n\x07Measure\x12\x14\n\x05value\x18\x01 \x01(\x03R\x05value\x12\x1a\n\x08decimals\x18\x02 \x01(\x05R\x08decimals\x12-\n\x04unit\x18\x03 \x01(\x0e2\x19.kugel.item.v1.WeightUnitR\x04unit"\x82\x01\n\x12ScanRejectedDetail\x12\x14\n\x05field\x18\x01 \x01(\tR\x05field\x12 \n\x0bdescription\x18\x02 \x01(\tR\x0bdescription\x124\n\x07problem\x18\x03 \x01(\x0e2\x1a.kugel.item.v1.ScanProblemR\x07problem"\x8d\x01\n\x18BatchResolveScansRequest\x12\x1b\n\ttenant_id\x18\x01 \x01(\tR\x08tenantId\x12\x1d\n\nstore_code\x18\x02 \x01(\tR\tstoreCode\x12\x14\n\x05scans\x18\x03 \x03(\tR\x05scans\x12\x1f\n\x0bterminal_id\x18\x04 \x01(\tR\nterminalId"P\n\x19BatchResolveScansResponse\x123\n\x07results\x18\x01 \x03(\x0b2\x19.kugel.item.v1.ScanResultR\x07results"\xe2\x01\n\nScanResult\x12\x12\n\x04scan\x18\x01 \x01(\tR\x04scan\x126\n\x07scanned\x18\x02 \x01(\x0b2\x1a.kugel.item.v1.ScannedItemH\x00R\x07scanned\x12?\n\x08rejected\x18\x03 \x01(\x0b2!.kugel.item.v1.ScanRejectedDetailH\x00R\x08rejected\x12<\n\tnot_found\x18\x04 \x01(\x0b2\x1d.kugel.item.v1.NotFoundDetailH\x00R\x08notFoundB\t\n\x07outcome*d\n\x07TaxType\x12\x16\n\x14TAX_TYPE_UNSPECIFIED\x12\x15\n\x11TAX_TYPE_EXTERNAL\x10\x01\x12\x15\n\x11TAX_TYPE_INTERNAL\x10\x02\x12\x13\n\x0fTAX_TYPE_EXEMPT\x10\x03*\x84\x01\n\x0eRoundingMethod\x12\x1d\n\x1bROUNDING_METHOD_UNSPECIFIED\x12\x19\n\x15ROUNDING_METHOD_FLOOR\x10\x01\x12\x1b\n\x17ROUNDING_METHOD_HALF_UP\x10\x02\x12\x1b\n\x17ROUNDING_METHOD_CEILING\x10\x03*\xa2\x01\n\x0eNotFoundReason\x12\x1e\n\x1cNOT_FOUND_REASON_UNSPECIFIED\x12\x1b\n\x17NOT_FOUND_REASON_TENANT\x10\x01\x12\x1a\n\x16NOT_FOUND_REASON_STORE\x10\x02\x12\x19\n\x15NOT_FOUND_REASON_ITEM\x10\x03\x12\x1c\n\x18NOT_FOUND_REASON_BARCODE\x10\x04*W\n\nWeightUnit\x12\x19\n\x17WEIGHT_UNIT_UNSPECIFIED\x12\x14\n\x10WEIGHT_UNIT_GRAM\x10\x01\x12\x18\n\x14WEIGHT_UNIT_KILOGRAM\x10\x02*w\n\nScanSource\x12\x19\n\x17SCAN_SOURCE_UNSPECIFIED\x12\x14\n\x10SCAN_SOURCE_GTIN\x10\x01\x12\x18\n\x14SCAN_SOURCE_IN_STORE\x10\x02\x12\x1e\n\x1aSCAN_SOURCE_ELEMENT_STRING\x10\x03*x\n\x0bScanProblem\x12\x1a\n\x18SCAN_PROBLEM_UNSPECIFIED\x12\x17\n\x13SCAN_PROBLEM_FORMAT\x10\x01\x12\x1c\n\x18SCAN_PROBLEM_CHECK_DIGIT\x10\x02\x12\x16\n\x12SCAN_PROBLEM_VALUE\x10\x032\xf7\x04\n\x0bItemService\x12_\n\rGetItemDetail\x12#.kugel.item.v1.GetItemDetailRequest\x1a$.kugel.item.v1.GetItemDetailResponse"\x03\x90\x02\x01\x12q\n\x13BatchGetItemDetails\x12).kugel.item.v1.BatchGetItemDetailsRequest\x1a*.kugel.item.v1.BatchGetItemDetailsResponse"\x03\x90\x02\x01\x12e\n\x10WatchItemChanges\x12&.kugel.item.v1.WatchItemChangesRequest\x1a\'.kugel.item.v1.WatchItemChangesResponse0\x01\x12e\n\x10StreamStoreItems\x12&.kugel.item.v1.StreamStoreItemsRequest\x1a\'.kugel.item.v1.StreamStoreItemsResponse0\x01\x12Y\n\x0bResolveScan\x12!.kugel.item.v1.ResolveScanRequest\x1a".kugel.item.v1.ResolveScanResponse"\x03\x90\x02\x01\x12k\n\x11BatchResolveScans\x12\'.kugel.item.v1.BatchResolveScansRequest\x1a(.kugel.item.v1.BatchResolveScansResponse"\x03\x90\x02\x01b\x06proto3'
 )
 
 
@@ -888,6 +1406,29 @@ class ItemServiceBase(betterproto2_grpclib.ServiceBase):
         raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
         yield StreamStoreItemsResponse()
 
+    async def resolve_scan(self, message: "ResolveScanRequest") -> "ResolveScanResponse":
+        """
+        ResolveScan resolves what a till's scanner read (a GTIN, an in-store code
+        carrying a price or a weight, or a GS1 element string) to the item it names,
+        priced for the store, and what the scan carried. A scan that fails its check
+        digit, or carries an impossible value, fails with INVALID_ARGUMENT and a
+        ScanRejectedDetail; one that names no item with NOT_FOUND and a
+        NotFoundDetail (reason BARCODE) naming the normalised code. Never guessed.
+        """
+
+        raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
+
+    async def batch_resolve_scans(
+        self, message: "BatchResolveScansRequest"
+    ) -> "BatchResolveScansResponse":
+        """
+        BatchResolveScans resolves up to 100 scans of one store in one round trip;
+        each gets its item or why it was refused, in the order asked. More than 100
+        scans, or an unknown tenant or store, fail the call as in ResolveScan.
+        """
+
+        raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
+
     async def __rpc_get_item_detail(
         self, stream: "grpclib.server.Stream[GetItemDetailRequest, GetItemDetailResponse]"
     ) -> None:
@@ -927,6 +1468,22 @@ class ItemServiceBase(betterproto2_grpclib.ServiceBase):
             request,
         )
 
+    async def __rpc_resolve_scan(
+        self, stream: "grpclib.server.Stream[ResolveScanRequest, ResolveScanResponse]"
+    ) -> None:
+        request = await stream.recv_message()
+        assert request is not None
+        response = await self.resolve_scan(request)
+        await stream.send_message(response)
+
+    async def __rpc_batch_resolve_scans(
+        self, stream: "grpclib.server.Stream[BatchResolveScansRequest, BatchResolveScansResponse]"
+    ) -> None:
+        request = await stream.recv_message()
+        assert request is not None
+        response = await self.batch_resolve_scans(request)
+        await stream.send_message(response)
+
     def __mapping__(self) -> "dict[str, grpclib.const.Handler]":
         return {
             "/kugel.item.v1.ItemService/GetItemDetail": grpclib.const.Handler(
@@ -952,5 +1509,17 @@ class ItemServiceBase(betterproto2_grpclib.ServiceBase):
                 grpclib.const.Cardinality.UNARY_STREAM,
                 StreamStoreItemsRequest,
                 StreamStoreItemsResponse,
+            ),
+            "/kugel.item.v1.ItemService/ResolveScan": grpclib.const.Handler(
+                self.__rpc_resolve_scan,
+                grpclib.const.Cardinality.UNARY_UNARY,
+                ResolveScanRequest,
+                ResolveScanResponse,
+            ),
+            "/kugel.item.v1.ItemService/BatchResolveScans": grpclib.const.Handler(
+                self.__rpc_batch_resolve_scans,
+                grpclib.const.Cardinality.UNARY_UNARY,
+                BatchResolveScansRequest,
+                BatchResolveScansResponse,
             ),
         }
