@@ -51,17 +51,22 @@ _OVERRIDE_RULES: Final[dict[str, Any]] = {
 
 
 class LineItemInput(Body):
-    """An item to add. `unitPrice` overrides the store price only with `priceOverride: true`."""
+    """An item to add, by its code or by what the scanner read (`scan`: a barcode, an in-store
+    price or weight label, a GS1 element string). `unitPrice` overrides the price only with
+    `priceOverride: true`."""
 
     model_config = ConfigDict(json_schema_extra=_OVERRIDE_RULES)
 
-    item_code: Code
+    item_code: Code | None = None
+    scan: Annotated[str, Field(min_length=1, max_length=200)] | None = None
     quantity: Annotated[StrictInt, Field(ge=1, le=MAX_QUANTITY)] = 1
     unit_price: Annotated[StrictInt, Field(ge=0, le=MAX_PRICE)] | None = None
     price_override: StrictBool = False
 
     @model_validator(mode="after")
     def _override_is_explicit(self) -> Self:
+        if (self.item_code is None) == (self.scan is None):
+            raise ValueError("give the itemCode or the scan, one of the two")
         if self.unit_price is not None and not self.price_override:
             raise ValueError("unitPrice overrides the price: set priceOverride to true to do so")
         if self.price_override and self.unit_price is None:

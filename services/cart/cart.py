@@ -197,6 +197,12 @@ class Cart(CamelModel):
     def change_quantity(self, line_no: int, quantity: int) -> None:
         self._require("change a quantity", CartState.ENTERING_ITEMS)
         line = self._line(line_no)
+        if line.scan is not None and line.scan.net_weight is not None:
+            raise CartError(
+                ErrorCode.VALIDATION_ERROR,
+                f"line {line_no} is weighed: its quantity is its weight (cancel it, weigh again)",
+                [{"field": "quantity", "lineNo": line_no}],
+            )
         line.quantity = quantity
         self._line_changed(line_no)
         self._check_amounts([line])

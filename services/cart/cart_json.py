@@ -145,7 +145,7 @@ def line_documents(cart: Cart) -> list[str]:
 
 def line(item: LineItem) -> str:
     """One line as the API shows it and the store keeps it in the line's row."""
-    amount = item.unit_price * item.quantity
+    amount = item.unit_price * item.quantity if item.scan is None else item.amount
     off = item.discount_amount
     original = _optional(item.original_unit_price)
     return (
@@ -156,6 +156,7 @@ def line(item: LineItem) -> str:
         f'"priceSource":"{item.price_source.value}",'
         f'"discountRestricted":{_BOOLS[item.discount_restricted]},'
         f'"discounts":[{",".join(map(_discount, item.discounts))}],'
+        f'"scan":{"null" if item.scan is None else item.scan.model_dump_json(by_alias=True)},'
         f'"amount":{amount},"discountAmount":{off},"netAmount":{amount - off}}}'
     )
 

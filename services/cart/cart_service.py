@@ -14,6 +14,7 @@ cart from the cache, since it may be half applied in memory.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import uuid
 from collections.abc import Callable
@@ -22,9 +23,20 @@ from typing import Final
 
 from .cart import Cart
 from .cart_cache import CartCache
-from .cart_values import MAX_QUANTITY, CartState, Discount, LineItem, PaymentMethod, PriceSource
+from .cart_values import (
+    MAX_QUANTITY,
+    CartState,
+    Discount,
+    LineItem,
+    LineScan,
+    NetWeight,
+    PaymentMethod,
+    PriceSource,
+    WeightUnit,
+)
 from .errors import CartError, ErrorCode
 from .item_master import ItemDetail, ItemLookupError, ItemMasterClient, LookupFailure
+from .item_master.model import ScanAnswer, ScanRefusal
 from .keyed_locks import KeyedLocks
 from .receipt import Receipt
 from .repository import (
@@ -58,16 +70,19 @@ LOOKUP_ERRORS: Final = {
 class LineRequest:
     """One item to add: a price override only when asked for explicitly."""
 
-    item_code: str
+    item_code: str  # "" until a scan names it
     quantity: int
     override_unit_price: int | None = None
+    scan: str | None = None  # what the scanner read, instead of an item code
 
 
 def _utcnow() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
 
 
-def _line(request: LineRequest, item: ItemDetail, last_known: bool) -> LineItem:
+def _line(
+    request: LineRequest, item: ItemDetail, last_known: bool, scanned: ScanAnswer | None = None
+) -> LineItem:
     overridden = request.override_unit_price is not None
     lowered = overridden and (request.override_unit_price or 0) < item.unit_price
     if item.discount_restricted and lowered:  # a lower price is a discount by another name
@@ -76,9 +91,9 @@ def _line(request: LineRequest, item: ItemDetail, last_known: bool) -> LineItem:
             f"{item.item_code} may not be discounted: its unit price stays at least "
             f"{item.unit_price}",
         )
-    unit_price = (
-        item.unit_price if request.override_unit_price is None else request.override_unit_price
-    )
+    label_price = None if scanned is None else scanned.label_price
+    listed = item.unit_price if label_price is None else label_price  # a label's price rules
+    unit_price = listed if request.override_unit_price is None else request.override_unit_price
     return LineItem(
         line_no=0,  # numbered when added
         item_code=item.item_code,
@@ -94,7 +109,25 @@ def _line(request: LineRequest, item: ItemDetail, last_known: bool) -> LineItem:
         original_unit_price=item.unit_price if overridden else None,
         price_source=PriceSource.LAST_KNOWN if last_known else PriceSource.MASTER_DATA,
         discount_restricted=item.discount_restricted,
+        scan=None if scanned is None or request.scan is None else line_scan(request.scan, scanned),
     )
+
+
+def line_scan(scan: str, answer: ScanAnswer) -> LineScan:
+    """What a line records of its scan."""
+    weight = answer.net_weight
+    return LineScan(
+        scan=scan,
+        barcode=answer.barcode,
+        source=answer.source,
+        layout_id=answer.layout_id,
+        label_price=answer.label_price,
+        net_weight=None if weight is None
+        else NetWeight(value=weight[0], decimals=weight[1], unit=WeightUnit(weight[2])),
+        lot=answer.lot,
+        expiry_date=answer.expiry_date,
+        weighed_rounding=answer.weighed_rounding,
+    )  # fmt: skip
 
 
 class CartService:
@@ -182,6 +215,11 @@ class CartService:
         """Look every item up in one batch call, then add them all or none."""
         if idempotency is not None and (kept := await self._kept(idempotency)) is not None:
             return _owned(terminal, cart_id, kept)  # asked again: not looked up, not applied
+        scanned = await self._scans(terminal, requests, deadline)
+        requests = [
+            r if r.scan is None else dataclasses.replace(r, item_code=scanned[r.scan].item_code)
+            for r in requests
+        ]
         codes = [r.item_code for r in requests]
         try:
             found = await self._items.get_items(
@@ -212,12 +250,53 @@ class CartService:
                 ErrorCode.VALIDATION_ERROR, "the items are priced in different currencies"
             )
         lines = [
-            _line(r, found.found[r.item_code], r.item_code in found.last_known) for r in requests
-        ]
+            _line(r, found.found[r.item_code], r.item_code in found.last_known,
+                  None if r.scan is None else scanned[r.scan])
+            for r in requests
+        ]  # fmt: skip
         currency = currencies.pop()  # once: a change may be applied again after a conflict
         return await self._change(
             terminal, cart_id, lambda cart: cart.add_lines(lines, currency), idempotency
         )
+
+    async def _scans(
+        self, terminal: Terminal, requests: list[LineRequest], deadline: float | None
+    ) -> dict[str, ScanAnswer]:
+        """What each scan of the requests names; refused when one is invalid or names none."""
+        scans = [r.scan for r in requests if r.scan is not None]
+        if not scans:
+            return {}
+        try:
+            answers = await self._items.resolve_scans(
+                terminal.tenant_id, terminal.store_code, scans,
+                terminal_id=terminal.terminal_id, deadline=deadline,
+            )  # fmt: skip
+        except ItemLookupError as error:
+            raise CartError(LOOKUP_ERRORS[error.failure], error.message) from None
+        refused = [(scan, a) for scan, a in answers.items() if isinstance(a, ScanRefusal)]
+        invalid = [(scan, a) for scan, a in refused if a.kind == "invalid"]
+        if invalid:
+            raise CartError(
+                ErrorCode.VALIDATION_ERROR,
+                f"scan {invalid[0][0]!r}: {invalid[0][1].message}",
+                [{"field": "scan", "scan": scan, "message": a.message} for scan, a in invalid],
+            )
+        if refused:
+            raise CartError(
+                ErrorCode.ITEM_NOT_FOUND,
+                "; ".join(a.message for _, a in refused),
+                [{"field": "scan", "scan": scan, "barcode": a.barcode} for scan, a in refused],
+            )
+        found = {scan: a for scan, a in answers.items() if isinstance(a, ScanAnswer)}
+        weighed = [r.scan for r in requests if r.scan is not None and r.quantity != 1
+                   and found[r.scan].net_weight is not None]  # fmt: skip
+        if weighed:
+            raise CartError(
+                ErrorCode.VALIDATION_ERROR,
+                "a weighed label is one line: its quantity is its weight",
+                [{"field": "quantity", "scan": scan} for scan in weighed],
+            )
+        return found
 
     async def cancel_line(
         self,

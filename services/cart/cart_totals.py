@@ -91,7 +91,8 @@ class Sums:
         for line in lines:
             rule = line.tax_rule()
             off = line.discount_amount
-            taxable[rule] = taxable.get(rule, 0) + line.unit_price * line.quantity - off
+            amount = line.unit_price * line.quantity if line.scan is None else line.amount
+            taxable[rule] = taxable.get(rule, 0) + amount - off
             self.line_discounts += off
 
 

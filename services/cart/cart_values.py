@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, computed_field
 from pydantic.alias_generators import to_camel
 
 from .discounts import DiscountType
-from .tax import Rounding, TaxRule, TaxType
+from .tax import Rounding, TaxRule, TaxType, divide
 
 MAX_LINES: Final = 500
 MAX_QUANTITY: Final = 9_999
@@ -72,6 +72,40 @@ class Discount(CamelModel):
     amount: int = 0
 
 
+class WeightUnit(StrEnum):
+    GRAM = "g"
+    KILOGRAM = "kg"
+
+
+class NetWeight(CamelModel):
+    """An exact weight: value x 10^-decimals of unit (never a float)."""
+
+    value: int
+    decimals: int
+    unit: WeightUnit
+
+    def per_kilogram(self) -> int:
+        """The denominator that turns value into kilograms."""
+        return int(10**self.decimals) * (1000 if self.unit is WeightUnit.GRAM else 1)
+
+
+class LineScan(CamelModel):
+    """What was scanned for a line and what the scan carried: the barcode (GTIN-14) the item
+    was found by, the in-store layout or Application Identifiers that matched, a label price
+    (the line's price, from the label), a net weight (the line is weighed: its amount is the
+    unit price per kg times the weight, rounded by `weighedRounding`), a lot and an expiry."""
+
+    scan: str
+    barcode: str
+    source: str  # gtin, in_store or element_string
+    layout_id: str = ""
+    label_price: int | None = None
+    net_weight: NetWeight | None = None
+    lot: str = ""
+    expiry_date: str = ""
+    weighed_rounding: Rounding = Rounding.HALF_UP
+
+
 class LineItem(CamelModel):
     """One scanned item: the price and tax rule as they were at the scan."""
 
@@ -91,8 +125,14 @@ class LineItem(CamelModel):
     price_source: PriceSource = PriceSource.MASTER_DATA
     discount_restricted: bool = False  # as master-data said at the scan
     discounts: list[Discount] = []
+    scan: LineScan | None = None  # a line added by what was scanned
 
     def _amount(self) -> int:
+        scan = self.scan
+        if scan is not None and scan.net_weight is not None:  # weighed: price per kg x weight
+            weight = scan.net_weight
+            return divide(self.unit_price * weight.value, weight.per_kilogram(),
+                          scan.weighed_rounding)  # fmt: skip
         return self.unit_price * self.quantity
 
     def _discount_amount(self) -> int:
@@ -100,7 +140,7 @@ class LineItem(CamelModel):
         return sum(d.amount for d in self.discounts) if self.discounts else 0
 
     def _net_amount(self) -> int:
-        return self.unit_price * self.quantity - self.discount_amount
+        return self.amount - self.discount_amount
 
     amount = computed(_amount)
     discount_amount = computed(_discount_amount)

@@ -254,7 +254,7 @@ class CartApi:
     async def add_line_items(self, request: Request, terminal: Terminal) -> Response:
         deadline = self._deadline(request)
         inputs = await self.read_body(request, LINE_ITEMS)
-        lines = [LineRequest(i.item_code, i.quantity, i.unit_price) for i in inputs]
+        lines = [LineRequest(i.item_code or "", i.quantity, i.unit_price, i.scan) for i in inputs]
         idempotency = self.idempotency_key(request, terminal)
         return cart_response(
             request,

@@ -7,7 +7,11 @@ import pytest
 from prometheus_client import CollectorRegistry
 from starlette.testclient import TestClient
 
-from gen.kugel.item.v1 import BatchGetItemDetailsRequest
+from gen.kugel.item.v1 import (
+    BatchGetItemDetailsRequest,
+    BatchResolveScansRequest,
+    BatchResolveScansResponse,
+)
 from services.cart.item_master import ItemMasterClient
 from services.cart.item_master.item_cache import ItemCache
 from services.cart.item_master.metrics import LookupMetrics
@@ -20,6 +24,7 @@ from services.common.circuit_breaker import CircuitBreaker
 from services.master_data import demo_data
 from services.master_data.catalog import ItemCatalog
 from services.master_data.errors import CatalogError, ErrorCode
+from services.master_data.scan_resolution import ScanResolver
 from services.master_data.sqlite_repository import SqliteItemRepository
 
 
@@ -49,6 +54,17 @@ class CatalogTransport:
             }.get(error.code, LookupFailure.INVALID)
             raise ItemLookupError(failure, error.message) from None
         return BatchResult({i.item_code: ItemDetail.from_message(i) for i in items}, missing)
+
+    async def scans(
+        self, request: BatchResolveScansRequest, seconds_left: float
+    ) -> BatchResolveScansResponse:
+        self.seconds_left.append(seconds_left)
+        if self.down:
+            raise ItemLookupError(LookupFailure.UNAVAILABLE, "master-data is down")
+        results = await ScanResolver(self.catalog).resolve(
+            request.tenant_id, request.store_code, request.scans
+        )
+        return BatchResolveScansResponse(results=results)
 
     def status(self) -> dict[str, object]:
         return {}

@@ -11,7 +11,16 @@ from pydantic import BaseModel
 
 from services.cart import cart_json
 from services.cart.cart import Cart
-from services.cart.cart_values import Discount, LineItem, Payment, PaymentMethod, PriceSource
+from services.cart.cart_values import (
+    Discount,
+    LineItem,
+    LineScan,
+    NetWeight,
+    Payment,
+    PaymentMethod,
+    PriceSource,
+    WeightUnit,
+)
 from services.cart.discounts import DiscountType
 from services.cart.tax import Rounding, TaxType
 
@@ -24,6 +33,24 @@ def model(cls: type[_Model], **fields: st.SearchStrategy[Any]) -> st.SearchStrat
     return st.fixed_dictionaries(fields).map(lambda drawn: cls(**drawn))
 
 
+SCANS = model(
+    LineScan,
+    scan=st.text(max_size=30),
+    barcode=st.text("0123456789", min_size=14, max_size=14),
+    source=st.sampled_from(["gtin", "in_store", "element_string"]),
+    layout_id=st.text(max_size=8),
+    label_price=st.none() | st.integers(0, 10**9),
+    net_weight=st.none()
+    | model(
+        NetWeight,
+        value=st.integers(1, 10**6),
+        decimals=st.integers(0, 5),
+        unit=st.sampled_from(WeightUnit),
+    ),
+    lot=st.text(max_size=20),
+    expiry_date=st.just("") | st.just("2027-12-31"),
+    weighed_rounding=st.sampled_from(Rounding),
+)
 LINES = model(
     LineItem,
     line_no=st.integers(1, 500),
@@ -45,6 +72,7 @@ LINES = model(
         model(Discount, type=st.sampled_from(DiscountType), value=st.integers(0, 100)),
         max_size=1,
     ),
+    scan=st.none() | SCANS,
 )
 
 

@@ -13,14 +13,25 @@ from dataclasses import dataclass, field
 
 from opentelemetry import trace
 
-from gen.kugel.item.v1 import BatchGetItemDetailsRequest
+from gen.kugel.item.v1 import (
+    BatchGetItemDetailsRequest,
+    BatchResolveScansRequest,
+    BatchResolveScansResponse,
+)
 from services.common.circuit_breaker import CircuitBreaker
 
 from .change_watch import WatchedTenants
 from .http_fallback import FallbackTransports
 from .item_cache import NOT_FOUND, Cached, CacheKey, ItemCache
 from .metrics import LookupMetrics
-from .model import BatchResult, ItemDetail, ItemLookupError, LookupFailure
+from .model import (
+    BatchResult,
+    ItemDetail,
+    ItemLookupError,
+    LookupFailure,
+    ScanAnswer,
+    ScanRefusal,
+)
 from .outage import Outage
 from .preload import PreloadedItems
 from .transport import ItemTransport
@@ -122,6 +133,57 @@ class ItemMasterClient:
                                             "item.store": f"{tenant_id}/{store_code}"}  # fmt: skip
         with self._tracer.start_as_current_span("item lookup", attributes=attributes):
             return await self._get_items(tenant_id, store_code, item_codes, terminal_id, deadline)
+
+    async def resolve_scans(
+        self,
+        tenant_id: str,
+        store_code: str,
+        scans: Sequence[str],
+        *,
+        terminal_id: str = "",
+        deadline: float | None = None,
+    ) -> dict[str, ScanAnswer | ScanRefusal]:
+        """What each distinct scan names: kept answers first (fresh while the change stream
+        vouches for the tenant), one call for the rest; while master-data is unreachable, a
+        scan answered before is answered as it was last known (its item then sells as any
+        item does in an outage)."""
+        self.tenants.add(tenant_id)
+        cache = self._cache
+        answers: dict[str, ScanAnswer | ScanRefusal] = {}
+        misses = []
+        for scan in dict.fromkeys(scans):
+            kept = None if cache is None else cache.get_scan((tenant_id, store_code, scan))
+            if kept is None:
+                misses.append(scan)
+            else:
+                answers[scan] = kept
+        if not misses:
+            return answers
+        own_deadline = time.monotonic() + self._timeout
+        timeout_at = own_deadline if deadline is None else min(own_deadline, deadline)
+        generation = 0 if cache is None else cache.generation
+        request = BatchResolveScansRequest(tenant_id=tenant_id, store_code=store_code,
+                                           scans=misses, terminal_id=terminal_id)  # fmt: skip
+        try:
+            reply = await self._transports.scans(
+                request, timeout_at, callers_deadline=timeout_at < own_deadline
+            )
+        except ItemLookupError as error:
+            if cache is None or error.failure is not LookupFailure.UNAVAILABLE:
+                raise
+            for scan in misses:
+                known = cache.last_known_scan((tenant_id, store_code, scan))
+                if known is None:
+                    raise
+                answers[scan] = known
+            return answers
+        for scan, answer in _scan_answers(reply).items():
+            if cache is not None and isinstance(answer, ScanAnswer):
+                cache.put_scan((tenant_id, store_code, scan), answer, generation)
+            answers[scan] = answer
+        if any(scan not in answers for scan in misses):
+            raise ItemLookupError(LookupFailure.FAILED, "master-data left a scan unanswered")
+        return answers
 
     def _all_cached(
         self, tenant_id: str, store_code: str, codes: Sequence[str]
@@ -321,6 +383,21 @@ class ItemMasterClient:
     async def close(self) -> None:
         """Close the channel and the session (they reopen on the next call)."""
         await self._transports.close()
+
+
+def _scan_answers(reply: BatchResolveScansResponse) -> dict[str, ScanAnswer | ScanRefusal]:
+    """Each scan's answer: the item it named, or why not."""
+    answers: dict[str, ScanAnswer | ScanRefusal] = {}
+    for result in reply.results:
+        if result.scanned is not None:
+            answers[result.scan] = ScanAnswer.from_message(result.scanned)
+        elif result.not_found is not None:
+            code = result.not_found.code
+            answers[result.scan] = ScanRefusal("not_found", f"no item has barcode {code}", code)
+        else:
+            said = result.rejected.description if result.rejected else "refused"
+            answers[result.scan] = ScanRefusal("invalid", said)
+    return answers
 
 
 def _answered(

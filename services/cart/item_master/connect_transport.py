@@ -6,7 +6,12 @@ from __future__ import annotations
 import ssl
 from collections.abc import Sequence
 
-from gen.kugel.item.v1 import BatchGetItemDetailsRequest, BatchGetItemDetailsResponse
+from gen.kugel.item.v1 import (
+    BatchGetItemDetailsRequest,
+    BatchGetItemDetailsResponse,
+    BatchResolveScansRequest,
+    BatchResolveScansResponse,
+)
 from services.rpc.client_interceptors import ClientInterceptor
 from services.rpc.http_client import RpcHttpClient, RpcProtocol
 from services.wire.connect import Code, ConnectError
@@ -15,6 +20,7 @@ from .model import BatchResult, ItemLookupError
 from .transport import MAX_REPLY_BYTES, failure_of
 
 PATH = "/kugel.item.v1.ItemService/BatchGetItemDetails"
+SCANS_PATH = "/kugel.item.v1.ItemService/BatchResolveScans"
 
 
 def lookup_error(error: ConnectError) -> ItemLookupError:
@@ -59,6 +65,17 @@ class ConnectTransport:
         except ConnectError as error:
             raise lookup_error(error) from None
         return BatchResult.from_reply(reply.message)
+
+    async def scans(
+        self, request: BatchResolveScansRequest, seconds_left: float
+    ) -> BatchResolveScansResponse:
+        try:
+            reply = await self._client.unary(
+                SCANS_PATH, request, BatchResolveScansResponse, seconds=seconds_left
+            )
+        except ConnectError as error:
+            raise lookup_error(error) from None
+        return reply.message
 
     def status(self) -> dict[str, object]:
         return {}

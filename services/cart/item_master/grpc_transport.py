@@ -17,17 +17,25 @@ call only when no address is."""
 from __future__ import annotations
 
 import time
-from typing import Final
+from collections.abc import Awaitable, Callable
+from typing import Final, TypeVar
 
 import h2.exceptions
 from grpclib.const import Status
 from grpclib.exceptions import GRPCError, StreamTerminatedError
 
-from gen.kugel.item.v1 import BatchGetItemDetailsRequest, ItemServiceStub
+from gen.kugel.item.v1 import (
+    BatchGetItemDetailsRequest,
+    BatchResolveScansRequest,
+    BatchResolveScansResponse,
+    ItemServiceStub,
+)
 from services.rpc.grpc_balancer import BalancedChannel, Subchannel
 
 from .model import BatchResult, ItemLookupError, LookupFailure
 from .transport import failure_of
+
+_Reply = TypeVar("_Reply")
 
 # Of the time a lookup has left, what one attempt may take: while another address is ready
 # (then that one is tried), and when none is (then the HTTP fallback has the rest).
@@ -48,6 +56,29 @@ class GrpcTransport:
         self._metadata = {"authorization": f"Bearer {token}"} if token else None
 
     async def batch(self, request: BatchGetItemDetailsRequest, seconds_left: float) -> BatchResult:
+        reply = await self._unary(
+            lambda stub, timeout: stub.batch_get_item_details(
+                request, timeout=timeout, metadata=self._metadata
+            ),
+            seconds_left,
+        )
+        return BatchResult.from_reply(reply)
+
+    async def scans(
+        self, request: BatchResolveScansRequest, seconds_left: float
+    ) -> BatchResolveScansResponse:
+        return await self._unary(
+            lambda stub, timeout: stub.batch_resolve_scans(
+                request, timeout=timeout, metadata=self._metadata
+            ),
+            seconds_left,
+        )
+
+    async def _unary(
+        self, call: Callable[[ItemServiceStub, float], Awaitable[_Reply]], seconds_left: float
+    ) -> _Reply:
+        """One call on the ready address with fewest calls out, the next one when it is
+        unreachable, within `seconds_left`."""
         deadline = time.monotonic() + seconds_left
         tried: list[Subchannel] = []
         failure = "no gRPC address of master-data is ready"
@@ -55,10 +86,10 @@ class GrpcTransport:
             elsewhere = self._channel.untried_besides([*tried, address])
             share = ANOTHER_READY_SHARE if elsewhere else LAST_ATTEMPT_SHARE
             try:
-                reply = await ItemServiceStub(address.channel).batch_get_item_details(
-                    request, timeout=max((deadline - time.monotonic()) * share, 0.001),
-                    metadata=self._metadata,
-                )  # fmt: skip
+                reply = await call(
+                    ItemServiceStub(address.channel),
+                    max((deadline - time.monotonic()) * share, 0.001),
+                )
             except GRPCError as error:
                 if error.status is not Status.UNAVAILABLE:
                     raise _answer(error) from None
@@ -74,7 +105,7 @@ class GrpcTransport:
                 failure = f"gRPC unreachable at {address.label}: {error}"
             else:
                 self._channel.succeeded(address)
-                return BatchResult.from_reply(reply)
+                return reply
             finally:
                 self._channel.release(address)
             self._channel.failed(address)

@@ -12,10 +12,16 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from opentelemetry import trace
 
-from gen.kugel.item.v1 import BatchGetItemDetailsRequest
+from gen.kugel.item.v1 import (
+    BatchGetItemDetailsRequest,
+    BatchResolveScansRequest,
+    BatchResolveScansResponse,
+)
 from services.common.circuit_breaker import BreakerState, CircuitBreaker
 
 from .metrics import LookupMetrics
@@ -23,6 +29,8 @@ from .model import BatchResult, ItemLookupError, LookupFailure
 from .transport import ItemTransport
 
 log = logging.getLogger(__name__)
+_Reply = TypeVar("_Reply")
+Ask = Callable[[ItemTransport, float], Awaitable[_Reply]]  # one call on a transport, seconds left
 
 
 class FallbackTransports:
@@ -49,16 +57,37 @@ class FallbackTransports:
         *,
         callers_deadline: bool = False,
     ) -> BatchResult:
-        """The answer by `timeout_at` (time.monotonic), or ItemLookupError.
+        """The items by `timeout_at` (time.monotonic), or ItemLookupError.
 
         `callers_deadline`: `timeout_at` is the caller's, shorter than the client's own.
         """
+        return await self._ask(
+            lambda transport, seconds: transport.batch(request, seconds),
+            timeout_at,
+            callers_deadline,
+        )
+
+    async def scans(
+        self,
+        request: BatchResolveScansRequest,
+        timeout_at: float,
+        *,
+        callers_deadline: bool = False,
+    ) -> BatchResolveScansResponse:
+        """What each scan names, by `timeout_at`, or ItemLookupError (as `batch`)."""
+        return await self._ask(
+            lambda transport, seconds: transport.scans(request, seconds),
+            timeout_at,
+            callers_deadline,
+        )
+
+    async def _ask(self, ask: Ask[_Reply], timeout_at: float, callers_deadline: bool) -> _Reply:
         span = trace.get_current_span()
         if self._grpc is not None and span.is_recording():
             span.set_attribute("master_data.grpc_breaker", self._breaker.state.value)
         if self._grpc is not None and self._breaker.allow():
             try:
-                result = await self._call(self._grpc, request, timeout_at)
+                result = await self._call(self._grpc, ask, timeout_at)
             except ItemLookupError as error:
                 if error.failure is not LookupFailure.UNAVAILABLE:
                     raise
@@ -75,11 +104,9 @@ class FallbackTransports:
                 if self._breaker.succeeded():
                     log.info("gRPC to master-data answers again: back on gRPC")
                 return result
-        return await self._call(self._http, request, timeout_at)
+        return await self._call(self._http, ask, timeout_at)
 
-    async def _call(
-        self, transport: ItemTransport, request: BatchGetItemDetailsRequest, timeout_at: float
-    ) -> BatchResult:
+    async def _call(self, transport: ItemTransport, ask: Ask[_Reply], timeout_at: float) -> _Reply:
         remaining = timeout_at - time.monotonic()
         if remaining <= 0:
             self._metrics.lookups.labels(transport.name, "unavailable").inc()
@@ -89,7 +116,7 @@ class FallbackTransports:
         started = time.perf_counter()
         trace.get_current_span().set_attribute("master_data.transport", transport.name)
         try:
-            result = await transport.batch(request, remaining)
+            result = await ask(transport, remaining)
         except ItemLookupError as error:
             if error.failure is LookupFailure.UNAVAILABLE:
                 self._last = ("unreachable", transport.name, time.monotonic())

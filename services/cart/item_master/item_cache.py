@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from .model import ItemDetail
+from .model import ItemDetail, ScanAnswer
 
 CacheKey = tuple[str, str, str]  # tenant, store, item code
 
@@ -31,6 +31,8 @@ Cached = ItemDetail | _NotFound
 
 
 EVICTIONS_KEPT: Final = 1_024  # changes remembered for fetches still in flight
+# No item code: an eviction names it only when it names all of a tenant's items.
+ALL_SCANS: Final = "\x00scans"
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +83,9 @@ class ItemCache:
         # its key must not store its answer (`put_fetched`).
         self.generation = 0
         self._evictions: deque[_Eviction] = deque(maxlen=EVICTIONS_KEPT)
+        # What scans named, by (tenant, store, scan): dropped with every change to all of a
+        # tenant's items (a barcode or a layout is one), fresh and last known as items are.
+        self._scans: OrderedDict[CacheKey, tuple[ScanAnswer, float]] = OrderedDict()
 
     def get(self, key: CacheKey) -> Cached | None:
         """The fresh answer for `key` (the hot path of a scan), None when there is none."""
@@ -108,6 +113,36 @@ class ItemCache:
             return None
         known_at = max(fetched, self._covered_until.get(key[0], 0.0) - self._ttl)
         return detail if self._clock() - known_at <= self._max_stale else None
+
+    def get_scan(self, key: CacheKey) -> ScanAnswer | None:
+        """What the scan `key[2]` named, while fresh (as an item is)."""
+        entry = self._scans.get(key)
+        if entry is None:
+            return None
+        answer, fetched = entry
+        now = self._clock()
+        if fetched + self._ttl <= now and self._covered_until.get(key[0], 0.0) <= now:
+            return None
+        self._scans.move_to_end(key)
+        return answer
+
+    def last_known_scan(self, key: CacheKey) -> ScanAnswer | None:
+        """What the scan named as last known (stale-if-error, as `last_known`)."""
+        entry = self._scans.get(key)
+        if entry is None:
+            return None
+        answer, fetched = entry
+        known_at = max(fetched, self._covered_until.get(key[0], 0.0) - self._ttl)
+        return answer if self._clock() - known_at <= self._max_stale else None
+
+    def put_scan(self, key: CacheKey, answer: ScanAnswer, generation: int) -> None:
+        """Keep what a scan named, unless a change to all of its tenant's items came since."""
+        if self._max_size == 0 or self.changed_since((key[0], key[1], ALL_SCANS), generation):
+            return
+        self._scans[key] = (answer, self._clock())
+        self._scans.move_to_end(key)
+        if len(self._scans) > self._max_size:
+            self._scans.popitem(last=False)
 
     def put(self, key: CacheKey, value: Cached) -> None:
         if self._max_size == 0:
@@ -170,6 +205,7 @@ class ItemCache:
         self.generation += 1
         self._evictions.append(_Eviction(self.generation, None, "", frozenset(), True))
         self._entries.clear()
+        self._scans.clear()
 
     def evict(
         self, tenant_id: str, store_code: str, item_codes: Sequence[str], all_items: bool
@@ -191,6 +227,9 @@ class ItemCache:
                 and (not store_code or key[1] == store_code)
                 and (all_items or key[2] in codes)
             ]
+        if all_items:
+            for key in [k for k in self._scans if k[0] == tenant_id]:
+                del self._scans[key]
         dropped = []
         for key in named:
             entry = self._entries.pop(key, None)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from gen.kugel.item.v1 import BatchGetItemDetailsResponse, Item
+from gen.kugel.item.v1 import BatchGetItemDetailsResponse, Item, ScannedItem, ScanSource
 from gen.kugel.item.v1 import RoundingMethod as WireRounding
 from gen.kugel.item.v1 import TaxType as WireTaxType
+from gen.kugel.item.v1 import WeightUnit as WireWeightUnit
 
 from ..tax import BASIS_POINTS, Rounding, TaxRule, TaxType
 
@@ -74,6 +75,68 @@ class ItemDetail:
                 rounding=rounding,
             ),
         )
+
+
+_SOURCES = {
+    ScanSource.GTIN: "gtin",
+    ScanSource.IN_STORE: "in_store",
+    ScanSource.ELEMENT_STRING: "element_string",
+}
+_UNITS = {WireWeightUnit.GRAM: "g", WireWeightUnit.KILOGRAM: "kg"}
+
+
+@dataclass(frozen=True, slots=True)
+class ScanAnswer:
+    """What master-data made of a scan: the item it names and what the scan carried (a weight
+    as value x 10^-decimals of unit). The item's price comes from the item lookup, so a price
+    change reaches a known scan as it reaches the item."""
+
+    item_code: str
+    barcode: str
+    source: str
+    layout_id: str
+    label_price: int | None
+    net_weight: tuple[int, int, str] | None  # value, decimals, unit (g or kg)
+    lot: str
+    expiry_date: str
+    weighed_rounding: Rounding
+
+    @classmethod
+    def from_message(cls, scanned: ScannedItem) -> ScanAnswer:
+        if scanned.item is None:
+            raise ItemLookupError(LookupFailure.FAILED, "a scan came back without its item")
+        weight = scanned.net_weight
+        unit = None if weight is None else _UNITS.get(weight.unit)
+        rounding = _ROUNDINGS.get(scanned.weighed_rounding)
+        source = _SOURCES.get(scanned.source)
+        if (weight is not None and (unit is None or weight.value <= 0)) or rounding is None \
+                or source is None:  # fmt: skip
+            raise ItemLookupError(
+                LookupFailure.FAILED, f"scan of {scanned.barcode}: a value this cart does not know"
+            )
+        return cls(
+            item_code=scanned.item.item_code,
+            barcode=scanned.barcode,
+            source=source,
+            layout_id=scanned.layout_id,
+            label_price=scanned.label_price,
+            net_weight=None
+            if weight is None or unit is None
+            else (weight.value, weight.decimals, unit),
+            lot=scanned.lot,
+            expiry_date=scanned.expiry_date,
+            weighed_rounding=rounding,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ScanRefusal:
+    """A scan master-data refused (`invalid`: a check digit, a format, an impossible value) or
+    found no item for (`not_found`, naming the barcode's GTIN-14)."""
+
+    kind: str
+    message: str
+    barcode: str = ""
 
 
 class LookupFailure(enum.Enum):

@@ -8,7 +8,13 @@ from typing import Final, Protocol
 
 from grpclib.const import Status
 
-from gen.kugel.item.v1 import BatchGetItemDetailsRequest, NotFoundDetail, NotFoundReason
+from gen.kugel.item.v1 import (
+    BatchGetItemDetailsRequest,
+    BatchResolveScansRequest,
+    BatchResolveScansResponse,
+    NotFoundDetail,
+    NotFoundReason,
+)
 from services.wire.status_details import detail_value
 
 from .model import BatchResult, LookupFailure
@@ -65,6 +71,10 @@ class ItemTransport(Protocol):
     async def batch(
         self, request: BatchGetItemDetailsRequest, seconds_left: float
     ) -> BatchResult: ...
+
+    async def scans(
+        self, request: BatchResolveScansRequest, seconds_left: float
+    ) -> BatchResolveScansResponse: ...
 
     def status(self) -> dict[str, object]:
         """What /readyz may say of where the transport's calls go."""
