@@ -13,6 +13,7 @@ from services.master_data import demo_data
 from services.master_data.catalog import ItemCatalog
 from services.master_data.records import Item
 
+from .conftest import CatalogTransport
 from .test_cart_api import add, new_cart
 from .test_transaction_api import T, sell
 
@@ -133,3 +134,15 @@ def test_the_return_of_a_weighed_line_refunds_exactly_what_was_sold(http: TestCl
     assert returned["total"] == 4923  # internal tax: the total is the amount
     again = http.post(f"{T}/{billed['transactionId']}/return", json=body)
     assert (again.status_code, again.json()["code"]) == (400, "validation_error")
+
+
+def test_a_known_scan_sells_while_master_data_is_down(
+    http: TestClient, transport: CatalogTransport
+) -> None:
+    assert scan_line(http, JAN_5)["priceSource"] == "master_data"
+    transport.down = True
+    line = scan_line(http, JAN_5)
+    assert (line["itemCode"], line["unitPrice"]) == ("ITEM0005", 1930)
+    cart_id = new_cart(http)
+    never_seen = add(http, cart_id, [{"scan": weight_label(800)}])
+    assert (never_seen.status_code, never_seen.json()["code"]) == (503, "master_data_unavailable")
