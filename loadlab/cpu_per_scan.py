@@ -36,7 +36,7 @@ from tests.support.harness.processes import (
     start_master_data,
 )
 
-from .scenario import SCANNABLE
+from .scenario import SCANNABLE, line_body
 
 SCANS_PER_CART = 20
 
@@ -52,6 +52,7 @@ class CpuPerScan:
     baseline: float | None = None  # the same cart run from an earlier source tree, if asked
     traced_floor: float | None = None  # the durable floor with a request span (`traced`)
     bare_span_floor: float | None = None  # ... with a span that has a name only (`traced`)
+    by_barcode: float | None = None  # the same cart, every item scanned by its JAN
 
     @property
     def ratio(self) -> float:
@@ -76,12 +77,16 @@ async def _round(
 
 
 async def _scan_all(
-    session: aiohttp.ClientSession, api: str, carts: list[str], baskets: list[list[str]]
+    session: aiohttp.ClientSession,
+    api: str,
+    carts: list[str],
+    baskets: list[list[str]],
+    by_barcode: bool = False,
 ) -> None:
     async def till(cart: str, basket: list[str]) -> None:
         for code in basket:
             async with session.post(
-                f"{api}/carts/{cart}/lineItems", json=[{"itemCode": code}]
+                f"{api}/carts/{cart}/lineItems", json=line_body(code, by_barcode=by_barcode)
             ) as response:
                 await response.read()
                 if response.status != 200:
@@ -90,14 +95,16 @@ async def _scan_all(
     await asyncio.gather(*(till(c, b) for c, b in zip(carts, baskets, strict=True)))
 
 
-async def _warm_up(session: aiohttp.ClientSession, api: str, terminals: int) -> None:
+async def _warm_up(
+    session: aiohttp.ClientSession, api: str, terminals: int, by_barcode: bool
+) -> None:
     """Scan every item once, so the measured scans find the item cache warm: "item cache on"
     measures a store's steady state, not the first lookup of each item."""
     baskets = [SCANNABLE[n : n + SCANS_PER_CART] for n in range(0, len(SCANNABLE), SCANS_PER_CART)]
     for first in range(0, len(baskets), terminals):
         group = baskets[first : first + terminals]
         carts, _ = await _round(session, api, len(group), 0)
-        await _scan_all(session, api, carts, group)
+        await _scan_all(session, api, carts, group, by_barcode)
 
 
 @dataclass
@@ -108,6 +115,7 @@ class _Target:
     pid: int
     key: str
     cancel: bool  # a cart: cancel the round's carts after it (not measured)
+    by_barcode: bool = False  # each item scanned by its JAN, not added by its code
     cpu: float = 0.0
     scans: int = 0
 
@@ -130,12 +138,12 @@ async def measure(targets: list[_Target], *, terminals: int, rounds: int) -> Non
     ]
     try:
         for target, session in zip(targets, sessions, strict=True):
-            await _warm_up(session, target.api, terminals)
+            await _warm_up(session, target.api, terminals, target.by_barcode)
         for n in range(rounds):
             for target, session in zip(targets, sessions, strict=True):
                 carts, baskets = await _round(session, target.api, terminals, n + 1)
                 before = cpu_seconds(target.pid)
-                await _scan_all(session, target.api, carts, baskets)
+                await _scan_all(session, target.api, carts, baskets, target.by_barcode)
                 target.cpu += cpu_seconds(target.pid) - before
                 target.scans += len(carts) * SCANS_PER_CART
                 if target.cancel:
@@ -227,11 +235,15 @@ def run(
             _Target(s.url() + "/api/v1", s.process.pid, key, cancel=n < carts)
             for n, (s, key) in enumerate(zip(services, keys, strict=True))
         ]
+        cart_service = services[0]  # the same cart again, scanning every item by its JAN
+        targets.append(_Target(cart_service.url() + "/api/v1", cart_service.process.pid,
+                               keys[0], cancel=True, by_barcode=True))  # fmt: skip
         try:
             uvloop.run(measure(targets, terminals=terminals, rounds=rounds))
         finally:
             for service in [*reversed(services), master_data]:
                 service.stop()
+    *targets, barcodes = targets
     cart, *rest = targets
     floor, durable = rest[carts - 1 : carts + 1]
     return CpuPerScan(
@@ -242,6 +254,7 @@ def run(
         rest[0].per_thousand if baseline is not None else None,
         rest[-2].per_thousand if traced else None,
         rest[-1].per_thousand if traced else None,
+        barcodes.per_thousand,
     )
 
 
@@ -263,6 +276,11 @@ def main() -> None:
     print(f"floor: {result.floor:.3f} CPU-s per 1,000 requests (bare Starlette route)")
     print(f"durable floor: {result.durable_floor:.3f} CPU-s per 1,000 requests (+ fsynced write)")
     print(f"ratio: {result.ratio:.2f}x the floor, {result.durable_ratio:.2f}x the durable floor")
+    if result.by_barcode is not None:
+        print(
+            f"by barcode: {result.by_barcode:.3f} CPU-s per 1,000 scans of the JAN;"
+            f" {result.by_barcode / result.cart:.2f}x a scan by item code"
+        )
     if result.baseline is not None:
         print(
             f"baseline cart ({args.baseline}): {result.baseline:.3f} CPU-s per 1,000;"

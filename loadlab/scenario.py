@@ -16,6 +16,14 @@ from services.master_data import demo_data
 API = "/api/v1"
 # Active demo items: every 50th is withdrawn from sale.
 SCANNABLE = [demo_data.item_code(n) for n in range(1, demo_data.ITEMS_PER_TENANT + 1) if n % 50]
+BARCODE_EVERY = 3  # lines: one in so many is scanned by the item's JAN, the rest by its code
+
+
+def line_body(code: str, *, by_barcode: bool) -> list[dict[str, str]]:
+    """A demo item added by its code, or by the JAN on its pack (a till's scanner)."""
+    if by_barcode:
+        return [{"scan": demo_data.jan(int(code.removeprefix("ITEM")))}]
+    return [{"itemCode": code}]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +50,9 @@ def checkout(items: list[str], *, cancel: bool = False, discount: bool = False) 
     then pay cash and bill (or cancel)."""
     cart = yield Step("create cart", "POST", "/carts", expected=201)
     path = f"/carts/{cart['cartId']}"
-    for code in items:
-        yield Step("add item", "POST", f"{path}/lineItems", [{"itemCode": code}], is_scan=True)
+    for n, code in enumerate(items):
+        body = line_body(code, by_barcode=n % BARCODE_EVERY == BARCODE_EVERY - 1)
+        yield Step("add item", "POST", f"{path}/lineItems", body, is_scan=True)
     if discount:
         yield Step("cart discount", "POST", f"{path}/discounts", MEMBER_DISCOUNT)
     if cancel:

@@ -14,7 +14,7 @@ from pydantic import TypeAdapter
 
 from .cart import Cart
 from .cart_totals import Totals
-from .cart_values import Discount, LineItem, Payment
+from .cart_values import Discount, LineItem, LineScan, Payment
 from .tax import TaxRule
 
 _BOOLS: Final = {False: "false", True: "true"}
@@ -156,9 +156,15 @@ def line(item: LineItem) -> str:
         f'"priceSource":"{item.price_source.value}",'
         f'"discountRestricted":{_BOOLS[item.discount_restricted]},'
         f'"discounts":[{",".join(map(_discount, item.discounts))}],'
-        f'"scan":{"null" if item.scan is None else item.scan.model_dump_json(by_alias=True)},'
+        f'"scan":{"null" if item.scan is None else _scan(item.scan)},'
         f'"amount":{amount},"discountAmount":{off},"netAmount":{amount - off}}}'
     )
+
+
+@functools.lru_cache(maxsize=4096)
+def _scan(scan: LineScan) -> str:
+    """A line's scan, written by pydantic whole (a frozen value, so written once per scan)."""
+    return scan.model_dump_json(by_alias=True)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -113,8 +114,9 @@ def _line(
     )
 
 
+@functools.lru_cache(maxsize=4096)
 def line_scan(scan: str, answer: ScanAnswer) -> LineScan:
-    """What a line records of its scan."""
+    """What a line records of its scan (one frozen object per scan and answer)."""
     weight = answer.net_weight
     return LineScan(
         scan=scan,

@@ -80,6 +80,8 @@ class WeightUnit(StrEnum):
 class NetWeight(CamelModel):
     """An exact weight: value x 10^-decimals of unit (never a float)."""
 
+    model_config = ConfigDict(frozen=True)
+
     value: int
     decimals: int
     unit: WeightUnit
@@ -94,6 +96,9 @@ class LineScan(CamelModel):
     was found by, the in-store layout or Application Identifiers that matched, a label price
     (the line's price, from the label), a net weight (the line is weighed: its amount is the
     unit price per kg times the weight, rounded by `weighedRounding`), a lot and an expiry."""
+
+    # Never changed once made: one object (and its JSON) serves every line of the same scan.
+    model_config = ConfigDict(frozen=True)
 
     scan: str
     barcode: str
