@@ -114,10 +114,16 @@ def test_a_checkout_a_discount_and_a_return(
     with client:
         made = once("carts", "create_cart")
         cart_id = made.cart_id
+        weight_label = "2100002012372"  # 1,237 g of MEAT0001 at 3,980 a kg: 4,923
         lines = [m.LineItemInput(item_code="ITEM0001", quantity=2),
-                 m.LineItemInput(item_code="ITEM0002")]  # fmt: skip
+                 m.LineItemInput(item_code="ITEM0002"),
+                 m.LineItemInput(scan=weight_label)]  # fmt: skip
         scanned = once("line_items", "add_line_items", cart_id, body=lines)
-        assert [line.item_code for line in scanned.line_items] == ["ITEM0001", "ITEM0002"]
+        assert [line.item_code for line in scanned.line_items] == [
+            "ITEM0001", "ITEM0002", "MEAT0001",
+        ]  # fmt: skip
+        weighed = scanned.line_items[2]
+        assert (weighed.amount, weighed.scan.net_weight.value) == (4923, 1237)
         discount = [m.DiscountInput(type_=m.DiscountType.PERCENT, value=10, reason="staff")]
         discounted = once("line_items", "set_line_discounts", cart_id, 1, body=discount)
         assert discounted.discount_total > 0
